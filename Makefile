@@ -1,0 +1,31 @@
+# Thin wrapper around CMake/CTest. Every target installs missing Debian packages first.
+BUILD    ?= build
+SANBUILD ?= build-sanitize
+JOBS     ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo bench package fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The whole suite, built with AddressSanitizer + UndefinedBehaviorSanitizer.
+test: deps
+	@cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DJULIER_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(SANBUILD) -j $(JOBS)
+	@cd $(SANBUILD) && ctest --output-on-failure --timeout 600 $(CTEST_ARGS)
+
+demo: build
+	@scripts/demo $(if $(KEEP),--keep)
+
+bench: build
+	@scripts/bench $(if $(QUICK),--quick)
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

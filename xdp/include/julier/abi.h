@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 OR (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * The one definition of everything the forwarder and the control plane share:
+ * map keys and values, limits, enums and counter names. Included by BPF C
+ * (xdp/*.bpf.c) and by C++ (control/). No number here is written twice anywhere.
+ *
+ * Byte order: addresses and ports are kept in network byte order exactly as they
+ * appear on the wire; every other field is host order.
+ */
+#ifndef JULIER_ABI_H
+#define JULIER_ABI_H
+
+#include <linux/types.h>
+
+/* Bump whenever a map's key, value or meaning changes. Stored in the pinned
+ * jl_meta map so that a daemon never adopts pinned state it cannot read. */
+#define JL_ABI_VERSION 1
+
+/* Catalogue tables are double-buffered: side 0 and side 1. The control plane
+ * writes the inactive side, then flips jl_active; a packet reads jl_active once
+ * and sees one whole generation. */
+#define JL_SIDES 2
+
+/* Load-time defaults (the real sizes come from the catalogue's `limits`). */
+#define JL_DEFAULT_MAX_SERVICES 1024u          /* services (VIP:port:proto) */
+#define JL_DEFAULT_MAX_BACKENDS 16384u         /* backend ids, per side */
+#define JL_DEFAULT_RING_CAPACITY (1u << 22)    /* ring slots, per side */
+#define JL_DEFAULT_MAX_FLOWS (1u << 20)        /* connection table entries */
+
+#define JL_DEFAULT_RING_SIZE 65537u
+#define JL_DEFAULT_MTU 1500u
+#define JL_DEFAULT_OUTER_TTL 64u
+#define JL_DEFAULT_GUE_PORT 6080u
+
+/* Parser limits. */
+#define JL_MAX_IPV6_EXT_HEADERS 4 /* hop-by-hop, routing, dest-opts, fragment */
+
+/* Seed of the flow hash. Must be identical on every box of a fleet: with the same
+ * Maglev ring, the same flow then reaches the same backend through any box. */
+#define JL_HASH_SEED 0x6a756c69u /* "juli" */
+
+/* Source ports used for the outer UDP header of GUE (flow entropy for ECMP/RSS). */
+#define JL_GUE_SPORT_MIN 49152u
+#define JL_GUE_SPORT_MASK 0x3fffu
+
+enum jl_family {
+	JL_FAMILY_V4 = 4,
+	JL_FAMILY_V6 = 6,
+};
+
+/* How a service forwards to its backends. */
+enum jl_mode {
+	JL_MODE_L2 = 0,      /* direct server return by MAC rewrite */
+	JL_MODE_IPIP = 1,    /* IPv4 in IPv4 */
+	JL_MODE_IP6IP6 = 2,  /* IPv6 in IPv6 */
+	JL_MODE_IP4IN6 = 3,  /* IPv4 in IPv6 */
+	JL_MODE_GUE = 4,     /* IP in UDP/GUE (variant 0), outer family = backend's */
+	JL_MODE_COUNT
+};
+
+/* jl_vip.flags */
+enum jl_vip_flags {
+	JL_VIP_F_SOURCE_AFFINITY = 1u << 0, /* ring hash on the source address only */
+};
+
+/* jl_backend.flags */
+enum jl_backend_flags {
+	/* Established flows to this backend keep it (set while up or draining,
+	 * clear while down): a flow whose backend lost this flag is re-picked. */
+	JL_BACKEND_F_KEEP_FLOWS = 1u << 0,
+};
+
+/* Key of jl_vips and jl_frag_vips. */
+struct jl_vip_key {
+	__u32 addr[4];  /* IPv4: addr[0], addr[1..3] = 0 */
+	__u16 port;     /* 0 = every port (jl_frag_vips: always 0) */
+	__u8 proto;     /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;    /* enum jl_family */
+	__u32 side;     /* 0 or 1 */
+};
+
+/* Value of jl_vips: one service. */
+struct jl_vip {
+	__u32 service_id;   /* index into jl_service_stats */
+	__u32 ring_offset;  /* first slot of this service's ring within its side */
+	__u32 ring_size;    /* M (prime); 0 = no usable backend: drop, counted */
+	__u16 flags;        /* enum jl_vip_flags */
+	__u8 mode;          /* enum jl_mode */
+	__u8 outer_ttl;     /* TTL / hop limit of an outer header */
+	__u16 gue_port;     /* destination port of GUE */
+	__u16 mtu;          /* largest packet sent on; larger -> ICMP too big */
+	__u32 src4;         /* outer IPv4 source address */
+	__u32 src6[4];      /* outer IPv6 source address */
+	__u8 src_entropy_bits; /* low bits of the outer source replaced by flow hash bits (0-16) */
+	__u8 pad[3];
+};
+
+/* Value of jl_backends, indexed by side * max_backends + backend_id. A backend id
+ * names one backend of one service and is stable across generations. */
+struct jl_backend {
+	__u32 addr[4];      /* IPv4: addr[0]; where l2 mode has no use for it */
+	__u32 service_id;   /* the service this id belongs to */
+	__u32 ifindex;      /* egress device; 0 = the receiving device (XDP_TX) */
+	__u8 family;        /* enum jl_family; 0 = empty slot */
+	__u8 flags;         /* enum jl_backend_flags */
+	__u8 dst_mac[6];    /* backend (l2) or next hop (encapsulation) */
+	__u8 src_mac[6];    /* our address on the egress device; zero = keep the received dst */
+	__u8 pad[2];
+};
+
+/* Key of jl_flows (the connection table): the flow as the client sent it. */
+struct jl_flow_key {
+	__u32 src[4];
+	__u32 dst[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+/* Value of jl_flows. */
+struct jl_flow {
+	__u32 backend_id;
+	__u32 service_id;
+};
+
+/* Value of jl_meta[0]: written once at load, read by a daemon adopting pins. */
+struct jl_meta {
+	__u32 abi_version;
+	__u32 max_services;
+	__u32 max_backends;
+	__u32 ring_capacity;
+	__u32 max_flows;
+	__u32 pad;
+};
+
+/* Per-CPU counters, summed by the control plane at scrape time. */
+struct jl_traffic {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct jl_service_traffic {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+/*
+ * Every verdict of the forwarder has exactly one counter. X(name, verdict, label):
+ * `verdict` is pass, drop, tx or redirect; `label` is the metrics label value.
+ */
+#define JL_COUNTERS(X)                                                              \
+	X(PASS_NOT_IP, pass, "not_ip")               /* ARP, LLDP, ... */                \
+	X(PASS_NOT_VIP, pass, "not_vip")             /* no service at that address/port/protocol */ \
+	X(PASS_UNPARSED, pass, "unparsed")           /* truncated/malformed, not for a VIP */ \
+	X(PASS_ICMP_NOT_FLOW, pass, "icmp_not_flow") /* ICMP to a VIP address that quotes no VIP flow */ \
+	X(DROP_MALFORMED, drop, "malformed")         /* for a VIP address, cannot be parsed */ \
+	X(DROP_NO_BACKEND, drop, "no_backend")       /* the service has no usable backend */ \
+	X(DROP_TOO_BIG, drop, "too_big")             /* over the MTU and may not be answered (DF clear) */ \
+	X(DROP_TTL_EXPIRED, drop, "ttl_expired")     /* TTL / hop limit would reach 0 */ \
+	X(DROP_HEADROOM, drop, "headroom")           /* bpf_xdp_adjust_head/tail failed */ \
+	X(DROP_BAD_BACKEND, drop, "bad_backend")     /* ring slot names an empty or foreign backend */ \
+	X(TX_FORWARD, tx, "forward")                 /* to a backend, back out the same device */ \
+	X(TX_ICMP_TOO_BIG, tx, "icmp_too_big")       /* ICMP frag-needed / packet-too-big to the client */ \
+	X(TX_ICMP_ERROR, tx, "icmp_error")           /* ICMP error quoting a VIP flow, sent to its backend */ \
+	X(REDIRECT_FORWARD, redirect, "forward")     /* to a backend, out another device */
+
+enum jl_counter {
+#define JL_COUNTER_ENUM(name, verdict, label) JL_CNT_##name,
+	JL_COUNTERS(JL_COUNTER_ENUM)
+#undef JL_COUNTER_ENUM
+	JL_CNT_COUNT
+};
+
+/*
+ * Maps of julier_lb.bpf.c (names are part of the ABI; sizes set at load time):
+ *   jl_active         ARRAY[1] of __u32: the generation now live; side = gen & 1
+ *   jl_meta           ARRAY[1] of struct jl_meta
+ *   jl_vips           HASH struct jl_vip_key -> struct jl_vip      (JL_SIDES * max_services)
+ *   jl_frag_vips      HASH struct jl_vip_key (port 0) -> struct jl_vip: the service
+ *                     that takes IPv4/IPv6 fragments for an address and protocol
+ *   jl_rings          ARRAY of __u32 backend ids                   (JL_SIDES * ring_capacity)
+ *   jl_backends       ARRAY of struct jl_backend                   (JL_SIDES * max_backends)
+ *   jl_flows          LRU_HASH struct jl_flow_key -> struct jl_flow (max_flows)
+ *   jl_service_stats  PERCPU_ARRAY of struct jl_service_traffic    (max_services)
+ *   jl_backend_stats  PERCPU_ARRAY of struct jl_traffic            (max_backends)
+ *   jl_counters       PERCPU_ARRAY of struct jl_traffic            (JL_CNT_COUNT)
+ * Read-only config (.rodata, set before load): jl_cfg_max_backends, jl_cfg_ring_capacity.
+ */
+
+/* Pinned objects live under this directory (one bpffs subdirectory). */
+#define JL_PIN_DIR "/sys/fs/bpf/julier"
+
+#endif /* JULIER_ABI_H */
