@@ -1,0 +1,36 @@
+// An IPv4 or IPv6 address as a plain, ordered value.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace julier::common {
+
+struct IpAddress {
+    // 4 or 6; 0 only in a default-constructed (unset) value.
+    std::uint8_t family = 0;
+    // Network byte order. IPv4 uses bytes[0..3] and leaves the rest zero, the same
+    // layout as the addr[4] words of the BPF map keys.
+    std::array<std::uint8_t, 16> bytes{};
+
+    // Accepts dotted-quad IPv4 or RFC 4291 IPv6 text; no zone ids, no prefixes,
+    // no surrounding blanks.
+    static std::optional<IpAddress> parse(std::string_view text);
+    static IpAddress v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d);
+
+    bool is_v4() const { return family == 4; }
+    bool is_v6() const { return family == 6; }
+    // Neither unset, nor unspecified (0.0.0.0, ::), multicast or 255.255.255.255.
+    bool is_unicast() const;
+
+    // Canonical text: dotted quad, or RFC 5952 IPv6.
+    std::string to_string() const;
+
+    auto operator<=>(const IpAddress&) const = default;
+};
+
+}  // namespace julier::common

@@ -1,0 +1,130 @@
+// The control-socket protocol spoken by julierd and julierctl.
+//
+// Framing: one JSON object per line in each direction, newline-terminated. A client
+// sends a request line and reads exactly one response line; it may send another
+// request on the same connection. Lines longer than kMaxLineBytes are refused.
+//
+//   request:  {"command":"backends","service":"web"}
+//   response: {"ok":true,"result":{...}}  or  {"ok":false,"error":"...","details":[...]}
+//
+// Both sides use the typed payloads below, so field names are written once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace julier::daemon::protocol {
+
+inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
+
+enum class Command { status, services, backends, drain, undrain, reload, teardown };
+
+std::string_view command_name(Command command);
+std::optional<Command> command_from_name(std::string_view name);
+
+struct Request {
+  Command command = Command::status;
+  std::string service;  // backends: optional filter; drain/undrain: required
+  std::string backend;  // drain/undrain: required (the backend address)
+};
+
+// Exactly one of `request` and `error` is meaningful.
+struct DecodedRequest {
+  std::optional<Request> request;
+  std::string error;
+};
+
+// One JSON object without the trailing newline.
+std::string encode_request(const Request& request);
+// Validates shape, types, unknown keys and required arguments of one line.
+DecodedRequest decode_request(std::string_view line);
+
+struct Response {
+  bool ok = true;
+  nlohmann::json result;             // meaningful when ok
+  std::string error;                 // meaningful when !ok
+  std::vector<std::string> details;  // e.g. every diagnostic of a failed reload
+};
+
+Response success(nlohmann::json result);
+Response failure(std::string error, std::vector<std::string> details = {});
+
+std::string encode_response(const Response& response);
+// A malformed line becomes a failure response that says so.
+Response decode_response(std::string_view line);
+
+// ---- typed payloads ----
+
+struct LastReload {
+  std::string result;  // "none" (no reload yet), "ok" or "failed"
+  std::int64_t unix_time = 0;
+  std::string error;   // first diagnostic of the failure, "file:line:col: error: ..."
+};
+
+struct Status {
+  std::string version;
+  std::int64_t pid = 0;
+  std::int64_t uptime_seconds = 0;
+  std::string config_file;
+  std::uint64_t config_generation = 0;
+  std::uint32_t dataplane_generation = 0;
+  LastReload last_reload;
+  std::uint64_t reload_failures = 0;
+  std::string pin_dir;
+  std::vector<std::string> interfaces;
+  std::uint64_t services = 0;
+  std::uint64_t backends = 0;
+  bool adopted = false;  // the dataplane was adopted from pins at start
+};
+
+struct ServiceInfo {
+  std::string name;
+  std::string vip;
+  std::uint16_t port = 0;
+  std::string protocol;
+  std::string forwarding;
+  std::uint32_t ring_size = 0;  // as applied: 0 when the service drops
+  std::uint64_t backends = 0;
+  std::uint64_t backends_in_ring = 0;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t new_flows = 0;
+};
+
+struct BackendInfo {
+  std::string service;
+  std::string address;
+  std::uint32_t weight = 0;      // configured
+  std::uint32_t weight_now = 0;  // in the ring now (0 when draining or down)
+  std::string health;            // "up", "down" or "unknown"
+  std::string health_reason;     // why the last transition happened
+  std::string state;             // "active", "drain" or "down"
+  std::string drain_source;      // "", "config" or "operator"
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct ReloadResult {
+  std::uint64_t config_generation = 0;
+  std::uint32_t dataplane_generation = 0;
+  std::vector<std::string> warnings;
+};
+
+void to_json(nlohmann::json& j, const LastReload& v);
+void from_json(const nlohmann::json& j, LastReload& v);
+void to_json(nlohmann::json& j, const Status& v);
+void from_json(const nlohmann::json& j, Status& v);
+void to_json(nlohmann::json& j, const ServiceInfo& v);
+void from_json(const nlohmann::json& j, ServiceInfo& v);
+void to_json(nlohmann::json& j, const BackendInfo& v);
+void from_json(const nlohmann::json& j, BackendInfo& v);
+void to_json(nlohmann::json& j, const ReloadResult& v);
+void from_json(const nlohmann::json& j, ReloadResult& v);
+
+}  // namespace julier::daemon::protocol
