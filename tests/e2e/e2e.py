@@ -1,0 +1,404 @@
+"""julier end to end: real julierd, real TCP and UDP through XDP, in network namespaces.
+
+  e2e.py --build BUILD_DIR TEST      run one test (ctest runs each as its own test)
+  e2e.py --list                      list the tests
+
+Every test builds its own topology (topo.py) and removes it, with julierd's pins and
+XDP programs, whether it passes or fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from julier import Julierd
+from topo import LB4, LB6, VIP4, VIP6, Topology
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = {}
+
+
+def test(fn):
+    TESTS[fn.__name__.removeprefix("test_")] = fn
+    return fn
+
+
+class Fail(AssertionError):
+    pass
+
+
+def check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise Fail(msg)
+
+
+# -- configuration --------------------------------------------------------------
+def catalogue(services: str, forwarding: str = "l2", interval: str = "300ms") -> str:
+    return f"""interfaces: [eth0]
+pin_dir: "@PIN_DIR@"
+control_socket: "@SOCKET@"
+metrics: {{listen: "127.0.0.1:9641"}}
+limits: {{max_services: 16, max_backends: 256, ring_capacity: 262144, max_flows: 65536}}
+defaults:
+  forwarding: {forwarding}
+  ring_size: 4099
+  encap_source: {{ipv4: {LB4}, ipv6: "{LB6}", entropy_bits: 4}}
+  health: {{kind: tcp, interval: {interval}, timeout: 200ms, rise: 2, fall: 2}}
+services:
+{services}"""
+
+
+def service(name: str, vip: str, port: int, proto: str, backends: list[tuple[str, int]],
+            extra: str = "") -> str:
+    lines = [f"  - name: {name}", f'    vip: "{vip}"', f"    port: {port}", f"    protocol: {proto}"]
+    if extra:
+        lines += [f"    {line}" for line in extra.strip().splitlines()]
+    lines.append("    backends:")
+    lines += [f'      - {{address: "{addr}", weight: {w}}}' for addr, w in backends]
+    return "\n".join(lines) + "\n"
+
+
+# -- the running world ----------------------------------------------------------
+class World:
+    """A topology with backend servers and a julierd on the lb."""
+
+    def __init__(self, build: str, n_backends: int = 3, decap: bool = False):
+        self.build = build
+        self.t = Topology(backends=n_backends)
+        self.decap = decap
+        self.jd: Julierd | None = None
+        self.servers: dict[str, subprocess.Popen] = {}
+
+    def __enter__(self) -> "World":
+        self.t.__enter__()
+        try:
+            self.t.let_lb_transmit(os.path.join(self.build, "xdp", "xdp_pass.bpf.o"))
+            for b in self.t.backends():
+                self.start_server(b.role)
+                if self.decap:
+                    self.t.attach_xdp(b.ns, "eth0", os.path.join(self.build, "xdp", "julier_decap.bpf.o"))
+        except BaseException:
+            self.t.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is not None and self.jd:
+            print("---- julierd log ----\n" + self.jd.log()[-6000:], file=sys.stderr)
+        if self.jd:
+            self.jd.teardown()
+        self.t.close()
+
+    def start_server(self, role: str) -> None:
+        h = self.t.hosts[role]
+        self.servers[role] = h.popen("/usr/bin/python3", os.path.join(HERE, "backend_server.py"),
+                                     "--name", role, stdout=subprocess.DEVNULL)
+
+    def stop_server(self, role: str) -> None:
+        p = self.servers.pop(role)
+        p.terminate()
+        p.wait()
+
+    def start_julierd(self, config: str) -> Julierd:
+        self.jd = Julierd(self.build, self.t.lb(), config)
+        self.jd.start()
+        return self.jd
+
+    def wait_health(self, service: str, want: dict[str, str], timeout: float = 15.0) -> None:
+        def ok():
+            got = self.jd.backend_health(service)
+            return all(got.get(addr) == state for addr, state in want.items())
+        self.jd.wait_for(ok, timeout, f"health {want} in {service}")
+
+    def wait_all_up(self, service: str, addrs: list[str]) -> None:
+        self.wait_health(service, {a: "up" for a in addrs})
+
+    def client(self, *args: str, host: int = 0) -> dict:
+        cl = self.t.clients()[host]
+        res = cl.sh("/usr/bin/python3", os.path.join(HERE, "client.py"), *args, check=False)
+        if res.returncode != 0:
+            raise Fail(f"client {' '.join(args)} failed: {res.stderr.strip()}")
+        return json.loads(res.stdout)
+
+    def client_bg(self, *args: str, host: int = 0) -> subprocess.Popen:
+        cl = self.t.clients()[host]
+        return cl.popen("/usr/bin/python3", os.path.join(HERE, "client.py"), *args,
+                        stdout=subprocess.PIPE, text=True)
+
+    def roles(self, addrs) -> dict[str, str]:
+        by_addr = {}
+        for b in self.t.backends():
+            by_addr[b.addr4] = b.role
+            by_addr[b.addr6] = b.role
+        return {by_addr[a]: a for a in addrs}
+
+
+def addrs(world: World, v6: bool = False) -> list[str]:
+    return [b.addr6 if v6 else b.addr4 for b in world.t.backends()]
+
+
+def assert_spread(result: dict, weights: dict[str, int], tolerance: float, what: str) -> None:
+    check(result["errors"] == 0, f"{what}: {result['errors']} failed requests: {result.get('error_samples')}")
+    total = sum(result["by_backend"].values())
+    wsum = sum(weights.values())
+    for role, w in weights.items():
+        share = result["by_backend"].get(role, 0) / total
+        want = w / wsum
+        check(abs(share - want) <= tolerance,
+              f"{what}: {role} got {share:.3f} of {total}, weight share {want:.3f} (tolerance {tolerance})")
+    extra = set(result["by_backend"]) - set(weights)
+    check(not extra, f"{what}: answers from backends not in the service: {extra}")
+    print(f"  {what}: {result['by_backend']} ok")
+
+
+# -- tests ------------------------------------------------------------------------
+def carry(build: str, mode: str, v6_vip: bool, v6_backends: bool) -> None:
+    """Real TCP and UDP through one forwarding mode, replies straight from backends."""
+    decap = mode != "l2"
+    with World(build, decap=decap) as w:
+        vip = VIP6 if v6_vip else VIP4
+        be = addrs(w, v6_backends)
+        weights = [100, 100, 200]
+        svc = (service("web", vip, 80, "tcp", list(zip(be, weights))) +
+               service("dns", vip, 5353, "udp", list(zip(be, weights)),
+                       extra='health: {kind: udp, udp: {payload: "hi\\n"}}'))
+        w.start_julierd(catalogue(svc, forwarding=mode))
+        w.wait_all_up("web", be)
+        w.wait_all_up("dns", be)
+        roles = {"be1": 100, "be2": 100, "be3": 200}
+        assert_spread(w.client("http", "--vip", vip, "--count", "800"), roles, 0.06, f"{mode} tcp")
+        assert_spread(w.client("udp", "--vip", vip, "--count", "400"), roles, 0.08, f"{mode} udp")
+        # Direct server return: the lb saw only the client->VIP direction.
+        svc_stats = {s["name"]: s for s in w.jd.ctl("services")}
+        check(svc_stats["web"]["new_flows"] >= 800, f"web new_flows {svc_stats['web']['new_flows']} < 800")
+
+
+@test
+def test_l2_v4():
+    carry(ARGS.build, "l2", False, False)
+
+
+@test
+def test_l2_v6():
+    carry(ARGS.build, "l2", True, True)
+
+
+@test
+def test_ipip():
+    carry(ARGS.build, "ipip", False, False)
+
+
+@test
+def test_ip6ip6():
+    carry(ARGS.build, "ip6ip6", True, True)
+
+
+@test
+def test_ip4in6():
+    carry(ARGS.build, "ip4in6", False, True)
+
+
+@test
+def test_gue_v4():
+    carry(ARGS.build, "gue", False, False)
+
+
+@test
+def test_gue_v6_in_v4():
+    carry(ARGS.build, "gue", True, False)
+
+
+@test
+def test_failover():
+    """A backend's server dies under load: after fall x interval no new connection goes
+    to it, and connections to the other backends are never reset."""
+    with World(ARGS.build) as w:
+        be = addrs(w)
+        w.start_julierd(catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in be]) +
+                                  service("hold", VIP4, 7000, "tcp", [(a, 100) for a in be])))
+        w.wait_all_up("web", be)
+        hold = w.client_bg("hold", "--vip", VIP4, "--conns", "30", "--seconds", "6")
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        w.stop_server("be2")
+        w.wait_health("web", {be[1]: "down"}, timeout=5)
+        detect = time.monotonic() - t0
+        check(detect < 2.0, f"failover took {detect:.2f}s, fall 2 x interval 300ms allows ~0.6s + probe timeout")
+        after = w.client("http", "--vip", VIP4, "--count", "300")
+        check(after["errors"] == 0, f"{after['errors']} requests failed after failover")
+        check("be2" not in after["by_backend"], f"be2 still got new connections: {after['by_backend']}")
+        res = json.loads(hold.communicate(timeout=30)[0])
+        for c in res["connections"]:
+            if c["backend"] != "be2":
+                check(not c["broken"], f"a connection to {c['backend']} broke: {c['broken']}")
+                check(not c["changed"], "a connection moved backend")
+        print(f"  detected in {detect:.2f}s; {res['by_backend']}; after: {after['by_backend']}")
+
+
+@test
+def test_reload():
+    """SIGHUP adding and removing backends under load; an invalid file changes nothing."""
+    with World(ARGS.build) as w:
+        be = addrs(w)
+        base = lambda backends: catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in backends]))
+        jd = w.start_julierd(base(be[:2]))
+        w.wait_all_up("web", be[:2])
+        load = w.client_bg("http", "--vip", VIP4, "--count", "3000", "--parallel", "4")
+        time.sleep(0.5)
+        gen = jd.ctl("status")["config_generation"]
+        jd.write_config(base(be))  # add be3
+        jd.reload()
+        jd.wait_for(lambda: jd.ctl("status")["config_generation"] > gen, what="reload")
+        w.wait_all_up("web", be)
+        res = json.loads(load.communicate(timeout=120)[0])
+        check(res["errors"] == 0, f"adding a backend failed {res['errors']} requests: {res['error_samples']}")
+        check(res["by_backend"].get("be3", 0) > 0, f"be3 never served after being added: {res['by_backend']}")
+
+        # An invalid file: nothing changes, the error is reported with file:line.
+        status = jd.ctl("status")
+        jd.write_config(base(be).replace("port: 80", "port: 80000"))
+        jd.reload()
+        jd.wait_for(lambda: jd.ctl("status")["reload_failures"] > status["reload_failures"], what="failed reload")
+        after = jd.ctl("status")
+        check(after["dataplane_generation"] == status["dataplane_generation"], "an invalid file changed the dataplane")
+        check(after["config_generation"] == status["config_generation"], "an invalid file changed the config generation")
+        check("julier.yaml:" in after["last_reload"]["error"] and "80000" in after["last_reload"]["error"],
+              f"reload error lacks file:line and value: {after['last_reload']['error']!r}")
+        res = w.client("http", "--vip", VIP4, "--count", "300")
+        check(res["errors"] == 0 and len(res["by_backend"]) == 3, f"traffic after a bad reload: {res}")
+
+        # Remove be1 under load: only requests that were on be1 may fail.
+        load = w.client_bg("http", "--vip", VIP4, "--count", "2000", "--parallel", "4")
+        time.sleep(0.5)
+        gen = jd.ctl("status")["config_generation"]
+        jd.write_config(base(be[1:]))
+        jd.reload()
+        jd.wait_for(lambda: jd.ctl("status")["config_generation"] > gen, what="reload")
+        res = json.loads(load.communicate(timeout=120)[0])
+        check(res["errors"] <= 4, f"removing a backend failed {res['errors']} requests (at most the 4 in flight may)")
+        after = w.client("http", "--vip", VIP4, "--count", "300")
+        check(after["errors"] == 0 and "be1" not in after["by_backend"], f"be1 still served: {after}")
+        print(f"  reloads ok: {res['by_backend']} -> {after['by_backend']}")
+
+
+@test
+def test_restart():
+    """kill -9 julierd under load and start it again: zero failed requests, the
+    connection table and generation carry on."""
+    with World(ARGS.build) as w:
+        be = addrs(w)
+        jd = w.start_julierd(catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in be]) +
+                                       service("hold", VIP4, 7000, "tcp", [(a, 100) for a in be])))
+        w.wait_all_up("web", be)
+        gen = jd.ctl("status")["dataplane_generation"]
+        hold = w.client_bg("hold", "--vip", VIP4, "--conns", "30", "--seconds", "6")
+        load = w.client_bg("http", "--vip", VIP4, "--count", "2000", "--parallel", "4")
+        time.sleep(1.0)
+        jd.kill9()
+        time.sleep(1.0)   # forwarding goes on without the daemon
+        jd.start()
+        status = jd.ctl("status")
+        check(status["adopted"], "the restarted julierd did not adopt the pinned state")
+        check(status["dataplane_generation"] >= gen, "the generation went backwards")
+        res = json.loads(load.communicate(timeout=120)[0])
+        check(res["errors"] == 0, f"{res['errors']} requests failed across kill -9: {res['error_samples']}")
+        held = json.loads(hold.communicate(timeout=60)[0])
+        check(held["broken"] == 0 and held["changed"] == 0, f"long-lived connections broke or moved: {held}")
+        print(f"  restart ok: {res['by_backend']}, {len(held['connections'])} held connections intact")
+
+
+@test
+def test_drain():
+    """julierctl drain: established long-lived connections stay, new ones avoid it."""
+    with World(ARGS.build) as w:
+        be = addrs(w)
+        jd = w.start_julierd(catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in be]) +
+                                       service("hold", VIP4, 7000, "tcp", [(a, 100) for a in be])))
+        w.wait_all_up("hold", be)
+        hold = w.client_bg("hold", "--vip", VIP4, "--conns", "30", "--seconds", "5")
+        time.sleep(1.0)
+        jd.ctl("drain", "hold", be[0])
+        jd.ctl("drain", "web", be[0])
+        after = w.client("http", "--vip", VIP4, "--count", "300")
+        check(after["errors"] == 0 and "be1" not in after["by_backend"], f"be1 got new connections while draining: {after}")
+        res = json.loads(hold.communicate(timeout=60)[0])
+        on_be1 = [c for c in res["connections"] if c["backend"] == "be1"]
+        check(on_be1, "no held connection landed on be1; the test proves nothing")
+        check(res["broken"] == 0 and res["changed"] == 0, f"held connections broke or moved: {res}")
+        jd.ctl("undrain", "web", be[0])
+        again = w.client("http", "--vip", VIP4, "--count", "300")
+        check(again["by_backend"].get("be1", 0) > 0, f"be1 got nothing after undrain: {again}")
+        print(f"  drain ok: {len(on_be1)} connections kept on be1 while draining")
+
+
+def pmtu(build: str, v6: bool) -> None:
+    mode = "ip6ip6" if v6 else "ipip"
+    vip = VIP6 if v6 else VIP4
+    with World(build, decap=True) as w:
+        be = addrs(w, v6)
+        w.start_julierd(catalogue(service("hold", vip, 7000, "tcp", [(a, 100) for a in be],
+                                          extra="mtu: 1500"), forwarding=mode))
+        w.wait_all_up("hold", be)
+        cl = w.t.clients()[0]
+        # A 20 kB line: full-size segments + the outer header exceed the 1500 MTU, so
+        # the lb must answer "too big" and the client's TCP must shrink its segments.
+        res = cl.sh("/usr/bin/python3", "-c", f"""
+import socket, sys
+s = socket.create_connection(("{vip}", 7000), timeout=10)
+s.sendall(b"x" * 20000 + b"\\n")
+buf = b""
+while not buf.endswith(b"\\n"):
+    chunk = s.recv(65536)
+    if not chunk: break
+    buf += chunk
+print(len(buf))
+""", check=False)
+        check(res.returncode == 0, f"large request through {mode} failed: {res.stderr.strip()}")
+        check(int(res.stdout.strip()) > 20000, f"short answer: {res.stdout}")
+        route = cl.sh("ip", "-6" if v6 else "-4", "route", "get", vip).stdout
+        want = 1500 - (40 if v6 else 20)
+        check(f"mtu {want}" in route, f"client did not learn the path MTU {want}: {route.strip()}")
+        print(f"  {mode}: client learnt mtu {want}, 20 kB request answered")
+
+
+@test
+def test_pmtu_v4():
+    pmtu(ARGS.build, False)
+
+
+@test
+def test_pmtu_v6():
+    pmtu(ARGS.build, True)
+
+
+def main() -> int:
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("test", nargs="?")
+    ARGS = ap.parse_args()
+    if ARGS.list or not ARGS.test:
+        print("\n".join(TESTS))
+        return 0
+    if os.geteuid() != 0:
+        print("e2e tests need root", file=sys.stderr)
+        return 1
+    ARGS.build = os.path.abspath(ARGS.build)
+    try:
+        TESTS[ARGS.test]()
+    except Fail as e:
+        print(f"FAIL {ARGS.test}: {e}", file=sys.stderr)
+        return 1
+    print(f"PASS {ARGS.test}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Drive a real julierd inside a topology's lb namespace, for e2e tests and the demo.
+
+julierd is started with `nsenter --net`, not `ip netns exec`: it then keeps the root
+mount namespace, so its pins live in the host's bpffs and survive a restart (an
+`ip netns exec` gets a private /sys without bpffs).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from topo import Host
+
+
+class Julierd:
+    def __init__(self, build_dir: str, host: Host, config_text: str, name: str = "julier",
+                 pin_dir: str | None = None, socket: str | None = None):
+        """`config_text` may say @PIN_DIR@ and @SOCKET@; they are replaced by a pin
+        directory and control socket of this instance's own."""
+        self.build_dir = build_dir
+        self.host = host
+        self.workdir = tempfile.mkdtemp(prefix=f"{name}-")
+        self.pin_dir = pin_dir or f"/sys/fs/bpf/{name}-{os.getpid()}"
+        self.socket = socket or os.path.join(self.workdir, "julierd.sock")
+        self.config = os.path.join(self.workdir, "julier.yaml")
+        self.log_path = os.path.join(self.workdir, "julierd.log")
+        self.proc: subprocess.Popen | None = None
+        self.write_config(config_text)
+
+    # -- files -----------------------------------------------------------------
+    def write_config(self, text: str) -> None:
+        text = text.replace("@PIN_DIR@", self.pin_dir).replace("@SOCKET@", self.socket)
+        with open(self.config + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(self.config + ".tmp", self.config)
+
+    def binary(self, name: str) -> str:
+        sub = {"julierd": "control/daemon", "julierctl": "control/cli"}[name]
+        return os.path.join(self.build_dir, sub, name)
+
+    # -- process ---------------------------------------------------------------
+    def start(self, wait: float = 15.0) -> None:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            ["nsenter", f"--net={self.host.netns_path()}", self.binary("julierd"),
+             "-c", self.config, "--pin-dir", self.pin_dir, "--log-level", "info"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"julierd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                self.ctl("status")
+                return
+            except RuntimeError:
+                time.sleep(0.1)
+        raise RuntimeError(f"julierd not ready after {wait}s:\n{self.log()}")
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def reload(self) -> None:
+        self.signal(signal.SIGHUP)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # -- julierctl -------------------------------------------------------------
+    def ctl(self, *args: str, json_out: bool = True, check: bool = True):
+        cmd = [self.binary("julierctl"), "--socket", self.socket]
+        if json_out:
+            cmd.append("--json")
+        res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=30)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"julierctl {' '.join(args)}: {res.stderr.strip() or res.stdout.strip()}")
+        if not json_out:
+            return res.stdout
+        return json.loads(res.stdout) if res.stdout.strip() else None
+
+    def wait_for(self, predicate, timeout: float = 15.0, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise RuntimeError(f"timed out waiting for {what}:\n{self.log()[-3000:]}")
+
+    def backend_health(self, service: str) -> dict[str, str]:
+        return {b["address"]: b["health"] for b in self.ctl("backends", service)}
+
+    # -- cleanup ---------------------------------------------------------------
+    def teardown(self) -> None:
+        """Stop the daemon and remove everything it attached and pinned."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.ctl("teardown", check=False)
+                self.proc.wait(timeout=10)
+            except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError):
+                pass
+        self.stop()
+        # Whatever the daemon could not remove (it may have crashed).
+        subprocess.run(["ip", "-n", self.host.ns, "link", "set", "dev", "eth0", "xdp", "off"],
+                       capture_output=True)
+        shutil.rmtree(self.pin_dir, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
