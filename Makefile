@@ -27,5 +27,9 @@ demo: build
 bench: build
 	@scripts/bench $(if $(QUICK),--quick)
 
+# Debian package of the release build: build/julier_<version>_<arch>.deb
+package: build
+	@cd $(BUILD) && cpack -G DEB
+
 clean:
 	rm -rf $(BUILD) $(SANBUILD)
