@@ -2,7 +2,7 @@
 /*
  * The one definition of everything the forwarder and the control plane share:
  * map keys and values, limits, enums and counter names. Included by BPF C
- * (xdp/*.bpf.c) and by C++ (control/). No number here is written twice anywhere.
+ * (the xdp/ programs) and by C++ (control/). No number here is written twice anywhere.
  *
  * Byte order: addresses and ports are kept in network byte order exactly as they
  * appear on the wire; every other field is host order.
@@ -87,7 +87,7 @@ struct jl_vip {
 	__u16 flags;        /* enum jl_vip_flags */
 	__u8 mode;          /* enum jl_mode */
 	__u8 outer_ttl;     /* TTL / hop limit of an outer header */
-	__u16 gue_port;     /* destination port of GUE */
+	__u16 gue_port;     /* destination port of GUE (network order) */
 	__u16 mtu;          /* largest packet sent on; larger -> ICMP too big */
 	__u32 src4;         /* outer IPv4 source address */
 	__u32 src6[4];      /* outer IPv6 source address */
@@ -124,6 +124,38 @@ struct jl_flow {
 	__u32 backend_id;
 	__u32 service_id;
 };
+
+/*
+ * jl_vip_filter: a bitmap in front of the VIP lookups, so that traffic for other
+ * addresses passes without a hash lookup. Per side JL_VIP_FILTER_WORDS words of 64
+ * bits; an address selects one word (jl_vip_filter_index) and one of its bits 1..63
+ * (jl_vip_filter_mask). Bit 0 says the word was written. For side s the control
+ * plane writes EVERY word of s with bit 0 set, plus the bit of every address that has
+ * a key in jl_vips or jl_frag_vips on s (extra bits only cost a lookup). A word with
+ * bit 0 clear (never written) lets every address through to the lookups: an
+ * unwritten filter costs speed, never correctness.
+ */
+#define JL_VIP_FILTER_WORD_BITS 10
+#define JL_VIP_FILTER_WORDS (1u << JL_VIP_FILTER_WORD_BITS) /* per side */
+#define JL_VIP_FILTER_WRITTEN 1ull                            /* bit 0 of every word */
+
+/* Mixes the address as it lies in memory (network order; IPv4: addr[1..3] = 0). */
+static inline __u32 jl_vip_filter_hash(const __u32 *addr)
+{
+	return (addr[0] ^ addr[1] ^ addr[2] ^ addr[3]) * 0x9e3779b1u;
+}
+
+static inline __u32 jl_vip_filter_index(const __u32 *addr, __u32 side)
+{
+	return side * JL_VIP_FILTER_WORDS + (jl_vip_filter_hash(addr) >> (32 - JL_VIP_FILTER_WORD_BITS));
+}
+
+static inline __u64 jl_vip_filter_mask(const __u32 *addr)
+{
+	__u32 bit = (jl_vip_filter_hash(addr) >> 8) & 63;
+
+	return 1ull << (bit ? bit : 1);
+}
 
 /* Value of jl_meta[0]: written once at load, read by a daemon adopting pins. */
 struct jl_meta {
@@ -165,7 +197,8 @@ struct jl_service_traffic {
 	X(TX_FORWARD, tx, "forward")                 /* to a backend, back out the same device */ \
 	X(TX_ICMP_TOO_BIG, tx, "icmp_too_big")       /* ICMP frag-needed / packet-too-big to the client */ \
 	X(TX_ICMP_ERROR, tx, "icmp_error")           /* ICMP error quoting a VIP flow, sent to its backend */ \
-	X(REDIRECT_FORWARD, redirect, "forward")     /* to a backend, out another device */
+	X(REDIRECT_FORWARD, redirect, "forward")     /* to a backend, out another device */ \
+	X(REDIRECT_ICMP_ERROR, redirect, "icmp_error") /* ICMP error quoting a VIP flow, out another device */
 
 enum jl_counter {
 #define JL_COUNTER_ENUM(name, verdict, label) JL_CNT_##name,
@@ -187,10 +220,59 @@ enum jl_counter {
  *   jl_service_stats  PERCPU_ARRAY of struct jl_service_traffic    (max_services)
  *   jl_backend_stats  PERCPU_ARRAY of struct jl_traffic            (max_backends)
  *   jl_counters       PERCPU_ARRAY of struct jl_traffic            (JL_CNT_COUNT)
+ *   jl_vip_filter     ARRAY of __u64 (JL_SIDES * JL_VIP_FILTER_WORDS): see above
  * Read-only config (.rodata, set before load): jl_cfg_max_backends, jl_cfg_ring_capacity.
  */
 
 /* Pinned objects live under this directory (one bpffs subdirectory). */
 #define JL_PIN_DIR "/sys/fs/bpf/julier"
+
+/* ------------------------------------------------------------------------------
+ * The decapsulator (julier_decap.bpf.c), run on backends: strips the IPIP, IPv6 and
+ * GUE headers the forwarder adds, so the kernel sees the inner packet.
+ * ------------------------------------------------------------------------------ */
+
+#define JL_DECAP_MAX_ADDRS 64u /* local tunnel endpoint addresses */
+
+/* Key of jl_decap_addrs: one local tunnel endpoint address (value: __u32, unused). */
+struct jl_decap_addr {
+	__u32 addr[4]; /* IPv4: addr[0], addr[1..3] = 0 */
+	__u8 family;   /* enum jl_family */
+	__u8 pad[3];
+};
+
+/* Value of jl_decap_cfg[0]. All zero is a working configuration. */
+struct jl_decap_cfg {
+	__u16 gue_port;    /* UDP destination port of GUE, network order; 0 = JL_DEFAULT_GUE_PORT */
+	__u16 pad;
+	__u32 local_addrs; /* entries in jl_decap_addrs; 0 = accept any outer destination */
+};
+
+/* Every result of the decapsulator has exactly one counter. X(name, verdict, label). */
+#define JL_DECAP_COUNTERS(X)                                                          \
+	X(DECAP_IPIP, pass, "ipip")             /* IPv4 in IPv4 */                    \
+	X(DECAP_IP6IP6, pass, "ip6ip6")         /* IPv6 in IPv6 */                    \
+	X(DECAP_IP4IN6, pass, "ip4in6")         /* IPv4 in IPv6 */                    \
+	X(DECAP_GUE, pass, "gue")               /* GUE variant 0 (header, hlen 0) */  \
+	X(DECAP_GUE_DIRECT, pass, "gue_direct") /* GUE variant 1 (IP right after UDP) */ \
+	X(PASS_NOT_TUNNEL, pass, "not_tunnel")  /* not IP, or no tunnel protocol/port */ \
+	X(PASS_NOT_LOCAL, pass, "not_local")    /* outer destination not in jl_decap_addrs */ \
+	X(PASS_FRAGMENT, pass, "fragment")      /* a fragment (never reassembled here) */ \
+	X(PASS_MALFORMED, pass, "malformed")    /* truncated/inconsistent, or GUE it does not take */ \
+	X(DROP_ECN, drop, "ecn")                /* outer CE on a Not-ECT inner packet (RFC 6040) */
+
+enum jl_decap_counter {
+#define JL_DECAP_COUNTER_ENUM(name, verdict, label) JL_DECAP_CNT_##name,
+	JL_DECAP_COUNTERS(JL_DECAP_COUNTER_ENUM)
+#undef JL_DECAP_COUNTER_ENUM
+	JL_DECAP_CNT_COUNT
+};
+
+/*
+ * Maps of julier_decap.bpf.c:
+ *   jl_decap_addrs     HASH struct jl_decap_addr -> __u32        (JL_DECAP_MAX_ADDRS)
+ *   jl_decap_cfg       ARRAY[1] of struct jl_decap_cfg
+ *   jl_decap_counters  PERCPU_ARRAY of struct jl_traffic         (JL_DECAP_CNT_COUNT)
+ */
 
 #endif /* JULIER_ABI_H */

@@ -1,0 +1,183 @@
+// The service catalogue as a plain value: what the YAML file says, with every
+// default applied. Produced by parse_catalogue_*(), consumed by the planner, the
+// health checker and the daemon. No I/O, no YAML types.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ip.h"
+#include "common/source_location.h"
+#include "julier/abi.h"
+
+namespace julier::config {
+
+using common::IpAddress;
+using common::SourceLocation;
+using Duration = std::chrono::milliseconds;
+
+// Each enumerator is spelt in YAML as its name (HashMode::five_tuple as "5tuple");
+// to_string() returns exactly that spelling. config/README.md says what each means.
+enum class XdpMode { native, generic };
+enum class Forwarding { l2, ipip, ip6ip6, ip4in6, gue };  // see jl_mode in abi.h
+enum class Protocol { tcp, udp };
+enum class HashMode { five_tuple, source };  // source: every flow of a client to one backend
+enum class WhenAllDown { drop, keep };       // keep: use every non-draining backend (fail open)
+enum class HealthKind { tcp, http, https, udp, dns, exec, none };
+enum class BackendState { active, drain };  // drain: keeps its flows, gets no new ones
+
+std::string_view to_string(XdpMode);
+std::string_view to_string(Forwarding);
+std::string_view to_string(Protocol);
+std::string_view to_string(HashMode);
+std::string_view to_string(WhenAllDown);
+std::string_view to_string(HealthKind);
+std::string_view to_string(BackendState);
+
+// IP protocol number of a service protocol (IPPROTO_TCP / IPPROTO_UDP).
+std::uint8_t ip_protocol_number(Protocol);
+
+struct Interface {
+    std::string name;
+    XdpMode xdp_mode = XdpMode::native;
+    SourceLocation location;
+
+    bool operator==(const Interface&) const = default;
+};
+
+struct Metrics {
+    bool enabled = true;
+    IpAddress address = IpAddress::v4(127, 0, 0, 1);
+    std::uint16_t port = 9641;
+    SourceLocation location;
+
+    // "127.0.0.1:9641" or "[::1]:9641"; empty when disabled.
+    std::string listen() const;
+
+    bool operator==(const Metrics&) const = default;
+};
+
+// Sizes of the BPF maps, fixed when the forwarder is loaded (changing them needs a
+// restart, not a reload).
+struct Limits {
+    std::uint32_t max_services = JL_DEFAULT_MAX_SERVICES;
+    std::uint32_t max_backends = JL_DEFAULT_MAX_BACKENDS;    // backend ids per side, all services
+    std::uint32_t ring_capacity = JL_DEFAULT_RING_CAPACITY;  // Maglev ring slots per side, all services
+    std::uint32_t max_flows = JL_DEFAULT_MAX_FLOWS;          // connection table entries
+    SourceLocation location;
+
+    bool operator==(const Limits&) const = default;
+};
+
+// Outer source addresses of encapsulated packets.
+struct EncapSource {
+    std::optional<IpAddress> ipv4;
+    std::optional<IpAddress> ipv6;
+    // Low bits of the outer source replaced by flow-hash bits (0-16), so that
+    // receivers spread tunnelled flows over queues.
+    std::uint8_t entropy_bits = 0;
+
+    bool operator==(const EncapSource&) const = default;
+};
+
+struct HttpCheck {
+    std::string path = "/";
+    std::string host;  // empty: the backend address
+    std::vector<std::uint16_t> expect_status{200};
+    std::string expect_body;  // empty: any body; else a substring of the body
+    bool verify_tls = true;   // https only
+    std::string sni;          // https only; empty: host, else none
+
+    bool operator==(const HttpCheck&) const = default;
+};
+
+struct UdpCheck {
+    std::string payload;  // sent as is
+    std::string expect;   // empty: any answer counts; else a prefix of the answer
+
+    bool operator==(const UdpCheck&) const = default;
+};
+
+struct DnsCheck {
+    std::string name = ".";
+    std::uint16_t type = 1;  // RR type number (A = 1); spelled by name in YAML
+
+    bool operator==(const DnsCheck&) const = default;
+};
+
+struct ExecCheck {
+    // argv; "{address}" and "{port}" in any argument are replaced by the backend's
+    // address and the check port. Bounded by HealthCheck::timeout.
+    std::vector<std::string> command;
+
+    bool operator==(const ExecCheck&) const = default;
+};
+
+struct HealthCheck {
+    HealthKind kind = HealthKind::tcp;
+    Duration interval{2000};
+    Duration timeout{1000};  // < interval; also bounds an exec check
+    std::uint32_t rise = 2;  // consecutive passes to go up
+    std::uint32_t fall = 3;  // consecutive failures to go down
+    std::uint16_t port = 0;  // 0: the service port
+    Duration slow_start{0};  // weight ramps from 0 to full over this time after going up
+    HttpCheck http;          // kind http / https
+    UdpCheck udp;            // kind udp
+    DnsCheck dns;            // kind dns
+    ExecCheck exec;          // kind exec
+    SourceLocation location;
+
+    bool operator==(const HealthCheck&) const = default;
+};
+
+struct Backend {
+    IpAddress address;
+    std::uint32_t weight = 100;  // 0-1000000; 0 = keeps flows, gets no new ones
+    BackendState state = BackendState::active;
+    SourceLocation location;
+
+    bool operator==(const Backend&) const = default;
+};
+
+// One service: a VIP, port and protocol, with every field resolved (service value,
+// else defaults value, else built-in default).
+struct Service {
+    std::string name;
+    IpAddress vip;
+    std::uint16_t port = 0;  // 0 = every port; a service on a specific port wins
+    Protocol protocol = Protocol::tcp;
+    Forwarding forwarding = Forwarding::l2;
+    std::uint32_t ring_size = JL_DEFAULT_RING_SIZE;  // prime
+    HashMode hash = HashMode::five_tuple;
+    std::uint16_t mtu = JL_DEFAULT_MTU;
+    std::uint16_t gue_port = JL_DEFAULT_GUE_PORT;
+    std::uint8_t outer_ttl = JL_DEFAULT_OUTER_TTL;
+    EncapSource encap_source;
+    WhenAllDown when_all_down = WhenAllDown::drop;
+    HealthCheck health;
+    std::vector<Backend> backends;
+    SourceLocation location;
+
+    bool operator==(const Service&) const = default;
+};
+
+struct Catalogue {
+    std::vector<Interface> interfaces;
+    XdpMode xdp_mode = XdpMode::native;  // default of interfaces[].xdp_mode
+    std::string pin_dir = JL_PIN_DIR;
+    std::string control_socket = "/run/julier/julierd.sock";
+    Metrics metrics;
+    Limits limits;
+    std::vector<Service> services;
+    SourceLocation location;  // the file
+
+    // Locations take part in ==: two catalogues that differ only in layout compare
+    // unequal. Compare services field by field where layout must not matter.
+    bool operator==(const Catalogue&) const = default;
+};
+
+}  // namespace julier::config

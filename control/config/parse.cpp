@@ -1,0 +1,602 @@
+#include "config/parse.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/field_index.h"
+#include "config/validate.h"
+#include "config/yaml_load.h"
+#include "config/yaml_reader.h"
+
+namespace julier::config {
+
+namespace {
+
+using Keys = std::vector<std::string_view>;
+
+const Keys top_keys = {"interfaces", "xdp_mode", "pin_dir", "control_socket",
+                       "metrics",    "limits",   "defaults", "services"};
+// Service fields that `defaults` may set; the others name one service only.
+const Keys defaultable_keys = {"forwarding", "ring_size", "hash", "mtu", "gue_port",
+                               "outer_ttl", "encap_source", "when_all_down", "health"};
+const Keys service_only_keys = {"name", "vip", "port", "protocol", "backends"};
+const Keys interface_keys = {"name", "xdp_mode"};
+const Keys metrics_keys = {"listen"};
+const Keys limits_keys = {"max_services", "max_backends", "ring_capacity", "max_flows"};
+const Keys encap_keys = {"ipv4", "ipv6", "entropy_bits"};
+const Keys health_keys = {"kind", "interval", "timeout", "rise", "fall", "port",
+                          "slow_start", "http", "udp", "dns", "exec"};
+const Keys http_keys = {"path", "host", "expect_status", "expect_body", "verify_tls", "sni"};
+const Keys udp_keys = {"payload", "expect"};
+const Keys dns_keys = {"name", "type"};
+const Keys exec_keys = {"command"};
+const Keys backend_keys = {"address", "weight", "state"};
+
+Keys concat(const Keys& a, const Keys& b) {
+    Keys out = a;
+    out.insert(out.end(), b.begin(), b.end());
+    return out;
+}
+
+// Upper bounds that keep every derived BPF map size within 32 bits and sane memory.
+constexpr std::uint64_t max_services_limit = 1u << 20;
+constexpr std::uint64_t max_backends_limit = 1u << 24;
+constexpr std::uint64_t ring_capacity_limit = 1u << 30;
+constexpr std::uint64_t max_flows_limit = 1u << 30;
+constexpr std::uint64_t max_weight = 1000000;
+constexpr std::size_t max_file_bytes = 64u << 20;
+// sizeof(sockaddr_un::sun_path) minus the terminating NUL.
+constexpr std::size_t max_socket_path = 107;
+
+struct DnsType {
+    std::string_view name;
+    std::uint16_t number;
+};
+constexpr DnsType dns_types[] = {{"A", 1},   {"NS", 2},  {"CNAME", 5}, {"SOA", 6},  {"PTR", 12},
+                                 {"MX", 15}, {"TXT", 16}, {"AAAA", 28}, {"SRV", 33}};
+
+bool valid_service_name(std::string_view name) {
+    if (name.empty() || name.size() > 63 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+    });
+}
+
+bool valid_interface_name(std::string_view name) {
+    // IFNAMSIZ - 1 characters; '/' and ':' break sysfs paths and aliases.
+    if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+    return std::none_of(name.begin(), name.end(), [](unsigned char c) {
+        return c == '/' || c == ':' || std::isspace(c) || !std::isprint(c);
+    });
+}
+
+bool valid_dns_name(std::string_view name) {
+    if (name == ".") return true;
+    if (name.empty() || name.size() > 253) return false;
+    if (name.back() == '.') name.remove_suffix(1);
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        std::size_t dot = name.find('.', start);
+        if (dot == std::string_view::npos) dot = name.size();
+        const std::size_t len = dot - start;
+        if (len == 0 || len > 63) return false;
+        start = dot + 1;
+    }
+    return true;
+}
+
+bool has_blank(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) || !std::isprint(c); });
+}
+
+// "198.18.0.1:9641" or "[2001:db8::1]:9641".
+struct Endpoint {
+    common::IpAddress address;
+    std::uint16_t port = 0;
+};
+
+std::optional<Endpoint> parse_endpoint(std::string_view text) {
+    std::string_view host, port;
+    if (text.starts_with('[')) {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;  // bare IPv6 needs brackets
+    }
+    auto ip = common::IpAddress::parse(host);
+    if (!ip || (text.starts_with('[') && !ip->is_v6())) return std::nullopt;
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
+        return std::nullopt;
+    const unsigned long p = std::stoul(std::string(port));
+    if (p == 0 || p > 65535) return std::nullopt;
+    return Endpoint{*ip, static_cast<std::uint16_t>(p)};
+}
+
+class CatalogueParser {
+public:
+    explicit CatalogueParser(Reader& reader) : r_(reader) {}
+
+    // The service fields as `defaults` sets them, if there is a defaults mapping.
+    const std::optional<Service>& defaults_template() const { return defaults_template_; }
+
+    Catalogue parse(const Located& root) {
+        cat_.location = r_.file_location();
+        if (!r_.mapping(root, top_keys, {}, {}, true)) return cat_;
+        const Layers top({root});
+
+        if (auto v = top.get("xdp_mode"))
+            if (auto m = r_.enumeration<XdpMode>(*v, "xdp_mode")) cat_.xdp_mode = *m;
+        if (auto v = top.get("interfaces")) {
+            interfaces(*v);
+        } else {
+            r_.error(root.location, "interfaces", "missing: list the network interfaces to attach to, e.g. [eth0]");
+        }
+        if (auto v = top.get("pin_dir")) pin_dir(*v);
+        if (auto v = top.get("control_socket")) control_socket(*v);
+        if (auto v = top.get("metrics")) metrics(*v);
+        if (auto v = top.get("limits")) limits(*v);
+
+        Layers defaults;
+        if (auto v = top.get("defaults")) {
+            if (r_.mapping(*v, defaultable_keys, service_only_keys,
+                           "can only be set per service, not in defaults")) {
+                defaults = Layers({*v});
+                // Read and checked once on their own, so that mistakes surface even
+                // without services; each service re-reads what it inherits.
+                Service inherited;
+                service_fields(defaults, "defaults", inherited);
+                defaults_template_ = std::move(inherited);
+            }
+        }
+
+        if (auto v = top.get("services")) {
+            if (v->node.IsNull()) {
+                r_.warning(v->location, "services", "no services: every packet passes to the kernel");
+            } else if (r_.sequence(*v)) {
+                if (v->node.size() == 0)
+                    r_.warning(v->location, "services", "no services: every packet passes to the kernel");
+                for (std::size_t i = 0; i < v->node.size(); ++i) {
+                    const YAML::Node item = v->node[i];
+                    service(Located{item, index_path("services", i), r_.where(item, v->location)}, defaults);
+                }
+            }
+        } else {
+            r_.warning(root.location, "services", "no services: every packet passes to the kernel");
+        }
+        return cat_;
+    }
+
+private:
+    void interfaces(const Located& v) {
+        if (!r_.sequence(v)) return;
+        if (v.node.size() == 0) {
+            r_.invalid(v, "interfaces", "at least one interface is needed");
+            return;
+        }
+        for (std::size_t i = 0; i < v.node.size(); ++i) {
+            const Located item{v.node[i], index_path("interfaces", i), r_.where(v.node[i], v.location)};
+            Interface iface;
+            iface.xdp_mode = cat_.xdp_mode;
+            iface.location = item.location;
+            std::optional<Located> name;
+            if (item.node.IsScalar()) {
+                name = Located{item.node, item.path, item.location};
+            } else if (item.node.IsMap()) {
+                r_.mapping(item, interface_keys);
+                const Layers layer({item});
+                name = layer.get("name");
+                if (!name) r_.error(item.location, join_path(item.path, "name"), "missing (every interface needs a name)");
+                if (auto m = layer.get("xdp_mode"))
+                    if (auto mode = r_.enumeration<XdpMode>(*m, join_path(item.path, "xdp_mode"))) iface.xdp_mode = *mode;
+            } else {
+                r_.invalid(item, item.path, "expected an interface name or {name: ..., xdp_mode: ...}");
+                continue;
+            }
+            if (!name) continue;
+            auto text = r_.string(*name, name->path);
+            if (!text) continue;
+            if (!valid_interface_name(*text)) {
+                r_.invalid(*name, name->path,
+                           Reader::quote(*text) + " is not a valid interface name (1-15 characters, no '/', ':' or blanks)");
+                continue;
+            }
+            iface.name = *text;
+            cat_.interfaces.push_back(std::move(iface));
+        }
+    }
+
+    std::optional<std::string> absolute_path(const Located& v, const std::string& field) {
+        auto text = r_.string(v, field);
+        if (!text) return std::nullopt;
+        const std::filesystem::path p(*text);
+        const bool dotdot = std::any_of(p.begin(), p.end(), [](const auto& part) { return part == ".."; });
+        if (!p.is_absolute() || dotdot || has_blank(*text)) {
+            r_.invalid(v, field, Reader::quote(*text) + " must be an absolute path without '..' or blanks");
+            return std::nullopt;
+        }
+        return text;
+    }
+
+    void pin_dir(const Located& v) {
+        if (auto p = absolute_path(v, "pin_dir")) cat_.pin_dir = *p;
+    }
+
+    void control_socket(const Located& v) {
+        auto p = absolute_path(v, "control_socket");
+        if (!p) return;
+        if (p->size() > max_socket_path) {
+            r_.invalid(v, "control_socket",
+                       "path is " + std::to_string(p->size()) + " characters long (a Unix socket path allows at most " +
+                           std::to_string(max_socket_path) + ")");
+            return;
+        }
+        cat_.control_socket = *p;
+    }
+
+    void metrics(const Located& v) {
+        cat_.metrics.location = v.location;
+        if (!r_.mapping(v, metrics_keys)) return;
+        auto listen = Layers({v}).get("listen");
+        if (!listen) return;
+        auto text = r_.string(*listen, "metrics.listen");
+        if (!text) return;
+        if (text->empty() || *text == "off") {
+            cat_.metrics.enabled = false;
+            return;
+        }
+        auto ep = parse_endpoint(*text);
+        if (!ep) {
+            r_.invalid(*listen, "metrics.listen",
+                       Reader::quote(*text) +
+                           " is not address:port (e.g. 127.0.0.1:9641 or [::1]:9641; \"\" or off disables)");
+            return;
+        }
+        cat_.metrics.enabled = true;
+        cat_.metrics.address = ep->address;
+        cat_.metrics.port = ep->port;
+        cat_.metrics.location = listen->location;
+    }
+
+    void limits(const Located& v) {
+        cat_.limits.location = v.location;
+        if (!r_.mapping(v, limits_keys)) return;
+        const Layers layer({v});
+        auto read = [&](std::string_view key, std::uint64_t max, std::uint32_t& out) {
+            if (auto x = layer.get(key))
+                if (auto n = r_.integer(*x, x->path, 1, max)) out = static_cast<std::uint32_t>(*n);
+        };
+        read("max_services", max_services_limit, cat_.limits.max_services);
+        read("max_backends", max_backends_limit, cat_.limits.max_backends);
+        read("ring_capacity", ring_capacity_limit, cat_.limits.ring_capacity);
+        read("max_flows", max_flows_limit, cat_.limits.max_flows);
+    }
+
+    // The mappings under `key` in every layer, each checked for its keys.
+    Layers nested(const Layers& parent, std::string_view key, const Keys& keys) {
+        for (const Located& layer : parent.maps())
+            if (auto v = Layers({layer}).get(key)) r_.mapping(*v, keys);
+        return parent.child(key);
+    }
+
+    template <typename T>
+    void uint_field(const Layers& l, std::string_view key, const std::string& prefix, std::uint64_t min,
+                    std::uint64_t max, T& out) {
+        if (auto v = l.get(key))
+            if (auto n = r_.integer(*v, join_path(prefix, key), min, max)) out = static_cast<T>(*n);
+    }
+
+    template <typename E>
+    void enum_field(const Layers& l, std::string_view key, const std::string& prefix, E& out) {
+        if (auto v = l.get(key))
+            if (auto e = r_.enumeration<E>(*v, join_path(prefix, key))) out = *e;
+    }
+
+    void string_field(const Layers& l, std::string_view key, const std::string& prefix, std::string& out) {
+        if (auto v = l.get(key))
+            if (auto s = r_.string(*v, join_path(prefix, key))) out = *s;
+    }
+
+    void duration_field(const Layers& l, std::string_view key, const std::string& prefix, Duration min,
+                        Duration max, Duration& out) {
+        if (auto v = l.get(key))
+            if (auto d = r_.duration(*v, join_path(prefix, key), min, max)) out = *d;
+    }
+
+    // Every field `defaults` may set, from the first layer that has it.
+    void service_fields(const Layers& l, const std::string& prefix, Service& s) {
+        enum_field(l, "forwarding", prefix, s.forwarding);
+        uint_field(l, "ring_size", prefix, 2, ring_capacity_limit, s.ring_size);
+        enum_field(l, "hash", prefix, s.hash);
+        uint_field(l, "mtu", prefix, 576, 9216, s.mtu);
+        uint_field(l, "gue_port", prefix, 1, 65535, s.gue_port);
+        uint_field(l, "outer_ttl", prefix, 1, 255, s.outer_ttl);
+        enum_field(l, "when_all_down", prefix, s.when_all_down);
+
+        const std::string encap = join_path(prefix, "encap_source");
+        const Layers e = nested(l, "encap_source", encap_keys);
+        if (auto v = e.get("ipv4"))
+            if (auto ip = r_.address(*v, join_path(encap, "ipv4"), 4)) s.encap_source.ipv4 = *ip;
+        if (auto v = e.get("ipv6"))
+            if (auto ip = r_.address(*v, join_path(encap, "ipv6"), 6)) s.encap_source.ipv6 = *ip;
+        uint_field(e, "entropy_bits", encap, 0, 16, s.encap_source.entropy_bits);
+
+        health(l, join_path(prefix, "health"), s.health);
+    }
+
+    void health(const Layers& parent, const std::string& prefix, HealthCheck& h) {
+        const Layers l = nested(parent, "health", health_keys);
+        if (!l.maps().empty()) {
+            h.location = l.maps().front().location;
+            r_.index().record(prefix, h.location, l.maps().front().path);
+        }
+        enum_field(l, "kind", prefix, h.kind);
+        duration_field(l, "interval", prefix, Duration{10}, Duration{3600000}, h.interval);
+        duration_field(l, "timeout", prefix, Duration{1}, Duration{3600000}, h.timeout);
+        uint_field(l, "rise", prefix, 1, 1000, h.rise);
+        uint_field(l, "fall", prefix, 1, 1000, h.fall);
+        uint_field(l, "port", prefix, 0, 65535, h.port);
+        duration_field(l, "slow_start", prefix, Duration{0}, Duration{3600000}, h.slow_start);
+
+        const std::string http = join_path(prefix, "http");
+        const Layers hl = nested(l, "http", http_keys);
+        if (auto v = hl.get("path"))
+            if (auto p = r_.string(*v, join_path(http, "path"))) {
+                if (p->empty() || (*p)[0] != '/' || has_blank(*p))
+                    r_.invalid(*v, join_path(http, "path"), Reader::quote(*p) + " must start with '/' and contain no blanks");
+                else
+                    h.http.path = *p;
+            }
+        for (std::string_view key : {"host", "sni"}) {
+            std::string& out = key == "host" ? h.http.host : h.http.sni;
+            if (auto v = hl.get(key))
+                if (auto s = r_.string(*v, join_path(http, key))) {
+                    if (has_blank(*s))
+                        r_.invalid(*v, join_path(http, key), Reader::quote(*s) + " must contain no blanks");
+                    else
+                        out = *s;
+                }
+        }
+        string_field(hl, "expect_body", http, h.http.expect_body);
+        if (auto v = hl.get("verify_tls"))
+            if (auto b = r_.boolean(*v, join_path(http, "verify_tls"))) h.http.verify_tls = *b;
+        if (auto v = hl.get("expect_status")) expect_status(*v, join_path(http, "expect_status"), h.http);
+
+        const std::string udp = join_path(prefix, "udp");
+        const Layers ul = nested(l, "udp", udp_keys);
+        string_field(ul, "payload", udp, h.udp.payload);
+        string_field(ul, "expect", udp, h.udp.expect);
+
+        const std::string dns = join_path(prefix, "dns");
+        const Layers dl = nested(l, "dns", dns_keys);
+        if (auto v = dl.get("name"))
+            if (auto n = r_.string(*v, join_path(dns, "name"))) {
+                if (valid_dns_name(*n))
+                    h.dns.name = *n;
+                else
+                    r_.invalid(*v, join_path(dns, "name"), Reader::quote(*n) + " is not a domain name");
+            }
+        if (auto v = dl.get("type")) dns_type(*v, join_path(dns, "type"), h.dns);
+
+        const std::string exec = join_path(prefix, "exec");
+        const Layers xl = nested(l, "exec", exec_keys);
+        if (auto v = xl.get("command")) exec_command(*v, join_path(exec, "command"), h.exec);
+    }
+
+    void expect_status(const Located& v, const std::string& field, HttpCheck& http) {
+        std::vector<std::uint16_t> codes;
+        bool ok = true;
+        auto one = [&](const Located& item) {
+            if (auto n = r_.integer(item, field, 100, 599))
+                codes.push_back(static_cast<std::uint16_t>(*n));
+            else
+                ok = false;
+        };
+        if (v.node.IsSequence()) {
+            for (std::size_t i = 0; i < v.node.size(); ++i)
+                one(Located{v.node[i], index_path(v.path, i), r_.where(v.node[i], v.location)});
+            if (v.node.size() == 0) {
+                r_.invalid(v, field, "at least one status code is needed");
+                ok = false;
+            }
+        } else {
+            one(v);
+        }
+        if (ok) {
+            http.expect_status = std::move(codes);
+            r_.recorded(v, field);
+        }
+    }
+
+    void dns_type(const Located& v, const std::string& field, DnsCheck& dns) {
+        auto text = r_.string(v, field);
+        if (!text) return;
+        std::string upper = *text;
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        std::string names;
+        for (const DnsType& t : dns_types) {
+            if (t.name == upper) {
+                dns.type = t.number;
+                return;
+            }
+            names += (names.empty() ? "" : ", ") + std::string(t.name);
+        }
+        r_.invalid(v, field, Reader::quote(*text) + " is not one of: " + names);
+    }
+
+    void exec_command(const Located& v, const std::string& field, ExecCheck& exec) {
+        if (!v.node.IsSequence()) {
+            r_.invalid(v, field, "expected a list: the program and its arguments, e.g. [/usr/lib/julier/check, \"{address}\"]");
+            return;
+        }
+        std::vector<std::string> argv;
+        for (std::size_t i = 0; i < v.node.size(); ++i) {
+            const Located item{v.node[i], index_path(v.path, i), r_.where(v.node[i], v.location)};
+            auto s = r_.scalar(item, field, "a string");
+            if (!s) return;
+            argv.push_back(*s);
+        }
+        if (argv.empty()) {
+            r_.invalid(v, field, "the list is empty: name the program to run");
+            return;
+        }
+        if (argv[0].empty() || argv[0][0] != '/') {
+            const Located first{v.node[0], index_path(v.path, 0), r_.where(v.node[0], v.location)};
+            r_.invalid(first, field, Reader::quote(argv[0]) + " must be an absolute path (no PATH lookup is done)");
+            return;
+        }
+        exec.command = std::move(argv);
+        r_.recorded(v, field);
+    }
+
+    void service(const Located& item, const Layers& defaults) {
+        if (!r_.mapping(item, concat(service_only_keys, defaultable_keys))) return;
+        Service s;
+        s.location = item.location;
+        s.health.location = item.location;
+        r_.index().record(item.path, item.location, item.path);
+        const Layers own({item});
+        auto required = [&](std::string_view key) {
+            auto v = own.get(key);
+            if (!v) {
+                r_.index().mark_invalid(join_path(item.path, key));
+                r_.error(item.location, join_path(item.path, key), "missing (every service needs name, vip and port)");
+            }
+            return v;
+        };
+
+        if (auto v = required("name"))
+            if (auto name = r_.string(*v, v->path)) {
+                if (valid_service_name(*name))
+                    s.name = *name;
+                else
+                    r_.invalid(*v, v->path,
+                               Reader::quote(*name) +
+                                   " is not a valid name (1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+            }
+        if (auto v = required("vip"))
+            if (auto ip = r_.address(*v, v->path)) s.vip = *ip;
+        if (auto v = required("port"))
+            if (auto n = r_.integer(*v, v->path, 0, 65535)) s.port = static_cast<std::uint16_t>(*n);
+        enum_field(own, "protocol", item.path, s.protocol);
+
+        std::vector<Located> layers{item};
+        layers.insert(layers.end(), defaults.maps().begin(), defaults.maps().end());
+        service_fields(Layers(std::move(layers)), item.path, s);
+
+        // Built-in defaults have no origin of their own: point at the service.
+        if (auto v = own.get("backends")) {
+            backends(*v, s);
+        } else {
+            r_.index().record(join_path(item.path, "backends"), item.location, join_path(item.path, "backends"));
+        }
+        cat_.services.push_back(std::move(s));
+    }
+
+    void backends(const Located& v, Service& s) {
+        r_.index().record(v.path, v.location, v.path);
+        if (v.node.IsNull()) return;  // "backends:" with nothing: an empty list
+        if (!r_.sequence(v)) return;
+        for (std::size_t i = 0; i < v.node.size(); ++i) {
+            const Located item{v.node[i], index_path(v.path, i), r_.where(v.node[i], v.location)};
+            Backend b;
+            b.location = item.location;
+            r_.index().record(item.path, item.location, item.path);
+            std::optional<Located> address;
+            if (item.node.IsScalar()) {
+                address = Located{item.node, join_path(item.path, "address"), item.location};
+            } else if (r_.mapping(item, backend_keys)) {
+                const Layers l({item});
+                address = l.get("address");
+                if (!address) {
+                    r_.index().mark_invalid(join_path(item.path, "address"));
+                    r_.error(item.location, join_path(item.path, "address"), "missing (every backend needs an address)");
+                }
+                uint_field(l, "weight", item.path, 0, max_weight, b.weight);
+                enum_field(l, "state", item.path, b.state);
+            } else {
+                continue;
+            }
+            if (address)
+                if (auto ip = r_.address(*address, address->path)) b.address = *ip;
+            s.backends.push_back(std::move(b));
+        }
+    }
+
+    Reader& r_;
+    Catalogue cat_;
+    std::optional<Service> defaults_template_;
+};
+
+}  // namespace
+
+ParseResult parse_catalogue_text(std::string_view text, const std::string& name) {
+    ParseResult result;
+    FieldIndex index;
+    Reader reader(name, result.diagnostics, index);
+
+    const LoadedDocument doc = load_single_document(text, reader);
+    if (doc.status == LoadedDocument::Status::failed) return result;
+    if (doc.status == LoadedDocument::Status::empty) {
+        reader.error(reader.file_location(), {}, "the file is empty (expected a mapping with interfaces and services)");
+        return result;
+    }
+    const Located root{doc.root, {}, reader.where(doc.root, {name, 1, 1})};
+    if (!root.node.IsMap()) {
+        reader.error(root.location, {}, "the top level must be a mapping (interfaces:, services:, ...)");
+        sort_and_deduplicate(result.diagnostics);
+        return result;
+    }
+
+    CatalogueParser parser(reader);
+    Catalogue catalogue = parser.parse(root);
+    auto findings = validate(catalogue, index);
+    result.diagnostics.insert(result.diagnostics.end(), findings.begin(), findings.end());
+    if (const auto& inherited = parser.defaults_template()) {
+        findings = validate_defaults(*inherited, index);
+        result.diagnostics.insert(result.diagnostics.end(), findings.begin(), findings.end());
+    }
+    sort_and_deduplicate(result.diagnostics);
+    if (result.errors() == 0) result.catalogue = std::move(catalogue);
+    return result;
+}
+
+ParseResult parse_catalogue_file(const std::string& path) {
+    auto fail = [&](const std::string& message) {
+        ParseResult result;
+        result.diagnostics.push_back(Diagnostic{Severity::error, {path, 0, 0}, {}, message});
+        return result;
+    };
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec) return fail("cannot read: " + ec.message());
+    if (std::filesystem::is_directory(status)) return fail("cannot read: is a directory");
+    if (!std::filesystem::is_regular_file(status)) return fail("cannot read: not a regular file");
+    if (std::filesystem::file_size(path, ec) > max_file_bytes || ec)
+        return fail(ec ? "cannot read: " + ec.message()
+                       : "larger than " + std::to_string(max_file_bytes >> 20) + " MiB; not a catalogue");
+
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(std::string("cannot read: ") + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) return fail(std::string("cannot read: ") + std::strerror(errno));
+    return parse_catalogue_text(text.str(), path);
+}
+
+}  // namespace julier::config

@@ -1,0 +1,87 @@
+#include "config/summary.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "config/duration.h"
+#include "config/map_memory.h"
+
+namespace julier::config {
+
+namespace {
+
+std::string bytes_text(std::uint64_t b) {
+    if (b >= (std::uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(b) / (1 << 30));
+    if (b >= (std::uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20));
+    if (b >= (std::uint64_t{1} << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(b) / (1 << 10));
+    return fmt::format("{} B", b);
+}
+
+std::string endpoint(const Service& s) {
+    const std::string host = s.vip.is_v6() ? "[" + s.vip.to_string() + "]" : s.vip.to_string();
+    return fmt::format("{}:{}/{}", host, s.port == 0 ? std::string("*") : std::to_string(s.port),
+                       to_string(s.protocol));
+}
+
+std::string health_text(const HealthCheck& h) {
+    if (h.kind == HealthKind::none) return "no health check";
+    return fmt::format("{} every {} (rise {}, fall {})", to_string(h.kind), format_duration(h.interval), h.rise,
+                       h.fall);
+}
+
+}  // namespace
+
+std::string summarize(const Catalogue& c) {
+    const long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    return summarize(c, cpus > 0 ? static_cast<unsigned>(cpus) : 1u);
+}
+
+std::string summarize(const Catalogue& c, unsigned cpus) {
+    std::size_t backends = 0, draining = 0;
+    std::uint64_t slots = 0;
+    for (const Service& s : c.services) {
+        backends += s.backends.size();
+        draining += static_cast<std::size_t>(std::count_if(s.backends.begin(), s.backends.end(), [](const Backend& b) {
+            return b.state == BackendState::drain;
+        }));
+        slots += s.ring_size;
+    }
+
+    std::string out = fmt::format("{}: {} services, {} backends ({} draining)\n", c.location.to_string(),
+                                  c.services.size(), backends, draining);
+    std::string ifaces;
+    for (const Interface& i : c.interfaces)
+        ifaces += fmt::format("{}{} ({})", ifaces.empty() ? "" : ", ", i.name, to_string(i.xdp_mode));
+    out += fmt::format("interfaces: {}\n", ifaces.empty() ? "none" : ifaces);
+    out += fmt::format("pin_dir: {}  control_socket: {}  metrics: {}\n", c.pin_dir, c.control_socket,
+                       c.metrics.enabled ? c.metrics.listen() : "off");
+
+    std::size_t name_width = 4, ep_width = 8;
+    for (const Service& s : c.services) {
+        name_width = std::max(name_width, s.name.size());
+        ep_width = std::max(ep_width, endpoint(s).size());
+    }
+    if (!c.services.empty()) out += "services:\n";
+    for (const Service& s : c.services) {
+        std::uint64_t weight = 0;
+        for (const Backend& b : s.backends)
+            if (b.state == BackendState::active) weight += b.weight;
+        out += fmt::format("  {:<{}}  {:<{}}  {:<6}  ring {:>7}  {:>3} backend{} (active weight {})  {}\n", s.name,
+                           name_width, endpoint(s), ep_width, to_string(s.forwarding), s.ring_size,
+                           s.backends.size(), s.backends.size() == 1 ? " " : "s", weight, health_text(s.health));
+    }
+
+    const Limits& l = c.limits;
+    out += fmt::format("limits: services {}/{}, backends {}/{}, ring slots {}/{} per side, flows {}\n",
+                       c.services.size(), l.max_services, backends, l.max_backends, slots, l.ring_capacity,
+                       l.max_flows);
+    const auto maps = estimate_map_memory(l, cpus);
+    out += fmt::format("BPF map memory (estimate for {} CPUs): {}\n", cpus, bytes_text(total_bytes(maps)));
+    for (const MapMemory& m : maps)
+        out += fmt::format("  {:<17} {:>10} entries  {:>10}\n", m.name, m.entries, bytes_text(m.bytes));
+    return out;
+}
+
+}  // namespace julier::config
