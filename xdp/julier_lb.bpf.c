@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 OR (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * julier's forwarder: parse -> service (VIP) lookup -> connection table or Maglev
+ * ring -> rewrite or encapsulate -> XDP_TX / redirect. docs/forwarder.md walks
+ * through it; every verdict is counted in jl_counters (lib/stats.h).
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/parse.h"
+#include "lib/hash.h"
+#include "lib/csum.h"
+#include "lib/catalogue.h"
+#include "lib/conntrack.h"
+#include "lib/l2.h"
+#include "lib/encap.h"
+#include "lib/icmp.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Why a packet goes to a backend; decides connection tracking and its counter. */
+enum jl_delivery {
+	JL_DELIVER_FLOW,     /* TCP/UDP packet of a flow */
+	JL_DELIVER_FRAGMENT, /* IP fragment: backend from the address pair, not tracked */
+	JL_DELIVER_ICMP,     /* ICMP error about a flow: that flow's backend, not tracked */
+};
+
+/* The backend chosen for a packet. */
+struct jl_choice {
+	struct jl_backend *be;
+	__u32 backend_id;
+	__u32 hash;       /* entropy for outer headers, when hash_valid */
+	__u8 hash_valid;
+	__u8 remember;    /* write the choice to jl_flows once the packet is sent */
+};
+
+/* No drop: the choice is made. */
+#define JL_CHOSEN JL_CNT_COUNT
+
+/* Fresh pick from the service's Maglev ring. Returns JL_CHOSEN or a drop counter. */
+JL_INLINE enum jl_counter jl_pick(const struct jl_vip *vip, __u32 side, __u32 ring_hash,
+				  struct jl_choice *c)
+{
+	struct jl_backend *be;
+	__u32 id;
+
+	if (vip->ring_size == 0)
+		return JL_CNT_DROP_NO_BACKEND;
+	if (jl_ring_backend(vip, side, ring_hash, &id))
+		return JL_CNT_DROP_BAD_BACKEND;
+	be = jl_backend_lookup(side, id);
+	if (!jl_backend_serves(be, vip->service_id))
+		return JL_CNT_DROP_BAD_BACKEND;
+	c->be = be;
+	c->backend_id = id;
+	return JL_CHOSEN;
+}
+
+/* A flow keeps its backend while that backend takes it; otherwise it is (re-)picked
+ * and the pick is remembered. */
+JL_INLINE enum jl_counter jl_choose(const struct jl_flow_key *flow, const struct jl_vip *vip,
+				    __u32 side, struct jl_choice *c)
+{
+	__u32 ring_hash;
+
+	c->be = jl_flow_backend(flow, vip, side, &c->backend_id);
+	if (c->be)
+		return JL_CHOSEN;
+	c->remember = 1;
+	if (vip->flags & JL_VIP_F_SOURCE_AFFINITY) {
+		ring_hash = jl_hash_source(flow);
+	} else {
+		c->hash = ring_hash = jl_hash_flow(flow);
+		c->hash_valid = 1;
+	}
+	return jl_pick(vip, side, ring_hash, c);
+}
+
+/* MTU exceeded by the encapsulated packet: answer the client (or drop). */
+JL_INLINE int jl_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mtu)
+{
+	if (pkt->flow.family == JL_FAMILY_V4)
+		return jl_icmp4_too_big(ctx, pkt, mtu);
+	return jl_icmp6_too_big(ctx, pkt, mtu);
+}
+
+/* Rewrite or encapsulate for the chosen backend, remember the flow, count, send. */
+JL_INLINE int jl_deliver(struct xdp_md *ctx, struct jl_pkt *pkt, const struct jl_vip *vip,
+			 struct jl_choice *c, enum jl_delivery kind)
+{
+	const struct jl_backend *be = c->be;
+	__u64 bytes = pkt->frame_len;
+
+	if (vip->mode == JL_MODE_L2) {
+		if (jl_l2_rewrite(ctx, be))
+			return jl_verdict(JL_CNT_DROP_MALFORMED, bytes, XDP_DROP);
+	} else {
+		int overhead = jl_encap_overhead(vip->mode, pkt->flow.family, be->family);
+
+		if (overhead < 0)
+			return jl_verdict(JL_CNT_DROP_BAD_BACKEND, bytes, XDP_DROP);
+		if (pkt->ttl <= 1)
+			return jl_verdict(JL_CNT_DROP_TTL_EXPIRED, bytes, XDP_DROP);
+		if (pkt->ip_len + (__u32)overhead > vip->mtu) {
+			/* Never an ICMP error about an ICMP error (RFC 1122 3.2.2). */
+			if (kind == JL_DELIVER_ICMP)
+				return jl_verdict(JL_CNT_DROP_TOO_BIG, bytes, XDP_DROP);
+			return jl_too_big(ctx, pkt, vip->mtu > overhead ? vip->mtu - overhead : 0);
+		}
+		if (!c->hash_valid)
+			c->hash = jl_hash_flow(&pkt->flow);
+		if (jl_encapsulate(ctx, pkt, vip, be, c->hash, overhead))
+			return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
+	}
+	if (c->remember)
+		jl_flow_remember(&pkt->flow, c->backend_id, vip->service_id);
+	jl_count_delivery(vip->service_id, c->backend_id, bytes, c->remember);
+	if (kind == JL_DELIVER_ICMP)
+		return jl_egress(be, JL_CNT_TX_ICMP_ERROR, JL_CNT_REDIRECT_ICMP_ERROR, bytes);
+	return jl_egress(be, JL_CNT_TX_FORWARD, JL_CNT_REDIRECT_FORWARD, bytes);
+}
+
+/*
+ * Parse failures. Known destination (and protocol) that is a VIP address: drop,
+ * the packet claims to be for a service but cannot be balanced. Anything else is
+ * not ours to judge: the kernel gets it untouched.
+ */
+JL_INLINE int jl_parse_failure(const struct jl_pkt *pkt, int rc)
+{
+	__u64 bytes = pkt->frame_len;
+	int vip_address = 0;
+
+	if (rc == JL_PARSE_NOT_IP)
+		return jl_verdict(JL_CNT_PASS_NOT_IP, bytes, XDP_PASS);
+	if (rc == JL_PARSE_MALFORMED)
+		vip_address = jl_frag_service_lookup(pkt->flow.dst, pkt->flow.proto, pkt->flow.family,
+						     jl_active_side()) != NULL;
+	else if (rc == JL_PARSE_MALFORMED_V6)
+		vip_address = jl_is_vip_address(pkt->flow.dst, JL_FAMILY_V6, jl_active_side());
+	if (vip_address)
+		return jl_verdict(JL_CNT_DROP_MALFORMED, bytes, XDP_DROP);
+	return jl_verdict(JL_CNT_PASS_UNPARSED, bytes, XDP_PASS);
+}
+
+/* Fragments: every fragment of a datagram to the same backend, by address pair. */
+JL_INLINE int jl_fragment(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 side)
+{
+	struct jl_choice c = {};
+	struct jl_vip *vip;
+	enum jl_counter rc;
+
+	if (!jl_may_be_vip_address(pkt->flow.dst, side))
+		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt->frame_len, XDP_PASS);
+	vip = jl_frag_service_lookup(pkt->flow.dst, pkt->flow.proto, pkt->flow.family, side);
+	if (!vip)
+		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt->frame_len, XDP_PASS);
+	c.hash = jl_hash_pair(&pkt->flow);
+	c.hash_valid = 1;
+	rc = jl_pick(vip, side, c.hash, &c);
+	if (rc != JL_CHOSEN)
+		return jl_verdict(rc, pkt->frame_len, XDP_DROP);
+	return jl_deliver(ctx, pkt, vip, &c, JL_DELIVER_FRAGMENT);
+}
+
+/*
+ * ICMP errors to a VIP address about a reply of a service go to the backend of the
+ * flow they are about (path MTU discovery towards DSR backends depends on it).
+ * Other ICMP is for the kernel.
+ */
+__noinline int jl_icmp(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 side)
+{
+	struct jl_choice c = {};
+	struct jl_flow_key client;
+	struct jl_vip *vip;
+	enum jl_counter rc;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	if (!jl_icmp_is_error(ctx, pkt) || !jl_may_be_vip_address(pkt->flow.dst, side) ||
+	    !jl_is_vip_address(pkt->flow.dst, pkt->flow.family, side))
+		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt->frame_len, XDP_PASS);
+	if (jl_icmp_quoted_flow(ctx, pkt, &client))
+		return jl_verdict(JL_CNT_PASS_ICMP_NOT_FLOW, pkt->frame_len, XDP_PASS);
+	vip = jl_service_lookup(&client, side);
+	if (!vip)
+		return jl_verdict(JL_CNT_PASS_ICMP_NOT_FLOW, pkt->frame_len, XDP_PASS);
+
+	pkt->flow = client;
+	rc = jl_choose(&pkt->flow, vip, side, &c);
+	if (rc != JL_CHOSEN)
+		return jl_verdict(rc, pkt->frame_len, XDP_DROP);
+	c.remember = 0; /* an error is no evidence of a flow */
+	return jl_deliver(ctx, pkt, vip, &c, JL_DELIVER_ICMP);
+}
+
+SEC("xdp")
+int julier_lb(struct xdp_md *ctx)
+{
+	struct jl_choice c = {};
+	struct jl_pkt pkt;
+	struct jl_vip *vip;
+	enum jl_counter rc;
+	int parsed;
+	__u32 side;
+
+	parsed = jl_parse(ctx, &pkt);
+	if (jl_unlikely(parsed != JL_PARSE_OK))
+		return jl_parse_failure(&pkt, parsed);
+
+	side = jl_active_side();
+	if (jl_unlikely(pkt.frag))
+		return jl_fragment(ctx, &pkt, side);
+	if (pkt.l4_proto != IPPROTO_TCP && pkt.l4_proto != IPPROTO_UDP) {
+		if (pkt.l4_proto == (pkt.flow.family == JL_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return jl_icmp(ctx, &pkt, side);
+		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt.frame_len, XDP_PASS);
+	}
+
+	if (!jl_may_be_vip_address(pkt.flow.dst, side))
+		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt.frame_len, XDP_PASS);
+	vip = jl_service_lookup(&pkt.flow, side);
+	if (!vip)
+		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt.frame_len, XDP_PASS);
+	rc = jl_choose(&pkt.flow, vip, side, &c);
+	if (rc != JL_CHOSEN)
+		return jl_verdict(rc, pkt.frame_len, XDP_DROP);
+	return jl_deliver(ctx, &pkt, vip, &c, JL_DELIVER_FLOW);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 OR (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Counters. Every verdict bumps exactly one jl_counters entry; packets that reach a
+ * backend also count for their service and backend. Bytes are always the frame
+ * length as received, so the three views add up to the same traffic.
+ */
+#ifndef JULIER_LIB_STATS_H
+#define JULIER_LIB_STATS_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+
+/* Count a verdict and hand it back, so a return site reads `return jl_verdict(...)`. */
+JL_INLINE int jl_verdict(enum jl_counter counter, __u64 bytes, int action)
+{
+	__u32 key = counter;
+	struct jl_traffic *t = bpf_map_lookup_elem(&jl_counters, &key);
+
+	if (t) {
+		t->packets++;
+		t->bytes += bytes;
+	}
+	return action;
+}
+
+/* Traffic a service sent to a backend; new_flow when a jl_flows entry was written. */
+JL_INLINE void jl_count_delivery(__u32 service_id, __u32 backend_id, __u64 bytes, int new_flow)
+{
+	struct jl_service_traffic *s = bpf_map_lookup_elem(&jl_service_stats, &service_id);
+	struct jl_traffic *b = bpf_map_lookup_elem(&jl_backend_stats, &backend_id);
+
+	if (s) {
+		s->packets++;
+		s->bytes += bytes;
+		s->new_flows += new_flow;
+	}
+	if (b) {
+		b->packets++;
+		b->bytes += bytes;
+	}
+}
+
+#endif /* JULIER_LIB_STATS_H */
