@@ -149,6 +149,7 @@ void add_l2_service(LbHarness& lb, const char* vip_addr, uint32_t service_id, ui
   vip.mtu = JL_DEFAULT_MTU;
   const std::vector<uint32_t> ring(7, backend_id);  // M = 7, prime
   lb.put_service(vip_key(vip_addr, 80, IPPROTO_TCP), vip, ring);
+  lb.filter_add(0, vip_addr);  // as julierd does, so non-VIP traffic skips the lookups
   lb.put_backend(0, backend_id, backend(service_id, backend_addr, kBackendMac));
 }
 

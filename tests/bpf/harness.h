@@ -226,6 +226,29 @@ class LbHarness {
     put_vip(k, vip);
   }
 
+  // The VIP address filter (abi.h, jl_vip_filter), as the control plane writes it.
+  uint64_t filter_word(uint32_t index) const {
+    uint64_t w = 0;
+    check_bpf(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.jl_vip_filter), &index, &w), "reading jl_vip_filter");
+    return w;
+  }
+  void put_filter_word(uint32_t index, uint64_t w) { update(skel_->maps.jl_vip_filter, index, w); }
+  // Mark every word of a side written (bit 0): from then on the side's filter decides.
+  void write_filter(uint32_t side) {
+    for (uint32_t i = 0; i < JL_VIP_FILTER_WORDS; i++) {
+      uint32_t index = side * JL_VIP_FILTER_WORDS + i;
+      put_filter_word(index, filter_word(index) | JL_VIP_FILTER_WRITTEN);
+    }
+  }
+  // Let an address through the filter of a side (writing the side's filter first).
+  void filter_add(uint32_t side, std::string_view addr) {
+    __u32 a[4];
+    put_addr(a, addr);
+    uint32_t index = jl_vip_filter_index(a, side);
+    if (!(filter_word(index) & JL_VIP_FILTER_WRITTEN)) write_filter(side);
+    put_filter_word(index, filter_word(index) | jl_vip_filter_mask(a));
+  }
+
   void put_flow(const jl_flow_key& k, const jl_flow& v) { update(skel_->maps.jl_flows, k, v); }
   std::optional<jl_flow> flow(const jl_flow_key& k) const {
     jl_flow v{};

@@ -180,35 +180,6 @@ inline jl_backend backend_value(const ServiceSpec& s, uint32_t id) {
   return b;
 }
 
-// ---- VIP address filter (abi.h, jl_vip_filter) -----------------------------------------
-
-inline uint64_t filter_word(LbHarness& lb, uint32_t index) {
-  uint64_t w = 0;
-  check_bpf(bpf_map_lookup_elem(bpf_map__fd(lb.skel().maps.jl_vip_filter), &index, &w), "reading jl_vip_filter");
-  return w;
-}
-inline void put_filter_word(LbHarness& lb, uint32_t index, uint64_t w) {
-  check_bpf(bpf_map_update_elem(bpf_map__fd(lb.skel().maps.jl_vip_filter), &index, &w, BPF_ANY),
-            "writing jl_vip_filter");
-}
-
-// Mark every word of a side written (bit 0), as the control plane does on apply.
-inline void write_filter(LbHarness& lb, uint32_t side) {
-  for (uint32_t i = 0; i < JL_VIP_FILTER_WORDS; i++) {
-    uint32_t index = side * JL_VIP_FILTER_WORDS + i;
-    put_filter_word(lb, index, filter_word(lb, index) | JL_VIP_FILTER_WRITTEN);
-  }
-}
-
-// Let an address through the filter of a side (writing the side's filter first).
-inline void filter_add(LbHarness& lb, uint32_t side, std::string_view addr) {
-  __u32 a[4];
-  put_addr(a, addr);
-  uint32_t index = jl_vip_filter_index(a, side);
-  if (!(filter_word(lb, index) & JL_VIP_FILTER_WRITTEN)) write_filter(lb, side);
-  put_filter_word(lb, index, filter_word(lb, index) | jl_vip_filter_mask(a));
-}
-
 // Write the service, its ring, its backends, (if asked) its fragment entry, and its
 // address into the side's VIP filter (unless asked not to).
 inline void install(LbHarness& lb, const ServiceSpec& s) {
@@ -222,7 +193,7 @@ inline void install(LbHarness& lb, const ServiceSpec& s) {
   lb.put_ring(s.side, s.ring_offset, ring);
   lb.put_vip(key, v);
   if (s.takes_fragments) lb.put_frag_vip(vip_key(s.vip, 0, s.proto, s.side), v);
-  if (s.filter) filter_add(lb, s.side, s.vip);
+  if (s.filter) lb.filter_add(s.side, s.vip);
 }
 
 // The backend id the ring gives a hash.

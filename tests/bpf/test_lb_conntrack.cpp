@@ -227,7 +227,7 @@ TEST_CASE("lb conntrack: a service whose ring would overrun its side drops inste
   s.slots = 7;
   s.ring_offset = lb.sizes().ring_capacity - 3;
   lb.put_vip(vip_key(kVip4, 80, IPPROTO_TCP), vip_value(s));
-  filter_add(lb, 0, kVip4);
+  lb.filter_add(0, kVip4);
   lb.put_backend(0, 0, backend_value(s, 0));
   std::vector<uint32_t> ids{0, 0, 0};
   lb.put_ring(0, s.ring_offset, ids);

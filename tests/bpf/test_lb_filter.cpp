@@ -34,9 +34,9 @@ TEST_CASE("lb filter: a written filter without the address's bit passes the pack
   ServiceSpec s;
   s.filter = false;
   install(lb, s);
-  write_filter(lb, 0);  // every word written, no address bit set
+  lb.write_filter(0);  // every word written, no address bit set
   expect_pass(lb, tcp_to(kVip4), JL_CNT_PASS_NOT_VIP);
-  filter_add(lb, 0, kVip4);
+  lb.filter_add(0, kVip4);
   CHECK(lb.run(tcp_to(kVip4)).verdict == XDP_TX);
   // The side that is not live has its own filter.
   lb.set_active(1);
@@ -53,7 +53,7 @@ TEST_CASE("lb filter: a set bit is only a hint; the lookups still decide", "[lb]
   s6.first_backend = 10;
   s6.ring_offset = 10;
   install(lb, s6);
-  for (uint32_t i = 0; i < JL_VIP_FILTER_WORDS; i++) put_filter_word(lb, i, ~0ull);
+  for (uint32_t i = 0; i < JL_VIP_FILTER_WORDS; i++) lb.put_filter_word(i, ~0ull);
   expect_pass(lb, tcp_to(kOther4), JL_CNT_PASS_NOT_VIP);
   expect_pass(lb, tcp_to(kOther6), JL_CNT_PASS_NOT_VIP);
   CHECK(lb.run(tcp_to(kVip4)).verdict == XDP_TX);
@@ -65,7 +65,7 @@ TEST_CASE("lb filter: fragments and ICMP errors are filtered by the same bit", "
   ServiceSpec s;
   s.filter = false;
   install(lb, s);
-  write_filter(lb, 0);
+  lb.write_filter(0);
   Bytes frag = Packet().eth(kLbMac, kPeerMac).ipv4(kClient4, kVip4).frag_offset(10).ip_proto(IPPROTO_TCP)
                    .payload_size(64).build();
   Bytes quote = Packet().ipv4(kVip4, kClient4).tcp(80, 1000).build();
@@ -73,7 +73,7 @@ TEST_CASE("lb filter: fragments and ICMP errors are filtered by the same bit", "
   Bytes error = Packet().eth(kLbMac, kPeerMac).ipv4("198.18.0.254", kVip4).icmp4(3, 4, 1400).payload(quote).build();
   expect_pass(lb, frag, JL_CNT_PASS_NOT_VIP);
   expect_pass(lb, error, JL_CNT_PASS_NOT_VIP);
-  filter_add(lb, 0, kVip4);
+  lb.filter_add(0, kVip4);
   CHECK(lb.run(frag).verdict == XDP_TX);
   CHECK(lb.run(error).verdict == XDP_TX);
 }
