@@ -1,0 +1,123 @@
+// Every metric julierd exports: name, type and help text, in one place. The
+// collectors build their families from these entries, and the dashboard test checks
+// the dashboard's queries against all_metrics, so a name exists exactly once.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+#include <prometheus/metric_type.h>
+
+namespace julier::metrics {
+
+struct MetricSpec {
+    std::string_view name;
+    prometheus::MetricType type;
+    std::string_view help;
+};
+
+namespace spec {
+
+using prometheus::MetricType;
+
+// Forwarder traffic, read from the per-CPU BPF maps at scrape time. Bytes are frame
+// lengths as received, so the service, backend and verdict views add up alike.
+inline constexpr MetricSpec service_packets{
+    "julier_service_packets_total", MetricType::Counter,
+    "Packets the forwarder sent on to a backend of the service."};
+inline constexpr MetricSpec service_bytes{
+    "julier_service_bytes_total", MetricType::Counter,
+    "Bytes (frame length as received) the forwarder sent on to a backend of the service."};
+inline constexpr MetricSpec service_new_flows{
+    "julier_service_new_flows_total", MetricType::Counter,
+    "Flows of the service that got a connection table entry (first packet of a flow)."};
+inline constexpr MetricSpec backend_packets{
+    "julier_backend_packets_total", MetricType::Counter,
+    "Packets the forwarder sent to the backend."};
+inline constexpr MetricSpec backend_bytes{
+    "julier_backend_bytes_total", MetricType::Counter,
+    "Bytes (frame length as received) the forwarder sent to the backend."};
+inline constexpr MetricSpec forwarder_packets{
+    "julier_forwarder_packets_total", MetricType::Counter,
+    "Packets the forwarder handled, by verdict and reason (every packet counts once)."};
+inline constexpr MetricSpec forwarder_bytes{
+    "julier_forwarder_bytes_total", MetricType::Counter,
+    "Bytes (frame length as received) the forwarder handled, by verdict and reason."};
+inline constexpr MetricSpec forwarder_read_errors{
+    "julier_forwarder_read_errors_total", MetricType::Counter,
+    "Scrapes that could not read the forwarder's counters (their traffic series are "
+    "missing from that scrape)."};
+inline constexpr MetricSpec dataplane_generation{
+    "julier_dataplane_generation", MetricType::Gauge,
+    "Generation of the plan the forwarder uses now (0 = nothing applied yet)."};
+
+// Backend state of the live plan.
+inline constexpr MetricSpec backend_up{
+    "julier_backend_up", MetricType::Gauge,
+    "1 when the backend passes its health check (or has none and is not down), "
+    "0 when it is down or not known yet."};
+inline constexpr MetricSpec backend_weight{
+    "julier_backend_weight", MetricType::Gauge,
+    "Weight of the backend in the Maglev ring now (0 while draining, down or unresolved)."};
+inline constexpr MetricSpec backend_configured_weight{
+    "julier_backend_configured_weight", MetricType::Gauge,
+    "Weight of the backend as the catalogue configures it."};
+inline constexpr MetricSpec backend_draining{
+    "julier_backend_draining", MetricType::Gauge,
+    "1 when the backend keeps its established flows but gets no new ones."};
+
+// Health checks.
+inline constexpr MetricSpec health_check_duration{
+    "julier_health_check_duration_seconds", MetricType::Histogram,
+    "Time a health probe took, passed or failed."};
+inline constexpr MetricSpec health_check_failures{
+    "julier_health_check_failures_total", MetricType::Counter,
+    "Health probes that failed, by reason."};
+
+// Configuration and process.
+inline constexpr MetricSpec config_reloads{
+    "julier_config_reloads_total", MetricType::Counter,
+    "Configuration reloads, by result."};
+inline constexpr MetricSpec config_last_reload_successful{
+    "julier_config_last_reload_successful", MetricType::Gauge,
+    "1 when the last configuration load or reload succeeded, else 0."};
+inline constexpr MetricSpec config_last_reload_success_timestamp{
+    "julier_config_last_reload_success_timestamp_seconds", MetricType::Gauge,
+    "Unix time of the last successful configuration load or reload."};
+inline constexpr MetricSpec config_generation{
+    "julier_config_generation", MetricType::Gauge,
+    "Generation number of the configuration in use (0 until the first load)."};
+inline constexpr MetricSpec build_info{
+    "julier_build_info", MetricType::Gauge,
+    "Always 1; the labels say which julier build runs."};
+inline constexpr MetricSpec start_time{
+    "julier_start_time_seconds", MetricType::Gauge,
+    "Unix time when julierd started."};
+
+}  // namespace spec
+
+inline constexpr std::array all_metrics{
+    &spec::service_packets,
+    &spec::service_bytes,
+    &spec::service_new_flows,
+    &spec::backend_packets,
+    &spec::backend_bytes,
+    &spec::forwarder_packets,
+    &spec::forwarder_bytes,
+    &spec::forwarder_read_errors,
+    &spec::dataplane_generation,
+    &spec::backend_up,
+    &spec::backend_weight,
+    &spec::backend_configured_weight,
+    &spec::backend_draining,
+    &spec::health_check_duration,
+    &spec::health_check_failures,
+    &spec::config_reloads,
+    &spec::config_last_reload_successful,
+    &spec::config_last_reload_success_timestamp,
+    &spec::config_generation,
+    &spec::build_info,
+    &spec::start_time,
+};
+
+}  // namespace julier::metrics
