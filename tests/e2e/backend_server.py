@@ -18,6 +18,9 @@ class DualStackHTTPServer(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
     daemon_threads = True
 
+    def handle_error(self, request, client_address):
+        pass  # a client that resets its connection is not the server's problem
+
     def server_bind(self):
         self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
@@ -53,6 +56,9 @@ class DualStackTCPServer(socketserver.ThreadingTCPServer):
     address_family = socket.AF_INET6
     allow_reuse_address = True
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
 
     def server_bind(self):
         self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)

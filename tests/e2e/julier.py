@@ -48,7 +48,7 @@ class Julierd:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             ["nsenter", f"--net={self.host.netns_path()}", self.binary("julierd"),
-             "-c", self.config, "--pin-dir", self.pin_dir, "--log-level", "info"],
+             "-c", self.config, "--pin-dir", self.pin_dir, "--log-level", "info", "--foreground"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.monotonic() + wait

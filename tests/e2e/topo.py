@@ -129,9 +129,9 @@ class Topology:
         run("ip", "-n", self.sw, "link", "set", "br0", "up")
         self._host("lb", LB4, LB6)
         for i in range(1, self.n_backends + 1):
-            self._host(f"be{i}", f"{SUBNET4}.{20 + i}", f"{SUBNET6}{20 + i:x}")
+            self._host(f"be{i}", f"{SUBNET4}.{20 + i}", f"{SUBNET6}{20 + i}")
         for i in range(1, self.n_clients + 1):
-            self._host(f"cl{i}", f"{SUBNET4}.{10 + i}", f"{SUBNET6}{10 + i:x}")
+            self._host(f"cl{i}", f"{SUBNET4}.{10 + i}", f"{SUBNET6}{10 + i}")
         for h in self.clients():
             h.sh("ip", "route", "add", VIP_NET4, "via", LB4)
             h.sh("ip", "-6", "route", "add", VIP_NET6, "via", LB6)
