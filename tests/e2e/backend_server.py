@@ -17,6 +17,7 @@ import threading
 class DualStackHTTPServer(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
     daemon_threads = True
+    request_queue_size = 1024  # the default 5 drops SYNs under parallel load
 
     def handle_error(self, request, client_address):
         pass  # a client that resets its connection is not the server's problem
@@ -56,6 +57,7 @@ class DualStackTCPServer(socketserver.ThreadingTCPServer):
     address_family = socket.AF_INET6
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):
         pass

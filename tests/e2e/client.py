@@ -64,6 +64,24 @@ def cmd_udp(a) -> dict:
     return {"by_backend": dict(counts), "errors": errors}
 
 
+def exchange(f, entry: dict, text: str) -> None:
+    """One line there and back; records the backend, a change of it, or a break."""
+    try:
+        f.write(f"{text}\n".encode())
+        f.flush()
+        line = f.readline().decode().strip()
+        if not line:
+            raise OSError("connection closed")
+        name = line.split(" ", 1)[0]
+        if entry["backend"] is None:
+            entry["backend"] = name
+        elif entry["backend"] != name:
+            entry["changed"] = True
+        entry["exchanges"] += 1
+    except OSError as e:
+        entry["broken"] = str(e)
+
+
 def cmd_hold(a) -> dict:
     conns = []
     for i in range(a.conns):
@@ -77,26 +95,16 @@ def cmd_hold(a) -> dict:
             entry["broken"] = f"connect: {e}"
             f = None
         conns.append((s, f, entry))
+        if f is not None:
+            exchange(f, entry, "hello")
+    print(json.dumps({"connected": len(conns)}), flush=True)
     end = time.monotonic() + a.seconds
     n = 0
     while True:
         for s, f, entry in conns:
             if f is None or entry["broken"]:
                 continue
-            try:
-                f.write(f"ping {n}\n".encode())
-                f.flush()
-                line = f.readline().decode().strip()
-                if not line:
-                    raise OSError("connection closed")
-                name = line.split(" ", 1)[0]
-                if entry["backend"] is None:
-                    entry["backend"] = name
-                elif entry["backend"] != name:
-                    entry["changed"] = True
-                entry["exchanges"] += 1
-            except OSError as e:
-                entry["broken"] = str(e)
+            exchange(f, entry, f"ping {n}")
         n += 1
         if time.monotonic() >= end:
             break
@@ -117,7 +125,7 @@ def main():
         p = sub.add_parser(name)
         p.add_argument("--vip", required=True)
         p.add_argument("--port", type=int, default=port)
-        p.add_argument("--timeout", type=float, default=2.0)
+        p.add_argument("--timeout", type=float, default=5.0)
         if name in ("http", "udp"):
             p.add_argument("--count", type=int, default=100)
         if name == "http":

@@ -131,6 +131,20 @@ class World:
         return cl.popen("/usr/bin/python3", os.path.join(HERE, "client.py"), *args,
                         stdout=subprocess.PIPE, text=True)
 
+    def hold(self, vip: str, conns: int, seconds: float) -> subprocess.Popen:
+        """Long-lived connections; returns once every one has exchanged a first line."""
+        p = self.client_bg("hold", "--vip", vip, "--conns", str(conns), "--seconds", str(seconds))
+        first = p.stdout.readline()
+        check(first.startswith("{") and json.loads(first).get("connected") == conns,
+              f"hold client did not connect: {first!r}")
+        return p
+
+    @staticmethod
+    def hold_result(p: subprocess.Popen) -> dict:
+        out = p.communicate(timeout=120)[0].strip().splitlines()
+        check(bool(out), "hold client printed nothing")
+        return json.loads(out[-1])
+
     def roles(self, addrs) -> dict[str, str]:
         by_addr = {}
         for b in self.t.backends():
@@ -223,8 +237,7 @@ def test_failover():
         w.start_julierd(catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in be]) +
                                   service("hold", VIP4, 7000, "tcp", [(a, 100) for a in be])))
         w.wait_all_up("web", be)
-        hold = w.client_bg("hold", "--vip", VIP4, "--conns", "30", "--seconds", "6")
-        time.sleep(1.0)
+        hold = w.hold(VIP4, 30, 6)
         t0 = time.monotonic()
         w.stop_server("be2")
         w.wait_health("web", {be[1]: "down"}, timeout=5)
@@ -233,7 +246,7 @@ def test_failover():
         after = w.client("http", "--vip", VIP4, "--count", "300")
         check(after["errors"] == 0, f"{after['errors']} requests failed after failover")
         check("be2" not in after["by_backend"], f"be2 still got new connections: {after['by_backend']}")
-        res = json.loads(hold.communicate(timeout=30)[0])
+        res = w.hold_result(hold)
         for c in res["connections"]:
             if c["backend"] != "be2":
                 check(not c["broken"], f"a connection to {c['backend']} broke: {c['broken']}")
@@ -297,7 +310,7 @@ def test_restart():
                                        service("hold", VIP4, 7000, "tcp", [(a, 100) for a in be])))
         w.wait_all_up("web", be)
         gen = jd.ctl("status")["dataplane_generation"]
-        hold = w.client_bg("hold", "--vip", VIP4, "--conns", "30", "--seconds", "6")
+        hold = w.hold(VIP4, 30, 6)
         load = w.client_bg("http", "--vip", VIP4, "--count", "2000", "--parallel", "4")
         time.sleep(1.0)
         jd.kill9()
@@ -308,7 +321,7 @@ def test_restart():
         check(status["dataplane_generation"] >= gen, "the generation went backwards")
         res = json.loads(load.communicate(timeout=120)[0])
         check(res["errors"] == 0, f"{res['errors']} requests failed across kill -9: {res['error_samples']}")
-        held = json.loads(hold.communicate(timeout=60)[0])
+        held = w.hold_result(hold)
         check(held["broken"] == 0 and held["changed"] == 0, f"long-lived connections broke or moved: {held}")
         print(f"  restart ok: {res['by_backend']}, {len(held['connections'])} held connections intact")
 
@@ -321,13 +334,12 @@ def test_drain():
         jd = w.start_julierd(catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in be]) +
                                        service("hold", VIP4, 7000, "tcp", [(a, 100) for a in be])))
         w.wait_all_up("hold", be)
-        hold = w.client_bg("hold", "--vip", VIP4, "--conns", "30", "--seconds", "5")
-        time.sleep(1.0)
+        hold = w.hold(VIP4, 30, 5)
         jd.ctl("drain", "hold", be[0])
         jd.ctl("drain", "web", be[0])
         after = w.client("http", "--vip", VIP4, "--count", "300")
         check(after["errors"] == 0 and "be1" not in after["by_backend"], f"be1 got new connections while draining: {after}")
-        res = json.loads(hold.communicate(timeout=60)[0])
+        res = w.hold_result(hold)
         on_be1 = [c for c in res["connections"] if c["backend"] == "be1"]
         check(on_be1, "no held connection landed on be1; the test proves nothing")
         check(res["broken"] == 0 and res["changed"] == 0, f"held connections broke or moved: {res}")
