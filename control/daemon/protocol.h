@@ -29,15 +29,15 @@ std::string_view command_name(Command command);
 std::optional<Command> command_from_name(std::string_view name);
 
 struct Request {
-  Command command = Command::status;
-  std::string service;  // backends: optional filter; drain/undrain: required
-  std::string backend;  // drain/undrain: required (the backend address)
+    Command command = Command::status;
+    std::string service;  // backends: optional filter; drain/undrain: required
+    std::string backend;  // drain/undrain: required (the backend address)
 };
 
 // Exactly one of `request` and `error` is meaningful.
 struct DecodedRequest {
-  std::optional<Request> request;
-  std::string error;
+    std::optional<Request> request;
+    std::string error;
 };
 
 // One JSON object without the trailing newline.
@@ -46,10 +46,10 @@ std::string encode_request(const Request& request);
 DecodedRequest decode_request(std::string_view line);
 
 struct Response {
-  bool ok = true;
-  nlohmann::json result;             // meaningful when ok
-  std::string error;                 // meaningful when !ok
-  std::vector<std::string> details;  // e.g. every diagnostic of a failed reload
+    bool ok = true;
+    nlohmann::json result;             // meaningful when ok
+    std::string error;                 // meaningful when !ok
+    std::vector<std::string> details;  // e.g. every diagnostic of a failed reload
 };
 
 Response success(nlohmann::json result);
@@ -62,58 +62,69 @@ Response decode_response(std::string_view line);
 // ---- typed payloads ----
 
 struct LastReload {
-  std::string result;  // "none" (no reload yet), "ok" or "failed"
-  std::int64_t unix_time = 0;
-  std::string error;   // first diagnostic of the failure, "file:line:col: error: ..."
+    std::string result;  // "none" (no reload yet), "ok" or "failed"
+    std::int64_t unix_time = 0;
+    std::string error;  // first diagnostic of the failure, "file:line:col: error: ..."
 };
 
 struct Status {
-  std::string version;
-  std::int64_t pid = 0;
-  std::int64_t uptime_seconds = 0;
-  std::string config_file;
-  std::uint64_t config_generation = 0;
-  std::uint32_t dataplane_generation = 0;
-  LastReload last_reload;
-  std::uint64_t reload_failures = 0;
-  std::string pin_dir;
-  std::vector<std::string> interfaces;
-  std::uint64_t services = 0;
-  std::uint64_t backends = 0;
-  bool adopted = false;  // the dataplane was adopted from pins at start
+    std::string version;
+    std::int64_t pid = 0;
+    std::int64_t uptime_seconds = 0;
+    std::string config_file;
+    std::uint64_t config_generation = 0;
+    std::uint32_t dataplane_generation = 0;
+    LastReload last_reload;
+    std::uint64_t reload_failures = 0;
+    std::string pin_dir;
+    std::vector<std::string> interfaces;
+    std::uint64_t services = 0;
+    std::uint64_t backends = 0;
+    bool adopted = false;  // the dataplane was adopted from pins at start
 };
 
 struct ServiceInfo {
-  std::string name;
-  std::string vip;
-  std::uint16_t port = 0;
-  std::string protocol;
-  std::string forwarding;
-  std::uint32_t ring_size = 0;  // as applied: 0 when the service drops
-  std::uint64_t backends = 0;
-  std::uint64_t backends_in_ring = 0;
-  std::uint64_t packets = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t new_flows = 0;
+    std::string name;
+    std::string vip;
+    std::uint16_t port = 0;
+    std::string protocol;
+    std::string forwarding;
+    std::uint32_t ring_size = 0;  // as applied: 0 when the service drops
+    std::uint64_t backends = 0;
+    std::uint64_t backends_in_ring = 0;
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t new_flows = 0;
 };
 
 struct BackendInfo {
-  std::string service;
-  std::string address;
-  std::uint32_t weight = 0;      // configured
-  std::uint32_t weight_now = 0;  // in the ring now (0 when draining or down)
-  std::string health;            // "up", "down" or "unknown"
-  std::string health_reason;     // why the last transition happened
-  std::string state;             // "active", "drain" or "down"
-  std::string drain_source;      // "", "config" or "operator"
-  std::uint64_t packets = 0;
-  std::uint64_t bytes = 0;
+    std::string service;
+    std::string address;
+    std::uint32_t weight = 0;      // configured
+    std::uint32_t weight_now = 0;  // in the ring now (0 when draining or down)
+    std::string health;            // "up", "down" or "unknown"
+    std::string health_reason;     // why the last transition happened
+    std::string state;             // "active", "drain", "pending" (no health verdict yet) or "down"
+    std::string drain_source;      // "", "config" or "operator"
+    std::string problem;           // why it cannot be forwarded to (e.g. no ARP answer)
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
 };
 
 struct ReloadResult {
-  std::uint64_t config_generation = 0;
-  std::uint32_t dataplane_generation = 0;
-  std::vector<std::string> warnings;
+    std::uint64_t config_generation = 0;
+    std::uint32_t dataplane_generation = 0;
+    std::vector<std::string> warnings;
+};
+
+struct DrainResult {
+    bool changed = false;  // false: it already was in that state
+    BackendInfo backend;   // as it is now
+};
+
+struct TeardownResult {
+    std::vector<std::string> detached;  // interfaces
+    std::string pin_dir;                // removed
 };
 
 void to_json(nlohmann::json& j, const LastReload& v);
@@ -126,5 +137,9 @@ void to_json(nlohmann::json& j, const BackendInfo& v);
 void from_json(const nlohmann::json& j, BackendInfo& v);
 void to_json(nlohmann::json& j, const ReloadResult& v);
 void from_json(const nlohmann::json& j, ReloadResult& v);
+void to_json(nlohmann::json& j, const DrainResult& v);
+void from_json(const nlohmann::json& j, DrainResult& v);
+void to_json(nlohmann::json& j, const TeardownResult& v);
+void from_json(const nlohmann::json& j, TeardownResult& v);
 
 }  // namespace julier::daemon::protocol

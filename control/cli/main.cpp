@@ -1,0 +1,122 @@
+// julierctl: the operator's view of a running julierd, over its control socket.
+//
+// Exit status: 0 done; 1 julierd refused or failed the command; 2 julierd could not
+// be reached or answered something unreadable (and CLI11's codes for a bad command
+// line).
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/client.h"
+#include "cli/render.h"
+#include "daemon/protocol.h"
+#include "daemon/version.h"
+
+namespace {
+
+namespace protocol = julier::daemon::protocol;
+using julier::cli::ClientError;
+
+constexpr int kExitRefused = 1;
+constexpr int kExitUnreachable = 2;
+
+std::string render(const protocol::Request& request, const nlohmann::json& result) {
+    using julier::cli::render_backends;
+    using julier::cli::render_services;
+    switch (request.command) {
+        case protocol::Command::status: return julier::cli::render_status(result.get<protocol::Status>());
+        case protocol::Command::services:
+            return render_services(result.get<std::vector<protocol::ServiceInfo>>());
+        case protocol::Command::backends:
+            return render_backends(result.get<std::vector<protocol::BackendInfo>>());
+        case protocol::Command::drain:
+        case protocol::Command::undrain:
+            return julier::cli::render_drain(result.get<protocol::DrainResult>(),
+                                             request.command == protocol::Command::drain);
+        case protocol::Command::reload:
+            return julier::cli::render_reload(result.get<protocol::ReloadResult>());
+        case protocol::Command::teardown:
+            return julier::cli::render_teardown(result.get<protocol::TeardownResult>());
+    }
+    return result.dump(2) + "\n";
+}
+
+int run(const std::string& socket, const protocol::Request& request, bool json) {
+    protocol::Response response;
+    try {
+        julier::cli::ControlClient client(socket);
+        response = client.call(request);
+    } catch (const ClientError& e) {
+        fmt::print(stderr, "julierctl: {}\n", e.what());
+        if (socket == julier::cli::kDefaultSocket) {
+            fmt::print(stderr,
+                       "julierctl: (a julierd with another control_socket: julierctl --socket PATH)\n");
+        }
+        return kExitUnreachable;
+    }
+
+    if (!response.ok) {
+        if (json) {
+            fmt::print("{}\n", protocol::encode_response(response));
+        } else {
+            fmt::print(stderr, "julierctl: {}: {}\n", protocol::command_name(request.command),
+                       response.error);
+            for (const auto& detail : response.details) fmt::print(stderr, "  {}\n", detail);
+        }
+        return kExitRefused;
+    }
+    if (json) {
+        fmt::print("{}\n", response.result.dump(2));
+        return 0;
+    }
+    try {
+        fmt::print("{}", render(request, response.result));
+    } catch (const nlohmann::json::exception& e) {
+        fmt::print(stderr, "julierctl: cannot read julierd's answer ({}); try --json\n", e.what());
+        return kExitUnreachable;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"julierctl: inspect and steer a running julierd"};
+    app.set_version_flag("--version", std::string("julierctl ") + julier::daemon::kVersion);
+    app.require_subcommand(1);
+    app.fallthrough();  // --socket and --json also after the subcommand
+
+    std::string socket = julier::cli::kDefaultSocket;
+    bool json = false;
+    app.add_option("--socket", socket, "julierd's control socket")->default_str(julier::cli::kDefaultSocket);
+    app.add_flag("--json", json, "Print julierd's answer as JSON");
+
+    protocol::Request request;
+    const auto command = [&](protocol::Command c, const std::string& help) {
+        auto* sub = app.add_subcommand(std::string(protocol::command_name(c)), help);
+        sub->callback([&request, c] { request.command = c; });
+        return sub;
+    };
+    command(protocol::Command::status, "Daemon, configuration and dataplane generation, last reload");
+    command(protocol::Command::services, "Services with their rings and traffic");
+    command(protocol::Command::backends, "Backends with weight, health, state and traffic")
+        ->add_option("service", request.service, "Only this service");
+    auto* drain = command(protocol::Command::drain, "Stop new flows to a backend; established flows stay");
+    drain->add_option("service", request.service, "Service name")->required();
+    drain->add_option("backend", request.backend, "Backend address")->required();
+    auto* undrain = command(protocol::Command::undrain, "Lift an operator drain (or a drain from the file)");
+    undrain->add_option("service", request.service, "Service name")->required();
+    undrain->add_option("backend", request.backend, "Backend address")->required();
+    command(protocol::Command::reload, "Re-read the catalogue and apply it (like SIGHUP), report the result");
+    command(protocol::Command::teardown, "Detach the forwarder, remove its pins and stop julierd");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return run(socket, request, json);
+}

@@ -1,0 +1,186 @@
+#include "cli/render.h"
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <stdexcept>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace julier::cli {
+namespace {
+
+using daemon::protocol::BackendInfo;
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += separator;
+        out += item;
+    }
+    return out;
+}
+
+std::string local_time(std::int64_t unix_time) {
+    const auto t = static_cast<std::time_t>(unix_time);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    return fmt::format("{:%Y-%m-%d %H:%M:%S}", tm);
+}
+
+// The last column of `backends`: why the backend is in the state it is in.
+std::string backend_note(const BackendInfo& b) {
+    std::vector<std::string> notes;
+    if (!b.drain_source.empty()) notes.push_back(fmt::format("drained by {}", b.drain_source));
+    if (!b.problem.empty()) notes.push_back(b.problem);
+    if (b.health == "down" && !b.health_reason.empty()) notes.push_back(b.health_reason);
+    return join(notes, "; ");
+}
+
+}  // namespace
+
+Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+
+void Table::add_row(std::vector<std::string> cells) {
+    if (cells.size() > columns_.size()) {
+        throw std::invalid_argument(
+            fmt::format("table row has {} cells for {} columns", cells.size(), columns_.size()));
+    }
+    cells.resize(columns_.size());
+    rows_.push_back(std::move(cells));
+}
+
+std::string Table::render() const {
+    std::vector<std::size_t> width(columns_.size());
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+        width[c] = columns_[c].title.size();
+        for (const auto& row : rows_) width[c] = std::max(width[c], row[c].size());
+    }
+    const auto line = [&](const auto& cell_of) {
+        std::string out;
+        for (std::size_t c = 0; c < columns_.size(); ++c) {
+            const std::string& cell = cell_of(c);
+            const bool last = c + 1 == columns_.size();
+            if (c > 0) out += "  ";
+            if (columns_[c].align == Align::right) {
+                out += fmt::format("{:>{}}", cell, width[c]);
+            } else if (last) {
+                out += cell;  // no trailing blanks
+            } else {
+                out += fmt::format("{:<{}}", cell, width[c]);
+            }
+        }
+        while (!out.empty() && out.back() == ' ') out.pop_back();  // an empty last cell
+        out += '\n';
+        return out;
+    };
+    std::string out = line([&](std::size_t c) -> const std::string& { return columns_[c].title; });
+    for (const auto& row : rows_) out += line([&](std::size_t c) -> const std::string& { return row[c]; });
+    return out;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+    constexpr std::array<const char*, 6> units{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) return fmt::format("{} B", bytes);
+    double value = static_cast<double>(bytes) / 1024.0;
+    std::size_t unit = 0;
+    while (value >= 1024.0 && unit + 1 < units.size()) {
+        value /= 1024.0;
+        ++unit;
+    }
+    return fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+std::string format_duration(std::int64_t seconds) {
+    if (seconds < 0) seconds = 0;
+    const auto d = seconds / 86400, h = seconds / 3600 % 24, m = seconds / 60 % 60, s = seconds % 60;
+    if (d > 0) return fmt::format("{}d{:02}h", d, h);
+    if (h > 0) return fmt::format("{}h{:02}m", h, m);
+    if (m > 0) return fmt::format("{}m{:02}s", m, s);
+    return fmt::format("{}s", s);
+}
+
+std::string render_status(const daemon::protocol::Status& s) {
+    std::string out =
+        fmt::format("julierd {}, pid {}, up {}\n", s.version, s.pid, format_duration(s.uptime_seconds));
+    out += fmt::format("config       {} (generation {})\n", s.config_file, s.config_generation);
+    out += fmt::format("dataplane    generation {}{}, pinned under {}\n", s.dataplane_generation,
+                       s.adopted ? ", adopted at start" : "", s.pin_dir);
+    out += fmt::format("interfaces   {}\n", s.interfaces.empty() ? "none" : join(s.interfaces, ", "));
+    out += fmt::format("services     {} with {} backends\n", s.services, s.backends);
+    const auto& r = s.last_reload;
+    if (r.result == "ok") {
+        out += fmt::format("last reload  ok at {}", local_time(r.unix_time));
+    } else if (r.result == "failed") {
+        out += fmt::format("last reload  FAILED at {}: {}", local_time(r.unix_time), r.error);
+    } else {
+        out += "last reload  none since start";
+    }
+    out += fmt::format(" (failed reloads: {})\n", s.reload_failures);
+    return out;
+}
+
+std::string render_services(const std::vector<daemon::protocol::ServiceInfo>& services) {
+    using A = Table::Align;
+    Table table({{"SERVICE"},
+                 {"VIP"},
+                 {"PORT", A::right},
+                 {"PROTO"},
+                 {"FORWARDING"},
+                 {"RING", A::right},
+                 {"IN RING", A::right},
+                 {"PACKETS", A::right},
+                 {"BYTES", A::right},
+                 {"NEW FLOWS", A::right}});
+    for (const auto& s : services) {
+        table.add_row({s.name, s.vip, s.port == 0 ? std::string("*") : std::to_string(s.port), s.protocol,
+                       s.forwarding, s.ring_size == 0 ? std::string("drop") : std::to_string(s.ring_size),
+                       fmt::format("{}/{}", s.backends_in_ring, s.backends), std::to_string(s.packets),
+                       format_bytes(s.bytes), std::to_string(s.new_flows)});
+    }
+    return table.render();
+}
+
+std::string render_backends(const std::vector<BackendInfo>& backends) {
+    using A = Table::Align;
+    Table table({{"SERVICE"},
+                 {"BACKEND"},
+                 {"WEIGHT", A::right},
+                 {"NOW", A::right},
+                 {"HEALTH"},
+                 {"STATE"},
+                 {"PACKETS", A::right},
+                 {"BYTES", A::right},
+                 {"NOTE"}});
+    for (const auto& b : backends) {
+        table.add_row({b.service, b.address, std::to_string(b.weight), std::to_string(b.weight_now), b.health,
+                       b.state, std::to_string(b.packets), format_bytes(b.bytes), backend_note(b)});
+    }
+    return table.render();
+}
+
+std::string render_reload(const daemon::protocol::ReloadResult& r) {
+    std::string out = fmt::format("reloaded: config generation {}, dataplane generation {}\n",
+                                  r.config_generation, r.dataplane_generation);
+    for (const auto& w : r.warnings) out += w + '\n';
+    return out;
+}
+
+std::string render_drain(const daemon::protocol::DrainResult& r, bool drain) {
+    const auto& b = r.backend;
+    if (!r.changed) {
+        return fmt::format("{} {}: already {} (state {})\n", b.service, b.address,
+                           drain ? "drained" : "undrained", b.state);
+    }
+    return fmt::format("{} {}: {} (state {}, weight now {})\n", b.service, b.address,
+                       drain ? "drained: keeps established flows, gets no new ones" : "undrained", b.state,
+                       b.weight_now);
+}
+
+std::string render_teardown(const daemon::protocol::TeardownResult& r) {
+    return fmt::format("julierd tore down: detached from {}, removed the pins under {}; the daemon exits\n",
+                       r.detached.empty() ? std::string("no interface") : join(r.detached, ", "), r.pin_dir);
+}
+
+}  // namespace julier::cli

@@ -1,0 +1,43 @@
+// julierctl's human output: aligned tables and short summaries. Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/protocol.h"
+
+namespace julier::cli {
+
+// Columns separated by two spaces; numbers right-aligned, text left-aligned.
+class Table {
+public:
+    enum class Align { left, right };
+    struct Column {
+        std::string title;
+        Align align = Align::left;
+    };
+
+    explicit Table(std::vector<Column> columns);
+    // Missing cells are empty; extra cells are an error (std::invalid_argument).
+    void add_row(std::vector<std::string> cells);
+    std::string render() const;
+
+private:
+    std::vector<Column> columns_;
+    std::vector<std::vector<std::string>> rows_;
+};
+
+// "0 B", "512 B", "1.5 KiB", "20.0 MiB", ...
+std::string format_bytes(std::uint64_t bytes);
+// "45s", "12m05s", "3h07m", "2d04h"
+std::string format_duration(std::int64_t seconds);
+
+std::string render_status(const daemon::protocol::Status& status);
+std::string render_services(const std::vector<daemon::protocol::ServiceInfo>& services);
+std::string render_backends(const std::vector<daemon::protocol::BackendInfo>& backends);
+std::string render_reload(const daemon::protocol::ReloadResult& result);
+std::string render_drain(const daemon::protocol::DrainResult& result, bool drain);
+std::string render_teardown(const daemon::protocol::TeardownResult& result);
+
+}  // namespace julier::cli

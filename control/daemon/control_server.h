@@ -1,0 +1,61 @@
+// The control socket of julierd: a Unix stream socket speaking protocol.h, served
+// from the daemon's io_context (no threads). Access control is the file system:
+// the socket is 0660 with group `julier` when that group exists, else 0600 (root).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "daemon/protocol.h"
+
+namespace julier::daemon {
+
+namespace detail {
+struct ControlServerState;
+}
+
+// Who is on the other end of a connection (SO_PEERCRED), for the log.
+struct Peer {
+    int pid = -1;
+    unsigned uid = 0;
+    unsigned gid = 0;
+};
+
+struct Reply {
+    protocol::Response response;
+    // Runs once the response has been written (or the write failed), e.g. to exit
+    // after telling the client that teardown is done.
+    std::function<void()> after_sent;
+};
+
+class ControlServer {
+public:
+    using Handler = std::function<Reply(const protocol::Request&, const Peer&)>;
+
+    ControlServer(boost::asio::io_context& io, Handler handler);
+    ~ControlServer();
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+    // Creates the parent directory (0750) when missing, refuses to start when
+    // another process answers on `path`, removes a stale socket, binds, sets the
+    // mode and group, and starts accepting. Throws std::runtime_error on failure.
+    void listen(const std::string& path);
+
+    // Stops accepting, drops open connections and removes the socket file.
+    void close();
+
+    const std::string& path() const { return path_; }
+
+    static constexpr std::size_t kMaxConnections = 32;
+
+private:
+    std::shared_ptr<detail::ControlServerState> state_;
+    std::string path_;
+};
+
+}  // namespace julier::daemon

@@ -1,0 +1,292 @@
+#include "daemon/daemon.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "config/parse.h"
+#include "daemon/logging.h"
+#include "daemon/version.h"
+#include "neigh/netlink_resolver.h"
+
+namespace julier::daemon {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// How often next hops are looked up again: MACs change when a backend is replaced,
+// and the kernel only asks the network again for entries someone uses.
+constexpr std::chrono::seconds kNeighbourRefresh{10};
+
+dataplane::AttachMode attach_mode(config::XdpMode mode) {
+    return mode == config::XdpMode::generic ? dataplane::AttachMode::generic : dataplane::AttachMode::native;
+}
+
+// Longest time any checked backend needs for its first verdict once its checks
+// start: up to one interval until its first slot, `rise` or `fall` results, the
+// last one's timeout, and a second of slack.
+std::chrono::milliseconds first_verdict_bound(const config::Catalogue& catalogue) {
+    std::chrono::milliseconds bound{0};
+    for (const auto& s : catalogue.services) {
+        if (s.health.kind == config::HealthKind::none) continue;
+        const auto n = std::max(s.health.rise, s.health.fall) + 1;
+        bound = std::max(bound, s.health.interval * n + s.health.timeout);
+    }
+    return bound + std::chrono::seconds(1);
+}
+
+std::string interface_names(const config::Catalogue& catalogue) {
+    std::string out;
+    for (const auto& i : catalogue.interfaces) out += (out.empty() ? "" : ",") + i.name;
+    return out;
+}
+
+}  // namespace
+
+Daemon::Daemon(Options options, std::function<void()> on_ready)
+    : options_(std::move(options)),
+      on_ready_(std::move(on_ready)),
+      signals_(io_, SIGHUP, SIGTERM, SIGINT),
+      watchdog_timer_(io_),
+      neighbour_timer_(io_),
+      presume_timer_(io_),
+      control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }) {}
+
+Daemon::~Daemon() {
+    if (health_) health_->stop();
+    control_.close();
+}
+
+int Daemon::run() {
+    start();
+    io_.run();
+    return exit_code_;
+}
+
+void Daemon::start() {
+    spdlog::info("starting version={} pid={} config={}", kVersion, getpid(), kv(options_.config_file));
+
+    auto parsed = config::parse_catalogue_file(options_.config_file);
+    if (parsed.catalogue && options_.pin_dir) parsed.catalogue->pin_dir = *options_.pin_dir;
+    for (const auto& d : parsed.diagnostics) {
+        if (d.severity == config::Severity::warning) spdlog::warn("config {}", d.to_string());
+    }
+    if (!parsed.ok()) {
+        std::string message =
+            fmt::format("{}: the catalogue is invalid ({} errors):", options_.config_file, parsed.errors());
+        for (const auto& d : parsed.diagnostics) {
+            if (d.severity == config::Severity::error) message += "\n  " + d.to_string();
+        }
+        throw StartupError(message);
+    }
+    catalogue_ = std::move(*parsed.catalogue);
+
+    // The socket first: a second julierd must fail before it touches the forwarder.
+    try {
+        control_.listen(catalogue_.control_socket);
+    } catch (const std::exception& e) {
+        throw StartupError(e.what());
+    }
+    load_drains();
+    for (const auto& dropped : drains_.reconcile(catalogue_)) {
+        spdlog::info("operator override dropped service={} backend={} reason={}", kv(dropped.service),
+                     dropped.address.to_string(), kv(dropped.reason));
+    }
+    save_drains();
+
+    open_dataplane();
+    for (const auto& interface : catalogue_.interfaces) attach(interface);
+    start_metrics();
+
+    resolver_ = std::make_unique<neigh::NetlinkResolver>();
+    resolve_next_hops(catalogue_, /*wait=*/true);
+
+    try {
+        health_ = std::make_unique<HealthLink>(
+            io_, [this](const HealthTransition& t) { on_health_transition(t); },
+            [this] { request_replan("slow start"); });
+    } catch (const std::exception& e) {
+        throw StartupError(fmt::format("cannot start the health checker: {}", e.what()));
+    }
+    try {
+        plan_ = plan_and_apply(catalogue_, drains_, "start");
+    } catch (const std::exception& e) {
+        throw StartupError(fmt::format("cannot apply the catalogue: {}", e.what()));
+    }
+    applied_ = true;
+    config_generation_ = 1;
+    metrics_.lifecycle().config_loaded(config_generation_);
+    health_->set_targets(catalogue_);
+    presume_until_ = Clock::now() + first_verdict_bound(catalogue_);
+
+    wait_for_signals();
+    arm_watchdog();
+    arm_neighbour_refresh();
+    arm_presume_expiry();
+
+    const auto status =
+        fmt::format("forwarding: {} services on {}, dataplane generation {}", catalogue_.services.size(),
+                    interface_names(catalogue_), dataplane_->generation());
+    spdlog::info("ready services={} interfaces={} generation={} adopted={} control_socket={}",
+                 catalogue_.services.size(), kv(interface_names(catalogue_)), dataplane_->generation(),
+                 dataplane_->adopted(), kv(control_.path()));
+    notifier_.ready(status);
+    if (on_ready_) on_ready_();
+}
+
+void Daemon::open_dataplane() {
+    dataplane::Options options;
+    options.pin_dir = catalogue_.pin_dir;
+    options.limits = dataplane::Limits{catalogue_.limits.max_services, catalogue_.limits.max_backends,
+                                       catalogue_.limits.ring_capacity, catalogue_.limits.max_flows};
+    try {
+        dataplane_ = dataplane::Dataplane::open(options);
+    } catch (const std::exception& e) {
+        throw StartupError(
+            fmt::format("cannot open the forwarder under {}: {}", catalogue_.pin_dir, e.what()));
+    }
+    if (!dataplane_->adopted()) {
+        spdlog::info("dataplane loaded pin_dir={}", kv(catalogue_.pin_dir));
+        return;
+    }
+
+    // Keep the ids the connection table refers to, and note the backends that
+    // were in a ring (getting new flows), so the first apply after a restart
+    // changes nothing needlessly.
+    plan_.ids = dataplane_->live_ids();
+    const auto live = dataplane_->live_state();
+    std::set<std::uint32_t> in_ring;
+    try {
+        for (const auto& service : live.services) {
+            for (auto id : dataplane_->read_ring(live.side, service.vip.ring_offset, service.vip.ring_size)) {
+                in_ring.insert(id);
+            }
+        }
+    } catch (const std::exception& e) {
+        // Only an optimisation is lost: backends then wait for their verdicts.
+        spdlog::warn("live rings unreadable error={}", kv(e.what()));
+        in_ring.clear();
+    }
+    std::map<plan::ServiceKey, std::string> checked;  // services with a health check, by key
+    for (const auto& s : catalogue_.services) {
+        if (s.health.kind == config::HealthKind::none) continue;  // usable without a verdict anyway
+        checked[plan::ServiceKey{s.vip, s.port, config::ip_protocol_number(s.protocol)}] = s.name;
+    }
+    for (const auto& [key, id] : plan_.ids.backends()) {
+        auto name = checked.find(key.service);
+        if (name != checked.end() && in_ring.count(id) != 0) presumed_up_.emplace(name->second, key.address);
+    }
+    spdlog::info("dataplane adopted pin_dir={} generation={} services={} backends_presumed_up={}",
+                 kv(catalogue_.pin_dir), live.generation, live.services.size(), presumed_up_.size());
+}
+
+void Daemon::attach(const config::Interface& interface) {
+    try {
+        dataplane_->attach(interface.name, attach_mode(interface.xdp_mode));
+    } catch (const std::exception& e) {
+        throw StartupError(fmt::format("{}: cannot attach to interface {}: {}",
+                                       interface.location.to_string(), interface.name, e.what()));
+    }
+    spdlog::info("attached interface={} mode={}", kv(interface.name), config::to_string(interface.xdp_mode));
+}
+
+void Daemon::start_metrics() {
+    // Scrapes run on the endpoint's threads; the Dataplane's counter reads are
+    // safe there (see dataplane.h).
+    metrics_.set_forwarder_reader([dp = dataplane_.get()] {
+        return metrics::ForwarderReading{dp->read_counters(), dp->generation()};
+    });
+    if (!catalogue_.metrics.enabled) return;
+    try {
+        metrics_http_ = std::make_unique<metrics::HttpEndpoint>(catalogue_.metrics.listen(), metrics_);
+    } catch (const std::exception& e) {
+        throw StartupError(fmt::format("{}: metrics: {}", catalogue_.metrics.location.to_string(), e.what()));
+    }
+    spdlog::info("metrics listen={}", kv(metrics_http_->listen()));
+}
+
+void Daemon::wait_for_signals() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+            reload("SIGHUP");
+            wait_for_signals();
+            return;
+        }
+        shutdown(signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
+}
+
+void Daemon::arm_watchdog() {
+    const auto interval = notifier_.watchdog_interval();
+    if (!interval) return;
+    notifier_.watchdog();
+    watchdog_timer_.expires_after(*interval);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) arm_watchdog();
+    });
+}
+
+void Daemon::arm_neighbour_refresh() {
+    neighbour_timer_.expires_after(kNeighbourRefresh);
+    neighbour_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_ || torn_down_) return;
+        const auto before = next_hops_;
+        resolve_next_hops(catalogue_, /*wait=*/false);
+        if (next_hops_ != before) replan("next hop changed");
+        arm_neighbour_refresh();
+    });
+}
+
+void Daemon::arm_presume_expiry() {
+    if (presumed_up_.empty()) return;
+    presume_timer_.expires_at(presume_until_);
+    presume_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_ || presumed_up_.empty()) return;
+        spdlog::warn("health verdicts overdue backends={} note={}", presumed_up_.size(),
+                     kv("backends presumed up since the restart now count as their checks say"));
+        presumed_up_.clear();
+        replan("first health verdicts overdue");
+    });
+}
+
+void Daemon::request_replan(std::string reason) {
+    // Transitions reported by one burst of probe results end in one apply.
+    if (replan_pending_) return;
+    replan_pending_ = true;
+    asio::post(io_, [this, reason = std::move(reason)] {
+        replan_pending_ = false;
+        if (!stopping_) replan(reason);
+    });
+}
+
+void Daemon::shutdown(std::string why) {
+    if (stopping_) return;
+    stopping_ = true;
+    if (torn_down_) {
+        spdlog::info("stopping reason={}", kv(why));
+        notifier_.stopping("stopping after teardown");
+    } else {
+        spdlog::info("stopping reason={} generation={} note={}", kv(why),
+                     dataplane_ ? dataplane_->generation() : 0,
+                     kv("the forwarder keeps forwarding with the last applied state"));
+        notifier_.stopping("stopping; the forwarder keeps the last applied state");
+    }
+    if (health_) health_->stop();
+    control_.close();
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    watchdog_timer_.cancel();
+    neighbour_timer_.cancel();
+    presume_timer_.cancel();
+    io_.stop();
+}
+
+}  // namespace julier::daemon

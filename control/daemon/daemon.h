@@ -1,0 +1,146 @@
+// julierd's core: wires the catalogue, health results and operator commands to
+// plan + apply, on one Boost.Asio io_context (no threads of its own).
+//
+//   start:   parse -> control socket -> open dataplane (adopt pins) -> attach ->
+//            resolve next hops -> plan -> apply -> health checks -> READY=1
+//   SIGHUP / `reload`: re-read, validate, plan, apply as one diff; an invalid file
+//            changes nothing and is reported in `status`
+//   health transition, slow-start step, operator drain, next-hop change:
+//            re-plan and apply at once
+//   SIGTERM / SIGINT: exit and leave the last applied state forwarding (no detach,
+//            no unpin); `teardown`: detach, unpin, exit
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/catalogue.h"
+#include "daemon/control_server.h"
+#include "daemon/health_link.h"
+#include "daemon/notifier.h"
+#include "daemon/operator_drains.h"
+#include "daemon/options.h"
+#include "daemon/protocol.h"
+#include "daemon/views.h"
+#include "dataplane/dataplane.h"
+#include "metrics/http_endpoint.h"
+#include "metrics/metrics.h"
+#include "neigh/resolver.h"
+#include "plan/plan.h"
+
+namespace julier::daemon {
+
+// Start-up failed; the message is complete (diagnostics, file:line:col).
+class StartupError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Daemon {
+public:
+    // `on_ready` runs once forwarding is up (e.g. to let a waiting parent exit).
+    Daemon(Options options, std::function<void()> on_ready);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Starts (throws StartupError) and runs the loop until asked to stop.
+    // Returns the process exit code.
+    int run();
+
+private:
+    struct ReloadReport {
+        bool ok = false;
+        std::vector<std::string> errors;
+        std::vector<std::string> warnings;
+    };
+
+    // start-up (daemon.cpp)
+    void start();
+    void open_dataplane();
+    void attach(const config::Interface& interface);
+    void start_metrics();
+
+    // the loop (daemon.cpp)
+    void wait_for_signals();
+    void arm_watchdog();
+    void arm_neighbour_refresh();
+    void arm_presume_expiry();
+    void request_replan(std::string reason);
+    void shutdown(std::string why);
+
+    // plan + apply (apply.cpp)
+    plan::RuntimeState runtime_for(const config::Catalogue& catalogue, const OperatorDrains& drains) const;
+    // Plans `catalogue` and applies it when the plan differs from the live one.
+    // Throws plan::PlanError / dataplane::DataplaneError; nothing is committed then.
+    plan::Plan plan_and_apply(const config::Catalogue& catalogue, const OperatorDrains& drains,
+                              const std::string& reason);
+    void replan(const std::string& reason);
+    // Updates next_hops_ for every backend address of `catalogue` (others are kept).
+    void resolve_next_hops(const config::Catalogue& catalogue, bool wait);
+    void forget_next_hops_outside(const config::Catalogue& catalogue);
+    void on_health_transition(const HealthTransition& transition);
+
+    // reload (reload_run.cpp)
+    ReloadReport reload(const std::string& trigger);
+
+    // control socket commands (commands.cpp)
+    Reply handle(const protocol::Request& request, const Peer& peer);
+    protocol::Status status() const;
+    Reply drain(const protocol::Request& request, config::BackendState desired, const Peer& peer);
+    Reply teardown(const Peer& peer);
+
+    // operator drains on disk (commands.cpp)
+    std::string drains_file() const;
+    void load_drains();
+    void save_drains() const;
+
+    Options options_;
+    std::function<void()> on_ready_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer watchdog_timer_;
+    boost::asio::steady_timer neighbour_timer_;
+    boost::asio::steady_timer presume_timer_;
+    Notifier notifier_;
+    ControlServer control_;
+    std::unique_ptr<HealthLink> health_;
+    std::unique_ptr<neigh::Resolver> resolver_;
+    std::unique_ptr<dataplane::Dataplane> dataplane_;
+    // After dataplane_: destroyed first, so no scrape reads a closed forwarder.
+    metrics::Metrics metrics_;
+    std::unique_ptr<metrics::HttpEndpoint> metrics_http_;
+
+    config::Catalogue catalogue_;  // running
+    plan::Plan plan_;              // last applied
+    bool applied_ = false;         // plan_ is live
+    OperatorDrains drains_;
+    std::map<common::IpAddress, neigh::Resolution> next_hops_;
+    // After adopting pins: backends in the live forwarder's rings, presumed up
+    // until their first health verdict or `presume_until_`, so a restart does not
+    // empty the rings while the checks gather their first `rise` results.
+    std::set<std::pair<std::string, common::IpAddress>> presumed_up_;
+    std::chrono::steady_clock::time_point presume_until_{};
+
+    std::uint64_t config_generation_ = 0;
+    std::uint64_t reload_failures_ = 0;
+    protocol::LastReload last_reload_{"none", 0, {}};
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    bool replan_pending_ = false;
+    bool stopping_ = false;
+    bool torn_down_ = false;  // teardown ran: no forwarder left to apply to
+    int exit_code_ = 0;
+};
+
+}  // namespace julier::daemon

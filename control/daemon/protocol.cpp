@@ -1,0 +1,268 @@
+#include "daemon/protocol.h"
+
+#include <array>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace julier::daemon::protocol {
+namespace {
+
+struct CommandSpec {
+    Command command;
+    std::string_view name;
+    bool takes_service;
+    bool needs_service;
+    bool needs_backend;
+};
+
+constexpr std::array<CommandSpec, 7> kCommands{{
+    {Command::status, "status", false, false, false},
+    {Command::services, "services", false, false, false},
+    {Command::backends, "backends", true, false, false},
+    {Command::drain, "drain", true, true, true},
+    {Command::undrain, "undrain", true, true, true},
+    {Command::reload, "reload", false, false, false},
+    {Command::teardown, "teardown", false, false, false},
+}};
+
+const CommandSpec& spec_of(Command command) {
+    for (const auto& spec : kCommands) {
+        if (spec.command == command) return spec;
+    }
+    return kCommands.front();  // unreachable: every enumerator is listed
+}
+
+std::string command_list() {
+    std::string out;
+    for (const auto& spec : kCommands) {
+        if (!out.empty()) out += ", ";
+        out += spec.name;
+    }
+    return out;
+}
+
+DecodedRequest reject(std::string message) { return DecodedRequest{std::nullopt, std::move(message)}; }
+
+// Reads an optional string argument; an error message when present but not a string.
+std::string read_string(const nlohmann::json& object, const char* key, std::string& error) {
+    auto it = object.find(key);
+    if (it == object.end()) return {};
+    if (!it->is_string()) {
+        error = fmt::format("field '{}' must be a string", key);
+        return {};
+    }
+    return it->get<std::string>();
+}
+
+template <typename T>
+void read(const nlohmann::json& j, const char* key, T& out) {
+    if (auto it = j.find(key); it != j.end() && !it->is_null()) it->get_to(out);
+}
+
+}  // namespace
+
+std::string_view command_name(Command command) { return spec_of(command).name; }
+
+std::optional<Command> command_from_name(std::string_view name) {
+    for (const auto& spec : kCommands) {
+        if (spec.name == name) return spec.command;
+    }
+    return std::nullopt;
+}
+
+std::string encode_request(const Request& request) {
+    const auto& spec = spec_of(request.command);
+    nlohmann::json j{{"command", spec.name}};
+    if (spec.takes_service && !request.service.empty()) j["service"] = request.service;
+    if (spec.needs_backend) j["backend"] = request.backend;
+    return j.dump();
+}
+
+DecodedRequest decode_request(std::string_view line) {
+    if (line.size() > kMaxLineBytes) {
+        return reject(fmt::format("request is {} bytes, over the limit of {}", line.size(), kMaxLineBytes));
+    }
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return reject("request is not valid JSON");
+    if (!j.is_object()) return reject("request must be a JSON object");
+
+    auto cmd = j.find("command");
+    if (cmd == j.end()) return reject("request has no 'command' field");
+    if (!cmd->is_string()) return reject("field 'command' must be a string");
+    const auto name = cmd->get<std::string>();
+    const auto command = command_from_name(name);
+    if (!command) return reject(fmt::format("unknown command '{}' (allowed: {})", name, command_list()));
+    const auto& spec = spec_of(*command);
+
+    for (const auto& [key, value] : j.items()) {
+        const bool allowed = key == "command" || (key == "service" && spec.takes_service) ||
+                             (key == "backend" && spec.needs_backend);
+        if (!allowed) return reject(fmt::format("command '{}' takes no field '{}'", spec.name, key));
+    }
+
+    std::string error;
+    Request request{*command, read_string(j, "service", error), read_string(j, "backend", error)};
+    if (!error.empty()) return reject(std::move(error));
+    if (spec.needs_service && request.service.empty()) {
+        return reject(fmt::format("command '{}' needs a non-empty 'service'", spec.name));
+    }
+    if (spec.needs_backend && request.backend.empty()) {
+        return reject(fmt::format("command '{}' needs a non-empty 'backend'", spec.name));
+    }
+    return DecodedRequest{std::move(request), {}};
+}
+
+Response success(nlohmann::json result) { return Response{true, std::move(result), {}, {}}; }
+
+Response failure(std::string error, std::vector<std::string> details) {
+    return Response{false, nullptr, std::move(error), std::move(details)};
+}
+
+std::string encode_response(const Response& response) {
+    nlohmann::json j{{"ok", response.ok}};
+    if (response.ok) {
+        j["result"] = response.result;
+    } else {
+        j["error"] = response.error;
+        if (!response.details.empty()) j["details"] = response.details;
+    }
+    // Replace invalid UTF-8 (e.g. from a file name) rather than throwing mid-reply.
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Response decode_response(std::string_view line) {
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object())
+        return failure("the daemon sent a response that is not a JSON object");
+    auto ok = j.find("ok");
+    if (ok == j.end() || !ok->is_boolean())
+        return failure("the daemon sent a response without a boolean 'ok'");
+    if (ok->get<bool>()) return success(j.value("result", nlohmann::json{}));
+
+    Response response = failure(j.value("error", std::string{"unspecified error"}));
+    if (auto details = j.find("details"); details != j.end() && details->is_array()) {
+        for (const auto& d : *details) {
+            if (d.is_string()) response.details.push_back(d.get<std::string>());
+        }
+    }
+    return response;
+}
+
+void to_json(nlohmann::json& j, const LastReload& v) {
+    j = {{"result", v.result}, {"unix_time", v.unix_time}, {"error", v.error}};
+}
+void from_json(const nlohmann::json& j, LastReload& v) {
+    read(j, "result", v.result);
+    read(j, "unix_time", v.unix_time);
+    read(j, "error", v.error);
+}
+
+void to_json(nlohmann::json& j, const Status& v) {
+    j = {{"version", v.version},
+         {"pid", v.pid},
+         {"uptime_seconds", v.uptime_seconds},
+         {"config_file", v.config_file},
+         {"config_generation", v.config_generation},
+         {"dataplane_generation", v.dataplane_generation},
+         {"last_reload", v.last_reload},
+         {"reload_failures", v.reload_failures},
+         {"pin_dir", v.pin_dir},
+         {"interfaces", v.interfaces},
+         {"services", v.services},
+         {"backends", v.backends},
+         {"adopted", v.adopted}};
+}
+void from_json(const nlohmann::json& j, Status& v) {
+    read(j, "version", v.version);
+    read(j, "pid", v.pid);
+    read(j, "uptime_seconds", v.uptime_seconds);
+    read(j, "config_file", v.config_file);
+    read(j, "config_generation", v.config_generation);
+    read(j, "dataplane_generation", v.dataplane_generation);
+    read(j, "last_reload", v.last_reload);
+    read(j, "reload_failures", v.reload_failures);
+    read(j, "pin_dir", v.pin_dir);
+    read(j, "interfaces", v.interfaces);
+    read(j, "services", v.services);
+    read(j, "backends", v.backends);
+    read(j, "adopted", v.adopted);
+}
+
+void to_json(nlohmann::json& j, const ServiceInfo& v) {
+    j = {{"name", v.name},
+         {"vip", v.vip},
+         {"port", v.port},
+         {"protocol", v.protocol},
+         {"forwarding", v.forwarding},
+         {"ring_size", v.ring_size},
+         {"backends", v.backends},
+         {"backends_in_ring", v.backends_in_ring},
+         {"packets", v.packets},
+         {"bytes", v.bytes},
+         {"new_flows", v.new_flows}};
+}
+void from_json(const nlohmann::json& j, ServiceInfo& v) {
+    read(j, "name", v.name);
+    read(j, "vip", v.vip);
+    read(j, "port", v.port);
+    read(j, "protocol", v.protocol);
+    read(j, "forwarding", v.forwarding);
+    read(j, "ring_size", v.ring_size);
+    read(j, "backends", v.backends);
+    read(j, "backends_in_ring", v.backends_in_ring);
+    read(j, "packets", v.packets);
+    read(j, "bytes", v.bytes);
+    read(j, "new_flows", v.new_flows);
+}
+
+void to_json(nlohmann::json& j, const BackendInfo& v) {
+    j = {{"service", v.service}, {"address", v.address},
+         {"weight", v.weight},   {"weight_now", v.weight_now},
+         {"health", v.health},   {"health_reason", v.health_reason},
+         {"state", v.state},     {"drain_source", v.drain_source},
+         {"problem", v.problem}, {"packets", v.packets},
+         {"bytes", v.bytes}};
+}
+void from_json(const nlohmann::json& j, BackendInfo& v) {
+    read(j, "service", v.service);
+    read(j, "address", v.address);
+    read(j, "weight", v.weight);
+    read(j, "weight_now", v.weight_now);
+    read(j, "health", v.health);
+    read(j, "health_reason", v.health_reason);
+    read(j, "state", v.state);
+    read(j, "drain_source", v.drain_source);
+    read(j, "problem", v.problem);
+    read(j, "packets", v.packets);
+    read(j, "bytes", v.bytes);
+}
+
+void to_json(nlohmann::json& j, const ReloadResult& v) {
+    j = {{"config_generation", v.config_generation},
+         {"dataplane_generation", v.dataplane_generation},
+         {"warnings", v.warnings}};
+}
+void from_json(const nlohmann::json& j, ReloadResult& v) {
+    read(j, "config_generation", v.config_generation);
+    read(j, "dataplane_generation", v.dataplane_generation);
+    read(j, "warnings", v.warnings);
+}
+
+void to_json(nlohmann::json& j, const DrainResult& v) {
+    j = {{"changed", v.changed}, {"backend", v.backend}};
+}
+void from_json(const nlohmann::json& j, DrainResult& v) {
+    read(j, "changed", v.changed);
+    read(j, "backend", v.backend);
+}
+
+void to_json(nlohmann::json& j, const TeardownResult& v) {
+    j = {{"detached", v.detached}, {"pin_dir", v.pin_dir}};
+}
+void from_json(const nlohmann::json& j, TeardownResult& v) {
+    read(j, "detached", v.detached);
+    read(j, "pin_dir", v.pin_dir);
+}
+
+}  // namespace julier::daemon::protocol

@@ -1,0 +1,136 @@
+// Daemon: SIGHUP / `julierctl reload`. Either the whole new catalogue is live
+// afterwards, or nothing changed and the failure is recorded for `status`.
+#include <ctime>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/parse.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+#include "daemon/reload.h"
+
+namespace julier::daemon {
+namespace {
+
+dataplane::AttachMode attach_mode(config::XdpMode mode) {
+    return mode == config::XdpMode::generic ? dataplane::AttachMode::generic : dataplane::AttachMode::native;
+}
+
+}  // namespace
+
+Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
+    ReloadReport report;
+    if (stopping_ || torn_down_) {
+        report.errors.push_back("julierd is stopping");
+        return report;
+    }
+    notifier_.reloading();
+    spdlog::info("reload started trigger={} config={}", trigger, kv(options_.config_file));
+
+    auto parsed = config::parse_catalogue_file(options_.config_file);
+    if (parsed.catalogue && options_.pin_dir) parsed.catalogue->pin_dir = *options_.pin_dir;
+    auto decision = decide_reload(catalogue_, parsed);
+    report.warnings = decision.warnings;
+    for (const auto& w : decision.warnings) spdlog::warn("reload warning={}", kv(w));
+
+    // Everything that can fail happens before anything is committed; attachments
+    // made for this reload are undone when a later step fails.
+    struct Attached {
+        std::string name;
+        std::optional<config::Interface> replaced;  // attached before in another mode
+    };
+    std::vector<Attached> attached_now;
+    const auto fail = [&](std::vector<std::string> errors) {
+        for (const auto& a : attached_now) {
+            try {
+                dataplane_->detach(a.name);
+                if (a.replaced) dataplane_->attach(a.name, attach_mode(a.replaced->xdp_mode));
+            } catch (const std::exception& e) {
+                spdlog::error("reload rollback failed interface={} error={}", kv(a.name), kv(e.what()));
+            }
+        }
+        report.ok = false;
+        report.errors = std::move(errors);
+        ++reload_failures_;
+        metrics_.lifecycle().reload_failed();
+        last_reload_ = protocol::LastReload{"failed", std::time(nullptr), report.errors.front()};
+        for (const auto& e : report.errors)
+            spdlog::error("reload failed trigger={} error={}", trigger, kv(e));
+        spdlog::error("reload rejected failures={} generation={} note={}", reload_failures_,
+                      dataplane_->generation(), kv("nothing changed; the running catalogue stays"));
+        notifier_.ready(fmt::format("reload failed, running generation {} unchanged: {}",
+                                    dataplane_->generation(), report.errors.front()));
+        return report;
+    };
+
+    if (!decision.catalogue) return fail(decision.errors);
+    config::Catalogue next = std::move(*decision.catalogue);
+
+    const auto interfaces = interface_changes(catalogue_.interfaces, next.interfaces);
+    for (const auto& interface : interfaces.attach) {
+        std::optional<config::Interface> replaced;
+        for (const auto& gone : interfaces.detach) {
+            if (gone.name == interface.name) replaced = gone;
+        }
+        try {
+            if (replaced) dataplane_->detach(interface.name);  // xdp_mode changed
+            attached_now.push_back(Attached{interface.name, replaced});
+            dataplane_->attach(interface.name, attach_mode(interface.xdp_mode));
+            spdlog::info("attached interface={} mode={} reason=reload", kv(interface.name),
+                         config::to_string(interface.xdp_mode));
+        } catch (const std::exception& e) {
+            return fail({fmt::format("{}: cannot attach to interface {}: {}", interface.location.to_string(),
+                                     interface.name, e.what())});
+        }
+    }
+
+    OperatorDrains drains = drains_;
+    const auto dropped = drains.reconcile(next);
+    resolve_next_hops(next, /*wait=*/true);
+
+    plan::Plan applied;
+    try {
+        applied = plan_and_apply(next, drains, "reload");
+    } catch (const std::exception& e) {
+        return fail({fmt::format("cannot apply {}: {}", options_.config_file, e.what())});
+    }
+
+    // Committed: the new catalogue is live.
+    for (const auto& interface : interfaces.detach) {
+        bool reattached = false;
+        for (const auto& again : interfaces.attach) reattached = reattached || again.name == interface.name;
+        if (reattached) continue;
+        try {
+            dataplane_->detach(interface.name);
+            spdlog::info("detached interface={} reason=reload", kv(interface.name));
+        } catch (const std::exception& e) {
+            spdlog::error("detach failed interface={} error={}", kv(interface.name), kv(e.what()));
+        }
+    }
+    for (const auto& d : dropped) {
+        spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service),
+                     d.address.to_string(), kv(d.reason));
+    }
+    catalogue_ = std::move(next);
+    plan_ = std::move(applied);
+    forget_next_hops_outside(catalogue_);
+    applied_ = true;
+    drains_ = std::move(drains);
+    save_drains();
+    health_->set_targets(catalogue_);
+    ++config_generation_;
+    metrics_.lifecycle().reload_succeeded(config_generation_);
+    last_reload_ = protocol::LastReload{"ok", std::time(nullptr), {}};
+    report.ok = true;
+
+    spdlog::info("reload done trigger={} config_generation={} generation={} services={} warnings={}", trigger,
+                 config_generation_, dataplane_->generation(), catalogue_.services.size(),
+                 report.warnings.size());
+    notifier_.ready(fmt::format("forwarding: {} services, config generation {}, dataplane generation {}",
+                                catalogue_.services.size(), config_generation_, dataplane_->generation()));
+    return report;
+}
+
+}  // namespace julier::daemon

@@ -1,0 +1,91 @@
+#include "daemon/views.h"
+
+#include <algorithm>
+
+namespace julier::daemon {
+namespace {
+
+template <typename T>
+const T* at_or_null(const std::vector<T>& items, std::uint32_t index) {
+    return index < items.size() ? &items[index] : nullptr;
+}
+
+}  // namespace
+
+std::string_view backend_state_name(plan::BackendRole role) {
+    switch (role) {
+        case plan::BackendRole::in_ring: return "active";
+        case plan::BackendRole::draining: return "drain";
+        case plan::BackendRole::pending: return "pending";
+        case plan::BackendRole::down:
+        case plan::BackendRole::unresolved: return "down";
+    }
+    return "down";
+}
+
+std::vector<protocol::ServiceInfo> service_infos(const config::Catalogue& catalogue, const plan::Plan& plan,
+                                                 const dataplane::Counters* counters) {
+    std::vector<protocol::ServiceInfo> out;
+    for (const auto& service : catalogue.services) {
+        protocol::ServiceInfo info;
+        info.name = service.name;
+        info.vip = service.vip.to_string();
+        info.port = service.port;
+        info.protocol = std::string(config::to_string(service.protocol));
+        info.forwarding = std::string(config::to_string(service.forwarding));
+        info.backends = service.backends.size();
+        if (const auto* planned = plan.find(service.name)) {
+            info.ring_size = planned->vip.ring_size;
+            info.backends_in_ring = static_cast<std::uint64_t>(
+                std::count_if(planned->backends.begin(), planned->backends.end(),
+                              [](const auto& b) { return b.role == plan::BackendRole::in_ring; }));
+            if (counters != nullptr) {
+                if (const auto* traffic = at_or_null(counters->services, planned->id)) {
+                    info.packets = traffic->packets;
+                    info.bytes = traffic->bytes;
+                    info.new_flows = traffic->new_flows;
+                }
+            }
+        }
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+std::vector<protocol::BackendInfo> backend_infos(const plan::Plan& plan, const plan::RuntimeState& runtime,
+                                                 const HealthReasons& reasons,
+                                                 const dataplane::Counters* counters,
+                                                 const std::optional<std::string>& service) {
+    std::vector<protocol::BackendInfo> out;
+    for (const auto& planned : plan.services) {
+        if (service && planned.name != *service) continue;
+        const auto service_reasons = reasons.find(planned.name);
+        for (const auto& backend : planned.backends) {
+            protocol::BackendInfo info;
+            info.service = planned.name;
+            info.address = backend.address.to_string();
+            info.weight = backend.configured_weight;
+            info.weight_now = backend.weight;
+            info.health = std::string(plan::to_string(runtime.backend(planned.name, backend.address).health));
+            if (service_reasons != reasons.end()) {
+                if (auto r = service_reasons->second.find(backend.address);
+                    r != service_reasons->second.end()) {
+                    info.health_reason = r->second;
+                }
+            }
+            info.state = std::string(backend_state_name(backend.role));
+            info.drain_source = backend.drain_source;
+            info.problem = backend.problem;
+            if (counters != nullptr) {
+                if (const auto* traffic = at_or_null(counters->backends, backend.id)) {
+                    info.packets = traffic->packets;
+                    info.bytes = traffic->bytes;
+                }
+            }
+            out.push_back(std::move(info));
+        }
+    }
+    return out;
+}
+
+}  // namespace julier::daemon

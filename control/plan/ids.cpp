@@ -1,0 +1,128 @@
+#include "plan/ids.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "plan/plan.h"
+
+namespace julier::plan {
+
+std::optional<std::uint32_t> IdPool::take(std::uint32_t capacity) {
+    if (next_ < capacity) {
+        return next_++;
+    }
+    // Oldest release first; ids at or above a lowered capacity stay parked.
+    auto it = std::find_if(freed_.begin(), freed_.end(),
+                           [capacity](std::uint32_t id) { return id < capacity; });
+    if (it == freed_.end()) {
+        return std::nullopt;
+    }
+    std::uint32_t id = *it;
+    freed_.erase(it);
+    return id;
+}
+
+void IdPool::release(std::uint32_t id) {
+    if (id < next_ && std::find(freed_.begin(), freed_.end(), id) == freed_.end()) {
+        freed_.push_back(id);
+    }
+}
+
+void IdPool::reserve(std::uint32_t id) {
+    if (id >= next_) {
+        // The gap below id was never seen in use: free, lowest first.
+        for (std::uint32_t gap = next_; gap < id; ++gap) {
+            freed_.push_back(gap);
+        }
+        next_ = id + 1;
+        return;
+    }
+    auto it = std::find(freed_.begin(), freed_.end(), id);
+    if (it != freed_.end()) {
+        freed_.erase(it);
+    }
+}
+
+std::optional<std::uint32_t> IdAllocator::service_id(const ServiceKey& key) const {
+    auto it = services_.find(key);
+    if (it == services_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+std::optional<std::uint32_t> IdAllocator::backend_id(const BackendKey& key) const {
+    auto it = backends_.find(key);
+    if (it == backends_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+namespace {
+
+// Shared by both id kinds: keep, release, then assign.
+template <typename Key>
+void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector<Key>& wanted,
+              std::uint32_t capacity, const char* what, const char* limit_name) {
+    std::set<Key> keep(wanted.begin(), wanted.end());
+    for (auto it = ids.begin(); it != ids.end();) {
+        if (!keep.contains(it->first) || it->second >= capacity) {
+            pool.release(it->second);
+            it = ids.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const Key& key : wanted) {
+        if (ids.contains(key)) {
+            continue;
+        }
+        std::optional<std::uint32_t> id = pool.take(capacity);
+        if (!id) {
+            throw PlanError("the catalogue needs " + std::to_string(keep.size()) + " " + what +
+                            " ids but " + limit_name + " is " + std::to_string(capacity));
+        }
+        ids.emplace(key, *id);
+    }
+}
+
+}  // namespace
+
+void IdAllocator::update(const std::vector<ServiceKey>& services, std::uint32_t max_services,
+                         const std::vector<BackendKey>& backends, std::uint32_t max_backends) {
+    IdAllocator next = *this;  // all or nothing
+    reassign(next.services_, next.service_pool_, services, max_services, "service",
+             "limits.max_services");
+    reassign(next.backends_, next.backend_pool_, backends, max_backends, "backend",
+             "limits.max_backends");
+    *this = std::move(next);
+}
+
+IdAllocator IdAllocator::restore(const std::map<ServiceKey, std::uint32_t>& services,
+                                 const std::map<BackendKey, std::uint32_t>& backends) {
+    IdAllocator result;
+    result.services_ = services;
+    result.backends_ = backends;
+    // Reserve in id order so that the gaps enter the free queue lowest first.
+    std::vector<std::uint32_t> service_ids;
+    for (const auto& [key, id] : services) {
+        service_ids.push_back(id);
+    }
+    std::vector<std::uint32_t> backend_ids;
+    for (const auto& [key, id] : backends) {
+        backend_ids.push_back(id);
+    }
+    std::sort(service_ids.begin(), service_ids.end());
+    std::sort(backend_ids.begin(), backend_ids.end());
+    for (std::uint32_t id : service_ids) {
+        result.service_pool_.reserve(id);
+    }
+    for (std::uint32_t id : backend_ids) {
+        result.backend_pool_.reserve(id);
+    }
+    return result;
+}
+
+}  // namespace julier::plan

@@ -1,0 +1,156 @@
+// Catalogue + runtime state -> Plan: everything the forwarder's maps must hold for
+// one generation, computed without I/O. The dataplane writes a Plan; the daemon
+// shows it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ip.h"
+#include "config/catalogue.h"
+#include "julier/abi.h"
+#include "neigh/resolver.h"
+#include "plan/abi_values.h"
+#include "plan/ids.h"
+
+namespace julier::plan {
+
+// A plan that cannot be built (limits exceeded). The message says which limit.
+class PlanError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Health { unknown, up, down };  // "unknown" | "up" | "down"
+std::string_view to_string(Health);
+
+// What the daemon knows about one backend beyond the catalogue.
+struct BackendRuntime {
+    Health health = Health::unknown;
+    // Slow start: the share of the configured weight it gets now, 0..1.
+    double weight_factor = 1.0;
+    // The operator's drain/undrain; nullopt = as the catalogue says.
+    std::optional<config::BackendState> state_override;
+
+    bool operator==(const BackendRuntime&) const = default;
+};
+
+struct RuntimeState {
+    // Keyed by service name, then backend address; a missing entry is the default
+    // BackendRuntime (health unknown, full weight, no override).
+    std::map<std::string, std::map<common::IpAddress, BackendRuntime>> backends;
+    // Link-layer next hop per backend address (neigh::Resolver answers). A backend
+    // without an answer here cannot be forwarded to and is reported unresolved.
+    std::map<common::IpAddress, neigh::Resolution> next_hops;
+
+    const BackendRuntime& backend(const std::string& service,
+                                  const common::IpAddress& address) const;
+};
+
+// Every backend address the catalogue names, each once: what to resolve.
+std::vector<common::IpAddress> backend_addresses(const config::Catalogue& catalogue);
+
+enum class BackendRole {
+    in_ring,     // gets new flows (weight > 0), keeps established ones
+    draining,    // keeps established flows, gets no new ones (drain, or weight now 0)
+    pending,     // health not known yet (checked, no verdict): keeps flows, no new ones
+    down,        // health down: its flows are re-picked
+    unresolved,  // no link-layer next hop: treated as down, `problem` says why
+};
+// "in_ring" | "draining" | "pending" | "down" | "unresolved"
+std::string_view to_string(BackendRole);
+
+struct PlannedBackend {
+    std::uint32_t id = 0;
+    common::IpAddress address;
+    std::uint32_t configured_weight = 0;
+    std::uint32_t weight = 0;  // in the ring now; 0 unless role == in_ring
+    BackendRole role = BackendRole::down;
+    // Where the drain came from when draining by state: "config" or "operator".
+    std::string drain_source;
+    jl_backend entry{};    // exactly what jl_backends holds for this id
+    std::string problem;   // why it is unresolved (or an l2 backend behind a router)
+
+    bool operator==(const PlannedBackend&) const = default;
+};
+
+struct PlannedService {
+    std::string name;
+    std::uint32_t id = 0;
+    ServiceKey key;
+    // The jl_vips key and value. key.side and vip.ring_offset are the dataplane's
+    // to fill (side by side, range by range); the planner leaves them 0.
+    jl_vip_key vip_key{};
+    jl_vip vip{};
+    // Backend id of each ring slot; size == vip.ring_size (0 when it drops).
+    std::vector<std::uint32_t> ring;
+    std::vector<PlannedBackend> backends;  // catalogue order
+    // when_all_down: keep engaged: no backend was usable, so the ring spreads over
+    // every configured non-drained backend regardless of health.
+    bool fail_open = false;
+
+    bool operator==(const PlannedService&) const = default;
+};
+
+// jl_frag_vips: the service that takes fragments for a VIP address and protocol
+// (fragments after the first carry no ports): the port-0 service if there is one,
+// else the one with the lowest port.
+struct FragVip {
+    jl_vip_key key{};         // port 0, side 0 (the dataplane sets the side)
+    std::uint32_t service = 0;  // index into Plan::services
+
+    bool operator==(const FragVip&) const = default;
+};
+
+struct Plan {
+    std::vector<PlannedService> services;  // catalogue order
+    std::vector<FragVip> frag_vips;        // ordered by key bytes
+    IdAllocator ids;                       // pass to the next make_plan
+    std::uint32_t max_services = JL_DEFAULT_MAX_SERVICES;  // the catalogue's limits
+    std::uint32_t max_backends = JL_DEFAULT_MAX_BACKENDS;
+    std::uint32_t ring_capacity = JL_DEFAULT_RING_CAPACITY;
+
+    const PlannedService* find(std::string_view service_name) const;
+    // Every backend that cannot be forwarded to and why: "service web: backend
+    // 198.18.0.9: did not answer ARP on eth0".
+    std::vector<std::string> problems() const;
+
+    bool operator==(const Plan&) const = default;
+};
+
+// Pure. `previous` carries the ids of the last plan (or IdAllocator::restore() of
+// the running forwarder); ids of unchanged services and backends are kept. Throws
+// PlanError when the catalogue exceeds its limits (services, backend ids, ring
+// slots per side).
+Plan make_plan(const config::Catalogue& catalogue, const RuntimeState& runtime,
+               const IdAllocator& previous = {});
+
+// What changed between two plans, for logs and reload answers. Services are matched
+// by id, backends by id.
+struct PlanDiff {
+    std::vector<std::string> added_services;    // names
+    std::vector<std::string> removed_services;
+    std::vector<std::string> changed_services;  // VIP settings, ring or backends
+    struct BackendChange {
+        std::string service;
+        common::IpAddress address;
+        enum class Kind { added, removed, changed } kind = Kind::changed;
+        std::optional<BackendRole> old_role;  // unset when added
+        std::optional<BackendRole> new_role;  // unset when removed
+        std::uint32_t old_weight = 0;
+        std::uint32_t new_weight = 0;
+    };
+    std::vector<BackendChange> backends;
+    bool frag_vips_changed = false;
+
+    bool empty() const;
+};
+
+PlanDiff diff(const Plan& old_plan, const Plan& new_plan);
+
+}  // namespace julier::plan

@@ -1,0 +1,420 @@
+// The dataplane against the kernel: load, apply, packets through the loaded
+// forwarder (BPF_PROG_TEST_RUN), adoption of pinned state, refusals.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "dataplane_support.h"
+#include "plan_test_support.h"
+
+using namespace julier;
+using namespace julier::integration;
+using namespace julier::plan_test;
+using dataplane::Dataplane;
+
+namespace {
+
+constexpr const char* kVip = "198.19.0.1";
+
+config::Catalogue web_catalogue(std::vector<config::Backend> backends) {
+    auto cat = catalogue({service("web", kVip, 80, std::move(backends))});
+    cat.limits.max_services = 16;
+    cat.limits.max_backends = 64;
+    cat.limits.ring_capacity = 1u << 18;
+    return cat;
+}
+
+std::vector<config::Backend> three_backends() {
+    return {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")};
+}
+
+// The backend MAC of each backend id of a plan's first service.
+std::map<std::uint32_t, test::Mac> macs_by_id(const plan::Plan& p) {
+    std::map<std::uint32_t, test::Mac> macs;
+    for (const auto& b : p.services.at(0).backends) {
+        test::Mac m;
+        std::memcpy(m.data(), b.entry.dst_mac, 6);
+        macs[b.id] = m;
+    }
+    return macs;
+}
+
+std::uint32_t id_of(const plan::Plan& p, const std::string& address) {
+    return find_backend(p.services.at(0), address).id;
+}
+
+// Sends SYNs for sports [first, first + count) and returns the backend id each went
+// to, checking along the way that the frame left as an l2 forward should.
+std::map<std::uint16_t, std::uint32_t> send_flows(const Dataplane& dp, const plan::Plan& p, std::uint16_t first,
+                                                  std::uint16_t count) {
+    std::map<std::uint32_t, test::Mac> macs = macs_by_id(p);
+    std::map<std::uint16_t, std::uint32_t> chosen;
+    for (std::uint16_t sport = first; sport < first + count; ++sport) {
+        test::Bytes in = syn(kVip, 80, sport);
+        RunResult out = run_packet(dp.program_fd(), in);
+        REQUIRE(out.action == XDP_TX);
+        REQUIRE(out.frame.size() == in.size());
+        // Only the MACs change in l2 mode.
+        REQUIRE(std::equal(in.begin() + 12, in.end(), out.frame.begin() + 12));
+        REQUIRE(src_mac(out.frame) == test::Mac(kOurMac));
+        std::optional<jl_flow> flow = dp.lookup_flow(flow_key(kVip, 80, sport));
+        REQUIRE(flow);
+        REQUIRE(macs.count(flow->backend_id) == 1);
+        REQUIRE(dst_mac(out.frame) == macs.at(flow->backend_id));
+        REQUIRE(flow->service_id == p.services.at(0).id);
+        chosen[sport] = flow->backend_id;
+    }
+    return chosen;
+}
+
+}  // namespace
+
+TEST_CASE("a fresh forwarder forwards an applied plan", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto dp = Dataplane::open(options_for(pins));
+    CHECK_FALSE(dp->adopted());
+    CHECK(dp->generation() == 0);
+    // Nothing applied: the VIP is nobody's, the kernel gets the packet.
+    CHECK(run_packet(dp->program_fd(), syn(kVip, 80, 1000)).action == XDP_PASS);
+
+    auto cat = web_catalogue(three_backends());
+    plan::Plan p = plan::make_plan(cat, all_resolved(cat));
+    dataplane::ApplyResult r = dp->apply(p);
+    CHECK(r.generation == 1);
+    CHECK(dp->generation() == 1);
+    CHECK(r.services_written == 1);
+    CHECK(r.backends_written == 3);
+    CHECK(r.ring_slots_written == 101);
+
+    auto chosen = send_flows(*dp, p, 1000, 300);
+    std::map<std::uint32_t, int> per_backend;
+    for (const auto& [sport, id] : chosen) ++per_backend[id];
+    CHECK(per_backend.size() == 3);  // Maglev spreads 300 flows over all three
+    for (const auto& [id, n] : per_backend) CHECK(n > 40);
+
+    // The same flows again: the same backends.
+    CHECK(send_flows(*dp, p, 1000, 300) == chosen);
+
+    // Another port of the same VIP is no service: passed to the kernel.
+    CHECK(run_packet(dp->program_fd(), syn(kVip, 81, 1000)).action == XDP_PASS);
+
+    dataplane::Counters counters = dp->read_counters();
+    CHECK(counters.reasons[JL_CNT_TX_FORWARD].packets == 600);
+    CHECK(counters.reasons[JL_CNT_PASS_NOT_VIP].packets == 2);
+    const auto& service = counters.services.at(p.services[0].id);
+    CHECK(service.packets == 600);
+    CHECK(service.new_flows == 300);
+    std::uint64_t backend_packets = 0;
+    for (const auto& [id, n] : per_backend) {
+        CHECK(counters.backends.at(id).packets == static_cast<std::uint64_t>(2 * n));
+        backend_packets += counters.backends.at(id).packets;
+    }
+    CHECK(backend_packets == 600);
+    CHECK(counters.reasons[JL_CNT_TX_FORWARD].bytes == service.bytes);
+
+    dataplane::LiveState live = dp->live_state();
+    CHECK(live.generation == 1);
+    CHECK(live.side == 1);
+    REQUIRE(live.services.size() == 1);
+    CHECK(live.services[0].vip.service_id == p.services[0].id);
+    CHECK(live.services[0].vip.ring_size == 101);
+    CHECK(live.frag_vips.size() == 1);
+    CHECK(live.backends.size() == 3);
+    std::vector<std::uint32_t> ring = dp->read_ring(live.side, live.services[0].vip.ring_offset, 101);
+    CHECK(ring == p.services[0].ring);
+    CHECK(dp->count_flows() == 300);
+}
+
+TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto dp = Dataplane::open(options_for(pins));
+    auto cat = web_catalogue(three_backends());
+    cat.services[0].health.kind = config::HealthKind::tcp;
+    auto runtime = all_resolved(cat);
+    for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
+        runtime.backends["web"][ip(a)].health = plan::Health::up;
+    }
+    plan::Plan up = plan::make_plan(cat, runtime);
+    dp->apply(up);
+    auto before = send_flows(*dp, up, 2000, 200);
+    std::uint32_t drained = id_of(up, "198.18.0.21");
+    std::size_t on_drained = 0;
+    for (const auto& [sport, id] : before) on_drained += id == drained;
+    REQUIRE(on_drained > 0);
+
+    runtime.backends["web"][ip("198.18.0.21")].state_override = config::BackendState::drain;
+    plan::Plan draining = plan::make_plan(cat, runtime, up.ids);
+    dp->apply(draining);
+    CHECK(send_flows(*dp, draining, 2000, 200) == before);  // established: unchanged
+    for (const auto& [sport, id] : send_flows(*dp, draining, 3000, 200)) {
+        CHECK(id != drained);  // new flows avoid it
+    }
+
+    runtime.backends["web"][ip("198.18.0.21")].health = plan::Health::down;
+    plan::Plan down = plan::make_plan(cat, runtime, draining.ids);
+    dp->apply(down);
+    auto after = send_flows(*dp, down, 2000, 200);
+    for (const auto& [sport, id] : after) {
+        CHECK(id != drained);
+        if (before.at(sport) != drained) {
+            CHECK(id == before.at(sport));  // flows of live backends stay put
+        }
+    }
+}
+
+TEST_CASE("a service without usable backends drops and counts it", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto dp = Dataplane::open(options_for(pins));
+    auto cat = web_catalogue(three_backends());
+    cat.services[0].health.kind = config::HealthKind::tcp;
+    cat.services[0].when_all_down = config::WhenAllDown::drop;
+    auto runtime = all_resolved(cat);
+    for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
+        runtime.backends["web"][ip(a)].health = plan::Health::down;
+    }
+    dp->apply(plan::make_plan(cat, runtime));
+    CHECK(run_packet(dp->program_fd(), syn(kVip, 80, 4000)).action == XDP_DROP);
+    CHECK(run_packet(dp->program_fd(), syn("198.19.0.99", 80, 4000)).action == XDP_PASS);
+    CHECK(dp->read_counters().reasons[JL_CNT_DROP_NO_BACKEND].packets == 1);
+}
+
+TEST_CASE("apply writes the inactive side by difference", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto dp = Dataplane::open(options_for(pins));
+    auto cat = web_catalogue(three_backends());
+    cat.services[0].ring_size = 65537;
+    cat.services[0].health.kind = config::HealthKind::tcp;
+    auto runtime = all_resolved(cat);
+    for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
+        runtime.backends["web"][ip(a)].health = plan::Health::up;
+    }
+    plan::Plan a = plan::make_plan(cat, runtime);
+
+    auto r1 = dp->apply(a);  // side 1, empty before
+    auto r2 = dp->apply(a);  // side 0, empty before
+    auto r3 = dp->apply(a);  // side 1 holds a already
+    CHECK(r1.ring_slots_written == 65537);
+    CHECK(r2.ring_slots_written == 65537);
+    CHECK(r1.filter_words_written == JL_VIP_FILTER_WORDS);
+    CHECK(r3.generation == 3);
+    CHECK(r3.services_written == 0);
+    CHECK(r3.backends_written == 0);
+    CHECK(r3.ring_slots_written == 0);
+    CHECK(r3.filter_words_written == 0);
+    CHECK(r3.keys_deleted == 0);
+
+    runtime.backends["web"][ip("198.18.0.22")].health = plan::Health::down;
+    plan::Plan b = plan::make_plan(cat, runtime, a.ids);
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < a.services[0].ring.size(); ++i) moved += a.services[0].ring[i] != b.services[0].ring[i];
+    auto r4 = dp->apply(b);  // side 0 holds a
+    CHECK(r4.generation == 4);
+    CHECK(r4.ring_slots_written == moved);
+    CHECK(moved < 65537 / 2);
+    CHECK(r4.backends_written == 1);
+    CHECK(r4.services_written == 0);
+    CHECK(dp->read_ring(0, dp->live_state().services.at(0).vip.ring_offset, 65537) == b.services[0].ring);
+}
+
+TEST_CASE("a restarted daemon adopts the pinned forwarder and its connections", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto cat = web_catalogue(three_backends());
+    plan::Plan p = plan::make_plan(cat, all_resolved(cat));
+    std::map<std::uint16_t, std::uint32_t> chosen;
+    std::uint32_t prog_id = 0;
+    {
+        auto dp = Dataplane::open(options_for(pins));
+        dp->apply(p);
+        chosen = send_flows(*dp, p, 5000, 100);
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        REQUIRE(bpf_obj_get_info_by_fd(dp->program_fd(), &info, &len) == 0);
+        prog_id = info.id;
+    }  // the daemon is gone; pins hold everything
+
+    auto dp = Dataplane::open(options_for(pins));
+    CHECK(dp->adopted());
+    CHECK(dp->generation() == 1);
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    REQUIRE(bpf_obj_get_info_by_fd(dp->program_fd(), &info, &len) == 0);
+    CHECK(info.id == prog_id);  // the very program that was running
+    CHECK(dp->count_flows() == 100);
+
+    plan::IdAllocator ids = dp->live_ids();
+    CHECK(ids.services() == p.ids.services());
+    CHECK(ids.backends() == p.ids.backends());
+    CHECK(send_flows(*dp, p, 5000, 100) == chosen);
+
+    // The first apply after an adopt writes the side whole; forwarding carries on.
+    plan::Plan again = plan::make_plan(cat, all_resolved(cat), ids);
+    auto r = dp->apply(again);
+    CHECK(r.full_write);
+    CHECK(r.generation == 2);
+    CHECK(r.ring_slots_written == 101);
+    CHECK(send_flows(*dp, again, 5000, 100) == chosen);
+}
+
+TEST_CASE("forwarding and connections survive kill -9 of the daemon", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto cat = web_catalogue(three_backends());
+    plan::Plan p = plan::make_plan(cat, all_resolved(cat));
+
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(fds[0]);
+        try {
+            auto dp = Dataplane::open(options_for(pins));
+            dp->apply(p);
+            for (std::uint16_t sport = 6000; sport < 6050; ++sport) {
+                RunResult out = run_packet(dp->program_fd(), syn(kVip, 80, sport));
+                std::uint8_t record[8] = {static_cast<std::uint8_t>(out.action)};
+                std::memcpy(record + 1, out.frame.data(), 6);
+                if (::write(fds[1], record, sizeof(record)) != sizeof(record)) break;
+            }
+        } catch (...) {
+        }
+        ::close(fds[1]);
+        ::kill(::getpid(), SIGKILL);  // no destructor, no cleanup
+        ::_exit(1);
+    }
+    ::close(fds[1]);
+    std::vector<std::array<std::uint8_t, 8>> records;
+    std::array<std::uint8_t, 8> record;
+    while (::read(fds[0], record.data(), record.size()) == static_cast<ssize_t>(record.size())) {
+        records.push_back(record);
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    REQUIRE(records.size() == 50);
+
+    auto dp = Dataplane::open(options_for(pins));
+    CHECK(dp->adopted());
+    CHECK(dp->generation() == 1);
+    CHECK(dp->count_flows() == 50);
+    for (std::uint16_t sport = 6000; sport < 6050; ++sport) {
+        const auto& before = records[sport - 6000];
+        CHECK(before[0] == XDP_TX);
+        RunResult out = run_packet(dp->program_fd(), syn(kVip, 80, sport));
+        CHECK(out.action == XDP_TX);
+        CHECK(std::equal(before.begin() + 1, before.begin() + 7, out.frame.begin()));
+    }
+}
+
+TEST_CASE("pins of another ABI or other limits are refused, not wiped", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    dataplane::Options options = options_for(pins);
+    {
+        auto dp = Dataplane::open(options);
+        auto cat = web_catalogue(three_backends());
+        dp->apply(plan::make_plan(cat, all_resolved(cat)));
+        send_flows(*dp, plan::make_plan(cat, all_resolved(cat)), 7000, 10);
+    }
+    auto set_abi = [&](std::uint32_t version) {
+        dataplane::Fd meta(bpf_obj_get((pins.path() + "/jl_meta").c_str()));
+        REQUIRE(meta);
+        __u32 zero = 0;
+        jl_meta value{};
+        REQUIRE(bpf_map_lookup_elem(meta.get(), &zero, &value) == 0);
+        value.abi_version = version;
+        REQUIRE(bpf_map_update_elem(meta.get(), &zero, &value, BPF_ANY) == 0);
+    };
+
+    set_abi(JL_ABI_VERSION + 1);
+    const std::string theirs = "ABI version " + std::to_string(JL_ABI_VERSION + 1);
+    const std::string ours = "ABI version " + std::to_string(JL_ABI_VERSION);
+    CHECK_THROWS_WITH(Dataplane::open(options), Catch::Contains(theirs) && Catch::Contains(ours) &&
+                                                    Catch::Contains("rm -r " + pins.path()));
+    set_abi(JL_ABI_VERSION);
+
+    dataplane::Options bigger = options;
+    bigger.limits.max_flows *= 2;
+    CHECK_THROWS_WITH(Dataplane::open(bigger), Catch::Contains("other limits") && Catch::Contains("max_flows 65536"));
+
+    // Refusing changed nothing: the old state is still adoptable.
+    {
+        auto dp = Dataplane::open(options);
+        CHECK(dp->adopted());
+        CHECK(dp->count_flows() == 10);
+    }
+
+    bigger.replace_incompatible = true;
+    auto dp = Dataplane::open(bigger);
+    CHECK_FALSE(dp->adopted());
+    CHECK(dp->generation() == 0);
+    CHECK(dp->count_flows() == 0);
+    CHECK(dp->limits().max_flows == options.limits.max_flows * 2);
+}
+
+TEST_CASE("a pinned map of another layout under the same ABI version is refused", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    dataplane::Options options = options_for(pins);
+    Dataplane::open(options).reset();
+    // Swap jl_counters for a map with one counter fewer, as an older build had.
+    std::string path = pins.path() + "/jl_counters";
+    REQUIRE(::unlink(path.c_str()) == 0);
+    dataplane::Fd other(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "jl_counters", sizeof(__u32), sizeof(jl_traffic),
+                                       JL_CNT_COUNT - 1, nullptr));
+    REQUIRE(other);
+    REQUIRE(bpf_obj_pin(other.get(), path.c_str()) == 0);
+    CHECK_THROWS_WITH(Dataplane::open(options),
+                      Catch::Contains("jl_counters has " + std::to_string(JL_CNT_COUNT - 1) + " entries") &&
+                          Catch::Contains("rm -r " + pins.path()));
+}
+
+TEST_CASE("teardown removes every pin", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto dp = Dataplane::open(options_for(pins));
+    CHECK(::access((pins.path() + "/jl_flows").c_str(), F_OK) == 0);
+    CHECK(::access((pins.path() + "/prog").c_str(), F_OK) == 0);
+    dp->teardown();
+    CHECK(::access(pins.path().c_str(), F_OK) != 0);
+    CHECK_THROWS_AS(dp->generation(), dataplane::DataplaneError);
+}

@@ -1,0 +1,108 @@
+// julierctl's human output.
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+
+#include "cli/render.h"
+
+using namespace julier::cli;
+namespace protocol = julier::daemon::protocol;
+
+TEST_CASE("julierctl render: byte counts", "[cli][render]") {
+    CHECK(format_bytes(0) == "0 B");
+    CHECK(format_bytes(1023) == "1023 B");
+    CHECK(format_bytes(1024) == "1.0 KiB");
+    CHECK(format_bytes(1536) == "1.5 KiB");
+    CHECK(format_bytes(5u << 20) == "5.0 MiB");
+    CHECK(format_bytes(3ull << 40) == "3.0 TiB");
+    CHECK(format_bytes(~0ull) == "16.0 EiB");
+}
+
+TEST_CASE("julierctl render: durations", "[cli][render]") {
+    CHECK(format_duration(0) == "0s");
+    CHECK(format_duration(59) == "59s");
+    CHECK(format_duration(61) == "1m01s");
+    CHECK(format_duration(3600) == "1h00m");
+    CHECK(format_duration(2 * 3600 + 7 * 60 + 5) == "2h07m");
+    CHECK(format_duration(86400 + 3600 + 61) == "1d01h");
+    CHECK(format_duration(-5) == "0s");
+}
+
+TEST_CASE("julierctl render: tables align text left and numbers right", "[cli][render]") {
+    Table t({{"NAME"}, {"N", Table::Align::right}, {"NOTE"}});
+    t.add_row({"web", "5", "x"});
+    t.add_row({"longer", "12345"});
+    CHECK(t.render() ==
+          "NAME        N  NOTE\n"
+          "web         5  x\n"
+          "longer  12345\n");
+    CHECK_THROWS_AS(t.add_row({"a", "b", "c", "d"}), std::invalid_argument);
+}
+
+TEST_CASE("julierctl render: backends table notes why a backend gets no traffic", "[cli][render]") {
+    protocol::BackendInfo up{"web", "198.18.0.20", 100, 100, "up", "", "active", "", "", 7, 2048};
+    protocol::BackendInfo drained{"web", "198.18.0.21", 100, 0, "up", "", "drain", "operator", "", 0, 0};
+    protocol::BackendInfo down{"web", "198.18.0.22", 50, 0, "down", "connection refused", "down", "", "", 0,
+                               0};
+    protocol::BackendInfo arp{"web", "198.18.0.23", 50, 0, "unknown", "", "down", "", "no ARP answer", 0, 0};
+    CHECK(render_backends({up, drained, down, arp}) ==
+          "SERVICE  BACKEND      WEIGHT  NOW  HEALTH   STATE   PACKETS    BYTES  NOTE\n"
+          "web      198.18.0.20     100  100  up       active        7  2.0 KiB\n"
+          "web      198.18.0.21     100    0  up       drain         0      0 B  drained by operator\n"
+          "web      198.18.0.22      50    0  down     down          0      0 B  connection refused\n"
+          "web      198.18.0.23      50    0  unknown  down          0      0 B  no ARP answer\n");
+}
+
+TEST_CASE("julierctl render: services table", "[cli][render]") {
+    protocol::ServiceInfo web{"web", "198.19.0.1", 80, "tcp", "l2", 65537, 3, 2, 10, 1024, 4};
+    protocol::ServiceInfo any{"dns", "2001:db8::53", 0, "udp", "ip6ip6", 0, 2, 0, 0, 0, 0};
+    CHECK(render_services({web, any}) ==
+          "SERVICE  VIP           PORT  PROTO  FORWARDING   RING  IN RING  PACKETS    BYTES  NEW FLOWS\n"
+          "web      198.19.0.1      80  tcp    l2          65537      2/3       10  1.0 KiB          4\n"
+          "dns      2001:db8::53     *  udp    ip6ip6       drop      0/2        0      0 B          0\n");
+}
+
+TEST_CASE("julierctl render: status", "[cli][render]") {
+    protocol::Status s;
+    s.version = "0.1.0";
+    s.pid = 321;
+    s.uptime_seconds = 75;
+    s.config_file = "/etc/julier/julier.yaml";
+    s.config_generation = 3;
+    s.dataplane_generation = 9;
+    s.pin_dir = "/sys/fs/bpf/julier";
+    s.interfaces = {"eth0", "eth1"};
+    s.services = 2;
+    s.backends = 5;
+    s.adopted = true;
+    s.reload_failures = 1;
+    s.last_reload = {"failed", 0, "julier.yaml:3:7: error: services[0].port: bad"};
+    const auto text = render_status(s);
+    CHECK(text.rfind("julierd 0.1.0, pid 321, up 1m15s\n", 0) == 0);
+    CHECK(text.find("config       /etc/julier/julier.yaml (generation 3)\n") != std::string::npos);
+    CHECK(text.find("dataplane    generation 9, adopted at start, pinned under /sys/fs/bpf/julier\n") !=
+          std::string::npos);
+    CHECK(text.find("interfaces   eth0, eth1\n") != std::string::npos);
+    CHECK(text.find("services     2 with 5 backends\n") != std::string::npos);
+    CHECK(text.find(": julier.yaml:3:7: error: services[0].port: bad (failed reloads: 1)\n") !=
+          std::string::npos);
+    CHECK(text.find("last reload  FAILED at ") != std::string::npos);
+
+    s.last_reload = {"none", 0, ""};
+    s.adopted = false;
+    const auto fresh = render_status(s);
+    CHECK(fresh.find("last reload  none since start (failed reloads: 1)\n") != std::string::npos);
+    CHECK(fresh.find("adopted") == std::string::npos);
+}
+
+TEST_CASE("julierctl render: command results", "[cli][render]") {
+    protocol::BackendInfo b{"web", "198.18.0.21", 100, 0, "up", "", "drain", "operator", "", 0, 0};
+    CHECK(
+        render_drain({true, b}, true) ==
+        "web 198.18.0.21: drained: keeps established flows, gets no new ones (state drain, weight now 0)\n");
+    CHECK(render_drain({false, b}, true) == "web 198.18.0.21: already drained (state drain)\n");
+    CHECK(render_reload({4, 12, {"w1"}}) == "reloaded: config generation 4, dataplane generation 12\nw1\n");
+    CHECK(render_teardown({{"eth0", "eth1"}, "/sys/fs/bpf/julier"}) ==
+          "julierd tore down: detached from eth0, eth1, removed the pins under /sys/fs/bpf/julier; the "
+          "daemon exits\n");
+}

@@ -1,0 +1,187 @@
+// The control-socket protocol shared by julierd and julierctl.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "daemon/protocol.h"
+
+namespace protocol = julier::daemon::protocol;
+using nlohmann::json;
+using protocol::Command;
+
+namespace {
+
+std::string error_of(const std::string& line) {
+    auto decoded = protocol::decode_request(line);
+    REQUIRE_FALSE(decoded.request);
+    return decoded.error;
+}
+
+}  // namespace
+
+TEST_CASE("control protocol: command names round trip", "[daemon][protocol]") {
+    for (auto c : {Command::status, Command::services, Command::backends, Command::drain, Command::undrain,
+                   Command::reload, Command::teardown}) {
+        auto name = protocol::command_name(c);
+        REQUIRE(protocol::command_from_name(name) == c);
+    }
+    CHECK(protocol::command_name(Command::undrain) == "undrain");
+    CHECK_FALSE(protocol::command_from_name("Status"));
+    CHECK_FALSE(protocol::command_from_name(""));
+}
+
+TEST_CASE("control protocol: requests encode to the documented JSON", "[daemon][protocol]") {
+    CHECK(json::parse(protocol::encode_request({Command::status, "", ""})) == json{{"command", "status"}});
+    CHECK(json::parse(protocol::encode_request({Command::backends, "", ""})) ==
+          json{{"command", "backends"}});
+    CHECK(json::parse(protocol::encode_request({Command::backends, "web", ""})) ==
+          json{{"command", "backends"}, {"service", "web"}});
+    CHECK(json::parse(protocol::encode_request({Command::drain, "web", "198.18.0.20"})) ==
+          json{{"command", "drain"}, {"service", "web"}, {"backend", "198.18.0.20"}});
+    // Arguments a command does not take are not sent.
+    CHECK(json::parse(protocol::encode_request({Command::reload, "web", "x"})) ==
+          json{{"command", "reload"}});
+}
+
+TEST_CASE("control protocol: every encoded request decodes to itself", "[daemon][protocol]") {
+    const protocol::Request requests[] = {
+        {Command::status, "", ""},
+        {Command::services, "", ""},
+        {Command::backends, "", ""},
+        {Command::backends, "dns6", ""},
+        {Command::drain, "web", "2001:db8::21"},
+        {Command::undrain, "web", "198.18.0.20"},
+        {Command::reload, "", ""},
+        {Command::teardown, "", ""},
+    };
+    for (const auto& r : requests) {
+        auto decoded = protocol::decode_request(protocol::encode_request(r));
+        REQUIRE(decoded.request);
+        CHECK(decoded.request->command == r.command);
+        CHECK(decoded.request->service == r.service);
+        CHECK(decoded.request->backend == r.backend);
+    }
+}
+
+TEST_CASE("control protocol: malformed requests are refused with a reason", "[daemon][protocol]") {
+    CHECK(error_of("{nope") == "request is not valid JSON");
+    CHECK(error_of("[1,2]") == "request must be a JSON object");
+    CHECK(error_of("\"status\"") == "request must be a JSON object");
+    CHECK(error_of("{}") == "request has no 'command' field");
+    CHECK(error_of(R"({"command":7})") == "field 'command' must be a string");
+    CHECK(error_of(R"({"command":"fly"})") ==
+          "unknown command 'fly' (allowed: status, services, backends, drain, undrain, reload, teardown)");
+    CHECK(error_of(R"({"command":"status","service":"web"})") == "command 'status' takes no field 'service'");
+    CHECK(error_of(R"({"command":"backends","backend":"1.2.3.4"})") ==
+          "command 'backends' takes no field 'backend'");
+    CHECK(error_of(R"({"command":"drain","service":"web"})") ==
+          "command 'drain' needs a non-empty 'backend'");
+    CHECK(error_of(R"({"command":"undrain","backend":"198.18.0.20"})") ==
+          "command 'undrain' needs a non-empty 'service'");
+    CHECK(error_of(R"({"command":"drain","service":"","backend":"198.18.0.20"})") ==
+          "command 'drain' needs a non-empty 'service'");
+    CHECK(error_of(R"({"command":"drain","service":["web"],"backend":"198.18.0.20"})") ==
+          "field 'service' must be a string");
+    CHECK(error_of(R"({"command":"backends","service":null})") == "field 'service' must be a string");
+}
+
+TEST_CASE("control protocol: the request size limit is 64 KiB", "[daemon][protocol]") {
+    REQUIRE(protocol::kMaxLineBytes == 65536);
+    const std::string body = R"({"command":"status"})";
+    std::string at_limit = body + std::string(65536 - body.size(), ' ');  // JSON allows trailing blanks
+    REQUIRE(at_limit.size() == 65536);
+    CHECK(protocol::decode_request(at_limit).request);
+    CHECK(error_of(at_limit + " ") == "request is 65537 bytes, over the limit of 65536");
+}
+
+TEST_CASE("control protocol: responses", "[daemon][protocol]") {
+    SECTION("success carries the result") {
+        auto line = protocol::encode_response(protocol::success(json{{"a", 1}}));
+        CHECK(line.find('\n') == std::string::npos);
+        CHECK(json::parse(line) == json{{"ok", true}, {"result", {{"a", 1}}}});
+        auto back = protocol::decode_response(line);
+        CHECK(back.ok);
+        CHECK(back.result == json{{"a", 1}});
+    }
+    SECTION("failure carries the error and details") {
+        auto line = protocol::encode_response(
+            protocol::failure("reload failed", {"f:1:2: error: x", "f:3:4: error: y"}));
+        CHECK(json::parse(line) == json{{"ok", false},
+                                        {"error", "reload failed"},
+                                        {"details", {"f:1:2: error: x", "f:3:4: error: y"}}});
+        auto back = protocol::decode_response(line);
+        CHECK_FALSE(back.ok);
+        CHECK(back.error == "reload failed");
+        CHECK(back.details == std::vector<std::string>{"f:1:2: error: x", "f:3:4: error: y"});
+    }
+    SECTION("a failure without details has no details field") {
+        CHECK(json::parse(protocol::encode_response(protocol::failure("no"))) ==
+              json{{"ok", false}, {"error", "no"}});
+    }
+    SECTION("invalid UTF-8 is replaced, not thrown") {
+        auto line = protocol::encode_response(protocol::failure(std::string("bad \xff byte")));
+        CHECK(json::parse(line)["error"] == "bad \xef\xbf\xbd byte");
+    }
+    SECTION("garbage from the daemon becomes a failure that says so") {
+        CHECK(protocol::decode_response("oops").error ==
+              "the daemon sent a response that is not a JSON object");
+        CHECK(protocol::decode_response(R"({"ok":"yes"})").error ==
+              "the daemon sent a response without a boolean 'ok'");
+        CHECK(protocol::decode_response(R"({"ok":false})").error == "unspecified error");
+    }
+}
+
+TEST_CASE("control protocol: typed payloads round trip and tolerate missing fields", "[daemon][protocol]") {
+    protocol::Status s;
+    s.version = "1.2.3";
+    s.pid = 42;
+    s.uptime_seconds = 3601;
+    s.config_file = "/etc/julier/julier.yaml";
+    s.config_generation = 7;
+    s.dataplane_generation = 11;
+    s.last_reload = {"failed", 1700000000, "julier.yaml:3:5: error: x"};
+    s.reload_failures = 2;
+    s.pin_dir = "/sys/fs/bpf/julier";
+    s.interfaces = {"eth0", "eth1"};
+    s.services = 3;
+    s.backends = 9;
+    s.adopted = true;
+    const json j = s;
+    CHECK(j["dataplane_generation"] == 11);
+    CHECK(j["last_reload"]["error"] == "julier.yaml:3:5: error: x");
+    const auto back = j.get<protocol::Status>();
+    CHECK(back.version == "1.2.3");
+    CHECK(back.pid == 42);
+    CHECK(back.config_generation == 7);
+    CHECK(back.last_reload.result == "failed");
+    CHECK(back.last_reload.unix_time == 1700000000);
+    CHECK(back.interfaces == std::vector<std::string>{"eth0", "eth1"});
+    CHECK(back.adopted);
+
+    // An older daemon that does not send a field leaves the default.
+    const auto partial = json{{"name", "web"}, {"port", 80}}.get<protocol::ServiceInfo>();
+    CHECK(partial.name == "web");
+    CHECK(partial.port == 80);
+    CHECK(partial.ring_size == 0);
+    CHECK(partial.vip.empty());
+
+    protocol::BackendInfo b;
+    b.service = "web";
+    b.address = "2001:db8::21";
+    b.weight = 100;
+    b.weight_now = 40;
+    b.health = "up";
+    b.state = "active";
+    b.packets = 5;
+    b.bytes = 300;
+    protocol::DrainResult d{true, b};
+    const auto d2 = json(d).get<protocol::DrainResult>();
+    CHECK(d2.changed);
+    CHECK(d2.backend.address == "2001:db8::21");
+    CHECK(d2.backend.weight_now == 40);
+    CHECK(d2.backend.bytes == 300);
+
+    protocol::TeardownResult t{{"eth0"}, "/sys/fs/bpf/julier"};
+    CHECK(json(t) == json{{"detached", {"eth0"}}, {"pin_dir", "/sys/fs/bpf/julier"}});
+}
