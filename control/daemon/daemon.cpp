@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <set>
 #include <utility>
@@ -103,6 +104,7 @@ void Daemon::start() {
 
     open_dataplane();
     for (const auto& interface : catalogue_.interfaces) attach(interface);
+    detach_unlisted_interfaces();
     start_metrics();
 
     resolver_ = std::make_unique<neigh::NetlinkResolver>();
@@ -195,6 +197,21 @@ void Daemon::attach(const config::Interface& interface) {
                                        interface.location.to_string(), interface.name, e.what()));
     }
     spdlog::info("attached interface={} mode={}", kv(interface.name), config::to_string(interface.xdp_mode));
+}
+
+void Daemon::detach_unlisted_interfaces() {
+    // An adopted forwarder may still run where an earlier catalogue put it.
+    for (const auto& name : dataplane_->attached_interfaces()) {
+        const bool listed = std::any_of(catalogue_.interfaces.begin(), catalogue_.interfaces.end(),
+                                        [&](const config::Interface& i) { return i.name == name; });
+        if (listed) continue;
+        try {
+            dataplane_->detach(name);
+            spdlog::info("detached interface={} reason={}", kv(name), kv("not in the catalogue"));
+        } catch (const std::exception& e) {
+            spdlog::error("detach failed interface={} error={}", kv(name), kv(e.what()));
+        }
+    }
 }
 
 void Daemon::start_metrics() {

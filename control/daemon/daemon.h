@@ -70,6 +70,7 @@ private:
     void start();
     void open_dataplane();
     void attach(const config::Interface& interface);
+    void detach_unlisted_interfaces();
     void start_metrics();
 
     // the loop (daemon.cpp)

@@ -100,34 +100,33 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
     if constexpr (kEqualWeights) {
         // Same level, same earnings: the rounds where they take turns are rounds
         // where all of them do, so the credit arithmetic can be left out.
-        for (;;) {
-            for (; i < cursors.size(); ++i) {
-                if (claim(cursors[i])) {
-                    at = TurnPosition{0, i + 1};
+        Cursor* const first = cursors.data();
+        Cursor* const last = first + cursors.size();
+        for (Cursor* c = first + i;; c = first) {
+            for (; c != last; ++c) {
+                if (claim(*c)) {
+                    at = TurnPosition{0, static_cast<std::size_t>(c - first) + 1};
                     return;
                 }
             }
-            i = 0;
         }
     } else {
         const std::uint64_t step = std::uint64_t{1} << schedule.lowest_level;
         std::uint64_t round = at.round;
-        for (;;) {
+        Cursor* const first = cursors.data();
+        for (Cursor* c = first + i;; c = first, round += step) {
             const int due = round == 0 ? kLevels - 1 : std::min(std::countr_zero(round), kLevels - 1);
-            const std::size_t end = schedule.ends[static_cast<std::size_t>(due)];
-            for (; i < end; ++i) {
-                Cursor& c = cursors[i];
-                c.credit += c.earn;  // < 2 * kWeightUnit: at most one turn per visit
-                if (c.credit >= kWeightUnit) {
-                    c.credit -= kWeightUnit;
-                    if (claim(c)) {
-                        at = TurnPosition{round, i + 1};
+            Cursor* const end = first + schedule.ends[static_cast<std::size_t>(due)];
+            for (; c < end; ++c) {
+                c->credit += c->earn;  // < 2 * kWeightUnit: at most one turn per visit
+                if (c->credit >= kWeightUnit) {
+                    c->credit -= kWeightUnit;
+                    if (claim(*c)) {
+                        at = TurnPosition{round, static_cast<std::size_t>(c - first) + 1};
                         return;
                     }
                 }
             }
-            i = 0;
-            round += step;
         }
     }
 }
@@ -143,7 +142,8 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
 
 // Phase 1: each turn walks its permutation to the first free slot, looking at two
 // slots per step (two independent loads, one branch). Add-and-wrap replaces the
-// modulo: slot + skip < 2M <= 2^32. Returns the free slots left, at most `stop`.
+// modulo: slot + skip < 2M <= 2^32. Returns the free slots left: stop, or M - 1
+// if stop >= M.
 // Not inlined: on its own, the hot loop keeps all of its state in registers.
 [[gnu::noinline]] std::uint32_t walk_phase(const Schedule& schedule, TurnPosition& at,
                                            std::span<Occupancy> taken_map, std::span<std::int32_t> table,
@@ -151,7 +151,10 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
     Occupancy* const taken = taken_map.data();
     std::int32_t* const out = table.data();
     const auto m = static_cast<std::uint32_t>(table.size());
-    std::uint32_t remaining = m;
+    // Turns until the switch; at least one, so that the walk ends even if stop >= M.
+    // One countdown instead of remaining and stop: the hot loop is short of registers.
+    std::uint32_t budget = m > stop ? m - stop : 1;
+    const std::uint32_t turns = budget;
     // s mod M for s < 2M: s - M wraps above s exactly when s < M. Written as a min
     // so that the compiler emits a conditional move, not an unpredictable branch.
     const auto wrap = [m](std::uint32_t s) { return std::min(s, s - m); };
@@ -172,10 +175,10 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
         taken[slot] = Occupancy::taken;
         out[slot] = c.index;
         c.slot = wrap(slot + skip);
-        return --remaining <= stop;
+        return --budget == 0;
     };
     run_turns(schedule, at, claim);
-    return remaining;
+    return m - turns;
 }
 
 // Phase 2, for the last few free slots, where walks would be long: a turn takes the

@@ -31,6 +31,12 @@ using julier::daemon::Reply;
 
 namespace {
 
+fs::path make_temp_dir() {
+    auto pattern = (fs::temp_directory_path() / "julier-ctl-test-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    return pattern;
+}
+
 // A server on its own io_context thread, answering status with a counter.
 struct Served {
     fs::path dir;
@@ -54,9 +60,7 @@ struct Served {
     std::thread thread;
 
     Served() {
-        char tmpl[] = "/tmp/julier-ctl-test-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        dir = tmpl;
+        dir = make_temp_dir();
         path = (dir / "run" / "julierd.sock").string();
         server.listen(path);
         thread = std::thread([this] { io.run(); });
@@ -198,9 +202,7 @@ TEST_CASE("control socket: a live socket is refused, a stale one replaced", "[da
 }
 
 TEST_CASE("control socket client: clear errors when the daemon is not there", "[daemon][control]") {
-    char tmpl[] = "/tmp/julier-ctl-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    const fs::path dir = tmpl;
+    const fs::path dir = make_temp_dir();
     const auto missing = (dir / "none.sock").string();
     CHECK_THROWS_WITH(ControlClient(missing),
                       Catch::StartsWith("julierd is not running: no control socket at"));
