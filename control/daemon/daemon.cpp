@@ -113,7 +113,7 @@ void Daemon::start() {
     try {
         health_ = std::make_unique<HealthLink>(
             io_, [this](const HealthTransition& t) { on_health_transition(t); },
-            [this] { request_replan("slow start"); });
+            [this] { request_replan("slow start"); }, metrics_.probes());
     } catch (const std::exception& e) {
         throw StartupError(fmt::format("cannot start the health checker: {}", e.what()));
     }

@@ -17,8 +17,14 @@ plan::Health to_plan(health::State state) {
 
 }  // namespace
 
-HealthLink::HealthLink(boost::asio::io_context& io, OnTransition on_transition, OnWeight on_weight)
+HealthLink::HealthLink(boost::asio::io_context& io, OnTransition on_transition, OnWeight on_weight,
+                       metrics::ProbeRecorder& probes)
     : manager_(std::make_unique<health::Manager>(io)) {
+    manager_->on_probe_result([&probes](const health::Target& t, const health::Result& r) {
+        const std::string backend = t.address.to_string();
+        probes.record_probe({t.service, backend, config::to_string(t.check.kind), r.duration,
+                             r.ok ? std::string_view{} : health::to_string(r.failure)});
+    });
     manager_->on_transition([cb = std::move(on_transition)](const health::HealthEvent& e) {
         cb(HealthTransition{e.service, e.address, to_plan(e.from), to_plan(e.to), e.reason});
     });

@@ -11,6 +11,7 @@
 
 #include "common/ip.h"
 #include "config/catalogue.h"
+#include "metrics/probe_recorder.h"
 #include "plan/plan.h"
 
 namespace julier::health {
@@ -40,7 +41,9 @@ public:
     using OnWeight = std::function<void()>;
 
     // Throws std::runtime_error when the checker cannot be set up.
-    HealthLink(boost::asio::io_context& io, OnTransition on_transition, OnWeight on_weight);
+    // Every probe's duration and failure class also go to `probes` (the metrics).
+    HealthLink(boost::asio::io_context& io, OnTransition on_transition, OnWeight on_weight,
+               metrics::ProbeRecorder& probes);
     ~HealthLink();
     HealthLink(const HealthLink&) = delete;
     HealthLink& operator=(const HealthLink&) = delete;

@@ -101,6 +101,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
     TransitionHandler transition_handler;
     WeightHandler weight_handler;
     StartObserver start_observer;
+    ResultObserver result_observer;
 
     Entry* lookup(std::uint64_t id)
     {
@@ -290,6 +291,7 @@ void Manager::Impl::on_result(std::uint64_t id, Result result)
     if (result.ok) ++kind.passed;
     else ++kind.failed[static_cast<std::size_t>(result.failure)];
     kind.duration.observe(std::chrono::duration<double>(result.duration).count());
+    if (result_observer) result_observer(entry.target, result);
 
     TimePoint now = Clock::now();
     auto transition = entry.health.record(result.ok, result.reason, now);
@@ -419,6 +421,11 @@ void Manager::on_weight(WeightHandler handler)
 void Manager::on_probe_start(StartObserver observer)
 {
     impl_->start_observer = std::move(observer);
+}
+
+void Manager::on_probe_result(ResultObserver observer)
+{
+    impl_->result_observer = std::move(observer);
 }
 
 void Manager::set_targets(const std::vector<Target>& targets)

@@ -73,6 +73,8 @@ public:
     // For measurements: each probe start with the slot it was scheduled for
     // (started - scheduled lies within [-timer_slack, lateness of the loop]).
     using StartObserver = std::function<void(TimePoint scheduled, TimePoint started)>;
+    // Each finished probe (for metrics: durations and failures by class).
+    using ResultObserver = std::function<void(const Target&, const Result&)>;
 
     // Throws std::runtime_error when the probe options cannot be used.
     explicit Manager(boost::asio::io_context& io, ManagerOptions options = {});
@@ -84,6 +86,7 @@ public:
     void on_transition(TransitionHandler handler);
     void on_weight(WeightHandler handler);
     void on_probe_start(StartObserver observer);
+    void on_probe_result(ResultObserver observer);
 
     // The complete set of targets (at start and on every reload). Targets that
     // remain, identified by service name and backend address, keep their state,

@@ -389,6 +389,11 @@ def test(w: World) -> None:
           "julier_backend_up of the healthy backend is not 1")
     check(re.search(r'^julier_backend_up\{[^}]*backend="198\.18\.0\.21"[^}]*\} 0$', text, re.M),
           "julier_backend_up of the missing backend is not 0")
+    # Every probe is recorded: durations by service and kind, failures by class.
+    count = re.search(r'^julier_health_check_duration_seconds_count\{[^}]*service="web"[^}]*\} (\d+)$', text, re.M)
+    check(count and int(count.group(1)) > 0, "no health-check durations recorded for web")
+    check(re.search(r'^julier_health_check_failures_total\{[^}]*backend="198\.18\.0\.21"[^}]*\} [1-9]', text, re.M),
+          "the missing backend's failed checks are not counted")
 
     step("traffic: new flows land in the pinned connection table")
     ports = w.send_syns(3)
