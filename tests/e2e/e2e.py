@@ -255,6 +255,36 @@ def test_failover():
 
 
 @test
+def test_recovery_slow_start():
+    """A backend that comes back is taken in again after rise x interval, with its
+    weight ramped up over slow_start rather than given full load at once."""
+    with World(ARGS.build) as w:
+        be = addrs(w)
+        jd = w.start_julierd(catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in be],
+                                               extra="health: {slow_start: 3s}")))
+        w.wait_all_up("web", be)
+        w.stop_server("be2")
+        w.wait_health("web", {be[1]: "down"})
+        t0 = time.monotonic()
+        w.start_server("be2")
+        w.wait_health("web", {be[1]: "up"})
+        back = time.monotonic() - t0
+        check(back < 3.0, f"be2 took {back:.2f}s to come back (rise 2 x interval 300ms)")
+        weights = []
+        while time.monotonic() - t0 < back + 4.0:
+            b = next(x for x in jd.ctl("backends", "web") if x["address"] == be[1])
+            weights.append(b["weight_now"])
+            time.sleep(0.2)
+        ramp = [x for x in weights if 0 < x < 100]
+        check(ramp, f"no partial weight seen while slow-starting: {weights}")
+        check(weights == sorted(weights), f"the weight did not only grow: {weights}")
+        check(weights[-1] == 100, f"be2 did not reach its full weight: {weights}")
+        res = w.client("http", "--vip", VIP4, "--count", "300")
+        check(res["errors"] == 0 and res["by_backend"].get("be2", 0) > 0, f"be2 gets no flows after recovery: {res}")
+        print(f"  back after {back:.2f}s; weights {weights}; {res['by_backend']}")
+
+
+@test
 def test_reload():
     """SIGHUP adding and removing backends under load; an invalid file changes nothing."""
     with World(ARGS.build) as w:
