@@ -123,7 +123,7 @@ struct Churn {
 };
 
 // Share of slots that did not belong to the removed backend but changed owner,
-// over several removed backends (owners compared by identity).
+// over several removed backends (owners mapped back to indices of the full set).
 Churn churn_remove_one(const BackendSet& set, std::uint32_t m, int samples) {
     const auto before = mg::build_table(set.backends, m);
     Churn churn;
@@ -188,15 +188,15 @@ int main(int argc, char** argv) {
         const BackendSet set = make_backends(c.n, c.mixed);
         std::vector<std::int32_t> table(c.m);
         std::vector<std::function<void()>> runs{[&] { mg::build_table(set.backends, table); }};
+        // The ring size through a volatile, so that the compiler cannot turn the
+        // textbook's modulo by a runtime value into a multiplication by a constant.
+        volatile std::uint32_t runtime_m = c.m;
         if (c.textbook) {
             mg::build_table(set.backends, table);
             if (table != textbook_table(set.backends, c.m)) {
                 std::fprintf(stderr, "error: M=%u N=%zu: the table differs from the textbook table\n", c.m, c.n);
                 return 1;
             }
-            // The ring size through a volatile, so that the compiler cannot turn the
-            // textbook's modulo by a runtime value into a multiplication by a constant.
-            volatile std::uint32_t runtime_m = c.m;
             runs.push_back([&set, &runtime_m] {
                 if (textbook_table(set.backends, runtime_m).empty()) {
                     std::abort();

@@ -87,25 +87,23 @@ struct Schedule {
 // Where the sequence of turns stands, so that a phase can stop after any turn and
 // the next phase carries on with exactly the turn that comes next.
 struct TurnPosition {
-    std::uint64_t round = 0;
-    std::size_t cursor = 0;
+    std::uint64_t round = 0;  // unused with equal weights
+    std::size_t next = 0;     // the cursor to visit next in that round
 };
 
 // Gives the turns in schedule order and calls claim(cursor) for each; stops right
 // after a claim that returns true.
 template <bool kEqualWeights, typename Claim>
 void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
-    const std::span<Cursor> cursors = schedule.cursors;
-    std::size_t i = at.cursor;
+    Cursor* const first = schedule.cursors.data();
     if constexpr (kEqualWeights) {
         // Same level, same earnings: the rounds where they take turns are rounds
         // where all of them do, so the credit arithmetic can be left out.
-        Cursor* const first = cursors.data();
-        Cursor* const last = first + cursors.size();
-        for (Cursor* c = first + i;; c = first) {
+        Cursor* const last = first + schedule.cursors.size();
+        for (Cursor* c = first + at.next;; c = first) {
             for (; c != last; ++c) {
                 if (claim(*c)) {
-                    at = TurnPosition{0, static_cast<std::size_t>(c - first) + 1};
+                    at.next = static_cast<std::size_t>(c - first) + 1;
                     return;
                 }
             }
@@ -113,8 +111,7 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
     } else {
         const std::uint64_t step = std::uint64_t{1} << schedule.lowest_level;
         std::uint64_t round = at.round;
-        Cursor* const first = cursors.data();
-        for (Cursor* c = first + i;; c = first, round += step) {
+        for (Cursor* c = first + at.next;; c = first, round += step) {
             const int due = round == 0 ? kLevels - 1 : std::min(std::countr_zero(round), kLevels - 1);
             Cursor* const end = first + schedule.ends[static_cast<std::size_t>(due)];
             for (; c < end; ++c) {
@@ -140,37 +137,61 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
     }
 }
 
-// Phase 1: each turn walks its permutation to the first free slot, looking at two
-// slots per step (two independent loads, one branch). Add-and-wrap replaces the
-// modulo: slot + skip < 2M <= 2^32. Returns the free slots left: stop, or M - 1
-// if stop >= M.
+// Phase 1: each turn walks its permutation to the first free slot, looking at
+// kWidth (2 or 4) slots per step: independent loads and one branch per step, the
+// first free one chosen without branching. Two suit a sparse table, where most
+// walks end at once; four a fuller one, where fewer steps mean fewer mispredicted
+// loop exits. Add-and-wrap replaces the modulo (slot + skip < 2M <= 2^32).
+// Walks until `stop` slots are left (at least one turn) and returns the slots left.
 // Not inlined: on its own, the hot loop keeps all of its state in registers.
+template <int kWidth>
 [[gnu::noinline]] std::uint32_t walk_phase(const Schedule& schedule, TurnPosition& at,
                                            std::span<Occupancy> taken_map, std::span<std::int32_t> table,
-                                           std::uint32_t stop) {
+                                           std::uint32_t remaining, std::uint32_t stop) {
+    static_assert(kWidth == 2 || kWidth == 4);
     Occupancy* const taken = taken_map.data();
     std::int32_t* const out = table.data();
     const auto m = static_cast<std::uint32_t>(table.size());
-    // Turns until the switch; at least one, so that the walk ends even if stop >= M.
     // One countdown instead of remaining and stop: the hot loop is short of registers.
-    std::uint32_t budget = m > stop ? m - stop : 1;
+    std::uint32_t budget = remaining > stop ? remaining - stop : 1;
     const std::uint32_t turns = budget;
     // s mod M for s < 2M: s - M wraps above s exactly when s < M. Written as a min
     // so that the compiler emits a conditional move, not an unpredictable branch.
     const auto wrap = [m](std::uint32_t s) { return std::min(s, s - m); };
+    const auto busy = [taken](std::uint32_t s) { return static_cast<unsigned>(taken[s]); };
+    // a if it is free, else b; no branch.
+    const auto first_free = [](std::uint32_t a, unsigned a_busy, std::uint32_t b) {
+        return a ^ ((a ^ b) & (0u - a_busy));
+    };
     auto claim = [&](Cursor& c) {
         const std::uint32_t skip = c.skip;
         const std::uint32_t skip2 = c.skip2;
         std::uint32_t p0 = c.slot;
         std::uint32_t slot;
-        for (;;) {
-            const std::uint32_t p1 = wrap(p0 + skip);
-            const auto busy0 = static_cast<unsigned>(taken[p0]);
-            if ((busy0 & static_cast<unsigned>(taken[p1])) == 0) {
-                slot = p0 ^ ((p0 ^ p1) & (0u - busy0));  // p1 if p0 is taken; no branch
-                break;
+        if constexpr (kWidth == 2) {
+            for (;;) {
+                const std::uint32_t p1 = wrap(p0 + skip);
+                const unsigned b0 = busy(p0);
+                if ((b0 & busy(p1)) == 0) {
+                    slot = first_free(p0, b0, p1);
+                    break;
+                }
+                p0 = wrap(p0 + skip2);
             }
-            p0 = wrap(p0 + skip2);
+        } else {
+            const std::uint32_t skip3 = wrap(skip2 + skip);
+            const std::uint32_t skip4 = wrap(skip2 + skip2);
+            for (;;) {
+                const std::uint32_t p1 = wrap(p0 + skip);
+                const std::uint32_t p2 = wrap(p0 + skip2);
+                const std::uint32_t p3 = wrap(p0 + skip3);
+                const unsigned b0 = busy(p0), b1 = busy(p1), b2 = busy(p2);
+                if ((b0 & b1 & b2 & busy(p3)) == 0) {
+                    slot = first_free(p0, b0, first_free(p1, b1, first_free(p2, b2, p3)));
+                    break;
+                }
+                p0 = wrap(p0 + skip4);
+            }
         }
         taken[slot] = Occupancy::taken;
         out[slot] = c.index;
@@ -178,7 +199,7 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
         return --budget == 0;
     };
     run_turns(schedule, at, claim);
-    return m - turns;
+    return remaining - turns;
 }
 
 // Phase 2, for the last few free slots, where walks would be long: a turn takes the
@@ -223,7 +244,11 @@ void fill_table(const Schedule& schedule, std::span<Occupancy> taken, std::vecto
     }
     TurnPosition at;
     std::fill(taken.begin(), taken.end(), Occupancy::free);
-    if (walk_phase(schedule, at, taken, table, switch_at) == 0) {
+    std::uint32_t left = walk_phase<2>(schedule, at, taken, table, m, std::max(m / 2, switch_at));
+    if (left > switch_at) {
+        left = walk_phase<4>(schedule, at, taken, table, left, switch_at);
+    }
+    if (left == 0) {
         return;
     }
     free_slots.clear();
@@ -377,7 +402,7 @@ void TableBuilder::build(std::span<const Backend> backends, std::span<std::int32
     }
     schedule.cursors = cursors_;
 
-    // Two phases with identical results: walk_phase while many slots are free,
+    // Phases with identical results: walk_phase while many slots are free,
     // pick_phase for the last few.
     taken_.resize(m);
     inverse_.resize(cursors_.size());
