@@ -130,13 +130,15 @@ std::string render_services(const std::vector<daemon::protocol::ServiceInfo>& se
                  {"FORWARDING"},
                  {"RING", A::right},
                  {"IN RING", A::right},
+                 {"ALL DOWN"},
                  {"PACKETS", A::right},
                  {"BYTES", A::right},
                  {"NEW FLOWS", A::right}});
     for (const auto& s : services) {
         table.add_row({s.name, s.vip, s.port == 0 ? std::string("*") : std::to_string(s.port), s.protocol,
                        s.forwarding, s.ring_size == 0 ? std::string("drop") : std::to_string(s.ring_size),
-                       fmt::format("{}/{}", s.backends_in_ring, s.backends), std::to_string(s.packets),
+                       fmt::format("{}/{}", s.backends_in_ring, s.backends), s.when_all_down,
+                       std::to_string(s.packets),
                        format_bytes(s.bytes), std::to_string(s.new_flows)});
     }
     return table.render();

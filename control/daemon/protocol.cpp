@@ -200,7 +200,8 @@ void to_json(nlohmann::json& j, const ServiceInfo& v) {
          {"backends_in_ring", v.backends_in_ring},
          {"packets", v.packets},
          {"bytes", v.bytes},
-         {"new_flows", v.new_flows}};
+         {"new_flows", v.new_flows},
+         {"when_all_down", v.when_all_down}};
 }
 void from_json(const nlohmann::json& j, ServiceInfo& v) {
     read(j, "name", v.name);
@@ -214,6 +215,7 @@ void from_json(const nlohmann::json& j, ServiceInfo& v) {
     read(j, "packets", v.packets);
     read(j, "bytes", v.bytes);
     read(j, "new_flows", v.new_flows);
+    read(j, "when_all_down", v.when_all_down);
 }
 
 void to_json(nlohmann::json& j, const BackendInfo& v) {

@@ -95,6 +95,7 @@ struct ServiceInfo {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
     std::uint64_t new_flows = 0;
+    std::string when_all_down = "drop";  // "drop" or "keep" (fail open)
 };
 
 struct BackendInfo {

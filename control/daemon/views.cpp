@@ -33,6 +33,7 @@ std::vector<protocol::ServiceInfo> service_infos(const config::Catalogue& catalo
         info.port = service.port;
         info.protocol = std::string(config::to_string(service.protocol));
         info.forwarding = std::string(config::to_string(service.forwarding));
+        info.when_all_down = std::string(config::to_string(service.when_all_down));
         info.backends = service.backends.size();
         if (const auto* planned = plan.find(service.name)) {
             info.ring_size = planned->vip.ring_size;

@@ -48,6 +48,7 @@ struct Fixture {
         dns.port = 0;
         dns.protocol = config::Protocol::udp;
         dns.forwarding = config::Forwarding::ip6ip6;
+        dns.when_all_down = config::WhenAllDown::keep;
         config::Backend d;
         d.address = ip("2001:db8::53");
         dns.backends.push_back(d);
@@ -102,6 +103,7 @@ TEST_CASE("daemon views: services with ring, backends in ring and traffic", "[da
     CHECK(rows[0].port == 80);
     CHECK(rows[0].protocol == "tcp");
     CHECK(rows[0].forwarding == "l2");
+    CHECK(rows[0].when_all_down == "drop");
     CHECK(rows[0].ring_size == 1009);
     CHECK(rows[0].backends == 5);
     CHECK(rows[0].backends_in_ring == 1);
@@ -111,6 +113,7 @@ TEST_CASE("daemon views: services with ring, backends in ring and traffic", "[da
     CHECK(rows[1].vip == "2001:db8:100::53");
     CHECK(rows[1].protocol == "udp");
     CHECK(rows[1].forwarding == "ip6ip6");
+    CHECK(rows[1].when_all_down == "keep");
     CHECK(rows[1].ring_size == 0);
     CHECK(rows[1].packets == 0);  // service id 0 has no traffic
 
