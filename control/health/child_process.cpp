@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +22,9 @@ const char* const kCheckPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 namespace {
 
 // What the child reports through the setup-error pipe before it exits.
-enum class Stage : int { setsid = 1, descriptors, setgroups, setgid, setuid, no_new_privs, parent_death, chdir, exec };
+enum class Stage : int {
+    setsid = 1, descriptors, setgroups, setgid, setuid, no_new_privs, parent_death, chdir, exec, fork, process_group
+};
 
 struct SetupRecord {
     int stage;
@@ -40,6 +43,8 @@ const char* stage_name(int stage)
     case Stage::parent_death: return "parent death signal";
     case Stage::chdir: return "chdir /";
     case Stage::exec: return "execve";
+    case Stage::fork: return "fork";
+    case Stage::process_group: return "setpgid";
     }
     return "setup";
 }
@@ -49,6 +54,82 @@ const char* stage_name(int stage)
     SetupRecord record{static_cast<int>(stage), errno};
     ssize_t ignored = write(fd, &record, sizeof record);
     (void)ignored;
+    _exit(127);
+}
+
+// `to - from`, clamped at zero.
+timespec until(const timespec& from, const timespec& to)
+{
+    timespec left{to.tv_sec - from.tv_sec, to.tv_nsec - from.tv_nsec};
+    if (left.tv_nsec < 0) {
+        left.tv_nsec += 1000000000L;
+        --left.tv_sec;
+    }
+    if (left.tv_sec < 0) return timespec{0, 0};
+    return left;
+}
+
+// The child after dropping privileges, as that same user: runs the command as its
+// own child in its own process group and kills that group at the deadline.
+// julierd may lack CAP_KILL (the shipped unit does) and then cannot signal a
+// process of another user; this supervisor can. Its wait status is the command's:
+// the same exit status, or death by the same signal (a kill at the deadline shows
+// as SIGKILL). Async-signal-safe calls only: it runs in a fork of a threaded process.
+[[noreturn]] void supervise(const char* program, char* const* argv, char* const* envp, int setup_write,
+                            const timespec& deadline)
+{
+    // SIGCHLD stays pending while blocked, for sigtimedwait() below.
+    sigset_t child_exit;
+    sigemptyset(&child_exit);
+    sigaddset(&child_exit, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &child_exit, nullptr);
+    pid_t supervisor = getpid();
+
+    pid_t command = fork();
+    if (command < 0) child_fail(setup_write, Stage::fork);
+    if (command == 0) {
+        if (setpgid(0, 0) != 0) child_fail(setup_write, Stage::process_group);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        // fork() cleared it; the command dies with its supervisor.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(setup_write, Stage::parent_death);
+        if (getppid() != supervisor) _exit(127);
+        execve(program, argv, envp);
+        child_fail(setup_write, Stage::exec);
+    }
+    // Also here, so the group exists before any kill below (whichever runs first).
+    setpgid(command, command);
+    // julierd sees the output end when the command's side closes it, and exec
+    // failures only from the command.
+    syscall(SYS_close_range, 0u, ~0u, 0u);
+
+    siginfo_t info{};
+    for (;;) {
+        // WNOWAIT: the exited command stays a zombie, so its group id cannot be
+        // reused before the kill below.
+        info.si_pid = 0;
+        if (waitid(P_PID, static_cast<id_t>(command), &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno != EINTR) break;
+        if (info.si_pid == command) break;
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        timespec left = until(now, deadline);
+        if (left.tv_sec == 0 && left.tv_nsec == 0) break;
+        sigtimedwait(&child_exit, nullptr, &left);
+    }
+    // At the deadline, or after the command exited: whatever is left of its group goes.
+    kill(-command, SIGKILL);
+    kill(command, SIGKILL);
+    int status = 0;
+    while (waitpid(command, &status, 0) < 0)
+        if (errno != EINTR) _exit(127);
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        kill(supervisor, WTERMSIG(status));  // default disposition: ends here
+    }
     _exit(127);
 }
 
@@ -129,6 +210,8 @@ std::optional<Child> spawn_child(const SpawnRequest& request, std::string* error
     uid_t uid = drop ? request.run_as->uid : 0;
     gid_t gid = drop ? request.run_as->gid : 0;
     pid_t parent = getpid();
+    auto since_boot = std::chrono::duration_cast<std::chrono::nanoseconds>(request.deadline.time_since_epoch()).count();
+    timespec deadline{static_cast<time_t>(since_boot / 1000000000), static_cast<long>(since_boot % 1000000000)};
 
     int output[2];
     int setup[2];
@@ -192,6 +275,7 @@ std::optional<Child> spawn_child(const SpawnRequest& request, std::string* error
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(setup_write, Stage::parent_death);
         if (getppid() != parent) _exit(127);  // julierd died before the line above
         if (chdir("/") != 0) child_fail(setup_write, Stage::chdir);
+        if (drop) supervise(program, argv.data(), envp.data(), setup_write, deadline);
         execve(program, argv.data(), envp.data());
         child_fail(setup_write, Stage::exec);
     }

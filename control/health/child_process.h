@@ -10,8 +10,13 @@
 //     SIGKILL when julierd dies;
 //   - working directory /, a fixed minimal environment, execve() of an absolute
 //     path (no shell, no PATH lookup in the child).
+// With a check user, the child stays as a supervisor of that user: it forks the
+// command into a process group of its own, kills that group with SIGKILL at the
+// deadline, and exits with the command's wait status. julierd needs no CAP_KILL
+// for that, which signalling a process of another user would take.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -40,6 +45,9 @@ struct SpawnRequest {
     std::vector<std::string> argv;  // argv[0] included
     std::vector<std::string> env;   // "NAME=value"
     std::optional<RunAs> run_as;    // nullopt: keep julierd's identity
+    // With run_as: when the supervisor kills the command (steady_clock, which is
+    // CLOCK_MONOTONIC). Without run_as the caller kills it.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 // A started child. The caller owns the descriptors and must reap the pid.

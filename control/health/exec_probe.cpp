@@ -66,6 +66,7 @@ public:
         if (!program) return finish_later(Result::fail(Failure::config, error));
         request_.program = *program;
         request_.run_as = run_as_;
+        request_.deadline = deadline_;
         request_.env = {std::string("PATH=") + kCheckPath, "HOME=/", "JULIER_BACKEND_ADDRESS=" + address,
                         "JULIER_BACKEND_PORT=" + std::to_string(target.port)};
 
@@ -166,6 +167,9 @@ private:
             return finish(Result::fail(Failure::exec_error, "exit status of " + request_.program +
                                                                 " unknown (reaped elsewhere; is SIGCHLD ignored?)"));
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return finish(Result::pass("exit status 0"));
+        // The supervisor's kill at the deadline, seen before our own timer fired.
+        if (run_as_ && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && Clock::now() >= deadline_)
+            return finish(timeout_result());
         finish(Result::fail(Failure::exit_status, describe_wait_status(status) + output_excerpt()));
     }
 
@@ -191,8 +195,10 @@ private:
 
     void stop_io() override
     {
-        // The exit handler reaps the child and closes the descriptors.
-        if (running_) {
+        // The exit handler reaps the child and closes the descriptors. A supervised
+        // command is ended by its supervisor at the deadline: killing the supervisor
+        // (when julierd may at all) would leave the command's group running.
+        if (running_ && !run_as_) {
             kill(-child_.pid, SIGKILL);
             kill(child_.pid, SIGKILL);  // in case it has not reached setsid() yet
         }

@@ -1,7 +1,8 @@
 // exec: run a fixed command (argv, no shell) with "{address}" and "{port}" replaced
 // in its arguments; the backend passes when the command exits with status 0 before
 // the check's timeout. On timeout the command's whole process group is killed with
-// SIGKILL. At most `max_concurrent` commands run at once; further checks wait for a
+// SIGKILL, by the command's supervisor when it runs as another user (see
+// child_process.h; julierd may lack CAP_KILL). At most `max_concurrent` commands run at once; further checks wait for a
 // free slot (within their own deadline). Output is read and dropped except for its
 // first bytes, which a failure reason quotes.
 //

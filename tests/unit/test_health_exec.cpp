@@ -6,8 +6,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "health/exec_probe.h"
@@ -27,6 +30,40 @@ julier::config::HealthCheck exec_check(std::vector<std::string> command)
 }
 
 const ProbeTarget kTarget{kLoopback4, 8080};
+
+// No longer running: gone, or at worst a zombie not yet reaped by its new parent.
+bool process_gone(pid_t pid)
+{
+    for (int i = 0; i < 200; ++i) {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string id, comm, state;
+        if (!(stat >> id >> comm >> state) || state == "Z") return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+pid_t read_pid(const std::filesystem::path& file)
+{
+    pid_t pid = 0;
+    std::ifstream(file) >> pid;
+    return pid;
+}
+
+// Removes CAP_KILL from this process's effective, permitted and inheritable sets,
+// as julierd has it under the shipped unit (CAP_KILL not in its bounding set).
+bool drop_cap_kill()
+{
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (syscall(SYS_capget, &header, data) != 0) return false;
+    std::uint32_t bit = 1u << (CAP_KILL % 32);
+    auto& word = data[CAP_KILL / 32];
+    word.effective &= ~bit;
+    word.permitted &= ~bit;
+    word.inheritable &= ~bit;
+    return syscall(SYS_capset, &header, data) == 0;
+}
 
 }  // namespace
 
@@ -164,4 +201,79 @@ TEST_CASE("health exec: concurrency is bounded and waiting counts against the de
     CHECK(results[1].ok);  // the sleep
     CHECK(results[2].ok);
     CHECK(results[2].duration >= 250ms);
+}
+
+TEST_CASE("health exec: a command past the timeout is killed even when julierd lacks CAP_KILL", "[health]")
+{
+    if (geteuid() != 0) {
+        WARN("skipped: needs root (commands then run as nobody)");
+        return;
+    }
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("julier-exec-nokill-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    chmod(dir.c_str(), 0777);  // the command runs as nobody
+    std::filesystem::path command_pid = dir / "command.pid";
+    std::filesystem::path background_pid = dir / "background.pid";
+
+    // What the probing process saw, passed back to this (privileged) one.
+    struct Outcome {
+        bool dropped = false;
+        int signal_error = 0;  // errno of kill(command, 0) while it ran
+        int failure = -1;
+        std::size_t running = 1;
+        char reason[160] = {};
+    };
+    int channel[2];
+    REQUIRE(pipe(channel) == 0);
+    pid_t prober = fork();
+    REQUIRE(prober >= 0);
+    if (prober == 0) {
+        // The probing process: julierd as the unit runs it. No Catch2 in here.
+        close(channel[0]);
+        Outcome outcome;
+        outcome.dropped = drop_cap_kill();
+        if (outcome.dropped) {
+            asio::io_context io;
+            ExecProbe probe(io);
+            std::optional<Result> result;
+            auto check = exec_check({"/bin/sh", "-c", "sleep 30 & echo $! > " + background_pid.string() +
+                                                          "; echo $$ > " + command_pid.string() + "; wait"});
+            probe.async_probe(kTarget, check, std::chrono::steady_clock::now() + 300ms,
+                              [&](Result r) { result = std::move(r); });
+            // While it runs, this process may not signal it: the premise of the test.
+            if (run_until(io, [&] { return result || read_pid(command_pid) > 0; }, 2000ms) && !result)
+                outcome.signal_error = kill(read_pid(command_pid), 0) == 0 ? 0 : errno;
+            run_until(io, [&] { return result && probe.running() == 0; }, 3000ms);
+            if (result) {
+                outcome.failure = static_cast<int>(result->failure);
+                std::snprintf(outcome.reason, sizeof outcome.reason, "%s", result->reason.c_str());
+            }
+            outcome.running = probe.running();
+        }
+        ssize_t written = write(channel[1], &outcome, sizeof outcome);
+        _exit(written == static_cast<ssize_t>(sizeof outcome) ? 0 : 1);
+    }
+    close(channel[1]);
+    Outcome outcome;
+    ssize_t got = read(channel[0], &outcome, sizeof outcome);
+    close(channel[0]);
+    int status = 0;
+    waitpid(prober, &status, 0);
+    REQUIRE(got == static_cast<ssize_t>(sizeof outcome));
+    REQUIRE(outcome.dropped);
+    CHECK(outcome.signal_error == EPERM);
+    CHECK(outcome.failure == static_cast<int>(Failure::timeout));
+    CHECK(std::string(outcome.reason) == "timeout after 300 ms, /bin/sh killed");
+    CHECK(outcome.running == 0);
+
+    pid_t command = read_pid(command_pid);
+    pid_t background = read_pid(background_pid);
+    REQUIRE(command > 0);
+    REQUIRE(background > 0);
+    for (pid_t pid : {command, background}) {
+        bool gone = process_gone(pid);
+        CHECK(gone);
+        if (!gone) kill(pid, SIGKILL);  // leave nothing behind; this process has CAP_KILL
+    }
+    std::filesystem::remove_all(dir);
 }
