@@ -28,7 +28,7 @@ def requests(t: Topology, kind: str, vip: str, count: int) -> dict:
     return json.loads(out)
 
 
-def table(result: dict, backends: list, label: str) -> None:
+def table(result: dict, backends: list, label: str, v6: bool = False) -> None:
     names = {b.role: b for b in backends}
     total = sum(result["by_backend"].values()) or 1
     print(f"  {label}: {sum(result['by_backend'].values())} answered, {result['errors']} failed")
@@ -36,7 +36,8 @@ def table(result: dict, backends: list, label: str) -> None:
     for role in sorted(names):
         n = result["by_backend"].get(role, 0)
         bar = "#" * round(40 * n / total)
-        print(f"  {role:<8} {names[role].addr4:<14} {n:>8}  {100 * n / total:5.1f}% {bar}")
+        addr = names[role].addr6 if v6 else names[role].addr4
+        print(f"  {role:<8} {addr:<14} {n:>8}  {100 * n / total:5.1f}% {bar}")
 
 
 def show_backends(jd: Julierd, service: str) -> None:
@@ -104,7 +105,7 @@ def main() -> int:
 
         title("300 HTTP requests to the VIP, each a new connection")
         table(requests(t, "http", VIP4, 300), t.backends(), f"http://{VIP4}/")
-        table(requests(t, "http", VIP6, 150), t.backends(), f"http://[{VIP6}]/")
+        table(requests(t, "http", VIP6, 150), t.backends(), f"http://[{VIP6}]/", v6=True)
         title("100 UDP datagrams to the VIP, each from a new port")
         table(requests(t, "udp", VIP4, 100), t.backends(), f"udp {VIP4}:5353")
 
@@ -134,9 +135,9 @@ def main() -> int:
 
         title("A few lines of /metrics")
         out = t.lb().sh("curl", "-s", "http://127.0.0.1:9641/metrics", check=False).stdout
-        lines = [l for l in out.splitlines() if l.startswith(("julier_service_packets_total",
-                                                               "julier_backend_up",
-                                                               "julier_forwarder_packets_total"))]
+        lines = [l for l in out.splitlines()
+                 if l.startswith(("julier_service_packets_total", "julier_backend_weight{service=\"web\""))
+                 or (l.startswith("julier_forwarder_packets_total") and not l.endswith(" 0"))]
         print("\n".join("  " + l for l in lines[:12]) or "  (metrics endpoint not available)")
 
         if a.keep:
