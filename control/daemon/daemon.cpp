@@ -103,6 +103,31 @@ void Daemon::start() {
     save_drains();
 
     open_dataplane();
+    try {
+        start_forwarding();
+    } catch (...) {
+        undo_fresh_load();
+        throw;
+    }
+}
+
+void Daemon::undo_fresh_load() noexcept {
+    // A start that loaded a new forwarder and failed before its first apply leaves
+    // nothing behind; an adopted forwarder keeps forwarding, as on any exit.
+    if (!dataplane_ || dataplane_->adopted() || applied_) return;
+    metrics_http_.reset();
+    metrics_.set_forwarder_reader({});
+    const std::string pin_dir = dataplane_->pin_dir();
+    try {
+        dataplane_->teardown();
+        spdlog::info("start failed: removed the forwarder this start loaded pin_dir={}", kv(pin_dir));
+    } catch (const std::exception& e) {
+        spdlog::warn("start failed: could not remove the forwarder this start loaded error={}", kv(e.what()));
+    }
+    dataplane_.reset();
+}
+
+void Daemon::start_forwarding() {
     for (const auto& interface : catalogue_.interfaces) attach(interface);
     detach_unlisted_interfaces();
     start_metrics();

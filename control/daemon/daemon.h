@@ -69,6 +69,10 @@ private:
     // start-up (daemon.cpp)
     void start();
     void open_dataplane();
+    // Everything of start() after the dataplane is open, up to ready.
+    void start_forwarding();
+    // On a failed start: unload and unpin a forwarder this start loaded itself.
+    void undo_fresh_load() noexcept;
     void attach(const config::Interface& interface);
     void detach_unlisted_interfaces();
     void start_metrics();

@@ -340,6 +340,13 @@ def test(w: World) -> None:
     check("bad.yaml:" in res.stderr and "70000" in res.stderr, f"start-up error lacks the diagnostic: {res.stderr}")
     check(not os.path.exists(w.pin_dir), "a refused start left pins")
 
+    step("a start that fails after loading (no such interface) removes what it loaded")
+    noif = os.path.join(w.work, "noif.yaml")
+    w.write_config(w.catalogue([(up, 100, "active")]).replace("interfaces: [eth0]", "interfaces: [eth9]"), noif)
+    res = run(*w.julierd_cmd("-c", noif, "--foreground"), check_rc=False, timeout=30)
+    check(res.returncode != 0 and "eth9" in res.stderr, f"a start on a missing interface: {res.returncode} {res.stderr}")
+    check(not os.path.exists(w.pin_dir) or not os.listdir(w.pin_dir), "a failed start left its pins")
+
     step("start: READY=1 with STATUS=, watchdog pings")
     w.start("julierd-1", {"WATCHDOG_USEC": "300000"})
     pings = w.wait_notify("WATCHDOG=1", timeout=3)
