@@ -8,7 +8,7 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "health/dns_message.h"
-#include "health/probe_operation.h"
+#include "health/datagram_operation.h"
 
 namespace julier::health {
 
@@ -17,10 +17,12 @@ using asio::ip::udp;
 
 namespace {
 
-class DnsOperation final : public ProbeOperation {
+class DnsOperation final : public DatagramOperation {
 public:
     DnsOperation(asio::io_context& io, TimePoint deadline, ProbeCallback done, std::uint16_t id)
-        : ProbeOperation(io, deadline, std::move(done)), socket_(io), id_(id)
+        : DatagramOperation(io, deadline, std::move(done), kReplyCapacity,
+                            {"sending the query", "waiting for the answer"}),
+          id_(id)
     {
     }
 
@@ -40,35 +42,11 @@ public:
         query_ = std::move(query.bytes);
         question_ = DnsQuestion{canonical_dns_name(check.name), check.type, kDnsClassIn};
 
-        udp::endpoint endpoint(target.address, target.port);
-        boost::system::error_code error;
-        socket_.open(endpoint.protocol(), error);
-        if (!error) socket_.connect(endpoint, error);
-        if (error) {
-            finish_later(socket_failure(error, "preparing the socket"));
-            return;
-        }
-        socket_.async_send(asio::buffer(query_), [self = self<DnsOperation>()](const boost::system::error_code& error, std::size_t) {
-            if (self->finished()) return;
-            if (error) return self->finish(socket_failure(error, "sending the query"));
-            self->set_phase("waiting for the answer");
-            self->receive();
-        });
+        exchange(target, asio::buffer(query_));
     }
 
 private:
-    void receive()
-    {
-        socket_.async_receive(asio::buffer(reply_), [self = self<DnsOperation>()](const boost::system::error_code& error, std::size_t size) {
-            if (self->finished()) return;
-            if (error == asio::error::connection_refused)
-                return self->finish(Result::fail(Failure::refused, "connection refused (ICMP port unreachable)"));
-            if (error) return self->finish(socket_failure(error, "waiting for the answer"));
-            self->judge(std::span<const std::uint8_t>(self->reply_.data(), size));
-        });
-    }
-
-    void judge(std::span<const std::uint8_t> reply)
+    void on_reply(std::span<const std::uint8_t> reply) override
     {
         std::string problem;
         auto message = decode_dns_message(reply, &problem);
@@ -85,17 +63,11 @@ private:
         finish(Result::pass("NOERROR for " + asked + ", " + std::to_string(header.answers) + " answer record(s)"));
     }
 
-    void stop_io() override
-    {
-        boost::system::error_code ignored;
-        socket_.close(ignored);
-    }
+    static constexpr std::size_t kReplyCapacity = 4096;
 
-    udp::socket socket_;
     std::uint16_t id_;
     std::vector<std::uint8_t> query_;
     DnsQuestion question_;
-    std::array<std::uint8_t, 4096> reply_{};
 };
 
 }  // namespace

@@ -1,14 +1,15 @@
 #include "health/udp_probe.h"
 
 #include <algorithm>
-#include <vector>
+#include <span>
+#include <string_view>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/udp.hpp>
 
 #include "health/http_check.h"
-#include "health/probe_operation.h"
+#include "health/datagram_operation.h"
 
 namespace julier::health {
 
@@ -19,14 +20,13 @@ namespace {
 
 constexpr std::size_t kMinReplyBuffer = 2048;  // enough to see any expected prefix
 
-class UdpOperation final : public ProbeOperation {
+class UdpOperation final : public DatagramOperation {
 public:
     UdpOperation(asio::io_context& io, TimePoint deadline, ProbeCallback done, const config::UdpCheck& check)
-        : ProbeOperation(io, deadline, std::move(done)),
-          socket_(io),
+        : DatagramOperation(io, deadline, std::move(done), std::max(kMinReplyBuffer, check.expect.size()),
+                            {"sending", "waiting for a reply"}),
           payload_(check.payload),
-          expect_(check.expect),
-          reply_(std::max(kMinReplyBuffer, check.expect.size()))
+          expect_(check.expect)
     {
     }
 
@@ -38,50 +38,21 @@ public:
             finish_later(Result::fail(Failure::config, "no port to check (set health.port)"));
             return;
         }
-        udp::endpoint endpoint(target.address, target.port);
-        boost::system::error_code error;
-        socket_.open(endpoint.protocol(), error);
-        // A connected socket accepts replies from the backend only, and is told
-        // about ICMP port unreachable.
-        if (!error) socket_.connect(endpoint, error);
-        if (error) {
-            finish_later(socket_failure(error, "preparing the socket"));
-            return;
-        }
-        socket_.async_send(asio::buffer(payload_), [self = self<UdpOperation>()](const boost::system::error_code& error, std::size_t) {
-            if (self->finished()) return;
-            if (error) return self->finish(socket_failure(error, "sending"));
-            self->set_phase("waiting for a reply");
-            self->receive();
-        });
+        exchange(target, asio::buffer(payload_));
     }
 
 private:
-    void receive()
+    void on_reply(std::span<const std::uint8_t> bytes) override
     {
-        socket_.async_receive(asio::buffer(reply_), [self = self<UdpOperation>()](const boost::system::error_code& error, std::size_t size) {
-            if (self->finished()) return;
-            if (error == asio::error::connection_refused)
-                return self->finish(Result::fail(Failure::refused, "connection refused (ICMP port unreachable)"));
-            if (error) return self->finish(socket_failure(error, "waiting for a reply"));
-            std::string_view reply(self->reply_.data(), size);
-            if (reply.substr(0, self->expect_.size()) == self->expect_)
-                return self->finish(Result::pass("reply of " + std::to_string(size) + " bytes"));
-            self->finish(Result::fail(Failure::body, "reply " + quoted(reply.substr(0, 32)) + " does not start with " +
-                                                         quoted(self->expect_)));
-        });
+        std::string_view reply(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        if (reply.substr(0, expect_.size()) == expect_)
+            return finish(Result::pass("reply of " + std::to_string(bytes.size()) + " bytes"));
+        finish(Result::fail(Failure::body,
+                            "reply " + quoted(reply.substr(0, 32)) + " does not start with " + quoted(expect_)));
     }
 
-    void stop_io() override
-    {
-        boost::system::error_code ignored;
-        socket_.close(ignored);
-    }
-
-    udp::socket socket_;
     std::string payload_;
     std::string expect_;
-    std::vector<char> reply_;
 };
 
 }  // namespace
