@@ -27,6 +27,12 @@ demo: build
 bench: build
 	@scripts/bench $(if $(QUICK),--quick)
 
+# Long fuzzing runs (the short runs are part of `make test`). FUZZ_SECONDS per fuzzer.
+fuzz: deps
+	@cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DJULIER_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(SANBUILD) -j $(JOBS)
+	@BUILD=$(SANBUILD) scripts/fuzz $(FUZZ_SECONDS)
+
 # Debian package of the release build: build/julier_<version>_<arch>.deb
 package: build
 	@cd $(BUILD) && cpack -G DEB
