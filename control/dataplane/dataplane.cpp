@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <numeric>
+#include <set>
 
 #include "dataplane/library_log.h"
 #include "dataplane/map_io.h"
@@ -304,7 +305,43 @@ struct Dataplane::Impl {
     SideImage read_side(std::uint32_t side) const;
     void load(bool adopt);
     void write_side(std::uint32_t side, const SideWrites& writes);
+    void reset_fresh_counters(const plan::Plan& plan, std::uint32_t live);
 };
+
+// An id the live side does not hold carries no traffic: the side being written has
+// no readers left (the quiescer saw to that), and the live side cannot name it. A
+// plan that hands such an id to a service or backend starts its counters at zero;
+// otherwise a recycled id would pass a removed backend's totals to its successor.
+void Dataplane::Impl::reset_fresh_counters(const plan::Plan& plan, std::uint32_t live) {
+    if (!images[live]) {
+        images[live] = read_side(live);
+    }
+    const SideImage& now = *images[live];
+    std::set<std::uint32_t> live_services;
+    for (const auto& [key, vip] : now.vips) {
+        live_services.insert(vip.service_id);
+    }
+    std::vector<__u32> services, backends;
+    for (const auto& service : plan.services) {
+        if (!live_services.count(service.id)) {
+            services.push_back(service.id);
+        }
+        for (const auto& backend : service.backends) {
+            if (!now.backends.count(backend.id)) {
+                backends.push_back(backend.id);
+            }
+        }
+    }
+    auto zero = [](const MapRef& map, const std::vector<__u32>& keys) {
+        if (keys.empty()) {
+            return;
+        }
+        std::vector<std::uint8_t> zeros(map.value_size * keys.size(), 0);
+        update_elements(map, keys.data(), zeros.data(), keys.size());
+    };
+    zero(service_stats, services);
+    zero(backend_stats, backends);
+}
 
 SideImage Dataplane::Impl::read_side(std::uint32_t side) const {
     SideImage image;
@@ -546,6 +583,7 @@ ApplyResult Dataplane::apply(const plan::Plan& plan) {
     d.images[side].reset();
     d.write_side(side, writes);
     d.images[side] = std::move(writes.result);
+    d.reset_fresh_counters(plan, live);
 
     std::uint32_t next = generation + 1;
     __u32 zero = 0;

@@ -194,6 +194,52 @@ TEST_CASE("a service without usable backends drops and counts it", "[dataplane][
     CHECK(dp->read_counters().reasons[JL_CNT_DROP_NO_BACKEND].packets == 1);
 }
 
+TEST_CASE("a recycled backend id starts its counters at zero", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    auto dp = Dataplane::open(options_for(pins));
+    // Four backend ids: the fourth backend address takes the last never-used id, the
+    // fifth must recycle the id of the first one removed.
+    auto with = [](std::vector<const char*> addresses) {
+        std::vector<config::Backend> backends;
+        for (const char* a : addresses) backends.push_back(backend(a));
+        auto cat = web_catalogue(std::move(backends));
+        cat.limits.max_backends = 4;
+        return cat;
+    };
+    auto cat_a = with({"198.18.0.20", "198.18.0.21", "198.18.0.22"});
+    plan::Plan a = plan::make_plan(cat_a, all_resolved(cat_a));
+    dp->apply(a);
+    send_flows(*dp, a, 5000, 300);
+    const std::uint32_t kept = id_of(a, "198.18.0.20");
+    const std::uint32_t removed = id_of(a, "198.18.0.22");
+    dataplane::Counters before = dp->read_counters();
+    REQUIRE(before.backends.at(removed).packets > 0);
+    REQUIRE(before.backends.at(kept).packets > 0);
+
+    auto cat_b = with({"198.18.0.20", "198.18.0.21", "198.18.0.23"});
+    plan::Plan b = plan::make_plan(cat_b, all_resolved(cat_b), a.ids);
+    dp->apply(b);
+    auto cat_c = with({"198.18.0.20", "198.18.0.21", "198.18.0.24"});
+    plan::Plan c = plan::make_plan(cat_c, all_resolved(cat_c), b.ids);
+    REQUIRE(id_of(c, "198.18.0.24") == removed);  // the id came back
+    dp->apply(c);
+
+    dataplane::Counters after = dp->read_counters();
+    CHECK(after.backends.at(removed).packets == 0);
+    CHECK(after.backends.at(removed).bytes == 0);
+    CHECK(after.backends.at(kept).packets == before.backends.at(kept).packets);  // untouched
+    CHECK(after.services.at(c.services[0].id).packets == before.services.at(a.services[0].id).packets);
+
+    // The new backend counts its own traffic from zero on.
+    std::size_t to_new = 0;
+    for (const auto& [sport, id] : send_flows(*dp, c, 9000, 300)) to_new += id == removed;
+    CHECK(dp->read_counters().backends.at(removed).packets == to_new);
+}
+
 TEST_CASE("apply writes the inactive side by difference", "[dataplane][integration]") {
     if (!is_root()) {
         WARN("skipped: needs root");
