@@ -3,8 +3,8 @@
 
 One run walks a daemon through its life: --check, start (sd_notify READY, watchdog),
 status/services/backends, traffic into the pinned connection table, good and bad
-reloads (SIGHUP and `julierctl reload`), a reloaded flood rate, operator drains and the drain rule,
-kill -9 and restart (adoption: flows, counters and the generation carry on),
+reloads (SIGHUP and `julierctl reload`), a reloaded flood rate, operator drains and
+the drain rule, kill -9 and restart (adoption: flows, counters and the generation carry on),
 SIGTERM (forwarding stays), start-up refusals, control-socket abuse, background
 mode, journal log format and teardown (detached, unpinned).
 
