@@ -12,6 +12,7 @@
 #include "lib/csum.h"
 #include "lib/catalogue.h"
 #include "lib/conntrack.h"
+#include "lib/flood.h"
 #include "lib/l2.h"
 #include "lib/encap.h"
 #include "lib/icmp.h"
@@ -84,12 +85,14 @@ JL_INLINE int jl_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mtu)
 	return jl_icmp6_too_big(ctx, pkt, mtu);
 }
 
-/* Rewrite or encapsulate for the chosen backend, remember the flow, count, send. */
+/* Rewrite or encapsulate for the chosen backend, remember the flow (within the
+ * flood rate), count, send. */
 JL_INLINE int jl_deliver(struct xdp_md *ctx, struct jl_pkt *pkt, const struct jl_vip *vip,
-			 struct jl_choice *c, enum jl_delivery kind)
+			 struct jl_choice *c, enum jl_delivery kind, __u32 side)
 {
 	const struct jl_backend *be = c->be;
 	__u64 bytes = pkt->frame_len;
+	int flood = 0;
 
 	if (vip->mode == JL_MODE_L2) {
 		if (jl_l2_rewrite(ctx, be))
@@ -112,11 +115,17 @@ JL_INLINE int jl_deliver(struct xdp_md *ctx, struct jl_pkt *pkt, const struct jl
 		if (jl_encapsulate(ctx, pkt, vip, be, c->hash, overhead))
 			return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
 	}
+	if (c->remember && !jl_flood_admit(side)) {
+		c->remember = 0;
+		flood = 1;
+	}
 	if (c->remember)
 		jl_flow_remember(&pkt->flow, c->backend_id, vip->service_id);
 	jl_count_delivery(vip->service_id, c->backend_id, bytes, c->remember);
 	if (kind == JL_DELIVER_ICMP)
 		return jl_egress(be, JL_CNT_TX_ICMP_ERROR, JL_CNT_REDIRECT_ICMP_ERROR, bytes);
+	if (flood)
+		return jl_egress(be, JL_CNT_TX_FORWARD_FLOOD, JL_CNT_REDIRECT_FORWARD_FLOOD, bytes);
 	return jl_egress(be, JL_CNT_TX_FORWARD, JL_CNT_REDIRECT_FORWARD, bytes);
 }
 
@@ -159,7 +168,7 @@ JL_INLINE int jl_fragment(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 side)
 	rc = jl_pick(vip, side, c.hash, &c);
 	if (rc != JL_CHOSEN)
 		return jl_verdict(rc, pkt->frame_len, XDP_DROP);
-	return jl_deliver(ctx, pkt, vip, &c, JL_DELIVER_FRAGMENT);
+	return jl_deliver(ctx, pkt, vip, &c, JL_DELIVER_FRAGMENT, side);
 }
 
 /*
@@ -190,7 +199,7 @@ __noinline int jl_icmp(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 side)
 	if (rc != JL_CHOSEN)
 		return jl_verdict(rc, pkt->frame_len, XDP_DROP);
 	c.remember = 0; /* an error is no evidence of a flow */
-	return jl_deliver(ctx, pkt, vip, &c, JL_DELIVER_ICMP);
+	return jl_deliver(ctx, pkt, vip, &c, JL_DELIVER_ICMP, side);
 }
 
 SEC("xdp")
@@ -224,5 +233,5 @@ int julier_lb(struct xdp_md *ctx)
 	rc = jl_choose(&pkt.flow, vip, side, &c);
 	if (rc != JL_CHOSEN)
 		return jl_verdict(rc, pkt.frame_len, XDP_DROP);
-	return jl_deliver(ctx, &pkt, vip, &c, JL_DELIVER_FLOW);
+	return jl_deliver(ctx, &pkt, vip, &c, JL_DELIVER_FLOW, side);
 }

@@ -73,6 +73,17 @@ struct Limits {
     bool operator==(const Limits&) const = default;
 };
 
+// New-flow flood protection: each CPU writes at most new_flow_rate_per_cpu flows per
+// second into the connection table; above that, new flows are forwarded by their
+// Maglev pick but not remembered, so a flood cannot evict established flows.
+// Applied with every apply (reloadable). docs/dataplane.md explains the choice.
+struct FloodProtection {
+    std::uint32_t new_flow_rate_per_cpu = JL_DEFAULT_FLOOD_NEW_FLOW_RATE;  // 0 = off
+    SourceLocation location;
+
+    bool operator==(const FloodProtection&) const = default;
+};
+
 // Outer source addresses of encapsulated packets.
 struct EncapSource {
     std::optional<IpAddress> ipv4;
@@ -172,6 +183,7 @@ struct Catalogue {
     std::string control_socket = "/run/julier/julierd.sock";
     Metrics metrics;
     Limits limits;
+    FloodProtection flood_protection;
     std::vector<Service> services;
     SourceLocation location;  // the file
 

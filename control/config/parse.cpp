@@ -21,8 +21,8 @@ namespace {
 
 using Keys = std::vector<std::string_view>;
 
-const Keys top_keys = {"interfaces", "xdp_mode", "pin_dir", "control_socket",
-                       "metrics",    "limits",   "defaults", "services"};
+const Keys top_keys = {"interfaces", "xdp_mode", "pin_dir",  "control_socket",  "metrics",
+                       "limits",     "defaults", "services", "flood_protection"};
 // Service fields that `defaults` may set; the others name one service only.
 const Keys defaultable_keys = {"forwarding", "ring_size", "hash", "mtu", "gue_port",
                                "outer_ttl", "encap_source", "when_all_down", "health"};
@@ -30,6 +30,7 @@ const Keys service_only_keys = {"name", "vip", "port", "protocol", "backends"};
 const Keys interface_keys = {"name", "xdp_mode"};
 const Keys metrics_keys = {"listen"};
 const Keys limits_keys = {"max_services", "max_backends", "ring_capacity", "max_flows"};
+const Keys flood_keys = {"new_flow_rate_per_cpu"};
 const Keys encap_keys = {"ipv4", "ipv6", "entropy_bits"};
 const Keys health_keys = {"kind", "interval", "timeout", "rise", "fall", "port",
                           "slow_start", "http", "udp", "dns", "exec"};
@@ -51,6 +52,8 @@ constexpr std::uint64_t max_backends_limit = 1u << 24;
 constexpr std::uint64_t ring_capacity_limit = 1u << 30;
 constexpr std::uint64_t max_flows_limit = 1u << 30;
 constexpr std::uint64_t max_weight = 1000000;
+// Far above what one CPU can insert into an LRU hash per second.
+constexpr std::uint64_t max_new_flow_rate = 100000000;
 constexpr std::size_t max_file_bytes = 64u << 20;
 // sizeof(sockaddr_un::sun_path) minus the terminating NUL.
 constexpr std::size_t max_socket_path = 107;
@@ -150,6 +153,7 @@ public:
         if (auto v = top.get("control_socket")) control_socket(*v);
         if (auto v = top.get("metrics")) metrics(*v);
         if (auto v = top.get("limits")) limits(*v);
+        if (auto v = top.get("flood_protection")) flood_protection(*v);
 
         Layers defaults;
         if (auto v = top.get("defaults")) {
@@ -284,6 +288,17 @@ private:
         read("max_backends", max_backends_limit, cat_.limits.max_backends);
         read("ring_capacity", ring_capacity_limit, cat_.limits.ring_capacity);
         read("max_flows", max_flows_limit, cat_.limits.max_flows);
+    }
+
+    void flood_protection(const Located& v) {
+        cat_.flood_protection.location = v.location;
+        if (!r_.mapping(v, flood_keys)) return;
+        if (auto x = Layers({v}).get("new_flow_rate_per_cpu")) {
+            if (auto n = r_.integer(*x, x->path, 0, max_new_flow_rate)) {
+                cat_.flood_protection.new_flow_rate_per_cpu = static_cast<std::uint32_t>(*n);
+                cat_.flood_protection.location = x->location;
+            }
+        }
     }
 
     // The mappings under `key` in every layer, each checked for its keys.

@@ -31,6 +31,17 @@ std::string health_text(const HealthCheck& h) {
                        h.fall);
 }
 
+// The rate, and the shortest time in which a flood on every CPU can cycle the whole
+// connection table (an established flow idle for longer may lose its entry).
+std::string flood_text(const FloodProtection& f, const Limits& l, unsigned cpus) {
+    if (f.new_flow_rate_per_cpu == 0) return "flood protection: off (new flows are always remembered)\n";
+    const std::uint64_t per_second = std::uint64_t{f.new_flow_rate_per_cpu} * cpus;
+    return fmt::format(
+        "flood protection: {} new flows/s per CPU ({}/s on {} CPUs); under a flood the connection table "
+        "turns over in no less than {:.1f} s\n",
+        f.new_flow_rate_per_cpu, per_second, cpus, static_cast<double>(l.max_flows) / static_cast<double>(per_second));
+}
+
 }  // namespace
 
 std::string summarize(const Catalogue& c) {
@@ -77,6 +88,7 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
     out += fmt::format("limits: services {}/{}, backends {}/{}, ring slots {}/{} per side, flows {}\n",
                        c.services.size(), l.max_services, backends, l.max_backends, slots, l.ring_capacity,
                        l.max_flows);
+    out += flood_text(c.flood_protection, l, cpus);
     const auto maps = estimate_map_memory(l, cpus);
     out += fmt::format("BPF map memory (estimate for {} CPUs): {}\n", cpus, bytes_text(total_bytes(maps)));
     for (const MapMemory& m : maps)

@@ -6,7 +6,7 @@
 //  - Map sizes (`limits`) and `pin_dir` are fixed while the forwarder is loaded, and
 //    `control_socket` and `metrics` are bound once: a new value is reported as a
 //    warning and takes effect at the next restart; the running value is kept.
-//  - Everything else (services, backends, interfaces) applies now.
+//  - Everything else (services, backends, interfaces, flood_protection) applies now.
 #pragma once
 
 #include <optional>

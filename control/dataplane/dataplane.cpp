@@ -269,7 +269,7 @@ struct Dataplane::Impl {
     ForwarderIdentity identity;
     unsigned cpus = 1;
 
-    MapRef active, meta, vips, frag_vips, rings, backends, flows, vip_filter;
+    MapRef active, meta, vips, frag_vips, rings, backends, flows, vip_filter, settings;
     MapRef service_stats, backend_stats, counters;  // value_size covers every CPU
 
     // What each side holds; nullopt when not known (read back before writing).
@@ -357,6 +357,10 @@ SideImage Dataplane::Impl::read_side(std::uint32_t side) const {
             }
         }
     };
+    jl_settings value{};
+    if (lookup_element(settings, &side, &value)) {
+        image.settings = value;
+    }
     read_table(vips, image.vips);
     read_table(frag_vips, image.frag_vips);
     std::uint32_t count = options.limits.max_backends;
@@ -400,6 +404,7 @@ void Dataplane::Impl::load(bool adopt) {
     backends = map_ref(skel->maps.jl_backends, false);
     flows = map_ref(skel->maps.jl_flows, false);
     vip_filter = map_ref(skel->maps.jl_vip_filter, false);
+    settings = map_ref(skel->maps.jl_settings, false);
     service_stats = map_ref(skel->maps.jl_service_stats, true);
     backend_stats = map_ref(skel->maps.jl_backend_stats, true);
     counters = map_ref(skel->maps.jl_counters, true);
@@ -501,6 +506,9 @@ void Dataplane::Impl::write_side(std::uint32_t side, const SideWrites& writes) {
     };
     write_table(vips, writes.vip_updates, writes.vip_deletes);
     write_table(frag_vips, writes.frag_updates, writes.frag_deletes);
+    if (writes.settings_write) {
+        update_element(settings, &side, &*writes.settings_write);
+    }
 }
 
 Dataplane::Dataplane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -188,6 +188,9 @@ SideWrites plan_side_writes(const SideImage& current, const plan::Plan& plan, st
         }
     }
 
+    next.settings = plan.settings;
+    if (!current.settings || !(*current.settings == plan.settings)) writes.settings_write = plan.settings;
+
     for (const plan::PlannedService& service : plan.services) {
         for (const plan::PlannedBackend& backend : service.backends) {
             next.backends[backend.id] = backend.entry;

@@ -12,6 +12,7 @@
 
 #include "dataplane/dataplane.h"
 #include "julier/abi.h"
+#include "plan/abi_values.h"
 #include "plan/plan.h"
 
 namespace julier::dataplane {
@@ -37,6 +38,8 @@ struct SideImage {
     std::map<std::uint32_t, RingImage> rings;      // by service id
     // jl_vip_filter words of this side (JL_VIP_FILTER_WORDS); empty when not known.
     std::vector<std::uint64_t> filter;
+    // jl_settings of this side; nullopt when not known.
+    std::optional<jl_settings> settings;
     // False when the ring slots' contents are not known (after an adopt): then every
     // ring is written whole. vips, frag_vips and backends are always read back, so
     // they are exact.
@@ -54,13 +57,15 @@ struct SideWrites {
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ring_writes;
     // (word within the side, value), ascending by word.
     std::vector<std::pair<std::uint32_t, std::uint64_t>> filter_writes;
+    // jl_settings[side], when it differs from what the side holds.
+    std::optional<jl_settings> settings_write;
     bool relaid_out = false;  // first fit failed, every ring moved
     SideImage result;         // the side once these writes are done
 
     bool empty() const {
         return vip_updates.empty() && vip_deletes.empty() && frag_updates.empty() &&
                frag_deletes.empty() && backend_writes.empty() && ring_writes.empty() &&
-               filter_writes.empty();
+               filter_writes.empty() && !settings_write;
     }
 };
 

@@ -366,6 +366,7 @@ Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime,
     plan.max_services = catalogue.limits.max_services;
     plan.max_backends = catalogue.limits.max_backends;
     plan.ring_capacity = catalogue.limits.ring_capacity;
+    plan.settings.flood_new_flow_rate = catalogue.flood_protection.new_flow_rate_per_cpu;
 
     for (const Service& service : catalogue.services) {
         plan.services.push_back(plan_service(catalogue, service, runtime, plan.ids));
@@ -376,7 +377,7 @@ Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime,
 
 bool PlanDiff::empty() const {
     return added_services.empty() && removed_services.empty() && changed_services.empty() &&
-           backends.empty() && !frag_vips_changed;
+           backends.empty() && !frag_vips_changed && !flood_new_flow_rate;
 }
 
 PlanDiff diff(const Plan& old_plan, const Plan& new_plan) {
@@ -451,6 +452,10 @@ PlanDiff diff(const Plan& old_plan, const Plan& new_plan) {
         return view;
     };
     result.frag_vips_changed = frag_view(old_plan) != frag_view(new_plan);
+    if (old_plan.settings.flood_new_flow_rate != new_plan.settings.flood_new_flow_rate) {
+        result.flood_new_flow_rate.emplace(old_plan.settings.flood_new_flow_rate,
+                                           new_plan.settings.flood_new_flow_rate);
+    }
     return result;
 }
 

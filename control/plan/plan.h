@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/ip.h"
@@ -110,6 +111,8 @@ struct FragVip {
 struct Plan {
     std::vector<PlannedService> services;  // catalogue order
     std::vector<FragVip> frag_vips;        // ordered by key bytes
+    // jl_settings of the side: the catalogue's flood_protection.
+    jl_settings settings{};
     IdAllocator ids;                       // pass to the next make_plan
     std::uint32_t max_services = JL_DEFAULT_MAX_SERVICES;  // the catalogue's limits
     std::uint32_t max_backends = JL_DEFAULT_MAX_BACKENDS;
@@ -147,6 +150,8 @@ struct PlanDiff {
     };
     std::vector<BackendChange> backends;
     bool frag_vips_changed = false;
+    // (old, new) flood_protection.new_flow_rate_per_cpu when it changed.
+    std::optional<std::pair<std::uint32_t, std::uint32_t>> flood_new_flow_rate;
 
     bool empty() const;
 };

@@ -249,6 +249,28 @@ class LbHarness {
     put_filter_word(index, filter_word(index) | jl_vip_filter_mask(a));
   }
 
+  // jl_settings of a side (never written: all zero, every setting off).
+  void put_settings(uint32_t side, const jl_settings& v) { update(skel_->maps.jl_settings, side, v); }
+  // Flood protection of a side: at most `rate` jl_flows writes per second per CPU.
+  void set_flood_rate(uint32_t side, uint32_t rate) {
+    jl_settings v{};
+    v.flood_new_flow_rate = rate;
+    put_settings(side, v);
+  }
+  // Close every CPU's flood window, as if its second had passed.
+  void expire_flood_windows() {
+    std::vector<jl_flood_window> expired(possible_cpus());
+    update_percpu(skel_->maps.jl_flood_window, 0u, expired);
+  }
+  // The flows admitted in the current window of each CPU (by CPU number).
+  std::vector<jl_flood_window> flood_windows() const {
+    std::vector<jl_flood_window> w(possible_cpus());
+    uint32_t zero = 0;
+    check_bpf(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.jl_flood_window), &zero, w.data()),
+              "reading jl_flood_window");
+    return w;
+  }
+
   void put_flow(const jl_flow_key& k, const jl_flow& v) { update(skel_->maps.jl_flows, k, v); }
   std::optional<jl_flow> flow(const jl_flow_key& k) const {
     jl_flow v{};
@@ -294,6 +316,12 @@ class LbHarness {
   template <class K, class V>
   static void update(bpf_map* map, const K& k, const V& v) {
     check_bpf(bpf_map_update_elem(bpf_map__fd(map), &k, &v, BPF_ANY), std::string("writing ") + bpf_map__name(map));
+  }
+  // A per-CPU value: one element per possible CPU.
+  template <class K, class V>
+  static void update_percpu(bpf_map* map, const K& k, const std::vector<V>& per_cpu) {
+    check_bpf(bpf_map_update_elem(bpf_map__fd(map), &k, per_cpu.data(), BPF_ANY),
+              std::string("writing ") + bpf_map__name(map));
   }
   template <class K>
   static void erase(bpf_map* map, const K& k) {

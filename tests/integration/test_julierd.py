@@ -3,8 +3,8 @@
 
 One run walks a daemon through its life: --check, start (sd_notify READY, watchdog),
 status/services/backends, traffic into the pinned connection table, good and bad
-reloads (SIGHUP and `julierctl reload`), operator drains and the drain rule,
-kill -9 and restart (adoption: flows, counters and the generation carry on),
+reloads (SIGHUP and `julierctl reload`), a reloaded flood rate, operator drains and
+the drain rule, kill -9 and restart (adoption: flows, counters and the generation carry on),
 SIGTERM (forwarding stays), start-up refusals, control-socket abuse, background
 mode, journal log format and teardown (detached, unpinned).
 
@@ -441,8 +441,24 @@ def test(w: World) -> None:
     human = w.ctl("status", json_out=False).stdout
     check("FAILED" in human and "failed reloads: 2" in human, f"status table:\n{human}")
 
-    step("drain / undrain and the drain rule across reloads")
+    step("reload: a flood rate applies at once; new flows over it are forwarded, not remembered")
     three = [(up, 100, "active"), (gone, 50, "active"), (BACKEND_NEW, 10, "active")]
+    w.write_config(w.catalogue(three) + "flood_protection: {new_flow_rate_per_cpu: 1}\n")
+    w.ctl("reload")
+    check("flood protection changed new_flow_rate_per_cpu=1 from=125000" in w.log(), "the new flood rate was not logged")
+    flood_ports = w.send_syns(10)  # within ~2 s: at most 1 per CPU and second remembered
+    flows = w.flows()
+    remembered = sum(any(flow_key_matches(k, p) for k in flows) for p in flood_ports)
+    check(remembered < len(flood_ports), f"all {len(flood_ports)} flows were remembered at a rate of 1")
+    counted = sum(float(v) for v in re.findall(
+        r'^julier_forwarder_packets_total\{[^}]*reason="forward_flood"[^}]*\} (\S+)$', w.scrape(), re.M))
+    check(counted >= len(flood_ports) - remembered, f"forward_flood counted {counted}, expected at least "
+          f"{len(flood_ports) - remembered}")
+    w.write_config(w.catalogue(three))  # back to the default rate
+    w.ctl("reload")
+    check("flood protection changed new_flow_rate_per_cpu=125000 from=1" in w.log(), "the default rate did not return")
+
+    step("drain / undrain and the drain rule across reloads")
     w.write_config(w.catalogue(three))
     w.ctl("reload")
     gen = w.ctl("status")["dataplane_generation"]

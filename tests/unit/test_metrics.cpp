@@ -250,6 +250,8 @@ ForwarderReading reading()
     r.counters.backends[2] = {.packets = 7, .bytes = 700};
     r.counters.reasons[JL_CNT_TX_FORWARD] = {.packets = 10, .bytes = 1500};
     r.counters.reasons[JL_CNT_REDIRECT_FORWARD] = {.packets = 7, .bytes = 700};
+    r.counters.reasons[JL_CNT_TX_FORWARD_FLOOD] = {.packets = 5, .bytes = 320};
+    r.counters.reasons[JL_CNT_REDIRECT_FORWARD_FLOOD] = {.packets = 2, .bytes = 128};
     r.counters.reasons[JL_CNT_DROP_NO_BACKEND] = {.packets = 3, .bytes = 180};
     r.counters.reasons[JL_CNT_PASS_NOT_IP] = {.packets = 1, .bytes = 60};
     return r;
@@ -299,6 +301,10 @@ TEST_CASE("metrics: forwarder counters carry the live plan's labels", "[metrics]
     CHECK(s.value("julier_forwarder_packets_total", {{"verdict", "tx"}, {"reason", "forward"}}) == 10);
     CHECK(s.value("julier_forwarder_bytes_total", {{"verdict", "tx"}, {"reason", "forward"}}) == 1500);
     CHECK(s.value("julier_forwarder_packets_total", {{"verdict", "redirect"}, {"reason", "forward"}}) == 7);
+    // Forwarded over the flood rate (not remembered): their own series.
+    CHECK(s.value("julier_forwarder_packets_total", {{"verdict", "tx"}, {"reason", "forward_flood"}}) == 5);
+    CHECK(s.value("julier_forwarder_bytes_total", {{"verdict", "tx"}, {"reason", "forward_flood"}}) == 320);
+    CHECK(s.value("julier_forwarder_packets_total", {{"verdict", "redirect"}, {"reason", "forward_flood"}}) == 2);
     CHECK(s.value("julier_forwarder_packets_total", {{"verdict", "drop"}, {"reason", "no_backend"}}) == 3);
     CHECK(s.value("julier_forwarder_bytes_total", {{"verdict", "drop"}, {"reason", "no_backend"}}) == 180);
     CHECK(s.value("julier_forwarder_packets_total", {{"verdict", "pass"}, {"reason", "not_ip"}}) == 1);

@@ -97,4 +97,18 @@ struct {
 	__type(value, __u64);
 } jl_vip_filter SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, JL_SIDES);
+	__type(key, __u32);
+	__type(value, struct jl_settings);
+} jl_settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct jl_flood_window);
+} jl_flood_window SEC(".maps");
+
 #endif /* JULIER_LIB_MAPS_H */

@@ -14,7 +14,7 @@
 
 /* Bump whenever a map's key, value or meaning changes. Stored in the pinned
  * jl_meta map so that a daemon never adopts pinned state it cannot read. */
-#define JL_ABI_VERSION 1
+#define JL_ABI_VERSION 2 /* 2: jl_settings, jl_flood_window, forward_flood counters */
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
@@ -31,6 +31,12 @@
 #define JL_DEFAULT_MTU 1500u
 #define JL_DEFAULT_OUTER_TTL 64u
 #define JL_DEFAULT_GUE_PORT 6080u
+
+/* Flood protection (jl_settings.flood_new_flow_rate): connection-table writes per
+ * second per CPU; above it new flows are forwarded by their Maglev pick but not
+ * remembered. The default is the per-core rate Katran ships with (MAX_CONN_RATE). */
+#define JL_DEFAULT_FLOOD_NEW_FLOW_RATE 125000u
+#define JL_FLOOD_WINDOW_NS 1000000000ull /* one fixed window per CPU */
 
 /* Parser limits. */
 #define JL_MAX_IPV6_EXT_HEADERS 4 /* hop-by-hop, routing, dest-opts, fragment */
@@ -157,6 +163,20 @@ static inline __u64 jl_vip_filter_mask(const __u32 *addr)
 	return 1ull << (bit ? bit : 1);
 }
 
+/* Value of jl_settings[side]: forwarder-wide settings of the generation on that side.
+ * Written with the side's catalogue tables, so the jl_active flip makes them live
+ * together with it. All zero (a side never written) turns every setting off. */
+struct jl_settings {
+	__u32 flood_new_flow_rate; /* jl_flows writes per second per CPU; 0 = no limit */
+	__u32 pad;
+};
+
+/* Value of jl_flood_window[0], one per CPU: the current one-second window. */
+struct jl_flood_window {
+	__u64 start_ns;   /* bpf_ktime_get_ns() when the window opened */
+	__u64 remembered; /* jl_flows writes admitted in it */
+};
+
 /* Value of jl_meta[0]: written once at load, read by a daemon adopting pins. */
 struct jl_meta {
 	__u32 abi_version;
@@ -195,9 +215,11 @@ struct jl_service_traffic {
 	X(DROP_HEADROOM, drop, "headroom")           /* bpf_xdp_adjust_head/tail failed */ \
 	X(DROP_BAD_BACKEND, drop, "bad_backend")     /* ring slot names an empty or foreign backend */ \
 	X(TX_FORWARD, tx, "forward")                 /* to a backend, back out the same device */ \
+	X(TX_FORWARD_FLOOD, tx, "forward_flood")     /* the same, new flow not remembered: over the flood rate */ \
 	X(TX_ICMP_TOO_BIG, tx, "icmp_too_big")       /* ICMP frag-needed / packet-too-big to the client */ \
 	X(TX_ICMP_ERROR, tx, "icmp_error")           /* ICMP error quoting a VIP flow, sent to its backend */ \
 	X(REDIRECT_FORWARD, redirect, "forward")     /* to a backend, out another device */ \
+	X(REDIRECT_FORWARD_FLOOD, redirect, "forward_flood") /* the same, new flow not remembered */ \
 	X(REDIRECT_ICMP_ERROR, redirect, "icmp_error") /* ICMP error quoting a VIP flow, out another device */
 
 enum jl_counter {
@@ -221,6 +243,8 @@ enum jl_counter {
  *   jl_backend_stats  PERCPU_ARRAY of struct jl_traffic            (max_backends)
  *   jl_counters       PERCPU_ARRAY of struct jl_traffic            (JL_CNT_COUNT)
  *   jl_vip_filter     ARRAY of __u64 (JL_SIDES * JL_VIP_FILTER_WORDS): see above
+ *   jl_settings       ARRAY of struct jl_settings                  (JL_SIDES)
+ *   jl_flood_window   PERCPU_ARRAY[1] of struct jl_flood_window
  * Read-only config (.rodata, set before load): jl_cfg_max_backends, jl_cfg_ring_capacity.
  */
 
