@@ -276,6 +276,11 @@ class Bench:
                   ", ".join(f"{p} {v[-1]:.1f}" for p, v in ns.items()) + " ns/packet", flush=True)
 
         out = {f"e2e.{p}.ns_per_pkt": statistics.median(v) for p, v in ns.items()}
+        # Program sizes after verification (8 bytes per BPF instruction) and after JIT.
+        for name, prog in (("forwarder", lb_prog), ("trivial_xdp_tx", trivial_prog)):
+            info = json.loads(run("bpftool", "prog", "show", "id", str(prog), "--json").stdout)
+            out[f"e2e.{name}.xlated_insns"] = int(info["bytes_xlated"]) // 8
+            out[f"e2e.{name}.jited_bytes"] = int(info["bytes_jited"])
         for p, v in ratios.items():
             out[f"e2e.{p}.ratio_to_trivial"] = statistics.median(v)
         print(f"\nreal traffic (trafgen, {packets} packets per path "
@@ -284,6 +289,9 @@ class Bench:
         for p in ns:
             ratio = out.get(f"e2e.{p}.ratio_to_trivial")
             print(f"{p:<24} {out[f'e2e.{p}.ns_per_pkt']:>10.1f} {ratio if ratio else 1.0:>8.2f}")
+        print(f"\nforwarder: {out['e2e.forwarder.xlated_insns']} BPF instructions, "
+              f"{out['e2e.forwarder.jited_bytes']} bytes of machine code; trivial program: "
+              f"{out['e2e.trivial_xdp_tx.xlated_insns']} instructions")
         return out
 
     def service_ids(self) -> dict[str, int]:
