@@ -69,13 +69,16 @@ plan::RuntimeState Daemon::runtime_for(const config::Catalogue& catalogue,
 plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const OperatorDrains& drains,
                                   const std::string& reason) {
     const auto runtime = runtime_for(catalogue, drains);
+    const auto plan_started = Clock::now();
     plan::Plan next = plan::make_plan(catalogue, runtime, plan_.ids);
+    const auto planned = Clock::now();
     if (applied_ && next == plan_) {
         spdlog::debug("apply skipped reason={} note={}", kv(reason), kv("the plan is unchanged"));
         metrics_.publish(metrics::make_label_table(catalogue, next, runtime));  // health may have changed
         return next;
     }
     const auto result = dataplane_->apply(next);
+    const auto written = Clock::now();
     metrics_.publish(metrics::make_label_table(catalogue, next, runtime));
     log_diff(plan::diff(plan_, next), reason);
     // Only new problems: an unresolvable backend is not reported at every apply.
@@ -85,11 +88,14 @@ plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const Oper
             spdlog::warn("backend unusable problem={}", kv(problem));
         }
     }
+    // How long the plan and the map writes took: a large catalogue makes both slow.
+    const auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
     spdlog::info(
         "applied generation={} reason={} services_written={} backends_written={} ring_slots_written={} "
-        "keys_deleted={} full_write={} waited_us={}",
+        "keys_deleted={} full_write={} waited_us={} plan_ms={} write_ms={}",
         result.generation, kv(reason), result.services_written, result.backends_written,
-        result.ring_slots_written, result.keys_deleted, result.full_write, result.waited.count());
+        result.ring_slots_written, result.keys_deleted, result.full_write, result.waited.count(),
+        ms(planned - plan_started), ms(written - planned));
     return next;
 }
 

@@ -56,9 +56,10 @@ class Julierd:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"julierd exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                self.ctl("status")
+                # A large catalogue keeps the daemon busy with its first apply.
+                self.ctl("status", timeout=max(1.0, deadline - time.monotonic()))
                 return
-            except RuntimeError:
+            except (RuntimeError, subprocess.TimeoutExpired):
                 time.sleep(0.1)
         raise RuntimeError(f"julierd not ready after {wait}s:\n{self.log()}")
 
@@ -91,11 +92,11 @@ class Julierd:
             return ""
 
     # -- julierctl -------------------------------------------------------------
-    def ctl(self, *args: str, json_out: bool = True, check: bool = True):
+    def ctl(self, *args: str, json_out: bool = True, check: bool = True, timeout: float = 30.0):
         cmd = [self.binary("julierctl"), "--socket", self.socket]
         if json_out:
             cmd.append("--json")
-        res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=30)
+        res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout)
         if check and res.returncode != 0:
             raise RuntimeError(f"julierctl {' '.join(args)}: {res.stderr.strip() or res.stdout.strip()}")
         if not json_out:

@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""Per-packet cost of the forwarder on real traffic, as a ratio to a MAC-swapping
+XDP_TX program measured in the same run.
+
+trafgen (netsniff-ng) in a generator namespace sends through two veth pairs into a
+second namespace: eth0 there runs the forwarder as julierd configured it, eth1 the
+trivial MAC-swap program. The kernel's BPF run-time statistics
+(kernel.bpf_stats_enabled=1; run_time_ns / run_cnt of `bpftool prog show`) give the
+cost per packet of each program. Rounds interleave the paths, so drift on the shared
+machine hits them alike; each figure is the median over rounds, each ratio the median
+of the per-round ratios.
+
+Paths: `_est` traffic cycles over 256 established flows (source ports 10000-10255, the
+flows are made before timing); `_new` traffic has a random source address (low 16
+bits) and source port in every packet, so the connection table misses each time.
+
+Proof of the path, every round: the forwarder's TX_FORWARD counter and the service's
+packet counter grew by exactly the program's run_cnt growth and no other counter
+moved; `_est` rounds made no new flow, `_new` rounds made a new flow for >= 99.9 % of
+the packets (the rest are repeats of a random 5-tuple). The trivial program's
+run_cnt growth must equal its veth's xdp_tx count.
+
+  bench_e2e.py --build BUILD_DIR [--quick] [--json FILE]
+
+Needs root; everything lives in two namespaces and one pin directory of this run's
+own, removed on exit, failure and SIGTERM; the sysctl gets its old value back.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+from julier import Julierd
+from topo import Host, run
+
+LB4, LB6 = "198.18.0.2", "2001:db8::2"
+CLIENT4, CLIENT6 = "198.18.0.10", "2001:db8::10"
+BACKENDS4 = [f"198.18.0.{21 + i}" for i in range(4)]
+BACKENDS6 = [f"2001:db8::{21 + i}" for i in range(4)]
+EST_PORTS = (10000, 10255)  # 256 established flows per path
+
+# name -> (service, vip, port, protocol, forwarding, family, new flows)
+PATHS = {
+    "v4_tcp_l2_est": ("l2", "198.19.0.1", 80, "tcp", "l2", 4, False),
+    "v4_tcp_ipip_est": ("ipip", "198.19.0.2", 80, "tcp", "ipip", 4, False),
+    "v6_tcp_ip6ip6_est": ("ip6ip6", "2001:db8:1::3", 80, "tcp", "ip6ip6", 6, False),
+    "v4_udp_gue_est": ("gue", "198.19.0.4", 53, "udp", "gue", 4, False),
+    "v4_tcp_ipip_new": ("ipipnew", "198.19.0.5", 80, "tcp", "ipip", 4, True),
+}
+STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+class Fail(Exception):
+    pass
+
+
+def catalogue() -> str:
+    services = []
+    for service, vip, port, proto, mode, family, _ in PATHS.values():
+        backends = BACKENDS4 if family == 4 else BACKENDS6
+        services.append(
+            f'  - {{name: {service}, vip: "{vip}", port: {port}, protocol: {proto}, forwarding: {mode},\n'
+            f'     backends: [{", ".join(f"{{address: {chr(34)}{b}{chr(34)}}}" for b in backends)}]}}')
+    return f"""interfaces: [eth0]
+pin_dir: "@PIN_DIR@"
+control_socket: "@SOCKET@"
+metrics: {{listen: "127.0.0.1:9641"}}
+limits: {{max_services: 16, max_backends: 256, ring_capacity: 524288, max_flows: 1048576}}
+defaults:
+  ring_size: 65537
+  encap_source: {{ipv4: {LB4}, ipv6: "{LB6}"}}
+  health: {{kind: none}}
+services:
+""" + "\n".join(services) + "\n"
+
+
+def trafgen_config(dst_mac: str, src_mac: str, path: str) -> str:
+    _, vip, port, proto, _, family, new = PATHS[path]
+    if family == 4:
+        # A new flow every packet: random low 16 bits of 198.18.x.y and source port.
+        ip = (f"ipv4(sa={CLIENT4}, sa[2:2]=drnd(), da={vip}, ttl=64, df)" if new
+              else f"ipv4(sa={CLIENT4}, da={vip}, ttl=64, df)")
+    else:
+        ip = f"ipv6(sa={CLIENT6}, da={vip}, hoplimit=64)"
+    sport = "drnd(1024, 65535)" if new else f"dinc({EST_PORTS[0]}, {EST_PORTS[1]})"
+    if proto == "tcp":
+        l4, pad = f"tcp(sp={sport}, dp={port}, seq=1, ackseq=1, ack, win=512)", 10
+    else:
+        l4, pad = f"udp(sp={sport}, dp={port})", 22
+    # trafgen fills in the IPv4 ethertype, not the IPv6 one.
+    etype = "" if family == 4 else ", type=0x86dd"
+    return f"{{ eth(da={dst_mac}, sa={src_mac}{etype}), {ip}, {l4}, fill(0x61, {pad}) }}\n"
+
+
+class Bench:
+    def __init__(self, build: str, quick: bool):
+        self.build = build
+        self.quick = quick
+        self.prefix = f"jlb{os.getpid() % 100000}"
+        self.gen = f"{self.prefix}-gen"
+        self.lb = f"{self.prefix}-lb"
+        self.namespaces: list[str] = []
+        self.workdir = tempfile.mkdtemp(prefix="julier-bench-e2e-")
+        self.jd: Julierd | None = None
+        self.old_stats: str | None = None
+
+    # -- setup and cleanup -----------------------------------------------------
+    def setup(self) -> None:
+        for ns in (self.gen, self.lb):
+            run("ip", "netns", "del", ns, check=False, quiet=True)
+            run("ip", "netns", "add", ns)
+            self.namespaces.append(ns)
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+        for dev in ("eth0", "eth1"):
+            run("ip", "-n", self.gen, "link", "add", dev, "type", "veth", "peer", "name", dev, "netns", self.lb)
+            # The generator needs no stack: no IPv6 router or listener reports reach
+            # the programs under test, so their run counts are the generator's packets.
+            run("ip", "netns", "exec", self.gen, "sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1")
+            run("ip", "-n", self.gen, "link", "set", dev, "up")
+        run("ip", "-n", self.lb, "addr", "add", f"{LB4}/24", "dev", "eth0")
+        run("ip", "-n", self.lb, "-6", "addr", "add", f"{LB6}/64", "dev", "eth0", "nodad")
+        for dev in ("eth0", "eth1"):
+            run("ip", "-n", self.lb, "link", "set", dev, "up")
+        # Backends need a next hop, not a host: permanent neighbour entries.
+        for i, addr in enumerate(BACKENDS4 + BACKENDS6):
+            run("ip", "-n", self.lb, "neigh", "replace", addr, "lladdr", f"02:00:00:00:01:{i:02x}",
+                "dev", "eth0", "nud", "permanent")
+        trivial = os.path.join(self.build, "xdp", "julier_bench_trivial_tx.bpf.o")
+        run("ip", "-n", self.lb, "link", "set", "dev", "eth1", "xdpdrv", "obj", trivial, "sec", "xdp")
+
+        host = Host(topo=None, role="lb", ns=self.lb, addr4=LB4, addr6=LB6, port="")  # type: ignore[arg-type]
+        self.jd = Julierd(self.build, host, catalogue(), name="julier-bench-e2e")
+        self.jd.start()
+        services = {s["name"]: s for s in self.jd.ctl("services")}
+        for service, *_ in PATHS.values():
+            if service not in services:
+                raise Fail(f"julierd does not run service {service}:\n{self.jd.log()[-2000:]}")
+        for service, *_ in PATHS.values():
+            weights = {b["address"]: (b["weight_now"], b["problem"]) for b in self.jd.ctl("backends", service)}
+            if not weights or any(w <= 0 or problem for w, problem in weights.values()):
+                raise Fail(f"service {service}: backends not all in the ring: {weights}")
+
+        with open(STATS_SYSCTL) as f:
+            self.old_stats = f.read().strip()
+        with open(STATS_SYSCTL, "w") as f:
+            f.write("1\n")
+
+    def close(self) -> None:
+        if self.old_stats is not None:
+            try:
+                with open(STATS_SYSCTL, "w") as f:
+                    f.write(self.old_stats + "\n")
+            except OSError as e:
+                print(f"warning: cannot restore {STATS_SYSCTL}: {e}", file=sys.stderr)
+            self.old_stats = None
+        if self.jd is not None:
+            self.jd.teardown()
+            self.jd = None
+        for ns in reversed(self.namespaces):
+            run("ip", "netns", "del", ns, check=False, quiet=True)
+        self.namespaces = []
+        subprocess.run(["rm", "-rf", self.workdir])
+
+    # -- readings --------------------------------------------------------------
+    def mac(self, ns: str, dev: str) -> str:
+        return run("ip", "netns", "exec", ns, "cat", f"/sys/class/net/{dev}/address").stdout.strip()
+
+    def prog_id(self, dev: str) -> int:
+        info = json.loads(run("ip", "-n", self.lb, "-j", "-d", "link", "show", "dev", dev).stdout)[0]
+        xdp = info.get("xdp", {})
+        pid = xdp.get("prog", {}).get("id") or (xdp.get("attached") or [{}])[0].get("prog", {}).get("id")
+        if not pid:
+            raise Fail(f"no XDP program on {dev}: {xdp}")
+        return int(pid)
+
+    @staticmethod
+    def prog_stats(prog_id: int) -> tuple[int, int]:
+        info = json.loads(run("bpftool", "prog", "show", "id", str(prog_id), "--json").stdout)
+        # bpftool leaves both out while they are 0.
+        return int(info.get("run_time_ns", 0)), int(info.get("run_cnt", 0))
+
+    def percpu(self, map_name: str) -> dict[int, dict[str, int]]:
+        """A pinned per-CPU array summed over CPUs: index -> field -> value."""
+        dump = json.loads(run("bpftool", "map", "dump", "pinned", os.path.join(self.jd.pin_dir, map_name),
+                              "--json").stdout)
+        out: dict[int, dict[str, int]] = {}
+        for entry in dump:
+            entry = entry.get("formatted", entry)
+            key = int(entry["key"]) if not isinstance(entry["key"], list) else int.from_bytes(
+                bytes(int(b, 16) for b in entry["key"]), "little")
+            total: dict[str, int] = {}
+            for per_cpu in entry["values"]:
+                for field, value in per_cpu["value"].items():
+                    total[field] = total.get(field, 0) + int(value)
+            out[key] = total
+        return out
+
+    def counters(self) -> dict[str, object]:
+        return {"reasons": self.percpu("jl_counters"), "services": self.percpu("jl_service_stats")}
+
+    def xdp_tx(self, dev: str) -> int:
+        """Frames the device's XDP program answered with XDP_TX. The generator side
+        runs no XDP program, so the veth counts them as xdp_tx_errors and drops them
+        (testbed trap 2), for the forwarder and the baseline alike."""
+        out = run("ip", "netns", "exec", self.lb, "ethtool", "-S", dev).stdout
+        return sum(int(line.split(":")[1]) for line in out.splitlines()
+                   if line.strip().split(":")[0].endswith(("_xdp_tx", "_xdp_tx_errors")))
+
+    # -- traffic ---------------------------------------------------------------
+    def send(self, dev: str, config: str, packets: int) -> None:
+        path = os.path.join(self.workdir, "traffic.cfg")
+        with open(path, "w") as f:
+            f.write(config)
+        run("ip", "netns", "exec", self.gen, "trafgen", "--dev", dev, "--in", path, "--num", str(packets),
+            "--cpus", "1", "--no-sock-mem", "--notouch-irq", "--no-cpu-stats")
+        time.sleep(0.05)  # the receiving veth's NAPI run finishes after trafgen returns
+
+    # -- the benchmark ---------------------------------------------------------
+    def measure(self) -> dict[str, float]:
+        rounds = 3 if self.quick else 9
+        packets = 40_000 if self.quick else 400_000
+        lb_prog, trivial_prog = self.prog_id("eth0"), self.prog_id("eth1")
+        macs = {dev: (self.mac(self.lb, dev), self.mac(self.gen, dev)) for dev in ("eth0", "eth1")}
+        configs = {p: trafgen_config(*macs["eth0"], p) for p in PATHS}
+        trivial_config = trafgen_config(*macs["eth1"], "v4_tcp_l2_est")
+        reasons = self.counter_ids()
+        service_ids = self.service_ids()
+
+        # Make the established flows: every source port once (and again, to be sure
+        # the second pass finds them), then the timed rounds must make none.
+        n_est = EST_PORTS[1] - EST_PORTS[0] + 1
+        for p, (service, *_rest) in PATHS.items():
+            if PATHS[p][6]:
+                continue
+            before = self.counters()["services"].get(service_ids[service], {}).get("new_flows", 0)
+            self.send("eth0", configs[p], 2 * n_est)
+            after = self.counters()["services"].get(service_ids[service], {}).get("new_flows", 0)
+            if after - before != n_est:
+                raise Fail(f"{p}: {2 * n_est} packets over {n_est} flows made {after - before} new flows, "
+                           f"expected {n_est}")
+
+        ns = {p: [] for p in ["trivial_xdp_tx", *PATHS]}
+        ratios = {p: [] for p in PATHS}
+        for r in range(rounds):
+            t0, c0 = self.prog_stats(trivial_prog)
+            x0 = self.xdp_tx("eth1")
+            self.send("eth1", trivial_config, packets)
+            t1, c1 = self.prog_stats(trivial_prog)
+            x1 = self.xdp_tx("eth1")
+            runs = c1 - c0
+            if runs < packets // 2:
+                raise Fail(f"trivial_xdp_tx: {runs} runs for {packets} packets sent")
+            if x1 - x0 != runs:
+                raise Fail(f"trivial_xdp_tx: {runs} runs but {x1 - x0} XDP_TX verdicts on eth1")
+            ns["trivial_xdp_tx"].append((t1 - t0) / runs)
+            for p, (service, *_rest, new) in PATHS.items():
+                sid = service_ids[service]
+                before, (rt0, rc0) = self.counters(), self.prog_stats(lb_prog)
+                self.send("eth0", configs[p], packets)
+                after, (rt1, rc1) = self.counters(), self.prog_stats(lb_prog)
+                runs = rc1 - rc0
+                self.prove(p, runs, packets, new, before, after, sid, reasons)
+                ns[p].append((rt1 - rt0) / runs)
+                ratios[p].append(ns[p][-1] / ns["trivial_xdp_tx"][-1])
+            print(f"round {r + 1}/{rounds}: " +
+                  ", ".join(f"{p} {v[-1]:.1f}" for p, v in ns.items()) + " ns/packet", flush=True)
+
+        out = {f"e2e.{p}.ns_per_pkt": statistics.median(v) for p, v in ns.items()}
+        # Program sizes after verification (8 bytes per BPF instruction) and after JIT.
+        for name, prog in (("forwarder", lb_prog), ("trivial_xdp_tx", trivial_prog)):
+            info = json.loads(run("bpftool", "prog", "show", "id", str(prog), "--json").stdout)
+            out[f"e2e.{name}.xlated_insns"] = int(info["bytes_xlated"]) // 8
+            out[f"e2e.{name}.jited_bytes"] = int(info["bytes_jited"])
+        for p, v in ratios.items():
+            out[f"e2e.{p}.ratio_to_trivial"] = statistics.median(v)
+        print(f"\nreal traffic (trafgen, {packets} packets per path "
+              f"per round, {rounds} rounds), kernel BPF run-time statistics\n")
+        print(f"{'path':<24} {'ns/packet':>10} {'ratio':>8}")
+        for p in ns:
+            ratio = out.get(f"e2e.{p}.ratio_to_trivial")
+            print(f"{p:<24} {out[f'e2e.{p}.ns_per_pkt']:>10.1f} {ratio if ratio else 1.0:>8.2f}")
+        print(f"\nforwarder: {out['e2e.forwarder.xlated_insns']} BPF instructions, "
+              f"{out['e2e.forwarder.jited_bytes']} bytes of machine code; trivial program: "
+              f"{out['e2e.trivial_xdp_tx.xlated_insns']} instructions")
+        return out
+
+    def service_ids(self) -> dict[str, int]:
+        """Service id by service name, from the live side of the pinned jl_vips."""
+        dump = json.loads(run("bpftool", "map", "dump", "pinned", os.path.join(self.jd.pin_dir, "jl_vips"),
+                              "--json").stdout)
+        by_vip = {}
+        for entry in dump:
+            entry = entry.get("formatted", entry)
+            key, value = entry["key"], entry["value"]
+            raw = struct.pack("<4I", *key["addr"])
+            addr = ipaddress.ip_address(raw[:4] if key["family"] == 4 else raw)
+            by_vip.setdefault((str(addr), socket.ntohs(key["port"])), set()).add(int(value["service_id"]))
+        ids = {}
+        for service, vip, port, *_ in PATHS.values():
+            found = by_vip.get((str(ipaddress.ip_address(vip)), port), set())
+            if len(found) != 1:
+                raise Fail(f"service {service}: jl_vips holds service ids {found or 'none'} for {vip} port {port}")
+            ids[service] = found.pop()
+        return ids
+
+    def counter_ids(self) -> dict[str, int]:
+        """Counter index by reason name, from the ABI header the build used."""
+        abi = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "xdp", "include", "julier",
+                           "abi.h")
+        names, inside = [], False
+        with open(abi) as f:
+            for line in f:
+                if line.startswith("#define JL_COUNTERS(X)"):
+                    inside = True
+                    continue
+                if inside:
+                    s = line.strip()
+                    if s.startswith("X("):
+                        names.append(s[2:s.index(",")])
+                    if not s.endswith("\\"):
+                        break
+        if "TX_FORWARD" not in names:
+            raise Fail(f"cannot read the counter list of {abi}")
+        return {n: i for i, n in enumerate(names)}
+
+    @staticmethod
+    def prove(path: str, runs: int, packets: int, new: bool, before, after, sid: int,
+              reasons: dict[str, int]) -> None:
+        def grew(kind: str, key: int, field: str) -> int:
+            return after[kind].get(key, {}).get(field, 0) - before[kind].get(key, {}).get(field, 0)
+
+        if runs < packets // 2:
+            raise Fail(f"{path}: {runs} forwarder runs for {packets} packets sent")
+        forward = grew("reasons", reasons["TX_FORWARD"], "packets")
+        if forward != runs:
+            raise Fail(f"{path}: TX_FORWARD grew by {forward}, the program ran {runs} times")
+        others = {n: grew("reasons", i, "packets") for n, i in reasons.items() if n != "TX_FORWARD"}
+        if any(others.values()):
+            raise Fail(f"{path}: other verdicts during the round: {others}")
+        if grew("services", sid, "packets") != runs:
+            raise Fail(f"{path}: the service counted {grew('services', sid, 'packets')} packets of {runs}")
+        flows = grew("services", sid, "new_flows")
+        if not new and flows != 0:
+            raise Fail(f"{path}: {flows} new flows in a round of established traffic")
+        if new and flows < 0.999 * runs:
+            raise Fail(f"{path}: {flows} new flows for {runs} packets (< 99.9 %)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("error: needs root (namespaces, XDP, BPF statistics)", file=sys.stderr)
+        return 1
+    bench = Bench(os.path.abspath(args.build), args.quick)
+
+    def on_signal(signum, _frame):
+        bench.close()
+        sys.exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    try:
+        bench.setup()
+        out = bench.measure()
+    except (Fail, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        bench.close()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=2, sort_keys=True)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
