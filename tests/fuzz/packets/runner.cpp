@@ -1,0 +1,66 @@
+#include "runner.h"
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+
+namespace julier::fuzz {
+
+namespace {
+
+int test_run(int prog_fd, std::span<const uint8_t> frame, test::Bytes& out, int& verdict) {
+  out.assign(frame.size() + 4096, 0);  // room for pushed headers
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.data_in = frame.data();
+  opts.data_size_in = static_cast<uint32_t>(frame.size());
+  opts.data_out = out.data();
+  opts.data_size_out = static_cast<uint32_t>(out.size());
+  opts.repeat = 1;
+  int rc = bpf_prog_test_run_opts(prog_fd, &opts);
+  if (rc) {
+    out.clear();
+    return rc < 0 ? rc : -errno;
+  }
+  out.resize(opts.data_size_out);
+  verdict = static_cast<int>(opts.retval);
+  return 0;
+}
+
+}  // namespace
+
+Runner::Runner() : lb_(Catalogue::sizes()) {
+  cat_.install(lb_);
+  // Bisections over frames the program passes untouched (ethertype 0: not IP): the
+  // largest the kernel takes, and the largest whose every byte the program counts.
+  test::Bytes out;
+  int verdict;
+  auto accepted = [&](size_t n) { return test_run(lb_.prog_fd(), test::Bytes(n, 0), out, verdict) == 0; };
+  auto whole = [&](size_t n) {
+    uint64_t before = lb_.counter(JL_CNT_PASS_NOT_IP).bytes;
+    return accepted(n) && lb_.counter(JL_CNT_PASS_NOT_IP).bytes - before == n;
+  };
+  auto bisect = [](size_t lo, size_t hi, auto ok) {  // ok(lo), !ok(hi)
+    while (lo + 1 < hi) {
+      size_t mid = (lo + hi) / 2;
+      (ok(mid) ? lo : hi) = mid;
+    }
+    return lo;
+  };
+  max_frame_ = bisect(14, size_t(1) << 24, accepted);
+  linear_frame_ = bisect(14, max_frame_ + 1, whole);
+  last_ = lb_.counters();
+}
+
+int Runner::run(std::span<const uint8_t> frame, Outcome& o) {
+  int rc = test_run(lb_.prog_fd(), frame, o.out, o.verdict);
+  auto now = lb_.counters();
+  for (uint32_t c = 0; c < JL_CNT_COUNT; c++) {
+    o.delta[c].packets = now[c].packets - last_[c].packets;
+    o.delta[c].bytes = now[c].bytes - last_[c].bytes;
+  }
+  last_ = now;
+  return rc;
+}
+
+}  // namespace julier::fuzz

@@ -1,0 +1,36 @@
+// The forwarder loaded with the fuzz catalogue, run one frame at a time through
+// BPF_PROG_TEST_RUN with the counters read around every run.
+#pragma once
+
+#include <array>
+#include <span>
+
+#include "catalogue.h"
+#include "checker.h"
+#include "harness.h"
+
+namespace julier::fuzz {
+
+class Runner {
+ public:
+  Runner();
+
+  // One run. Returns 0, or the negative errno of a run the kernel refused (the
+  // outcome then holds only the counter deltas, which must all be zero).
+  int run(std::span<const uint8_t> frame, Outcome& o);
+  // Largest frame BPF_PROG_TEST_RUN takes for XDP here, and the largest it hands to
+  // the program in one buffer (the rest goes to fragments the program cannot see).
+  // Both found by bisection at start.
+  size_t max_frame() const { return max_frame_; }
+  size_t linear_frame() const { return linear_frame_; }
+  const Catalogue& catalogue() const { return cat_; }
+
+ private:
+  Catalogue cat_;
+  test::LbHarness lb_;
+  std::array<jl_traffic, JL_CNT_COUNT> last_{};
+  size_t max_frame_ = 0;
+  size_t linear_frame_ = 0;
+};
+
+}  // namespace julier::fuzz
