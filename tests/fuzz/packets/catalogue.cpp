@@ -85,6 +85,18 @@ std::string addr_text(int family, const Addr& a) {
   return buf;
 }
 
+std::vector<Addr> pooled_clients(int family) {
+  std::vector<Addr> v;
+  for (uint8_t i = 0; i < 8; i++) {
+    Addr a = to_addr(family == 4 ? "198.18.0.10" : "2001:db8::10");
+    a[family == 4 ? 3 : 15] = uint8_t(10 + i);
+    v.push_back(a);
+  }
+  return v;
+}
+
+std::vector<uint16_t> pooled_ports() { return {40000, 40001, 40002, 40003}; }
+
 Catalogue::Catalogue() {
   using namespace test::lbfix;
   for (const ServiceSpec& spec : specs()) {
@@ -111,7 +123,12 @@ test::LbSizes Catalogue::sizes() {
 }
 
 void Catalogue::install(test::LbHarness& lb) const {
-  for (const Service& s : services_) test::lbfix::install(lb, s.spec);
+  for (uint32_t side = 0; side < JL_SIDES; side++)
+    for (const Service& s : services_) {
+      ServiceSpec spec = s.spec;
+      spec.side = side;
+      test::lbfix::install(lb, spec);
+    }
 }
 
 const Service* Catalogue::service(int family, const Addr& dst, uint16_t port, uint8_t proto) const {

@@ -40,7 +40,8 @@ class Catalogue {
   // Some service, of any port or protocol, lives at this address.
   bool any_service_at(int family, const Addr& dst) const;
 
-  // Write every service, ring, backend, fragment entry and filter bit.
+  // Write every service, ring, backend, fragment entry and filter bit, the same on
+  // both sides (so that flipping the live side changes nothing a packet may see).
   void install(test::LbHarness& lb) const;
 
   static test::LbSizes sizes();
@@ -48,6 +49,11 @@ class Catalogue {
  private:
   std::vector<Service> services_;
 };
+
+// Clients and source ports that come back in generated frames, so that flows repeat
+// and ICMP errors quote flows that were seen.
+std::vector<Addr> pooled_clients(int family);
+std::vector<uint16_t> pooled_ports();
 
 Addr to_addr(const std::string& text);
 std::string addr_text(int family, const Addr& a);

@@ -1,5 +1,6 @@
 #include "checker.h"
 
+#include <arpa/inet.h>
 #include <linux/bpf.h>
 
 #include <algorithm>
@@ -73,6 +74,17 @@ bool eq(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+jl_flow_key flow_key(int family, const Addr& src, const Addr& dst, uint16_t sport, uint16_t dport, uint8_t proto) {
+  jl_flow_key k{};
+  std::memcpy(k.src, src.data(), 16);
+  std::memcpy(k.dst, dst.data(), 16);
+  k.sport = htons(sport);
+  k.dport = htons(dport);
+  k.proto = proto;
+  k.family = uint8_t(family);
+  return k;
+}
+
 bool mac_zero(const test::Mac& m) { return std::all_of(m.begin(), m.end(), [](uint8_t b) { return b == 0; }); }
 
 }  // namespace
@@ -143,10 +155,15 @@ Expectation Checker::expect(std::span<const uint8_t> in) const {
       e.counter = JL_CNT_PASS_ICMP_NOT_FLOW;
       return e;
     }
-    return deliver(p, s, true);
+    e = deliver(p, s, true);
+    e.flow = flow_key(p.family, q.client, q.vip, q.client_port, q.vip_port, q.proto);
+    return e;
   }
   const Service* s = cat_.service(p.family, p.dst, p.dport, p.proto);
-  return s ? deliver(p, s, false) : e;
+  if (!s) return e;
+  e = deliver(p, s, false);
+  e.flow = flow_key(p.family, p.src, p.dst, p.sport, p.dport, p.proto);
+  return e;
 }
 
 std::string Checker::check(std::span<const uint8_t> in, const Outcome& o) const {
@@ -182,6 +199,7 @@ std::string Checker::check(std::span<const uint8_t> in, const Outcome& o) const 
   if (!err.empty()) return err;
 
   Frame p = parse_frame(view);
+  int backend = -1;
   switch (o.verdict) {
     case XDP_PASS:
       FAIL_IF(!eq(in, o.out), "XDP_PASS changed the frame: " << hex(o.out));
@@ -189,22 +207,52 @@ std::string Checker::check(std::span<const uint8_t> in, const Outcome& o) const 
     case XDP_TX:
     case XDP_REDIRECT:
       if (e.counter == JL_CNT_TX_ICMP_TOO_BIG) check_too_big(in, p, e, o.out, err);
-      else check_delivery(in, p, e, o.out, err);
+      else backend = check_delivery(in, p, e, o.out, err);
       break;
     default:
       break;
   }
+  if (e.flow) check_flow(e, o, backend, err);
   return err;
+}
+
+// docs/forwarder.md "Flows": an entry whose backend still takes the flow keeps it
+// (every backend here is up); a flow packet sent on leaves an entry naming the
+// backend it went to; anything else (ICMP errors, drops, too-big replies) leaves the
+// table as it was.
+void Checker::check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const {
+  const Service& s = *e.service;
+  auto owned = [&](const jl_flow& f) {
+    return f.service_id == s.spec.service_id && f.backend_id >= s.spec.first_backend &&
+           f.backend_id < s.spec.first_backend + s.spec.slots;
+  };
+  bool delivered = backend >= 0;
+  if (delivered && o.flow_before && owned(*o.flow_before))
+    FAIL_IF(uint32_t(backend) != o.flow_before->backend_id,
+            "flow of backend " << o.flow_before->backend_id << " sent to backend " << backend);
+  if (delivered && !e.icmp_error) {
+    FAIL_IF(!o.flow_after, "flow sent to backend " << backend << " left no connection table entry");
+    if (o.flow_after)
+      FAIL_IF(o.flow_after->backend_id != uint32_t(backend) || o.flow_after->service_id != s.spec.service_id,
+              "connection table entry (service " << o.flow_after->service_id << ", backend "
+                                                 << o.flow_after->backend_id << ") for a flow sent to backend "
+                                                 << backend << " of service " << s.spec.service_id);
+    return;
+  }
+  bool same = o.flow_before.has_value() == o.flow_after.has_value() &&
+              (!o.flow_before || (o.flow_before->backend_id == o.flow_after->backend_id &&
+                                  o.flow_before->service_id == o.flow_after->service_id));
+  FAIL_IF(!same, "the connection table entry changed on " << counter_label(e.counter));
 }
 
 // A frame sent on to a backend: the right addresses, consistent lengths, valid
 // checksums, and the inner packet as received (TTL / hop limit one less in tunnels).
-void Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
-                             std::span<const uint8_t> out, std::string& err) const {
+int Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
+                            std::span<const uint8_t> out, std::string& err) const {
   const Service& s = *e.service;
   if (out.size() < p.l3) {
     FAIL_IF(true, "output of " << out.size() << " bytes has no room for Ethernet");
-    return;
+    return -1;
   }
   test::Mac dst;
   std::copy_n(out.begin(), 6, dst.begin());
@@ -216,7 +264,8 @@ void Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const 
 
   if (s.spec.mode == JL_MODE_L2) {
     FAIL_IF(!eq(out.subspan(12), in.subspan(12)), "l2 mode changed bytes after the MAC addresses");
-    return;
+    auto it = std::find(s.backend_macs.begin(), s.backend_macs.end(), dst);
+    return it == s.backend_macs.end() ? -1 : int(s.spec.first_backend + (it - s.backend_macs.begin()));
   }
   // Tunnel: [Ethernet (+ tag)] [outer IP] [UDP + GUE] [inner IP packet, padding cut]
   const size_t l3 = p.l3, ovh = size_t(e.overhead);
@@ -226,7 +275,7 @@ void Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const 
     out = out.first(l3 + ovh + p.ip_len);
   if (out.size() != l3 + ovh + p.ip_len) {
     FAIL_IF(true, "tunnel frame is " << out.size() << " bytes, want " << l3 + ovh + p.ip_len);
-    return;
+    return -1;
   }
   const uint16_t outer_type = s.backend_family == 4 ? 0x0800 : 0x86dd;
   if (p.tagged) {
@@ -262,7 +311,9 @@ void Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const 
     std::copy_n(outer.begin() + 8, 16, outer_src.begin());
     std::copy_n(outer.begin() + 24, 16, outer_dst.begin());
   }
-  FAIL_IF(std::find(s.backend_addrs.begin(), s.backend_addrs.end(), outer_dst) == s.backend_addrs.end(),
+  auto chosen = std::find(s.backend_addrs.begin(), s.backend_addrs.end(), outer_dst);
+  int backend = chosen == s.backend_addrs.end() ? -1 : int(s.spec.first_backend + (chosen - s.backend_addrs.begin()));
+  FAIL_IF(backend < 0,
           "outer destination " << addr_text(s.backend_family, outer_dst) << " is no backend of service "
                                << s.spec.service_id);
   {  // outer source: the service's, its low entropy bits (of the last word) free
@@ -312,6 +363,7 @@ void Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const 
   auto v_in = l4_valid(p.family, orig, p.hdr_len, p.proto, p.fragment);
   auto v_out = l4_valid(p.family, inner, p.hdr_len, p.proto, p.fragment);
   FAIL_IF(v_in != v_out, "inner transport checksum validity changed");
+  return backend;
 }
 
 // ICMP frag-needed / packet-too-big back to the client, quoting the received packet.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -19,6 +20,9 @@ struct Outcome {
   int verdict = -1;
   test::Bytes out;                                // the frame as the program left it
   std::array<jl_traffic, JL_CNT_COUNT> delta{};   // counters after minus before
+  // The connection table entry of the expectation's flow, before and after the run
+  // (read only when the expectation names a flow).
+  std::optional<jl_flow> flow_before, flow_after;
 };
 
 // What the documentation says must happen to a frame.
@@ -27,6 +31,9 @@ struct Expectation {
   const Service* service = nullptr;  // the service that takes it, if any
   bool icmp_error = false;           // an ICMP error sent to its flow's backend
   int overhead = 0;                  // bytes a tunnel adds
+  // The client's flow of a TCP/UDP packet (not a fragment) to a service, or of the
+  // flow an ICMP error quotes: its connection table entry is checked too.
+  std::optional<jl_flow_key> flow;
 };
 
 class Checker {
@@ -41,8 +48,10 @@ class Checker {
 
  private:
   Expectation deliver(const Frame& p, const Service* s, bool icmp) const;
-  void check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
-                      std::span<const uint8_t> out, std::string& err) const;
+  // Returns the backend id the frame went to, or -1.
+  int check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
+                     std::span<const uint8_t> out, std::string& err) const;
+  void check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const;
   void check_too_big(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
                      std::span<const uint8_t> out, std::string& err) const;
 

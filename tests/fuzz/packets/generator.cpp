@@ -54,6 +54,15 @@ Addr client(Rng& r, int family) {
   return a;
 }
 
+Addr pooled_client(Rng& r, int family) {
+  auto v = pooled_clients(family);
+  return v[u(r, 0, v.size() - 1)];
+}
+uint16_t pooled_port(Rng& r) {
+  auto v = pooled_ports();
+  return v[u(r, 0, v.size() - 1)];
+}
+
 size_t payload_size(Rng& r) {
   double p = std::uniform_real_distribution<double>(0, 1)(r);
   if (p < 0.6) return u(r, 0, 64);
@@ -117,7 +126,8 @@ Packet Generator::valid_packet(Rng& r, bool allow_ext, std::optional<size_t> pay
   Packet p;
   p.eth(test::lbfix::kLbMac, test::lbfix::kPeerMac);
   if (chance(r, 0.2)) p.vlan(uint16_t(u(r, 1, 4094)), uint8_t(u(r, 0, 7)));
-  put_ip_layer(p, t.family, client(r, t.family), t.dst);
+  bool pooled = chance(r, 0.4);
+  put_ip_layer(p, t.family, pooled ? pooled_client(r, t.family) : client(r, t.family), t.dst);
   p.ttl(chance(r, 0.1) ? uint8_t(u(r, 0, 2)) : 64).tos(byte(r));
   if (t.family == 4) {
     p.df(chance(r, 0.5)).id(uint16_t(r()));
@@ -129,7 +139,7 @@ Packet Generator::valid_packet(Rng& r, bool allow_ext, std::optional<size_t> pay
       if (chance(r, 0.5)) p.dest_opts(random_bytes(r, u(r, 0, 20)));
     }
   }
-  uint16_t sport = uint16_t(u(r, 1024, 65535));
+  uint16_t sport = pooled ? pooled_port(r) : uint16_t(u(r, 1024, 65535));
   switch (t.proto) {
     case 6: p.tcp(sport, t.port).flags(byte(r)).seq(uint32_t(r())).ack(uint32_t(r())); break;
     case 17:
@@ -160,7 +170,9 @@ Bytes Generator::quote(Rng& r, int family, int depth) const {
   const Service& s = *same[u(r, 0, same.size() - 1)];
   int qfamily = chance(r, 0.1) ? 10 - family : family;
   Addr vip = qfamily == family ? s.vip : client(r, qfamily);
-  Addr cl = client(r, qfamily);
+  bool pooled = chance(r, 0.5);
+  Addr cl = pooled ? pooled_client(r, qfamily) : client(r, qfamily);
+  uint16_t cport = pooled ? pooled_port(r) : uint16_t(r());
   switch (u(r, 0, 7)) {
     case 0: return random_bytes(r, u(r, 0, 100));
     case 1: {  // the wrong direction: client -> VIP
@@ -194,8 +206,8 @@ Bytes Generator::quote(Rng& r, int family, int depth) const {
   }
   uint8_t proto = chance(r, 0.9) ? s.spec.proto : one_of<uint8_t>(r, {1, 58, 47});
   uint16_t vport = s.spec.port && chance(r, 0.9) ? s.spec.port : uint16_t(r());
-  if (proto == 6) q.tcp(vport, uint16_t(r()));
-  else if (proto == 17) q.udp(vport, uint16_t(r()));
+  if (proto == 6) q.tcp(vport, cport);
+  else if (proto == 17) q.udp(vport, cport);
   else q.ip_proto(proto);
   q.payload(random_bytes(r, u(r, 0, 64)));
   Bytes b = q.build();

@@ -45,6 +45,17 @@ std::string moved_counter(const Outcome& o) {
 
 // The checks of one run, the kernel's refusals included: frames shorter than
 // Ethernet or longer than the largest test-run frame must be refused, nothing counted.
+// The program sees the first buffer of a frame.
+std::span<const uint8_t> seen(const Runner& runner, std::span<const uint8_t> f) {
+  return f.first(std::min(f.size(), runner.linear_frame()));
+}
+
+// One run, with the connection table entry of the frame's flow read around it.
+int run(Runner& runner, const Checker& checker, std::span<const uint8_t> f, Outcome& o) {
+  Expectation e = checker.expect(seen(runner, f));
+  return runner.run(f, o, e.flow ? &*e.flow : nullptr);
+}
+
 std::string judge(const Runner& runner, const Checker& checker, std::span<const uint8_t> f, int rc,
                   const Outcome& o) {
   bool refusable = f.size() < 14 || f.size() > runner.max_frame();
@@ -68,7 +79,7 @@ Bytes read_replay(const std::string& arg) {
 
 void describe(const Runner& runner, const Bytes& f, int rc, const Outcome& o) {
   Checker checker(runner.catalogue(), runner.linear_frame());
-  Expectation e = checker.expect(f.size() > runner.linear_frame() ? std::span<const uint8_t>(f).first(runner.linear_frame()) : std::span<const uint8_t>(f));
+  Expectation e = checker.expect(seen(runner, f));
   std::cout << "frame (" << f.size() << " bytes): " << julier::test::to_hex(f) << "\n"
             << "verdict: " << verdict_of(rc, o) << ", counted as " << moved_counter(o) << "\n"
             << "docs/forwarder.md: " << counter_label(e.counter) << "\n";
@@ -114,7 +125,7 @@ int main(int argc, char** argv) {
     Bytes f = replay.empty() ? gen.frame(seed, index) : read_replay(replay);
     if (replay.empty()) std::cout << "seed " << seed << " index " << index << " category " << category_name(gen.category(index)) << "\n";
     Outcome o;
-    int rc = runner.run(f, o);
+    int rc = run(runner, checker, f, o);
     describe(runner, f, rc, o);
     std::string err = judge(runner, checker, f, rc, o);
     std::cout << (err.empty() ? "every invariant holds\n" : "FAILED:\n" + err);
@@ -127,7 +138,7 @@ int main(int argc, char** argv) {
             << std::flush;
   std::array<Tally, kCategories> tally{};
   std::array<uint64_t, JL_CNT_COUNT> counted{};
-  uint64_t failures = 0, n = 0;
+  uint64_t failures = 0, n = 0, with_entry = 0;  // with_entry: sent with a connection table entry present
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   for (;; n++) {
@@ -135,13 +146,19 @@ int main(int argc, char** argv) {
     if (seconds_opt->count() && (n & 255) == 0 && elapsed() >= seconds) break;
     Category c = gen.category(n);
     Bytes f = gen.frame(seed, n);
+    // Flip the live side now and then: both sides hold the same catalogue.
+    if (n % 4096 == 0) {
+      runner.set_generation(uint32_t(n / 4096));
+      runner.seed_flows();  // the LRU table has evicted them by now
+    }
     Outcome o;
-    int rc = runner.run(f, o);
+    int rc = run(runner, checker, f, o);
     Tally& t = tally[size_t(c)];
     t.frames++;
     if (rc) t.rejected++;
     else if (o.verdict >= 0 && o.verdict < 5) t.verdicts[size_t(o.verdict)]++;
     for (uint32_t k = 0; k < JL_CNT_COUNT; k++) counted[k] += o.delta[k].packets;
+    if (o.flow_before && (o.verdict == XDP_TX || o.verdict == XDP_REDIRECT)) with_entry++;
     std::string err = judge(runner, checker, f, rc, o);
     if (err.empty()) continue;
     t.failures++;
@@ -178,7 +195,7 @@ int main(int argc, char** argv) {
   if (!quiet) {
     std::printf("counters:");
     for (uint32_t k = 0; k < JL_CNT_COUNT; k++) std::printf(" %s=%lu", counter_label(jl_counter(k)), counted[k]);
-    std::printf("\n");
+    std::printf("\nsent with a connection table entry present: %lu\n", with_entry);
   }
   std::printf("pktfuzz: seed %lu: %lu frames in %.1f s (%.0f frames/s), %lu failures\n", seed, n, secs,
               secs > 0 ? double(n) / secs : 0.0, failures);

@@ -2,7 +2,10 @@
 
 #include <bpf/bpf.h>
 
+#include <arpa/inet.h>
+
 #include <cerrno>
+#include <cstring>
 
 namespace julier::fuzz {
 
@@ -49,11 +52,35 @@ Runner::Runner() : lb_(Catalogue::sizes()) {
   };
   max_frame_ = bisect(14, size_t(1) << 24, accepted);
   linear_frame_ = bisect(14, max_frame_ + 1, whole);
+  seed_flows();
   last_ = lb_.counters();
 }
 
-int Runner::run(std::span<const uint8_t> frame, Outcome& o) {
+void Runner::seed_flows() {
+  uint32_t n = 0;
+  for (const Service& s : cat_.services()) {
+    if (s.spec.port == 0 || s.spec.slots == 0) continue;
+    for (const Addr& c : pooled_clients(s.family))
+      for (uint16_t port : pooled_ports()) {
+        jl_flow_key k{};
+        std::memcpy(k.src, c.data(), 16);
+        std::memcpy(k.dst, s.vip.data(), 16);
+        k.sport = htons(port);
+        k.dport = htons(s.spec.port);
+        k.proto = s.spec.proto;
+        k.family = uint8_t(s.family);
+        n++;
+        jl_flow f{s.spec.first_backend + n % s.spec.slots, s.spec.service_id};
+        if (n % 5 == 0) f.service_id = s.spec.service_id % uint32_t(cat_.services().size()) + 1;
+        lb_.put_flow(k, f);
+      }
+  }
+}
+
+int Runner::run(std::span<const uint8_t> frame, Outcome& o, const jl_flow_key* flow) {
+  if (flow) o.flow_before = lb_.flow(*flow);
   int rc = test_run(lb_.prog_fd(), frame, o.out, o.verdict);
+  if (flow) o.flow_after = lb_.flow(*flow);
   auto now = lb_.counters();
   for (uint32_t c = 0; c < JL_CNT_COUNT; c++) {
     o.delta[c].packets = now[c].packets - last_[c].packets;

@@ -17,7 +17,14 @@ class Runner {
 
   // One run. Returns 0, or the negative errno of a run the kernel refused (the
   // outcome then holds only the counter deltas, which must all be zero).
-  int run(std::span<const uint8_t> frame, Outcome& o);
+  // With a flow, its connection table entry is read before and after.
+  int run(std::span<const uint8_t> frame, Outcome& o, const jl_flow_key* flow = nullptr);
+  // Make a generation live (its side: generation & 1).
+  void set_generation(uint32_t g) { lb_.set_active(g); }
+  // Connection table entries for the pooled clients' flows to the services with a
+  // port: most name a backend of the service other than the ring's choice would be
+  // (so that following the table shows), some another service (so they are re-picked).
+  void seed_flows();
   // Largest frame BPF_PROG_TEST_RUN takes for XDP here, and the largest it hands to
   // the program in one buffer (the rest goes to fragments the program cannot see).
   // Both found by bisection at start.
