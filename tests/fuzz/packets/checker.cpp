@@ -85,6 +85,33 @@ jl_flow_key flow_key(int family, const Addr& src, const Addr& dst, uint16_t spor
   return k;
 }
 
+// docs/forwarder.md "Flow hash": lookup3 hashword over the host-order values of the
+// wire fields (the reference implementation of lb_fixture.h).
+void push_words(std::vector<uint32_t>& w, int family, const uint8_t* a) {
+  for (int i = 0; i < (family == 4 ? 1 : 4); i++)
+    w.push_back(uint32_t(a[4 * i]) << 24 | uint32_t(a[4 * i + 1]) << 16 | uint32_t(a[4 * i + 2]) << 8 | a[4 * i + 3]);
+}
+uint32_t hash_of(const std::vector<uint32_t>& w) { return test::lbfix::lookup3_hashword(w, JL_HASH_SEED); }
+uint32_t flow_hash(const jl_flow_key& k) {
+  std::vector<uint32_t> w;
+  push_words(w, k.family, reinterpret_cast<const uint8_t*>(k.src));
+  push_words(w, k.family, reinterpret_cast<const uint8_t*>(k.dst));
+  w.push_back(uint32_t(ntohs(k.sport)) << 16 | ntohs(k.dport));
+  w.push_back(k.proto);
+  return hash_of(w);
+}
+uint32_t source_hash(const jl_flow_key& k) {
+  std::vector<uint32_t> w;
+  push_words(w, k.family, reinterpret_cast<const uint8_t*>(k.src));
+  return hash_of(w);
+}
+uint32_t pair_hash(int family, const Addr& src, const Addr& dst) {
+  std::vector<uint32_t> w;
+  push_words(w, family, src.data());
+  push_words(w, family, dst.data());
+  return hash_of(w);
+}
+
 bool mac_zero(const test::Mac& m) { return std::all_of(m.begin(), m.end(), [](uint8_t b) { return b == 0; }); }
 
 }  // namespace
@@ -142,7 +169,10 @@ Expectation Checker::expect(std::span<const uint8_t> in) const {
   e.counter = JL_CNT_PASS_NOT_VIP;
   if (p.fragment) {
     const Service* s = cat_.fragment_service(p.family, p.dst, p.proto);
-    return s ? deliver(p, s, false) : e;
+    if (!s) return e;
+    e = deliver(p, s, false);
+    e.fragment = true;
+    return e;
   }
   if (p.proto != kTcp && p.proto != kUdp) {
     if (p.proto != (p.family == 4 ? kIcmp : kIcmp6)) return e;
@@ -166,7 +196,7 @@ Expectation Checker::expect(std::span<const uint8_t> in) const {
   return e;
 }
 
-std::string Checker::check(std::span<const uint8_t> in, const Outcome& o) const {
+std::string Checker::check(std::span<const uint8_t> in, const Outcome& o, Delivery* delivery) const {
   std::string err;
   // A frame longer than one buffer: the program sees and counts the first part only.
   auto view = in.first(std::min(in.size(), linear_));
@@ -207,13 +237,41 @@ std::string Checker::check(std::span<const uint8_t> in, const Outcome& o) const 
     case XDP_TX:
     case XDP_REDIRECT:
       if (e.counter == JL_CNT_TX_ICMP_TOO_BIG) check_too_big(in, p, e, o.out, err);
-      else backend = check_delivery(in, p, e, o.out, err);
+      else {
+        uint32_t hash = e.fragment ? pair_hash(p.family, p.src, p.dst) : flow_hash(*e.flow);
+        backend = check_delivery(in, p, e, hash, o.out, err);
+        check_pick(p, e, o, backend, err);
+      }
       break;
     default:
       break;
   }
   if (e.flow) check_flow(e, o, backend, err);
+  if (delivery && backend >= 0) {
+    const Service& s = *e.service;
+    const jl_flow* before = o.flow_before ? &*o.flow_before : nullptr;
+    bool kept = before && before->service_id == s.spec.service_id && before->backend_id >= s.spec.first_backend &&
+                before->backend_id < s.spec.first_backend + s.spec.slots;
+    *delivery = {backend, s.spec.service_id, !e.fragment && !e.icmp_error && !kept};
+  }
   return err;
+}
+
+// docs/forwarder.md "Ring": without a connection table entry that keeps it, the
+// backend is ring slot hash % ring_size; the fixture rings hold first_backend + slot.
+void Checker::check_pick(const Frame& p, const Expectation& e, const Outcome& o, int backend, std::string& err) const {
+  const Service& s = *e.service;
+  if (backend < 0) return;
+  const jl_flow* before = o.flow_before ? &*o.flow_before : nullptr;
+  if (!e.fragment && before && before->service_id == s.spec.service_id && before->backend_id >= s.spec.first_backend &&
+      before->backend_id < s.spec.first_backend + s.spec.slots)
+    return;  // kept by its entry (check_flow)
+  uint32_t h = e.fragment ? pair_hash(p.family, p.src, p.dst)
+               : (s.spec.flags & JL_VIP_F_SOURCE_AFFINITY) ? source_hash(*e.flow)
+                                                            : flow_hash(*e.flow);
+  uint32_t want = s.spec.first_backend + h % s.spec.slots;
+  FAIL_IF(uint32_t(backend) != want, "picked backend " << backend << ", the ring gives " << want << " (hash "
+                                                       << h << ")");
 }
 
 // docs/forwarder.md "Flows": an entry whose backend still takes the flow keeps it
@@ -247,7 +305,7 @@ void Checker::check_flow(const Expectation& e, const Outcome& o, int backend, st
 
 // A frame sent on to a backend: the right addresses, consistent lengths, valid
 // checksums, and the inner packet as received (TTL / hop limit one less in tunnels).
-int Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
+int Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e, uint32_t hash,
                             std::span<const uint8_t> out, std::string& err) const {
   const Service& s = *e.service;
   if (out.size() < p.l3) {
@@ -308,6 +366,8 @@ int Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const E
     FAIL_IF(get16(outer, 4) != outer.size() - 40, "outer payload length " << get16(outer, 4) << ", want " << outer.size() - 40);
     FAIL_IF(outer[6] != outer_proto, "outer next header " << int(outer[6]));
     FAIL_IF(outer[7] != s.spec.outer_ttl, "outer hop limit " << int(outer[7]));
+    FAIL_IF((get32(outer, 0) & 0xfffff) != (hash & 0xfffff),
+            "outer flow label " << (get32(outer, 0) & 0xfffff) << ", the flow hash gives " << (hash & 0xfffff));
     std::copy_n(outer.begin() + 8, 16, outer_src.begin());
     std::copy_n(outer.begin() + 24, 16, outer_dst.begin());
   }
@@ -320,15 +380,17 @@ int Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const E
     Addr want = to_addr(s.backend_family == 4 ? test::lbfix::kTunnelSrc4 : test::lbfix::kTunnelSrc6);
     size_t last = s.backend_family == 4 ? 0 : 12;
     uint32_t mask = s.spec.entropy_bits ? ~((1u << s.spec.entropy_bits) - 1) : ~0u;
+    uint32_t got = get32(outer_src, last);
     bool ok = std::equal(want.begin(), want.begin() + last, outer_src.begin()) &&
-              (get32(want, last) & mask) == (get32(outer_src, last) & mask);
-    FAIL_IF(!ok, "outer source " << addr_text(s.backend_family, outer_src) << " is not the service's");
+              (get32(want, last) & mask) == (got & mask) && (got & ~mask) == (hash & ~mask);
+    FAIL_IF(!ok, "outer source " << addr_text(s.backend_family, outer_src)
+                                 << " is not the service's with its low bits from the flow hash");
   }
   size_t inner_off = outer_hlen;
   if (gue) {
     auto udp = outer.subspan(outer_hlen);
-    FAIL_IF(get16(udp, 0) < JL_GUE_SPORT_MIN || get16(udp, 0) > JL_GUE_SPORT_MIN + JL_GUE_SPORT_MASK,
-            "GUE source port " << get16(udp, 0));
+    FAIL_IF(get16(udp, 0) != JL_GUE_SPORT_MIN + (hash & JL_GUE_SPORT_MASK),
+            "GUE source port " << get16(udp, 0) << ", the flow hash gives " << JL_GUE_SPORT_MIN + (hash & JL_GUE_SPORT_MASK));
     FAIL_IF(get16(udp, 2) != s.spec.gue_port, "GUE port " << get16(udp, 2));
     FAIL_IF(get16(udp, 4) != udp.size(), "outer UDP length " << get16(udp, 4) << ", datagram is " << udp.size());
     // Local checksum offload arithmetic (docs/forwarder.md) derives the outer sum from

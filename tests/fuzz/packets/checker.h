@@ -34,6 +34,7 @@ struct Expectation {
   // The client's flow of a TCP/UDP packet (not a fragment) to a service, or of the
   // flow an ICMP error quotes: its connection table entry is checked too.
   std::optional<jl_flow_key> flow;
+  bool fragment = false;  // a fragment: backend and outer fields from the address pair hash
 };
 
 class Checker {
@@ -43,14 +44,21 @@ class Checker {
 
   // From the bytes the program sees.
   Expectation expect(std::span<const uint8_t> in) const;
+  // A frame sent to a backend, as jl_service_stats / jl_backend_stats must count it.
+  struct Delivery {
+    int backend = -1;  // -1: not sent to a backend
+    uint32_t service_id = 0;
+    bool new_flow = false;  // a connection table write (first packet or re-pick)
+  };
   // "" when every invariant holds, otherwise one line per violation.
-  std::string check(std::span<const uint8_t> in, const Outcome& o) const;
+  std::string check(std::span<const uint8_t> in, const Outcome& o, Delivery* delivery = nullptr) const;
 
  private:
   Expectation deliver(const Frame& p, const Service* s, bool icmp) const;
   // Returns the backend id the frame went to, or -1.
-  int check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
+  int check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e, uint32_t hash,
                      std::span<const uint8_t> out, std::string& err) const;
+  void check_pick(const Frame& p, const Expectation& e, const Outcome& o, int backend, std::string& err) const;
   void check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const;
   void check_too_big(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
                      std::span<const uint8_t> out, std::string& err) const;

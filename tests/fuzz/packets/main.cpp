@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -56,10 +57,51 @@ int run(Runner& runner, const Checker& checker, std::span<const uint8_t> f, Outc
   return runner.run(f, o, e.flow ? &*e.flow : nullptr);
 }
 
+// jl_service_stats and jl_backend_stats as the runs so far must have left them.
+struct StatsModel {
+  std::map<uint32_t, jl_service_traffic> services;
+  std::map<uint32_t, jl_traffic> backends;
+
+  // Count a delivery; "" if the two entries it touched read as counted.
+  std::string add(const Runner& runner, const Checker::Delivery& d, uint64_t bytes) {
+    auto& s = services[d.service_id];
+    s.packets++, s.bytes += bytes, s.new_flows += d.new_flow;
+    auto& b = backends[uint32_t(d.backend)];
+    b.packets++, b.bytes += bytes;
+    return compare(runner, d.service_id, uint32_t(d.backend));
+  }
+  std::string compare(const Runner& runner, uint32_t service, uint32_t backend) {
+    std::ostringstream err;
+    auto s = runner.service_stats(service);
+    auto& ws = services[service];
+    if (s.packets != ws.packets || s.bytes != ws.bytes || s.new_flows != ws.new_flows)
+      err << "jl_service_stats[" << service << "] reads " << s.packets << " packets, " << s.bytes << " bytes, "
+          << s.new_flows << " new flows; want " << ws.packets << ", " << ws.bytes << ", " << ws.new_flows << "\n";
+    auto b = runner.backend_stats(backend);
+    auto& wb = backends[backend];
+    if (b.packets != wb.packets || b.bytes != wb.bytes)
+      err << "jl_backend_stats[" << backend << "] reads " << b.packets << " packets, " << b.bytes << " bytes; want "
+          << wb.packets << ", " << wb.bytes << "\n";
+    return err.str();
+  }
+  // Every service and backend of the catalogue (also those no run should have touched).
+  std::string compare_all(const Runner& runner) {
+    std::string err;
+    for (const Service& s : runner.catalogue().services())
+      for (uint32_t i = 0; i < std::max(s.spec.slots, 1u); i++) err += compare(runner, s.spec.service_id, s.spec.first_backend + i);
+    return err;
+  }
+};
+
 std::string judge(const Runner& runner, const Checker& checker, std::span<const uint8_t> f, int rc,
-                  const Outcome& o) {
+                  const Outcome& o, StatsModel* stats = nullptr) {
   bool refusable = f.size() < 14 || f.size() > runner.max_frame();
-  if (rc == 0 && !refusable) return checker.check(f, o);
+  if (rc == 0 && !refusable) {
+    Checker::Delivery d;
+    std::string err = checker.check(f, o, &d);
+    if (stats && d.backend >= 0) err += stats->add(runner, d, seen(runner, f).size());
+    return err;
+  }
   std::string err;
   if (rc == 0) err += "a " + std::to_string(f.size()) + "-byte frame was run; the kernel should refuse it\n";
   else if (!refusable) err += "the kernel refused a " + std::to_string(f.size()) + "-byte frame: " + std::strerror(-rc) + "\n";
@@ -139,6 +181,7 @@ int main(int argc, char** argv) {
   std::array<Tally, kCategories> tally{};
   std::array<uint64_t, JL_CNT_COUNT> counted{};
   uint64_t failures = 0, n = 0, with_entry = 0;  // with_entry: sent with a connection table entry present
+  StatsModel stats;
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   for (;; n++) {
@@ -159,7 +202,7 @@ int main(int argc, char** argv) {
     else if (o.verdict >= 0 && o.verdict < 5) t.verdicts[size_t(o.verdict)]++;
     for (uint32_t k = 0; k < JL_CNT_COUNT; k++) counted[k] += o.delta[k].packets;
     if (o.flow_before && (o.verdict == XDP_TX || o.verdict == XDP_REDIRECT)) with_entry++;
-    std::string err = judge(runner, checker, f, rc, o);
+    std::string err = judge(runner, checker, f, rc, o, &stats);
     if (err.empty()) continue;
     t.failures++;
     failures++;
@@ -178,6 +221,10 @@ int main(int argc, char** argv) {
     }
   }
   double secs = elapsed();
+  if (std::string err = stats.compare_all(runner); !err.empty()) {
+    failures++;
+    std::cout << "FAIL per-service / per-backend counters after " << n << " frames of seed " << seed << ":\n" << err;
+  }
 
   std::printf("%-18s %10s %9s %9s %9s %9s %8s %8s\n", "category", "frames", "pass", "drop", "tx", "redirect",
               "refused", "failed");
