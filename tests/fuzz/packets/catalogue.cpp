@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 namespace julier::fuzz {
 
 using test::lbfix::ServiceSpec;
@@ -12,7 +14,8 @@ constexpr const char* kVip4b = "198.19.0.2";
 constexpr const char* kVip6b = "2001:db8:ff::2";
 
 // Every mode and family, a port-0 service per family, two services without a
-// usable backend, small MTUs, redirect, source affinity and outer-source entropy.
+// usable backend, small MTUs, redirect, source affinity, outer-source entropy, and
+// two modes that cannot reach their backends' family.
 std::vector<ServiceSpec> specs() {
   using namespace test::lbfix;
   std::vector<ServiceSpec> v;
@@ -60,6 +63,10 @@ std::vector<ServiceSpec> specs() {
   s = add(kVip6b, 0, IPPROTO_TCP, JL_MODE_GUE, 3, true, "4");
   s->mtu = 400;
   add(kVip6b, 0, IPPROTO_UDP, JL_MODE_IP6IP6, 0, true);  // no usable backend, takes fragments
+  // Modes that cannot carry the VIP's family (the control plane refuses these; the
+  // datapath must drop, counted, whatever it is given).
+  add(kVip6, 9000, IPPROTO_TCP, JL_MODE_IPIP, 3, false, "4");
+  add(kVip4, 9443, IPPROTO_TCP, JL_MODE_IP6IP6, 3, false, "6");
   return v;
 }
 
@@ -105,9 +112,16 @@ Catalogue::Catalogue() {
     s.family = is_v6(spec.vip) ? 6 : 4;
     s.backend_family = v6_backends(spec) ? 6 : 4;
     s.vip = to_addr(spec.vip);
-    for (uint32_t i = 0; i < spec.slots; i++) {
-      s.backend_addrs.push_back(to_addr(backend_addr(spec, spec.first_backend + i)));
-      s.backend_macs.push_back(frame_dst(spec, spec.first_backend + i));
+    // One draining and one down backend next to the ring of a few services.
+    if (spec.slots && (spec.service_id == 1 || spec.service_id == 9 || spec.service_id == 11)) {
+      s.draining.push_back(spec.first_backend + spec.slots);
+      s.down.push_back(spec.first_backend + spec.slots + 1);
+    }
+    for (uint32_t i = 0; i < spec.slots; i++) s.backend_ids.push_back(spec.first_backend + i);
+    s.backend_ids.insert(s.backend_ids.end(), s.draining.begin(), s.draining.end());
+    for (uint32_t id : s.backend_ids) {
+      s.backend_addrs.push_back(to_addr(backend_addr(spec, id)));
+      s.backend_macs.push_back(frame_dst(spec, id));
     }
     services_.push_back(std::move(s));
   }
@@ -128,7 +142,18 @@ void Catalogue::install(test::LbHarness& lb) const {
       ServiceSpec spec = s.spec;
       spec.side = side;
       test::lbfix::install(lb, spec);
+      for (uint32_t id : s.draining) lb.put_backend(side, id, test::lbfix::backend_value(spec, id));
+      for (uint32_t id : s.down) {
+        jl_backend b = test::lbfix::backend_value(spec, id);
+        b.flags = 0;
+        lb.put_backend(side, id, b);
+      }
     }
+}
+
+bool Service::keeps(const jl_flow& f) const {
+  return f.service_id == spec.service_id &&
+         std::find(backend_ids.begin(), backend_ids.end(), f.backend_id) != backend_ids.end();
 }
 
 const Service* Catalogue::service(int family, const Addr& dst, uint16_t port, uint8_t proto) const {

@@ -22,8 +22,15 @@ struct Service {
   int family = 4;             // of the VIP (and of the flows it takes)
   int backend_family = 4;     // of its backends' addresses
   Addr vip{};
+  // Backends that may receive its traffic: the ring's, then the draining ones (out of
+  // the ring, keeping their flows). Parallel: id, address, dst_mac of the entry.
+  std::vector<uint32_t> backend_ids;
   std::vector<Addr> backend_addrs;
-  std::vector<test::Mac> backend_macs;  // dst_mac of each backend entry
+  std::vector<test::Mac> backend_macs;
+  std::vector<uint32_t> draining, down;  // entries out of the ring; down ones keep no flow
+
+  // A connection table entry this service follows (docs/forwarder.md, "Flows").
+  bool keeps(const jl_flow& f) const;
 };
 
 class Catalogue {

@@ -250,8 +250,7 @@ std::string Checker::check(std::span<const uint8_t> in, const Outcome& o, Delive
   if (delivery && backend >= 0) {
     const Service& s = *e.service;
     const jl_flow* before = o.flow_before ? &*o.flow_before : nullptr;
-    bool kept = before && before->service_id == s.spec.service_id && before->backend_id >= s.spec.first_backend &&
-                before->backend_id < s.spec.first_backend + s.spec.slots;
+    bool kept = before && s.keeps(*before);
     *delivery = {backend, s.spec.service_id, !e.fragment && !e.icmp_error && !kept};
   }
   return err;
@@ -263,9 +262,7 @@ void Checker::check_pick(const Frame& p, const Expectation& e, const Outcome& o,
   const Service& s = *e.service;
   if (backend < 0) return;
   const jl_flow* before = o.flow_before ? &*o.flow_before : nullptr;
-  if (!e.fragment && before && before->service_id == s.spec.service_id && before->backend_id >= s.spec.first_backend &&
-      before->backend_id < s.spec.first_backend + s.spec.slots)
-    return;  // kept by its entry (check_flow)
+  if (!e.fragment && before && s.keeps(*before)) return;  // kept by its entry (check_flow)
   uint32_t h = e.fragment ? pair_hash(p.family, p.src, p.dst)
                : (s.spec.flags & JL_VIP_F_SOURCE_AFFINITY) ? source_hash(*e.flow)
                                                             : flow_hash(*e.flow);
@@ -280,10 +277,7 @@ void Checker::check_pick(const Frame& p, const Expectation& e, const Outcome& o,
 // table as it was.
 void Checker::check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const {
   const Service& s = *e.service;
-  auto owned = [&](const jl_flow& f) {
-    return f.service_id == s.spec.service_id && f.backend_id >= s.spec.first_backend &&
-           f.backend_id < s.spec.first_backend + s.spec.slots;
-  };
+  auto owned = [&](const jl_flow& f) { return s.keeps(f); };
   bool delivered = backend >= 0;
   if (delivered && o.flow_before && owned(*o.flow_before))
     FAIL_IF(uint32_t(backend) != o.flow_before->backend_id,
@@ -323,7 +317,7 @@ int Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const E
   if (s.spec.mode == JL_MODE_L2) {
     FAIL_IF(!eq(out.subspan(12), in.subspan(12)), "l2 mode changed bytes after the MAC addresses");
     auto it = std::find(s.backend_macs.begin(), s.backend_macs.end(), dst);
-    return it == s.backend_macs.end() ? -1 : int(s.spec.first_backend + (it - s.backend_macs.begin()));
+    return it == s.backend_macs.end() ? -1 : int(s.backend_ids[size_t(it - s.backend_macs.begin())]);
   }
   // Tunnel: [Ethernet (+ tag)] [outer IP] [UDP + GUE] [inner IP packet, padding cut]
   const size_t l3 = p.l3, ovh = size_t(e.overhead);
@@ -372,7 +366,7 @@ int Checker::check_delivery(std::span<const uint8_t> in, const Frame& p, const E
     std::copy_n(outer.begin() + 24, 16, outer_dst.begin());
   }
   auto chosen = std::find(s.backend_addrs.begin(), s.backend_addrs.end(), outer_dst);
-  int backend = chosen == s.backend_addrs.end() ? -1 : int(s.spec.first_backend + (chosen - s.backend_addrs.begin()));
+  int backend = chosen == s.backend_addrs.end() ? -1 : int(s.backend_ids[size_t(chosen - s.backend_addrs.begin())]);
   FAIL_IF(backend < 0,
           "outer destination " << addr_text(s.backend_family, outer_dst) << " is no backend of service "
                                << s.spec.service_id);

@@ -87,8 +87,12 @@ struct StatsModel {
   // Every service and backend of the catalogue (also those no run should have touched).
   std::string compare_all(const Runner& runner) {
     std::string err;
-    for (const Service& s : runner.catalogue().services())
-      for (uint32_t i = 0; i < std::max(s.spec.slots, 1u); i++) err += compare(runner, s.spec.service_id, s.spec.first_backend + i);
+    for (const Service& s : runner.catalogue().services()) {
+      std::vector<uint32_t> ids = s.backend_ids;
+      ids.insert(ids.end(), s.down.begin(), s.down.end());
+      ids.push_back(s.spec.first_backend + 9);  // no backend at all
+      for (uint32_t id : ids) err += compare(runner, s.spec.service_id, id);
+    }
     return err;
   }
 };

@@ -72,6 +72,8 @@ void Runner::seed_flows() {
         n++;
         jl_flow f{s.spec.first_backend + n % s.spec.slots, s.spec.service_id};
         if (n % 5 == 0) f.service_id = s.spec.service_id % uint32_t(cat_.services().size()) + 1;
+        if (n % 5 == 1 && !s.draining.empty()) f.backend_id = s.draining[0];
+        if (n % 5 == 2 && !s.down.empty()) f.backend_id = s.down[0];
         lb_.put_flow(k, f);
       }
   }

@@ -23,7 +23,8 @@ class Runner {
   void set_generation(uint32_t g) { lb_.set_active(g); }
   // Connection table entries for the pooled clients' flows to the services with a
   // port: most name a backend of the service other than the ring's choice would be
-  // (so that following the table shows), some another service (so they are re-picked).
+  // (so that following the table shows), some a draining backend (kept), a down one
+  // or another service (re-picked).
   void seed_flows();
   jl_service_traffic service_stats(uint32_t id) const { return lb_.service_stats(id); }
   jl_traffic backend_stats(uint32_t id) const { return lb_.backend_stats(id); }
