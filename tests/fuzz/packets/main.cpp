@@ -126,9 +126,10 @@ Bytes read_replay(const std::string& arg) {
 void describe(const Runner& runner, const Bytes& f, int rc, const Outcome& o) {
   Checker checker(runner.catalogue(), runner.linear_frame());
   Expectation e = checker.expect(seen(runner, f));
+  bool refusable = f.size() < 14 || f.size() > runner.max_frame();
   std::cout << "frame (" << f.size() << " bytes): " << julier::test::to_hex(f) << "\n"
             << "verdict: " << verdict_of(rc, o) << ", counted as " << moved_counter(o) << "\n"
-            << "docs/forwarder.md: " << counter_label(e.counter) << "\n";
+            << "expected: " << (refusable ? "refused by the kernel" : counter_label(e.counter)) << "\n";
   if (rc == 0 && o.verdict != XDP_DROP) std::cout << "output (" << o.out.size() << " bytes): " << julier::test::to_hex(o.out) << "\n";
 }
 
