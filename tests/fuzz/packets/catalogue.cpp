@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <random>
 
 namespace julier::fuzz {
 
@@ -104,9 +105,24 @@ std::vector<Addr> pooled_clients(int family) {
 
 std::vector<uint16_t> pooled_ports() { return {40000, 40001, 40002, 40003}; }
 
-Catalogue::Catalogue() {
+// Parameters the forwarder takes as given: any value must work.
+void vary(ServiceSpec& spec, std::mt19937_64& r) {
+  auto u = [&](uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(r); };
+  if (spec.mode != JL_MODE_L2) {
+    if (u(0, 1)) spec.mtu = uint16_t(u(0, 1600));  // also below the bytes a tunnel adds
+    spec.outer_ttl = uint8_t(u(0, 255));
+    spec.entropy_bits = uint8_t(u(0, 20));           // more than 16 means 16
+  }
+  if (spec.mode == JL_MODE_GUE) spec.gue_port = uint16_t(u(1, 65535));
+  if (u(0, 3) == 0) spec.ifindex = u(0, 1) ? 0 : u(2, 64);
+  if (u(0, 3) == 0) spec.src_mac = u(0, 1) ? test::Mac{} : test::lbfix::kEgressMac;
+}
+
+Catalogue::Catalogue(uint64_t seed) {
   using namespace test::lbfix;
-  for (const ServiceSpec& spec : specs()) {
+  std::mt19937_64 r(seed);
+  for (ServiceSpec spec : specs()) {
+    vary(spec, r);
     Service s;
     s.spec = spec;
     s.family = is_v6(spec.vip) ? 6 : 4;

@@ -35,7 +35,9 @@ struct Service {
 
 class Catalogue {
  public:
-  Catalogue();
+  // The fixed set of services; the seed varies their tunnel MTUs, outer TTLs,
+  // entropy bits, GUE ports and egress devices.
+  explicit Catalogue(uint64_t seed);
 
   const std::vector<Service>& services() const { return services_; }
   // The service of dst:port/proto (family 4 or 6), else the address's port-0 one.

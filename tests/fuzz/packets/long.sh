@@ -40,7 +40,7 @@ awk -v secs="$(( $(date +%s) - start ))" '
       for (i = 2; i <= 8; i++) tot[i] += sum[c, i]
     }
     printf "%-18s %12d %10d %10d %10d %10d %9d %8d\n", "total", tot[2], tot[3], tot[4], tot[5], tot[6], tot[7], tot[8]
-    printf "frames/s: %.0f\n", secs > 0 ? tot[2] / secs : 0
+    printf "frames/s: %.0f\n", (secs > 0 ? tot[2] / secs : 0)
   }' "$log"
 [ "$status" -eq 0 ] || echo "long.sh: failing frames saved in $failures_dir" >&2
 exit $status

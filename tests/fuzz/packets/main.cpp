@@ -4,7 +4,7 @@
 //   julier_pktfuzz --seed 1 --frames 100000      # reproducible run
 //   julier_pktfuzz --seed time --seconds 60      # a new seed, printed
 //   julier_pktfuzz --seed 1 --index 4711         # frame 4711 of seed 1 alone
-//   julier_pktfuzz --replay failure.hex          # one saved frame (or hex text)
+//   julier_pktfuzz --replay pktfuzz-1-4711.hex   # one saved frame (or hex text)
 //
 // A failure prints the seed, the frame index and the frame in hex, and saves the
 // frame to --save-dir. Exit status: 0 all held, 1 a failure, 2 a usage error.
@@ -146,12 +146,19 @@ int main(int argc, char** argv) {
   auto* frames_opt = app.add_option("--frames", frames, "frames to run");
   auto* seconds_opt = app.add_option("--seconds", seconds, "run for this long");
   auto* index_opt = app.add_option("--index", index, "run only frame INDEX of the seed, and show it");
-  app.add_option("--replay", replay, "run one frame: a file written by a failure, or hex text");
+  app.add_option("--replay", replay, "run one frame: a file written by a failure, or hex text (give the run's --seed: it varies the catalogue)");
   app.add_option("--save-dir", save_dir, "where failing frames are saved");
   app.add_option("--max-failures", max_failures, "stop after this many failures");
   app.add_flag("--quiet", quiet, "only the summary");
   CLI11_PARSE(app, argc, argv);
 
+  // A saved frame names the seed of its run (which varies the catalogue).
+  if (!replay.empty() && !app.get_option("--seed")->count()) {
+    std::ifstream in(replay);
+    std::string word;
+    while (in >> word)
+      if (word == "--seed" && in >> seed_text) break;
+  }
   uint64_t seed = 0;
   bool timed = seed_text == "time";
   if (timed) seed = uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
@@ -164,7 +171,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  Runner runner;
+  Runner runner(seed);  // the seed also varies the catalogue
   Checker checker(runner.catalogue(), runner.linear_frame());
   Generator gen(runner.catalogue(), runner.linear_frame(), runner.max_frame());
 
@@ -213,13 +220,13 @@ int main(int argc, char** argv) {
     failures++;
     std::ostringstream name;
     name << save_dir << "/pktfuzz-" << seed << "-" << n << ".hex";
-    std::ofstream(name.str()) << "# julier_pktfuzz seed " << seed << " index " << n << " category "
+    std::ofstream(name.str()) << "# julier_pktfuzz --seed " << seed << " --index " << n << ", category "
                               << category_name(c) << "\n" << julier::test::to_hex(f) << "\n";
     std::cout << "FAIL seed " << seed << " index " << n << " category " << category_name(c) << " ("
               << f.size() << " bytes), " << verdict_of(rc, o) << " counted as " << moved_counter(o) << "\n"
               << err << "frame: " << julier::test::to_hex(f) << "\n"
-              << "saved to " << name.str() << "; replay: julier_pktfuzz --replay " << name.str()
-              << " (or --seed " << seed << " --index " << n << ")\n" << std::flush;
+              << "saved to " << name.str() << "; replay: julier_pktfuzz --seed " << seed << " --replay "
+              << name.str() << " (or --seed " << seed << " --index " << n << ")\n" << std::flush;
     if (failures >= max_failures) {
       n++;
       break;

@@ -32,7 +32,7 @@ int test_run(int prog_fd, std::span<const uint8_t> frame, test::Bytes& out, int&
 
 }  // namespace
 
-Runner::Runner() : lb_(Catalogue::sizes()) {
+Runner::Runner(uint64_t catalogue_seed) : cat_(catalogue_seed), lb_(Catalogue::sizes()) {
   cat_.install(lb_);
   // Bisections over frames the program passes untouched (ethertype 0: not IP): the
   // largest the kernel takes, and the largest whose every byte the program counts.

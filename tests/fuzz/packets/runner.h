@@ -13,7 +13,7 @@ namespace julier::fuzz {
 
 class Runner {
  public:
-  Runner();
+  explicit Runner(uint64_t catalogue_seed);
 
   // One run. Returns 0, or the negative errno of a run the kernel refused (the
   // outcome then holds only the counter deltas, which must all be zero).
