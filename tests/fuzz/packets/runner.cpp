@@ -37,7 +37,7 @@ Runner::Runner(uint64_t catalogue_seed) : cat_(catalogue_seed), lb_(Catalogue::s
   // Bisections over frames the program passes untouched (ethertype 0: not IP): the
   // largest the kernel takes, and the largest whose every byte the program counts.
   test::Bytes out;
-  int verdict;
+  int verdict = 0;
   auto accepted = [&](size_t n) { return test_run(lb_.prog_fd(), test::Bytes(n, 0), out, verdict) == 0; };
   auto whole = [&](size_t n) {
     uint64_t before = lb_.counter(JL_CNT_PASS_NOT_IP).bytes;
