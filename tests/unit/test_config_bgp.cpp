@@ -1,6 +1,7 @@
 // The `bgp:` section and the per-service `bgp:` fields.
 #include <catch2/catch.hpp>
 
+#include "config/summary.h"
 #include "config_test_support.h"
 
 using namespace julier::config;
@@ -129,4 +130,15 @@ TEST_CASE("bgp: services on one VIP must agree on its route's attributes; defaul
     REQUIRE(ok.ok());
     CHECK(ok.catalogue->services[0].bgp.med == 5u);
     CHECK(ok.catalogue->services[0].bgp.min_healthy_backends == 2);
+}
+
+TEST_CASE("bgp: --check's summary names the AS, neighbours, hold-down and BIRD's files", "[config]") {
+    const auto r = parse(with_bgp({"bgp:", "  local_as: 65001", "  hold_down: 90s",
+                                   "  neighbours: [{address: 198.18.0.1, as: 65000}]"}));
+    REQUIRE(r.ok());
+    const auto text = summarize(*r.catalogue, 2);
+    INFO(text);
+    CHECK(text.find("bgp: AS 65001, 1 neighbour, hold-down 1m30s, include /run/julier/bird-julier.conf "
+                    "(BIRD at /run/bird/bird.ctl)\n") != std::string::npos);
+    CHECK(summarize(*parse(with_bgp({})).catalogue, 2).find("bgp:") == std::string::npos);
 }
