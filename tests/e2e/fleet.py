@@ -233,8 +233,7 @@ def main() -> int:
                 sessions = {s["neighbour"]: s["state"] for s in st["bgp_sessions"]}
                 check(sessions.get(ROUTER, "").startswith("Established"), f"{role} session: {sessions}")
                 check(states(jd) == {VIP_HOLD: "announced", VIP_WEB: "announced"}, f"{role}: {states(jd)}")
-                metrics = subprocess.run(["ip", "netns", "exec", t.box(role).ns, "curl", "-s",
-                                          "http://127.0.0.1:9641/metrics"], capture_output=True, text=True).stdout
+                metrics = t.box(role).sh("curl", "-s", "http://127.0.0.1:9641/metrics").stdout
                 check(f'julier_vip_announced{{vip="{VIP_WEB}"}} 1' in metrics, f"{role} metrics:\n{metrics[-800:]}")
                 check(f'julier_bgp_session_up{{neighbour="{ROUTER}",protocol="julier_n1"}} 1' in metrics,
                       f"{role} session metric missing")
@@ -308,6 +307,13 @@ def main() -> int:
             samples = [c["broken"] for c in result["connections"] if c["broken"]][:5]
             check(survived >= 0.99 * CONNS, f"only {survived}/{CONNS} survived; e.g. {samples}")
             check(all(c["exchanges"] > 10 for c in moved if ok(c)), "moved connections stopped exchanging")
+
+            # 5. Teardown withdraws the box's VIPs before the forwarder goes.
+            print("status of lb2 before teardown:\n" + jds["lb2"].ctl("status", json_out=False), end="")
+            jds["lb2"].ctl("teardown")
+            wait(lambda: not next_hops(t, VIP_HOLD) and not next_hops(t, VIP_WEB), 10,
+                 "teardown of lb2 withdrawing both VIPs from the router")
+            print("teardown: lb2 withdrew both VIPs")
             return 0
         except BaseException:
             for role, jd in jds.items():

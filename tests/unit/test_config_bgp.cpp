@@ -113,7 +113,7 @@ TEST_CASE("bgp: mistakes are located and explained", "[config]") {
     }
 }
 
-TEST_CASE("bgp: services on one VIP must agree on its route's attributes; defaults apply to all", "[config]") {
+TEST_CASE("bgp: services on one VIP must agree on its route's attributes and defaults apply to all", "[config]") {
     const auto text = lines({"interfaces: [eth0]", "bgp:", "defaults:", "  bgp: {med: 5, min_healthy_backends: 2}",
                              "services:", "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.21, 198.18.0.22]}",
                              "  - {name: tls, vip: 198.19.0.1, port: 443, backends: [198.18.0.21, 198.18.0.22],",

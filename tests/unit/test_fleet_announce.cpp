@@ -105,7 +105,7 @@ TEST_CASE("fleet: withdrawal is immediate, announcement waits for the hold-down"
     CHECK_FALSE(a.next_deadline());
 }
 
-TEST_CASE("fleet: unhealthy at first sight waits for the hold-down too; zero hold-down announces at once", "[fleet]") {
+TEST_CASE("fleet: unhealthy at first sight waits for the hold-down too and zero hold-down announces at once", "[fleet]") {
     fleet::Announcer a;
     const auto t0 = Clock::time_point{} + seconds(100);
     a.update(one("198.19.0.1", false), t0, seconds(5));
@@ -119,7 +119,7 @@ TEST_CASE("fleet: unhealthy at first sight waits for the hold-down too; zero hol
     CHECK(b.all().at(ip("198.19.0.1")).state == VipState::announced);
 }
 
-TEST_CASE("fleet: withdraw_all empties the announcement; a VIP gone from the catalogue is dropped", "[fleet]") {
+TEST_CASE("fleet: withdraw_all empties the announcement and a VIP gone from the catalogue is dropped", "[fleet]") {
     fleet::Announcer a;
     const auto t0 = Clock::time_point{} + seconds(100);
     auto both = one("198.19.0.1", true);
