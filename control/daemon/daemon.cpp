@@ -143,6 +143,8 @@ void Daemon::start_forwarding() {
     } catch (const std::exception& e) {
         throw StartupError(fmt::format("cannot start the health checker: {}", e.what()));
     }
+    // Before the first plan: it is the one that must keep adopted backends in their rings.
+    presume_until_ = Clock::now() + first_verdict_bound(catalogue_);
     try {
         plan_ = plan_and_apply(catalogue_, drains_, "start");
     } catch (const std::exception& e) {
@@ -152,7 +154,6 @@ void Daemon::start_forwarding() {
     config_generation_ = 1;
     metrics_.lifecycle().config_loaded(config_generation_);
     health_->set_targets(catalogue_);
-    presume_until_ = Clock::now() + first_verdict_bound(catalogue_);
 
     wait_for_signals();
     arm_watchdog();
