@@ -135,6 +135,7 @@ include "{include}";
 
 
 def julier_config(role: str, include: str, bird_sock: str) -> str:
+    # lb2 withdraws on a clean stop (step 5); lb1 keeps the default.
     backends = "\n".join(f'      - "198.18.0.{20 + i}"' for i in range(1, 4))
     return f"""interfaces: [eth0]
 pin_dir: "@PIN_DIR@"
@@ -147,6 +148,7 @@ bgp:
   local_as: 65001
   router_id: {BOXES[role]}
   hold_down: {HOLD_DOWN:g}s
+  withdraw_on_stop: {"true" if role == "lb2" else "false"}
   neighbours:
     - {{address: {ROUTER}, as: 65000, hold_time: 3s}}
 defaults:
@@ -308,9 +310,23 @@ def main() -> int:
             check(survived >= 0.99 * CONNS, f"only {survived}/{CONNS} survived; e.g. {samples}")
             check(all(c["exchanges"] > 10 for c in moved if ok(c)), "moved connections stopped exchanging")
 
-            # 5. Teardown withdraws the box's VIPs before the forwarder goes.
-            print("status of lb2 before teardown:\n" + jds["lb2"].ctl("status", json_out=False), end="")
-            jds["lb2"].ctl("teardown")
+            # 5. A clean stop with withdraw_on_stop withdraws; a restart (adopting the
+            #    pinned forwarder) announces again at once; teardown withdraws.
+            lb2 = jds["lb2"]
+            lb2.signal(signal.SIGTERM)
+            lb2.proc.wait(timeout=10)
+            wait(lambda: not next_hops(t, VIP_HOLD), 10, "SIGTERM with withdraw_on_stop withdrawing lb2's VIPs")
+            lb2.start()
+            t0 = time.monotonic()
+            wait(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb2"]} and next_hops(t, VIP_WEB) == {BOXES["lb2"]}, 10,
+                 "restarted lb2 announcing again")
+            again = time.monotonic() - t0
+            print(f"stop/restart: withdraw_on_stop withdrew lb2's VIPs; the restarted julierd (adopting its "
+                  f"forwarder) announced them again {again:.1f}s after it was ready")
+            # Adopted backends count as up until their first verdicts: no hold-down.
+            check(again < HOLD_DOWN - 1, f"a restart went through the hold-down ({again:.1f}s)")
+            print("status of lb2 before teardown:\n" + lb2.ctl("status", json_out=False), end="")
+            lb2.ctl("teardown")
             wait(lambda: not next_hops(t, VIP_HOLD) and not next_hops(t, VIP_WEB), 10,
                  "teardown of lb2 withdrawing both VIPs from the router")
             print("teardown: lb2 withdrew both VIPs")
