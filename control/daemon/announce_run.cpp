@@ -23,13 +23,20 @@ void Daemon::update_announcements(const std::string& reason) {
     if (!catalogue_.bgp) {
         if (bird_) withdraw_announcements("bgp section removed");
         bird_.reset();
+        bird_bgp_.reset();
+        announcer_ = fleet::Announcer{};
+        publish_fleet_metrics();
         return;
     }
     const auto& bgp = *catalogue_.bgp;
     if (!bird_ || bird_->include_path() != bgp.bird_include || bird_->socket_path() != bgp.bird_socket) {
+        // The old file would keep announcing through the old BIRD: empty it first.
+        if (bird_) withdraw_announcements("bird_include or bird_socket changed");
+        announcer_ = fleet::Announcer{};  // the new BIRD announces what is healthy now, without hold-down
         bird_ = std::make_unique<fleet::BirdControl>(bgp.bird_include, bgp.bird_socket);
         bird_written_.clear();
     }
+    bird_bgp_ = bgp;
     const auto before = announcer_.all();
     announcer_.update(fleet::vip_health(catalogue_, plan_), Clock::now(), bgp.hold_down);
     for (const auto& [vip, a] : announcer_.all()) {
@@ -61,11 +68,12 @@ void Daemon::update_announcements(const std::string& reason) {
 }
 
 void Daemon::withdraw_announcements(const std::string& why) {
-    if (!catalogue_.bgp || !bird_) return;
+    if (!bird_ || !bird_bgp_) return;
     announcer_.withdraw_all(Clock::now());
     publish_fleet_metrics();
     try {
-        bird_->write_include(fleet::render_bird_include(*catalogue_.bgp, {}));
+        // The sessions stay (as last configured): only the routes go.
+        bird_->write_include(fleet::render_bird_include(*bird_bgp_, {}));
         bird_->reconfigure();
         bird_written_.clear();
         spdlog::info("announcements withdrawn reason={}", kv(why));

@@ -265,6 +265,21 @@ def main() -> int:
             print(f"restore: {VIP_WEB} back on the router {back:.1f}s after it was healthy (hold-down {HOLD_DOWN}s)")
             check(back >= HOLD_DOWN - 0.5, f"announced {back:.1f}s after recovery, before the hold-down")
 
+            # 3b. A reload without the bgp section withdraws that box's VIPs; putting it
+            #     back announces them again.
+            lb2_config = open(jds["lb2"].config).read()
+            start, end = lb2_config.index("bgp:\n"), lb2_config.index("defaults:")
+            jds["lb2"].write_config(lb2_config[:start] + lb2_config[end:])
+            jds["lb2"].ctl("reload")
+            wait(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb1"]} and next_hops(t, VIP_WEB) == {BOXES["lb1"]}, 10,
+                 "lb2's VIPs withdrawn after a reload without bgp")
+            check(not jds["lb2"].ctl("status")["bgp"], "status still says bgp after the reload")
+            jds["lb2"].write_config(lb2_config)
+            jds["lb2"].ctl("reload")
+            wait(lambda: next_hops(t, VIP_HOLD) == both and next_hops(t, VIP_WEB) == both, 10,
+                 "lb2's VIPs back after a reload with bgp")
+            print("reload: removing the bgp section withdrew lb2's VIPs; restoring it announced them again")
+
             # 4. Headline: connections through both boxes survive losing one.
             hold = subprocess.Popen(
                 ["ip", "netns", "exec", t.cl.ns, "/usr/bin/python3", os.path.join(HERE, "client.py"), "hold",
