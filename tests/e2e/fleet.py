@@ -51,16 +51,23 @@ class Fleet(Topology):
 
     def __init__(self):
         super().__init__(backends=3, clients=0)
-        self.birds: list[tuple[Host, str]] = []  # host, pid file
+        self.birds: dict[str, int] = {}  # role -> pid of its BIRD (it daemonises itself)
 
     def close(self) -> None:
-        for host, pidfile in self.birds:
-            try:
-                with open(pidfile) as f:
-                    os.kill(int(f.read().strip()), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+        for pid in self.birds.values():
+            self.kill_bird_pid(pid)
+        self.birds.clear()
         super().close()
+
+    @staticmethod
+    def kill_bird_pid(pid: int) -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def kill_bird(self, role: str) -> None:
+        self.kill_bird_pid(self.birds.pop(role))
 
     def _build(self) -> None:
         self.sw = self._add_ns("sw")
@@ -109,7 +116,16 @@ class Fleet(Topology):
         sock = os.path.join(workdir, "bird.ctl")
         pidfile = os.path.join(workdir, "bird.pid")
         host.sh("bird", "-c", path, "-s", sock, "-P", pidfile)
-        self.birds.append((host, pidfile))
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                with open(pidfile) as f:
+                    self.birds[host.role] = int(f.read().strip())
+                break
+            except (OSError, ValueError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         return sock
 
 
@@ -303,10 +319,7 @@ def main() -> int:
             # The box vanishes: its link goes down (power loss), then its processes die.
             run("ip", "-n", t.box("lb1").ns, "link", "set", "eth0", "down")
             jds["lb1"].kill9()
-            for host, pidfile in t.birds:
-                if host.role == "lb1":
-                    with open(pidfile) as f:
-                        os.kill(int(f.read().strip()), signal.SIGKILL)
+            t.kill_bird("lb1")
             wait(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb2"]}, 15, "router converged on lb2")
             converged = time.monotonic() - t0
             out, _ = hold.communicate(timeout=90)
