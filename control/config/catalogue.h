@@ -198,7 +198,7 @@ struct BgpNeighbour {
 // The `bgp:` section: julierd writes the VIP routes (and these neighbours) into a
 // BIRD include file and asks BIRD to reconfigure; BIRD speaks BGP.
 struct Bgp {
-    std::string bird_include = "/run/julier/bird-julier.conf";
+    std::string bird_include = "/run/bird/julier.conf";
     std::string bird_socket = "/run/bird/bird.ctl";
     std::optional<std::uint32_t> local_as;
     std::optional<IpAddress> router_id;  // IPv4

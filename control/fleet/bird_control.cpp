@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -63,7 +64,9 @@ void BirdControl::write_include(const std::string& text) const {
     std::filesystem::create_directories(std::filesystem::path(include_path_).parent_path(), ec);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw BirdError(fmt::format("cannot write {}: {}", tmp, errno_text()));
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    // BIRD runs as its own user: readable by all, whatever julierd's umask.
+    bool ok = ::fchmod(fd, 0644) == 0;
+    ok = ok && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     ok = ::fsync(fd) == 0 && ok;
     const std::string error = ok ? std::string{} : errno_text();
     ::close(fd);

@@ -58,7 +58,7 @@ TEST_CASE("bgp: every field read, defaults where unset", "[config]") {
     REQUIRE(empty.ok());
     REQUIRE(empty.catalogue->bgp);
     CHECK(empty.catalogue->bgp->hold_down == Duration{30000});
-    CHECK(empty.catalogue->bgp->bird_include == "/run/julier/bird-julier.conf");
+    CHECK(empty.catalogue->bgp->bird_include == "/run/bird/julier.conf");
 }
 
 TEST_CASE("bgp: mistakes are located and explained", "[config]") {
@@ -138,7 +138,7 @@ TEST_CASE("bgp: --check's summary names the AS, neighbours, hold-down and BIRD's
     REQUIRE(r.ok());
     const auto text = summarize(*r.catalogue, 2);
     INFO(text);
-    CHECK(text.find("bgp: AS 65001, 1 neighbour, hold-down 1m30s, include /run/julier/bird-julier.conf "
+    CHECK(text.find("bgp: AS 65001, 1 neighbour, hold-down 1m30s, include /run/bird/julier.conf "
                     "(BIRD at /run/bird/bird.ctl)\n") != std::string::npos);
     CHECK(summarize(*parse(with_bgp({})).catalogue, 2).find("bgp:") == std::string::npos);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -125,6 +126,11 @@ TEST_CASE("bird control: the include file is replaced whole, its directory creat
     control.write_include("second\n");
     CHECK(read_file(inc) == "second\n");
     CHECK_FALSE(fs::exists(inc.string() + ".tmp"));
+    const auto other_read = fs::perms::others_read | fs::perms::group_read | fs::perms::owner_read;
+    const ::mode_t old_umask = ::umask(0077);  // as under the systemd unit
+    control.write_include("third\n");
+    ::umask(old_umask);
+    CHECK((fs::status(inc).permissions() & other_read) == other_read);
 
     BirdControl nowhere((dir.path / "sub" / "inc.conf" / "x").string(), "/nonexistent");
     CHECK_THROWS_AS(nowhere.write_include("x\n"), BirdError);
