@@ -118,6 +118,17 @@ std::string render_status(const daemon::protocol::Status& s) {
         out += "last reload  none since start";
     }
     out += fmt::format(" (failed reloads: {})\n", s.reload_failures);
+    if (!s.bgp) return out;
+    for (const auto& b : s.bgp_sessions) {
+        out += fmt::format("bgp          {} {} {}\n", b.protocol, b.neighbour, b.state);
+    }
+    if (!s.bird_error.empty()) out += fmt::format("bird         ERROR: {}\n", s.bird_error);
+    for (const auto& a : s.announcements) {
+        std::string detail = fmt::format("{}/{} healthy backends", a.usable, a.needed);
+        if (a.state == "hold-down") detail += fmt::format(", announced in {}", format_duration(a.announce_in_seconds));
+        out += fmt::format("vip          {} {} for {} ({}; {})\n", a.vip, a.state,
+                           format_duration(a.seconds_in_state), detail, join(a.services, ", "));
+    }
     return out;
 }
 

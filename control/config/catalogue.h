@@ -145,6 +145,26 @@ struct HealthCheck {
     bool operator==(const HealthCheck&) const = default;
 };
 
+// A BGP community: "65000:100" (standard, two 16-bit halves) or
+// "65000:1:2" (large, three 32-bit parts). `text` is the canonical spelling.
+struct Community {
+    std::vector<std::uint32_t> parts;  // 2 (standard) or 3 (large)
+    std::string text;
+
+    bool operator==(const Community&) const = default;
+};
+
+// How a service takes part in the VIP's BGP announcement (see docs/fleet.md).
+struct ServiceBgp {
+    std::vector<Community> communities;
+    std::optional<std::uint32_t> med;
+    // The VIP is announced only while the service has at least this many backends
+    // getting new flows.
+    std::uint32_t min_healthy_backends = 1;
+
+    bool operator==(const ServiceBgp&) const = default;
+};
+
 struct Backend {
     IpAddress address;
     std::uint32_t weight = 100;  // 0-1000000; 0 = keeps flows, gets no new ones
@@ -170,10 +190,35 @@ struct Service {
     EncapSource encap_source;
     WhenAllDown when_all_down = WhenAllDown::drop;
     HealthCheck health;
+    ServiceBgp bgp;
     std::vector<Backend> backends;
     SourceLocation location;
 
     bool operator==(const Service&) const = default;
+};
+
+struct BgpNeighbour {
+    IpAddress address;
+    std::uint32_t as = 0;
+    std::optional<Duration> hold_time;  // whole seconds, 3s-65535s; BIRD's default when unset
+    SourceLocation location;
+
+    bool operator==(const BgpNeighbour&) const = default;
+};
+
+// The `bgp:` section: julierd writes the VIP routes (and these neighbours) into a
+// BIRD include file and asks BIRD to reconfigure; BIRD speaks BGP.
+struct Bgp {
+    std::string bird_include = "/run/bird/julier.conf";
+    std::string bird_socket = "/run/bird/bird.ctl";
+    std::optional<std::uint32_t> local_as;
+    std::optional<IpAddress> router_id;  // IPv4
+    std::vector<BgpNeighbour> neighbours;
+    Duration hold_down{30000};  // a recovered VIP stays healthy this long before it is announced
+    bool withdraw_on_stop = false;
+    SourceLocation location;
+
+    bool operator==(const Bgp&) const = default;
 };
 
 struct Catalogue {
@@ -184,6 +229,7 @@ struct Catalogue {
     Metrics metrics;
     Limits limits;
     FloodProtection flood_protection;
+    std::optional<Bgp> bgp;  // unset: julierd announces nothing
     std::vector<Service> services;
     SourceLocation location;  // the file
 

@@ -22,10 +22,10 @@ namespace {
 using Keys = std::vector<std::string_view>;
 
 const Keys top_keys = {"interfaces", "xdp_mode", "pin_dir",  "control_socket",  "metrics",
-                       "limits",     "defaults", "services", "flood_protection"};
+                       "limits",     "bgp",      "defaults", "services", "flood_protection"};
 // Service fields that `defaults` may set; the others name one service only.
 const Keys defaultable_keys = {"forwarding", "ring_size", "hash", "mtu", "gue_port",
-                               "outer_ttl", "encap_source", "when_all_down", "health"};
+                               "outer_ttl", "encap_source", "when_all_down", "health", "bgp"};
 const Keys service_only_keys = {"name", "vip", "port", "protocol", "backends"};
 const Keys interface_keys = {"name", "xdp_mode"};
 const Keys metrics_keys = {"listen"};
@@ -39,6 +39,11 @@ const Keys udp_keys = {"payload", "expect"};
 const Keys dns_keys = {"name", "type"};
 const Keys exec_keys = {"command"};
 const Keys backend_keys = {"address", "weight", "state"};
+const Keys bgp_keys = {"bird_include", "bird_socket", "local_as",        "router_id",
+                       "neighbours",   "hold_down",   "withdraw_on_stop"};
+const Keys neighbour_keys = {"address", "as", "hold_time"};
+const Keys service_bgp_keys = {"communities", "med", "min_healthy_backends"};
+constexpr std::uint64_t max_as = 4294967295u;
 
 Keys concat(const Keys& a, const Keys& b) {
     Keys out = a;
@@ -154,6 +159,7 @@ public:
         if (auto v = top.get("metrics")) metrics(*v);
         if (auto v = top.get("limits")) limits(*v);
         if (auto v = top.get("flood_protection")) flood_protection(*v);
+        if (auto v = top.get("bgp")) bgp(*v);
 
         Layers defaults;
         if (auto v = top.get("defaults")) {
@@ -301,6 +307,121 @@ private:
         }
     }
 
+    std::optional<std::string> absolute_path(const Located& v, const std::string& field, std::size_t max_len) {
+        auto p = r_.string(v, field);
+        if (!p) return std::nullopt;
+        if (p->empty() || (*p)[0] != '/' || has_blank(*p) || p->size() > max_len || p->find('"') != std::string::npos) {
+            r_.invalid(v, field, Reader::quote(*p) + " must be an absolute path without blanks or quotes, at most " +
+                                     std::to_string(max_len) + " characters");
+            return std::nullopt;
+        }
+        return p;
+    }
+
+    void bgp(const Located& v) {
+        Bgp b;
+        b.location = v.location;
+        if (!v.node.IsNull() && !r_.mapping(v, bgp_keys)) return;
+        r_.index().record("bgp", v.location, "bgp");
+        const Layers l(v.node.IsNull() ? std::vector<Located>{} : std::vector<Located>{v});
+        if (auto x = l.get("bird_include"))
+            if (auto p = absolute_path(*x, "bgp.bird_include", 4000)) b.bird_include = *p;
+        if (auto x = l.get("bird_socket"))
+            if (auto p = absolute_path(*x, "bgp.bird_socket", max_socket_path)) b.bird_socket = *p;
+        if (auto x = l.get("local_as"))
+            if (auto n = r_.integer(*x, "bgp.local_as", 1, max_as)) b.local_as = static_cast<std::uint32_t>(*n);
+        if (auto x = l.get("router_id"))
+            if (auto ip = r_.address(*x, "bgp.router_id", 4)) b.router_id = *ip;
+        duration_field(l, "hold_down", "bgp", Duration{0}, Duration{3600000}, b.hold_down);
+        if (auto x = l.get("withdraw_on_stop"))
+            if (auto f = r_.boolean(*x, "bgp.withdraw_on_stop")) b.withdraw_on_stop = *f;
+        if (auto x = l.get("neighbours")) {
+            r_.index().record("bgp.neighbours", x->location, "bgp.neighbours");
+            if (!x->node.IsNull() && r_.sequence(*x)) {
+                for (std::size_t i = 0; i < x->node.size(); ++i) {
+                    const Located item{x->node[i], index_path("bgp.neighbours", i), r_.where(x->node[i], x->location)};
+                    if (!r_.mapping(item, neighbour_keys)) continue;
+                    r_.index().record(item.path, item.location, item.path);
+                    const Layers nl({item});
+                    BgpNeighbour n;
+                    n.location = item.location;
+                    auto addr = nl.get("address");
+                    auto as = nl.get("as");
+                    if (!addr || !as) {
+                        r_.index().mark_invalid(item.path);
+                        r_.error(item.location, join_path(item.path, addr ? "as" : "address"),
+                                 "missing (every neighbour needs address and as)");
+                        continue;
+                    }
+                    if (auto ip = r_.address(*addr, addr->path)) n.address = *ip;
+                    if (auto a = r_.integer(*as, as->path, 1, max_as)) n.as = static_cast<std::uint32_t>(*a);
+                    if (auto h = nl.get("hold_time"))
+                        if (auto d = r_.duration(*h, h->path, Duration{3000}, Duration{65535000})) {
+                            if (d->count() % 1000 != 0)
+                                r_.invalid(*h, h->path, "BGP hold times are whole seconds");
+                            else
+                                n.hold_time = *d;
+                        }
+                    b.neighbours.push_back(std::move(n));
+                }
+            }
+        }
+        cat_.bgp = std::move(b);
+    }
+
+    std::optional<Community> community(const Located& v, const std::string& field) {
+        auto text = r_.scalar(v, field, "a community like \"65000:100\" or \"65000:1:2\"");
+        if (!text) return std::nullopt;
+        Community c;
+        std::string_view rest = *text;
+        bool ok = !rest.empty();
+        while (ok) {
+            const auto colon = rest.find(':');
+            const std::string_view part = rest.substr(0, colon);
+            ok = !part.empty() && part.size() <= 10 &&
+                 std::all_of(part.begin(), part.end(), [](unsigned char ch) { return std::isdigit(ch); });
+            if (!ok) break;
+            const std::uint64_t n = std::stoull(std::string(part));
+            ok = n <= max_as;
+            c.parts.push_back(static_cast<std::uint32_t>(n));
+            if (colon == std::string_view::npos) break;
+            rest = rest.substr(colon + 1);
+        }
+        ok = ok && (c.parts.size() == 3 ||
+                    (c.parts.size() == 2 && c.parts[0] <= 65535 && c.parts[1] <= 65535));
+        if (!ok) {
+            r_.invalid(v, field, Reader::quote(*text) +
+                                     " is not a community: use \"A:B\" (standard, each 0-65535) or \"A:B:C\" "
+                                     "(large, each 0-4294967295)");
+            return std::nullopt;
+        }
+        for (std::size_t i = 0; i < c.parts.size(); ++i) c.text += (i ? ":" : "") + std::to_string(c.parts[i]);
+        return c;
+    }
+
+    void service_bgp(const Layers& parent, const std::string& prefix, ServiceBgp& out) {
+        const Layers l = nested(parent, "bgp", service_bgp_keys);
+        uint_field(l, "min_healthy_backends", prefix, 1, max_backends_limit, out.min_healthy_backends);
+        if (auto v = l.get("med"))
+            if (auto n = r_.integer(*v, join_path(prefix, "med"), 0, max_as)) out.med = static_cast<std::uint32_t>(*n);
+        if (auto v = l.get("communities")) {
+            const std::string field = join_path(prefix, "communities");
+            if (!v->node.IsSequence()) {
+                r_.invalid(*v, field, "expected a list of communities, e.g. [\"65000:100\"]");
+                return;
+            }
+            std::vector<Community> all;
+            for (std::size_t i = 0; i < v->node.size(); ++i) {
+                const Located item{v->node[i], index_path(v->path, i), r_.where(v->node[i], v->location)};
+                auto c = community(item, field);
+                if (!c) return;
+                all.push_back(std::move(*c));
+            }
+            out.communities = std::move(all);
+            r_.recorded(*v, field);
+        }
+    }
+
     // The mappings under `key` in every layer, each checked for its keys.
     Layers nested(const Layers& parent, std::string_view key, const Keys& keys) {
         for (const Located& layer : parent.maps())
@@ -351,6 +472,7 @@ private:
         uint_field(e, "entropy_bits", encap, 0, 16, s.encap_source.entropy_bits);
 
         health(l, join_path(prefix, "health"), s.health);
+        service_bgp(l, join_path(prefix, "bgp"), s.bgp);
     }
 
     void health(const Layers& parent, const std::string& prefix, HealthCheck& h) {

@@ -68,6 +68,12 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
     out += fmt::format("interfaces: {}\n", ifaces.empty() ? "none" : ifaces);
     out += fmt::format("pin_dir: {}  control_socket: {}  metrics: {}\n", c.pin_dir, c.control_socket,
                        c.metrics.enabled ? c.metrics.listen() : "off");
+    if (c.bgp) {
+        out += fmt::format("bgp: AS {}, {} neighbour{}, hold-down {}, include {} (BIRD at {})\n",
+                           c.bgp->local_as ? std::to_string(*c.bgp->local_as) : "unset", c.bgp->neighbours.size(),
+                           c.bgp->neighbours.size() == 1 ? "" : "s", format_duration(c.bgp->hold_down),
+                           c.bgp->bird_include, c.bgp->bird_socket);
+    }
 
     std::size_t name_width = 4, ep_width = 8;
     for (const Service& s : c.services) {

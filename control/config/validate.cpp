@@ -66,6 +66,7 @@ public:
             service(s, p);
         }
         limits();
+        bgp();
         return std::move(out_);
     }
 
@@ -124,6 +125,43 @@ private:
             report(Severity::error, "limits.ring_capacity", at,
                    "the services' rings need " + std::to_string(slots) + " slots, more than ring_capacity " +
                        std::to_string(l.ring_capacity));
+    }
+
+    void bgp() {
+        if (!c_.bgp) return;
+        const Bgp& b = *c_.bgp;
+        if (!b.neighbours.empty() && !b.local_as && index_.valid("bgp.local_as"))
+            report(Severity::error, "bgp.local_as", b.location,
+                   "missing: neighbours are listed, so the local AS number is needed");
+        std::map<common::IpAddress, const BgpNeighbour*> seen;
+        for (std::size_t i = 0; i < b.neighbours.size(); ++i) {
+            const BgpNeighbour& n = b.neighbours[i];
+            const std::string np = index_path("bgp.neighbours", i);
+            if (!index_.valid(np + ".address")) continue;
+            if (auto [it, fresh] = seen.emplace(n.address, &n); !fresh)
+                report(Severity::error, np + ".address", n.location,
+                       n.address.to_string() + " is listed twice (first at " + it->second->location.to_string() + ")");
+        }
+        // One route per VIP: every service on it must ask for the same attributes.
+        std::map<common::IpAddress, std::size_t> first;
+        for (std::size_t i = 0; i < c_.services.size(); ++i) {
+            const Service& s = c_.services[i];
+            const std::string p = index_path("services", i);
+            if (!index_.valid(p + ".vip") || !index_.valid(p + ".bgp")) continue;
+            if (s.bgp.min_healthy_backends > s.backends.size() && index_.valid(p + ".backends"))
+                report(Severity::warning, p + ".bgp.min_healthy_backends", s.location,
+                       std::to_string(s.bgp.min_healthy_backends) + " healthy backends needed but the service has " +
+                           with_uses(s.backends.size(), "backend", "backends") + ": its VIP is never announced",
+                       &s);
+            auto [it, fresh] = first.emplace(s.vip, i);
+            if (fresh) continue;
+            const Service& o = c_.services[it->second];
+            if (o.bgp.communities != s.bgp.communities || o.bgp.med != s.bgp.med)
+                report(Severity::error, p + ".bgp", s.location,
+                       "the VIP " + s.vip.to_string() + " is one route: its communities and med must be the same as "
+                       "in service '" + o.name + "' (at " + o.location.to_string() + ")",
+                       &s);
+        }
     }
 
     void service(const Service& s, const std::string& p) {

@@ -104,6 +104,7 @@ void Daemon::replan(const std::string& reason) {
     try {
         plan_ = plan_and_apply(catalogue_, drains_, reason);
         applied_ = true;
+        update_announcements(reason);
     } catch (const std::exception& e) {
         // The live side is untouched: forwarding goes on with the last applied plan.
         spdlog::error("apply failed reason={} error={} note={}", kv(reason), kv(e.what()),

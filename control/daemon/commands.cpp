@@ -96,6 +96,7 @@ protocol::Status Daemon::status() const {
     s.services = catalogue_.services.size();
     for (const auto& service : catalogue_.services) s.backends += service.backends.size();
     s.adopted = dataplane_->adopted();
+    fill_fleet_status(s);
     return s;
 }
 
@@ -109,6 +110,7 @@ Reply Daemon::drain(const protocol::Request& request, config::BackendState desir
         try {
             plan_ = plan_and_apply(catalogue_, drains_, verb);
             applied_ = true;
+            update_announcements(verb);
         } catch (const std::exception& e) {
             drains_ = before;
             spdlog::error("control command={} service={} backend={} error={}", verb, kv(request.service),
@@ -134,6 +136,8 @@ Reply Daemon::drain(const protocol::Request& request, config::BackendState desir
 Reply Daemon::teardown(const Peer& peer) {
     spdlog::warn("control command=teardown {} note={}", peer_text(peer),
                  kv("detaching the forwarder and removing its pins"));
+    // The routes go first: routers stop sending here before the forwarder goes.
+    withdraw_announcements("teardown");
     // From here on nothing may plan, apply or read the forwarder: no health
     // checks, no scrapes, no commands; the daemon exits after answering.
     torn_down_ = true;

@@ -58,6 +58,7 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       watchdog_timer_(io_),
       neighbour_timer_(io_),
       presume_timer_(io_),
+      fleet_timer_(io_),
       control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }) {}
 
 Daemon::~Daemon() {
@@ -142,6 +143,8 @@ void Daemon::start_forwarding() {
     } catch (const std::exception& e) {
         throw StartupError(fmt::format("cannot start the health checker: {}", e.what()));
     }
+    // Before the first plan: it is the one that must keep adopted backends in their rings.
+    presume_until_ = Clock::now() + first_verdict_bound(catalogue_);
     try {
         plan_ = plan_and_apply(catalogue_, drains_, "start");
     } catch (const std::exception& e) {
@@ -151,12 +154,13 @@ void Daemon::start_forwarding() {
     config_generation_ = 1;
     metrics_.lifecycle().config_loaded(config_generation_);
     health_->set_targets(catalogue_);
-    presume_until_ = Clock::now() + first_verdict_bound(catalogue_);
 
     wait_for_signals();
     arm_watchdog();
     arm_neighbour_refresh();
     arm_presume_expiry();
+    update_announcements("start");
+    arm_fleet_timer();
 
     const auto status =
         fmt::format("forwarding: {} services on {}, dataplane generation {}", catalogue_.services.size(),
@@ -322,12 +326,14 @@ void Daemon::shutdown(std::string why) {
         notifier_.stopping("stopping; the forwarder keeps the last applied state");
     }
     if (health_) health_->stop();
+    if (!torn_down_ && catalogue_.bgp && catalogue_.bgp->withdraw_on_stop) withdraw_announcements(why);
     control_.close();
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     watchdog_timer_.cancel();
     neighbour_timer_.cancel();
     presume_timer_.cancel();
+    fleet_timer_.cancel();
     io_.stop();
 }
 

@@ -34,6 +34,9 @@
 #include "daemon/protocol.h"
 #include "daemon/views.h"
 #include "dataplane/dataplane.h"
+#include "fleet/announce.h"
+#include "fleet/bird_control.h"
+#include "fleet/bird_reply.h"
 #include "metrics/http_endpoint.h"
 #include "metrics/metrics.h"
 #include "neigh/resolver.h"
@@ -97,6 +100,17 @@ private:
     void forget_next_hops_outside(const config::Catalogue& catalogue);
     void on_health_transition(const HealthTransition& transition);
 
+    // BGP announcements through BIRD (announce_run.cpp)
+    // Re-evaluates which VIPs to announce; rewrites BIRD's include file and asks
+    // BIRD to reconfigure when that changed (or the last attempt failed).
+    void update_announcements(const std::string& reason);
+    void arm_fleet_timer();
+    // Withdraws every VIP (teardown; a clean stop with withdraw_on_stop).
+    void withdraw_announcements(const std::string& why);
+    void read_bgp_sessions();
+    void publish_fleet_metrics();
+    void fill_fleet_status(protocol::Status& s) const;
+
     // reload (reload_run.cpp)
     ReloadReport reload(const std::string& trigger);
 
@@ -118,6 +132,7 @@ private:
     boost::asio::steady_timer watchdog_timer_;
     boost::asio::steady_timer neighbour_timer_;
     boost::asio::steady_timer presume_timer_;
+    boost::asio::steady_timer fleet_timer_;
     Notifier notifier_;
     ControlServer control_;
     std::unique_ptr<HealthLink> health_;
@@ -137,6 +152,13 @@ private:
     // empty the rings while the checks gather their first `rise` results.
     std::set<std::pair<std::string, common::IpAddress>> presumed_up_;
     std::chrono::steady_clock::time_point presume_until_{};
+
+    fleet::Announcer announcer_;
+    std::unique_ptr<fleet::BirdControl> bird_;
+    std::optional<config::Bgp> bird_bgp_;  // the bgp section bird_ last wrote for
+    std::string bird_written_;  // the include text BIRD last accepted; empty: must write
+    std::string bird_error_;    // the last failure talking to BIRD
+    std::vector<fleet::ProtocolRow> bird_protocols_;
 
     std::uint64_t config_generation_ = 0;
     std::uint64_t reload_failures_ = 0;

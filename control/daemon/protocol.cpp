@@ -158,6 +158,31 @@ void from_json(const nlohmann::json& j, LastReload& v) {
     read(j, "error", v.error);
 }
 
+void to_json(nlohmann::json& j, const AnnouncementInfo& v) {
+    j = {{"vip", v.vip},         {"state", v.state},
+         {"usable", v.usable},   {"needed", v.needed},
+         {"seconds_in_state", v.seconds_in_state}, {"announce_in_seconds", v.announce_in_seconds},
+         {"services", v.services}};
+}
+void from_json(const nlohmann::json& j, AnnouncementInfo& v) {
+    read(j, "vip", v.vip);
+    read(j, "state", v.state);
+    read(j, "usable", v.usable);
+    read(j, "needed", v.needed);
+    read(j, "seconds_in_state", v.seconds_in_state);
+    read(j, "announce_in_seconds", v.announce_in_seconds);
+    read(j, "services", v.services);
+}
+
+void to_json(nlohmann::json& j, const BgpSessionInfo& v) {
+    j = {{"protocol", v.protocol}, {"neighbour", v.neighbour}, {"state", v.state}};
+}
+void from_json(const nlohmann::json& j, BgpSessionInfo& v) {
+    read(j, "protocol", v.protocol);
+    read(j, "neighbour", v.neighbour);
+    read(j, "state", v.state);
+}
+
 void to_json(nlohmann::json& j, const Status& v) {
     j = {{"version", v.version},
          {"pid", v.pid},
@@ -171,7 +196,11 @@ void to_json(nlohmann::json& j, const Status& v) {
          {"interfaces", v.interfaces},
          {"services", v.services},
          {"backends", v.backends},
-         {"adopted", v.adopted}};
+         {"adopted", v.adopted},
+         {"bgp", v.bgp},
+         {"bird_error", v.bird_error},
+         {"announcements", v.announcements},
+         {"bgp_sessions", v.bgp_sessions}};
 }
 void from_json(const nlohmann::json& j, Status& v) {
     read(j, "version", v.version);
@@ -187,6 +216,10 @@ void from_json(const nlohmann::json& j, Status& v) {
     read(j, "services", v.services);
     read(j, "backends", v.backends);
     read(j, "adopted", v.adopted);
+    read(j, "bgp", v.bgp);
+    read(j, "bird_error", v.bird_error);
+    read(j, "announcements", v.announcements);
+    read(j, "bgp_sessions", v.bgp_sessions);
 }
 
 void to_json(nlohmann::json& j, const ServiceInfo& v) {

@@ -67,6 +67,23 @@ struct LastReload {
     std::string error;  // first diagnostic of the failure, "file:line:col: error: ..."
 };
 
+// One VIP's BGP announcement (only with a `bgp:` section).
+struct AnnouncementInfo {
+    std::string vip;
+    std::string state;              // "announced", "hold-down" or "withdrawn"
+    std::uint32_t usable = 0;       // backends getting new flows (the service furthest from its minimum)
+    std::uint32_t needed = 0;       // min_healthy_backends
+    std::int64_t seconds_in_state = 0;
+    std::int64_t announce_in_seconds = 0;  // hold-down: time left
+    std::vector<std::string> services;
+};
+
+struct BgpSessionInfo {
+    std::string protocol;  // BIRD protocol name
+    std::string neighbour;
+    std::string state;     // BIRD's: "Established", "Active", ... or "unknown"
+};
+
 struct Status {
     std::string version;
     std::int64_t pid = 0;
@@ -81,6 +98,10 @@ struct Status {
     std::uint64_t services = 0;
     std::uint64_t backends = 0;
     bool adopted = false;  // the dataplane was adopted from pins at start
+    bool bgp = false;      // a `bgp:` section is configured
+    std::string bird_error;  // the last failure talking to BIRD, empty when the last exchange worked
+    std::vector<AnnouncementInfo> announcements;
+    std::vector<BgpSessionInfo> bgp_sessions;
 };
 
 struct ServiceInfo {
@@ -130,6 +151,10 @@ struct TeardownResult {
 
 void to_json(nlohmann::json& j, const LastReload& v);
 void from_json(const nlohmann::json& j, LastReload& v);
+void to_json(nlohmann::json& j, const AnnouncementInfo& v);
+void from_json(const nlohmann::json& j, AnnouncementInfo& v);
+void to_json(nlohmann::json& j, const BgpSessionInfo& v);
+void from_json(const nlohmann::json& j, BgpSessionInfo& v);
 void to_json(nlohmann::json& j, const Status& v);
 void from_json(const nlohmann::json& j, Status& v);
 void to_json(nlohmann::json& j, const ServiceInfo& v);

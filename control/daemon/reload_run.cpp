@@ -120,6 +120,7 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
     drains_ = std::move(drains);
     save_drains();
     health_->set_targets(catalogue_);
+    update_announcements("reload");
     ++config_generation_;
     metrics_.lifecycle().reload_succeeded(config_generation_);
     last_reload_ = protocol::LastReload{"ok", std::time(nullptr), {}};

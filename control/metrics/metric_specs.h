@@ -94,6 +94,14 @@ inline constexpr MetricSpec start_time{
     "julier_start_time_seconds", MetricType::Gauge,
     "Unix time when julierd started."};
 
+// Fleet: BGP announcement of the VIPs through BIRD (only with a `bgp:` section).
+inline constexpr MetricSpec vip_announced{
+    "julier_vip_announced", MetricType::Gauge,
+    "1 while this box asks BIRD to announce the VIP, 0 while it is withdrawn or in hold-down."};
+inline constexpr MetricSpec bgp_session_up{
+    "julier_bgp_session_up", MetricType::Gauge,
+    "1 when BIRD reports the BGP session to the neighbour Established, else 0."};
+
 }  // namespace spec
 
 inline constexpr std::array all_metrics{
@@ -118,6 +126,8 @@ inline constexpr std::array all_metrics{
     &spec::config_generation,
     &spec::build_info,
     &spec::start_time,
+    &spec::vip_announced,
+    &spec::bgp_session_up,
 };
 
 }  // namespace julier::metrics

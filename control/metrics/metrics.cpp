@@ -9,7 +9,8 @@ namespace julier::metrics {
 Metrics::Metrics(ForwarderReader reader)
     : forwarder_(std::make_shared<ForwarderCollector>(std::move(reader))),
       health_(std::make_shared<HealthMetrics>()),
-      lifecycle_(std::make_shared<LifecycleMetrics>())
+      lifecycle_(std::make_shared<LifecycleMetrics>()),
+      fleet_(std::make_shared<FleetMetrics>())
 {
 }
 
@@ -38,7 +39,7 @@ std::string Metrics::render() const
 
 std::vector<std::weak_ptr<prometheus::Collectable>> Metrics::collectables() const
 {
-    return {lifecycle_, forwarder_, health_};
+    return {lifecycle_, forwarder_, health_, fleet_};
 }
 
 }  // namespace julier::metrics

@@ -4,9 +4,11 @@
       N requests, each on a new TCP connection; counts answers per backend.
   udp  --vip ADDR [--port 5353] --count N
       N datagrams, each from a new source port; counts answers per backend.
-  hold --vip ADDR [--port 7000] --conns N --seconds S [--every 0.2]
+  hold --vip ADDR [--port 7000] --conns N --seconds S [--every 0.2] [--sources A,B]
       N long-lived TCP connections exchanging a line every --every seconds for S
-      seconds; reports per connection the backend and whether it ever changed or broke.
+      seconds; reports per connection the backend and whether it ever changed or broke,
+      and its local address and port. --sources binds the connections to these local
+      addresses in turn (so a router's ECMP hash spreads them).
 """
 import argparse
 import collections
@@ -84,12 +86,16 @@ def exchange(f, entry: dict, text: str) -> None:
 
 def cmd_hold(a) -> dict:
     conns = []
+    sources = [x for x in (a.sources or "").split(",") if x]
     for i in range(a.conns):
         s = socket.socket(family(a.vip), socket.SOCK_STREAM)
         s.settimeout(a.timeout)
         entry = {"backend": None, "changed": False, "broken": None, "exchanges": 0}
         try:
+            if sources:
+                s.bind((sources[i % len(sources)], 0))
             s.connect((a.vip, a.port))
+            entry["local"] = list(s.getsockname()[:2])
             f = s.makefile("rwb")
         except OSError as e:
             entry["broken"] = f"connect: {e}"
@@ -97,7 +103,7 @@ def cmd_hold(a) -> dict:
         conns.append((s, f, entry))
         if f is not None:
             exchange(f, entry, "hello")
-    print(json.dumps({"connected": len(conns)}), flush=True)
+    print(json.dumps({"connected": len(conns), "locals": [e.get("local") for _, _, e in conns]}), flush=True)
     end = time.monotonic() + a.seconds
     n = 0
     while True:
@@ -134,6 +140,7 @@ def main():
             p.add_argument("--conns", type=int, default=20)
             p.add_argument("--seconds", type=float, default=5.0)
             p.add_argument("--every", type=float, default=0.2)
+            p.add_argument("--sources", default="")
     a = ap.parse_args()
     print(json.dumps({"http": cmd_http, "udp": cmd_udp, "hold": cmd_hold}[a.cmd](a)))
 

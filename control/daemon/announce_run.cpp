@@ -1,0 +1,153 @@
+// Daemon: which VIPs BIRD announces. The decision is fleet::Announcer's (pure);
+// this file moves it to BIRD's include file and control socket, and reads the BGP
+// sessions back for status and metrics.
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+#include "fleet/bird_config.h"
+
+namespace julier::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// Hold-downs end and BGP sessions change between health events: look every second.
+constexpr std::chrono::seconds kFleetTick{1};
+
+}  // namespace
+
+void Daemon::update_announcements(const std::string& reason) {
+    if (!catalogue_.bgp) {
+        if (bird_) withdraw_announcements("bgp section removed");
+        bird_.reset();
+        bird_bgp_.reset();
+        announcer_ = fleet::Announcer{};
+        publish_fleet_metrics();
+        return;
+    }
+    const auto& bgp = *catalogue_.bgp;
+    if (!bird_ || bird_->include_path() != bgp.bird_include || bird_->socket_path() != bgp.bird_socket) {
+        // The old file would keep announcing through the old BIRD: empty it first.
+        if (bird_) withdraw_announcements("bird_include or bird_socket changed");
+        announcer_ = fleet::Announcer{};  // the new BIRD announces what is healthy now, without hold-down
+        bird_ = std::make_unique<fleet::BirdControl>(bgp.bird_include, bgp.bird_socket);
+        bird_written_.clear();
+    }
+    bird_bgp_ = bgp;
+    const auto before = announcer_.all();
+    announcer_.update(fleet::vip_health(catalogue_, plan_), Clock::now(), bgp.hold_down);
+    for (const auto& [vip, a] : announcer_.all()) {
+        auto old = before.find(vip);
+        const auto from = old == before.end() ? std::string_view("none") : fleet::to_string(old->second.state);
+        if (old != before.end() && old->second.state == a.state) continue;
+        const auto level = a.state == fleet::VipState::withdrawn ? spdlog::level::warn : spdlog::level::info;
+        spdlog::log(level, "announcement vip={} from={} to={} usable={} needed={} reason={}", vip.to_string(), from,
+                    fleet::to_string(a.state), a.health.usable, a.health.needed, kv(reason));
+    }
+    publish_fleet_metrics();
+
+    const auto text = fleet::render_bird_include(bgp, announcer_.announced());
+    if (text == bird_written_) return;
+    try {
+        bird_->write_include(text);
+        bird_->reconfigure();
+        bird_written_ = text;
+        if (!bird_error_.empty()) spdlog::info("bird reachable again socket={}", kv(bgp.bird_socket));
+        bird_error_.clear();
+        spdlog::info("bird reconfigured announced={} include={} reason={}", announcer_.announced().size(),
+                     kv(bgp.bird_include), kv(reason));
+    } catch (const std::exception& e) {
+        // Retried every tick; logged when the failure changes.
+        if (bird_error_ != e.what())
+            spdlog::error("bird update failed error={} note={}", kv(e.what()), kv("retrying every second"));
+        bird_error_ = e.what();
+    }
+}
+
+void Daemon::withdraw_announcements(const std::string& why) {
+    if (!bird_ || !bird_bgp_) return;
+    announcer_.withdraw_all(Clock::now());
+    publish_fleet_metrics();
+    try {
+        // The sessions stay (as last configured): only the routes go.
+        bird_->write_include(fleet::render_bird_include(*bird_bgp_, {}));
+        bird_->reconfigure();
+        bird_written_.clear();
+        spdlog::info("announcements withdrawn reason={}", kv(why));
+    } catch (const std::exception& e) {
+        spdlog::error("withdrawing announcements failed reason={} error={} note={}", kv(why), kv(e.what()),
+                      kv("the BGP hold timer withdraws them once BIRD stops"));
+    }
+}
+
+void Daemon::arm_fleet_timer() {
+    fleet_timer_.expires_after(kFleetTick);
+    fleet_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_ || torn_down_) return;
+        update_announcements("tick");
+        read_bgp_sessions();
+        arm_fleet_timer();
+    });
+}
+
+void Daemon::read_bgp_sessions() {
+    if (!bird_) return;
+    try {
+        bird_protocols_ = fleet::parse_protocols(bird_->command("show protocols"));
+    } catch (const std::exception& e) {
+        bird_protocols_.clear();
+        if (bird_error_ != e.what()) spdlog::error("bird unreadable error={}", kv(e.what()));
+        bird_error_ = e.what();
+        bird_written_.clear();  // BIRD may have restarted without our routes: write again
+    }
+    publish_fleet_metrics();
+}
+
+void Daemon::publish_fleet_metrics() {
+    std::vector<metrics::VipAnnouncement> vips;
+    for (const auto& [vip, a] : announcer_.all())
+        vips.push_back({vip.to_string(), a.state == fleet::VipState::announced});
+    metrics_.fleet().set_announcements(std::move(vips));
+    std::vector<metrics::BgpSession> sessions;
+    protocol::Status s;
+    fill_fleet_status(s);
+    for (const auto& b : s.bgp_sessions)
+        sessions.push_back({b.neighbour, b.protocol, b.state.starts_with("Established")});
+    metrics_.fleet().set_sessions(std::move(sessions));
+}
+
+void Daemon::fill_fleet_status(protocol::Status& s) const {
+    if (!catalogue_.bgp) return;
+    s.bgp = true;
+    s.bird_error = bird_error_;
+    const auto now = Clock::now();
+    for (const auto& [vip, a] : announcer_.all()) {
+        protocol::AnnouncementInfo info;
+        info.vip = vip.to_string();
+        info.state = std::string(fleet::to_string(a.state));
+        info.usable = a.health.usable;
+        info.needed = a.health.needed;
+        info.services = a.health.services;
+        info.seconds_in_state = std::chrono::duration_cast<std::chrono::seconds>(now - a.since).count();
+        if (a.state == fleet::VipState::hold_down)
+            info.announce_in_seconds =
+                std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(a.announce_at - now).count());
+        s.announcements.push_back(std::move(info));
+    }
+    const auto& neighbours = catalogue_.bgp->neighbours;
+    for (std::size_t i = 0; i < neighbours.size(); ++i) {
+        protocol::BgpSessionInfo info;
+        info.protocol = fleet::neighbour_protocol(i);
+        info.neighbour = neighbours[i].address.to_string();
+        info.state = "unknown";
+        for (const auto& row : bird_protocols_) {
+            if (row.name == info.protocol) info.state = row.info.empty() ? row.state : row.info;
+        }
+        s.bgp_sessions.push_back(std::move(info));
+    }
+}
+
+}  // namespace julier::daemon
