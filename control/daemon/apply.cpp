@@ -103,7 +103,10 @@ void Daemon::replan(const std::string& reason) {
 }
 
 void Daemon::resolve_next_hops(const config::Catalogue& catalogue, bool wait) {
-    const auto addresses = plan::backend_addresses(catalogue);
+    resolve_next_hops(plan::backend_addresses(catalogue), wait);
+}
+
+void Daemon::resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait) {
     std::map<common::IpAddress, neigh::Resolution> answers;
     if (wait) {
         answers = resolver_->resolve(addresses);
@@ -129,7 +132,12 @@ void Daemon::resolve_next_hops(const config::Catalogue& catalogue, bool wait) {
             continue;
         }
         const bool changed = previous == next_hops_.end() || previous->second != resolution;
-        if (changed && resolution.ok()) {
+        if (changed && resolution.ok() && previous != next_hops_.end() && previous->second.ok()) {
+            spdlog::warn("next hop changed backend={} mac={} previous_mac={} interface={} previous_interface={}",
+                         address.to_string(), neigh::to_string(resolution.next_hop->dst_mac),
+                         neigh::to_string(previous->second.next_hop->dst_mac), kv(resolution.next_hop->ifname),
+                         kv(previous->second.next_hop->ifname));
+        } else if (changed && resolution.ok()) {
             spdlog::info("next hop backend={} mac={} interface={}", address.to_string(),
                          neigh::to_string(resolution.next_hop->dst_mac), kv(resolution.next_hop->ifname));
         } else if (changed) {

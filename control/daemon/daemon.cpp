@@ -58,6 +58,7 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       watchdog_timer_(io_),
       neighbour_timer_(io_),
       presume_timer_(io_),
+      interface_timer_(io_),
       control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }) {}
 
 Daemon::~Daemon() {
@@ -157,6 +158,8 @@ void Daemon::start_forwarding() {
     arm_watchdog();
     arm_neighbour_refresh();
     arm_presume_expiry();
+    start_netlink_watch();
+    arm_interface_check();
 
     const auto status =
         fmt::format("forwarding: {} services on {}, dataplane generation {}", catalogue_.services.size(),
@@ -222,6 +225,7 @@ void Daemon::attach(const config::Interface& interface) {
                                        interface.location.to_string(), interface.name, e.what()));
     }
     spdlog::info("attached interface={} mode={}", kv(interface.name), config::to_string(interface.xdp_mode));
+    record_interface(interface.name, true, "attached at start", false);
 }
 
 void Daemon::detach_unlisted_interfaces() {
@@ -328,6 +332,8 @@ void Daemon::shutdown(std::string why) {
     watchdog_timer_.cancel();
     neighbour_timer_.cancel();
     presume_timer_.cancel();
+    interface_timer_.cancel();
+    if (netlink_) netlink_->stop();
     io_.stop();
 }
 

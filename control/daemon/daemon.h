@@ -7,6 +7,8 @@
 //            changes nothing and is reported in `status`
 //   health transition, slow-start step, operator drain, next-hop change:
 //            re-plan and apply at once
+//   link and neighbour notifications (rtnetlink), and a periodic check: re-attach
+//            the forwarder to an interface that came back, follow a changed MAC
 //   SIGTERM / SIGINT: exit and leave the last applied state forwarding (no detach,
 //            no unpin); `teardown`: detach, unpin, exit
 #pragma once
@@ -28,6 +30,7 @@
 #include "config/catalogue.h"
 #include "daemon/control_server.h"
 #include "daemon/health_link.h"
+#include "daemon/netlink_watch.h"
 #include "daemon/notifier.h"
 #include "daemon/operator_drains.h"
 #include "daemon/options.h"
@@ -83,6 +86,16 @@ private:
     void arm_neighbour_refresh();
     void arm_presume_expiry();
     void request_replan(std::string reason);
+
+    // interfaces and neighbours (link_events.cpp)
+    void start_netlink_watch();
+    void arm_interface_check();
+    void request_interface_check(std::string reason);
+    // Re-attaches the forwarder where an interface of the catalogue lost it (deleted
+    // and created again), records each interface's state for status and metrics.
+    void check_interfaces(const std::string& reason);
+    void on_netlink(const neigh::NetlinkEvents& events, bool lost);
+    void record_interface(const std::string& name, bool attached, std::string note, bool reattached);
     void shutdown(std::string why);
 
     // plan + apply (apply.cpp)
@@ -94,6 +107,7 @@ private:
     void replan(const std::string& reason);
     // Updates next_hops_ for every backend address of `catalogue` (others are kept).
     void resolve_next_hops(const config::Catalogue& catalogue, bool wait);
+    void resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait);
     void forget_next_hops_outside(const config::Catalogue& catalogue);
     void on_health_transition(const HealthTransition& transition);
 
@@ -118,10 +132,12 @@ private:
     boost::asio::steady_timer watchdog_timer_;
     boost::asio::steady_timer neighbour_timer_;
     boost::asio::steady_timer presume_timer_;
+    boost::asio::steady_timer interface_timer_;
     Notifier notifier_;
     ControlServer control_;
     std::unique_ptr<HealthLink> health_;
     std::unique_ptr<neigh::Resolver> resolver_;
+    std::unique_ptr<NetlinkWatch> netlink_;
     std::unique_ptr<dataplane::Dataplane> dataplane_;
     // After dataplane_: destroyed first, so no scrape reads a closed forwarder.
     metrics::Metrics metrics_;
@@ -143,6 +159,9 @@ private:
     protocol::LastReload last_reload_{"none", 0, {}};
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     bool replan_pending_ = false;
+    std::map<std::string, protocol::InterfaceState> interface_states_;  // by name
+    bool interface_check_pending_ = false;
+    std::set<common::IpAddress> neighbours_changed_;  // backends or gateways to look up again
     bool stopping_ = false;
     bool torn_down_ = false;  // teardown ran: no forwarder left to apply to
     int exit_code_ = 0;

@@ -67,6 +67,14 @@ struct LastReload {
     std::string error;  // first diagnostic of the failure, "file:line:col: error: ..."
 };
 
+// One catalogue interface as julierd sees it now.
+struct InterfaceState {
+    std::string name;
+    bool attached = false;           // the forwarder runs there now
+    std::uint64_t reattached = 0;    // times it came back (or lost the program) and was re-attached
+    std::string note;                // why it is not attached, or the last change
+};
+
 struct Status {
     std::string version;
     std::int64_t pid = 0;
@@ -78,6 +86,7 @@ struct Status {
     std::uint64_t reload_failures = 0;
     std::string pin_dir;
     std::vector<std::string> interfaces;
+    std::vector<InterfaceState> interface_states;  // same order as interfaces
     std::uint64_t services = 0;
     std::uint64_t backends = 0;
     bool adopted = false;  // the dataplane was adopted from pins at start
@@ -130,6 +139,8 @@ struct TeardownResult {
 
 void to_json(nlohmann::json& j, const LastReload& v);
 void from_json(const nlohmann::json& j, LastReload& v);
+void to_json(nlohmann::json& j, const InterfaceState& v);
+void from_json(const nlohmann::json& j, InterfaceState& v);
 void to_json(nlohmann::json& j, const Status& v);
 void from_json(const nlohmann::json& j, Status& v);
 void to_json(nlohmann::json& j, const ServiceInfo& v);

@@ -109,6 +109,7 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
             spdlog::error("detach failed interface={} error={}", kv(interface.name), kv(e.what()));
         }
     }
+    check_interfaces("reload");
     for (const auto& d : dropped) {
         spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service),
                      d.address.to_string(), kv(d.reason));

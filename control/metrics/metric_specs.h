@@ -94,6 +94,17 @@ inline constexpr MetricSpec start_time{
     "julier_start_time_seconds", MetricType::Gauge,
     "Unix time when julierd started."};
 
+
+// Interfaces of the catalogue.
+inline constexpr MetricSpec interface_attached{
+    "julier_interface_attached", MetricType::Gauge,
+    "1 while the forwarder runs on the interface, 0 while the interface is missing or "
+    "the forwarder could not be attached there."};
+inline constexpr MetricSpec interface_reattaches{
+    "julier_interface_reattaches_total", MetricType::Counter,
+    "Times julierd found the forwarder gone from the interface (deleted and re-created, "
+    "or the program removed) and attached it again."};
+
 }  // namespace spec
 
 inline constexpr std::array all_metrics{
@@ -118,6 +129,8 @@ inline constexpr std::array all_metrics{
     &spec::config_generation,
     &spec::build_info,
     &spec::start_time,
+    &spec::interface_attached,
+    &spec::interface_reattaches,
 };
 
 }  // namespace julier::metrics
