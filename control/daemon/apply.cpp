@@ -65,18 +65,31 @@ plan::RuntimeState Daemon::runtime_for(const config::Catalogue& catalogue,
 
 plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const OperatorDrains& drains,
                                   const std::string& reason) {
+    // One apply at a time, each planned from the last committed plan's ids.
+    wait_for_background_apply();
     const auto runtime = runtime_for(catalogue, drains);
     plan::Plan next = plan::make_plan(catalogue, runtime, plan_.ids);
     if (applied_ && next == plan_) {
-        spdlog::debug("apply skipped reason={} note={}", kv(reason), kv("the plan is unchanged"));
-        metrics_.publish(metrics::make_label_table(catalogue, next, runtime));  // health may have changed
+        report_applied(catalogue, runtime, plan_, next, std::nullopt, reason);
         return next;
     }
     const auto result = dataplane_->apply(next);
-    metrics_.publish(metrics::make_label_table(catalogue, next, runtime));
-    log_diff(plan::diff(plan_, next), reason);
+    report_applied(catalogue, runtime, plan_, next, result, reason);
+    return next;
+}
+
+void Daemon::report_applied(const config::Catalogue& catalogue, const plan::RuntimeState& runtime,
+                            const plan::Plan& previous, const plan::Plan& next,
+                            const std::optional<dataplane::ApplyResult>& applied, const std::string& reason) {
+    metrics_.publish(metrics::make_label_table(catalogue, next, runtime));  // health may have changed
+    if (!applied) {
+        spdlog::debug("apply skipped reason={} note={}", kv(reason), kv("the plan is unchanged"));
+        return;
+    }
+    const auto& result = *applied;
+    log_diff(plan::diff(previous, next), reason);
     // Only new problems: an unresolvable backend is not reported at every apply.
-    const auto known = plan_.problems();
+    const auto known = previous.problems();
     for (const auto& problem : next.problems()) {
         if (std::find(known.begin(), known.end(), problem) == known.end()) {
             spdlog::warn("backend unusable problem={}", kv(problem));
@@ -87,26 +100,14 @@ plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const Oper
         "keys_deleted={} full_write={} waited_us={}",
         result.generation, kv(reason), result.services_written, result.backends_written,
         result.ring_slots_written, result.keys_deleted, result.full_write, result.waited.count());
-    return next;
 }
 
-void Daemon::replan(const std::string& reason) {
-    if (stopping_ || torn_down_ || !dataplane_) return;
-    try {
-        plan_ = plan_and_apply(catalogue_, drains_, reason);
-        applied_ = true;
-    } catch (const std::exception& e) {
-        // The live side is untouched: forwarding goes on with the last applied plan.
-        spdlog::error("apply failed reason={} error={} note={}", kv(reason), kv(e.what()),
-                      kv("the forwarder keeps the last applied plan"));
-    }
+bool Daemon::resolve_next_hops(const config::Catalogue& catalogue, bool wait) {
+    return resolve_next_hops(plan::backend_addresses(catalogue), wait);
 }
 
-void Daemon::resolve_next_hops(const config::Catalogue& catalogue, bool wait) {
-    resolve_next_hops(plan::backend_addresses(catalogue), wait);
-}
-
-void Daemon::resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait) {
+bool Daemon::resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait) {
+    bool any_change = false;
     std::map<common::IpAddress, neigh::Resolution> answers;
     if (wait) {
         answers = resolver_->resolve(addresses);
@@ -144,8 +145,10 @@ void Daemon::resolve_next_hops(const std::vector<common::IpAddress>& addresses, 
             spdlog::warn("next hop unresolved backend={} error={}", address.to_string(),
                          kv(resolution.error));
         }
+        any_change = any_change || changed;
         next_hops_[address] = std::move(resolution);
     }
+    return any_change;
 }
 
 void Daemon::forget_next_hops_outside(const config::Catalogue& catalogue) {
@@ -162,7 +165,7 @@ void Daemon::on_health_transition(const HealthTransition& t) {
     if (t.to == plan::Health::up) {
         // The probe's own traffic made the kernel learn the backend's MAC.
         auto hop = next_hops_.find(t.address);
-        if (hop != next_hops_.end() && !hop->second.ok()) resolve_next_hops(catalogue_, /*wait=*/false);
+        if (hop != next_hops_.end() && !hop->second.ok()) resolve_next_hops(std::vector{t.address}, /*wait=*/false);
     }
     request_replan(fmt::format("health {} {} {}", t.service, t.address.to_string(), plan::to_string(t.to)));
 }

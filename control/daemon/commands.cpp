@@ -137,6 +137,7 @@ Reply Daemon::drain(const protocol::Request& request, config::BackendState desir
 }
 
 Reply Daemon::teardown(const Peer& peer) {
+    wait_for_background_apply();
     spdlog::warn("control command=teardown {} note={}", peer_text(peer),
                  kv("detaching the forwarder and removing its pins"));
     // From here on nothing may plan, apply or read the forwarder: no health

@@ -62,6 +62,7 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }) {}
 
 Daemon::~Daemon() {
+    if (job_thread_.joinable()) job_thread_.join();
     if (health_) health_->stop();
     control_.close();
 }
@@ -284,11 +285,27 @@ void Daemon::arm_neighbour_refresh() {
     neighbour_timer_.expires_after(kNeighbourRefresh);
     neighbour_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_ || torn_down_) return;
-        const auto before = next_hops_;
-        resolve_next_hops(catalogue_, /*wait=*/false);
-        if (next_hops_ != before) replan("next hop changed");
-        arm_neighbour_refresh();
+        refresh_next_hops(std::make_shared<const std::vector<common::IpAddress>>(plan::backend_addresses(catalogue_)),
+                          0, false);
     });
+}
+
+void Daemon::refresh_next_hops(std::shared_ptr<const std::vector<common::IpAddress>> addresses, std::size_t from,
+                               bool changed) {
+    // A few hundred lookups per turn: with thousands of backends one pass would
+    // hold the loop (control socket, probes) for a noticeable time.
+    constexpr std::size_t kSlice = 256;
+    if (stopping_ || torn_down_) return;
+    const std::size_t to = std::min(addresses->size(), from + kSlice);
+    const std::vector<common::IpAddress> slice(addresses->begin() + static_cast<std::ptrdiff_t>(from),
+                                               addresses->begin() + static_cast<std::ptrdiff_t>(to));
+    changed = resolve_next_hops(slice, /*wait=*/false) || changed;
+    if (to < addresses->size()) {
+        asio::post(io_, [this, addresses, to, changed] { refresh_next_hops(addresses, to, changed); });
+        return;
+    }
+    if (changed) replan("next hop changed");
+    arm_neighbour_refresh();
 }
 
 void Daemon::arm_presume_expiry() {

@@ -1,5 +1,6 @@
 // julierd's core: wires the catalogue, health results and operator commands to
-// plan + apply, on one Boost.Asio io_context (no threads of its own).
+// plan + apply, on one Boost.Asio io_context. The only other thread is the
+// background apply (background_apply.cpp), which works on copies.
 //
 //   start:   parse -> control socket -> open dataplane (adopt pins) -> attach ->
 //            resolve next hops -> plan -> apply -> health checks -> READY=1
@@ -21,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -104,10 +106,28 @@ private:
     // Throws plan::PlanError / dataplane::DataplaneError; nothing is committed then.
     plan::Plan plan_and_apply(const config::Catalogue& catalogue, const OperatorDrains& drains,
                               const std::string& reason);
+    // Publishes the metrics' labels and logs what changed from `previous` to `next`;
+    // touches no daemon state but the (thread-safe) metrics, so the background
+    // apply calls it from its thread.
+    void report_applied(const config::Catalogue& catalogue, const plan::RuntimeState& runtime,
+                        const plan::Plan& previous, const plan::Plan& next,
+                        const std::optional<dataplane::ApplyResult>& applied, const std::string& reason);
+    // Plans and applies the running catalogue on a worker thread, so the loop keeps
+    // answering the control socket and the health checks while a large plan is built
+    // and written (background_apply.cpp). A request while one runs is folded into
+    // one more run after it.
     void replan(const std::string& reason);
+    void finish_background_apply(std::uint64_t job);
+    // Blocks until a running background apply is done and commits it; the
+    // synchronous paths (start, reload, drain, teardown, attach) call it first.
+    void wait_for_background_apply();
     // Updates next_hops_ for every backend address of `catalogue` (others are kept).
-    void resolve_next_hops(const config::Catalogue& catalogue, bool wait);
-    void resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait);
+    // Both return whether a next hop changed.
+    bool resolve_next_hops(const config::Catalogue& catalogue, bool wait);
+    bool resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait);
+    // The periodic refresh, a slice of addresses per turn of the loop.
+    void refresh_next_hops(std::shared_ptr<const std::vector<common::IpAddress>> addresses, std::size_t from,
+                           bool changed);
     void forget_next_hops_outside(const config::Catalogue& catalogue);
     void on_health_transition(const HealthTransition& transition);
 
@@ -159,6 +179,23 @@ private:
     protocol::LastReload last_reload_{"none", 0, {}};
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     bool replan_pending_ = false;
+    struct ApplyJob {
+        std::uint64_t id = 0;
+        std::string reason;
+        // Inputs, copied from the loop's state when the job starts.
+        config::Catalogue catalogue;
+        plan::RuntimeState runtime;
+        plan::IdAllocator ids;
+        std::optional<plan::Plan> current;  // the live plan, when one was applied
+        // Outputs, read by the loop once the thread is joined.
+        std::optional<plan::Plan> next;
+        std::optional<dataplane::ApplyResult> result;  // unset: plan unchanged, nothing written
+        std::string error;
+    };
+    std::unique_ptr<ApplyJob> job_;   // the background apply running now
+    std::thread job_thread_;
+    std::uint64_t jobs_started_ = 0;
+    std::optional<std::string> replan_again_;  // reason of a replan asked for while one ran
     std::map<std::string, protocol::InterfaceState> interface_states_;  // by name
     bool interface_check_pending_ = false;
     std::set<common::IpAddress> neighbours_changed_;  // backends or gateways to look up again

@@ -97,6 +97,7 @@ void Daemon::check_interfaces(const std::string& reason) {
             }
             continue;
         }
+        wait_for_background_apply();  // the dataplane takes one writer at a time
         try {
             dataplane_->attach(name, attach_mode(interface.xdp_mode));
         } catch (const std::exception& e) {
@@ -120,9 +121,7 @@ void Daemon::check_interfaces(const std::string& reason) {
     metrics_.lifecycle().forget_interfaces_except(listed);
     if (reattached_any) {
         // The neighbour entries went with the old device, and our MAC may be new.
-        const auto before = next_hops_;
-        resolve_next_hops(catalogue_, /*wait=*/false);
-        if (next_hops_ != before) replan("interface re-attached");
+        if (resolve_next_hops(catalogue_, /*wait=*/false)) replan("interface re-attached");
     }
 }
 
@@ -155,9 +154,7 @@ void Daemon::on_netlink(const neigh::NetlinkEvents& events, bool lost) {
         if (neighbours_changed_.empty() || stopping_ || torn_down_) return;
         const std::vector<common::IpAddress> addresses(neighbours_changed_.begin(), neighbours_changed_.end());
         neighbours_changed_.clear();
-        const auto before = next_hops_;
-        resolve_next_hops(addresses, /*wait=*/false);
-        if (next_hops_ != before) replan("neighbour changed");
+        if (resolve_next_hops(addresses, /*wait=*/false)) replan("neighbour changed");
     });
 }
 

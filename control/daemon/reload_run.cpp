@@ -28,6 +28,7 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
     }
     notifier_.reloading();
     spdlog::info("reload started trigger={} config={}", trigger, kv(options_.config_file));
+    wait_for_background_apply();  // the reload attaches and applies: one writer at a time
 
     auto parsed = config::parse_catalogue_file(options_.config_file);
     if (parsed.catalogue && options_.pin_dir) parsed.catalogue->pin_dir = *options_.pin_dir;

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 import time
-import urllib.request
 
 import e2e
 from e2e import World, addrs, catalogue, check, service, Fail

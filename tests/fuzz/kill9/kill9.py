@@ -21,7 +21,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -158,7 +157,7 @@ def main() -> int:
     files = {k: os.path.join(work, f"{k}.yaml") for k in "AB"}
 
     with Namespace("lb") as host:
-        jd = Julierd(args.build, host, text["A"], name=f"julier-kill9")
+        jd = Julierd(args.build, host, text["A"], name="julier-kill9")
         for k in "AB":
             with open(files[k], "w") as f:
                 f.write(text[k].replace("@PIN_DIR@", jd.pin_dir).replace("@SOCKET@", jd.socket))
