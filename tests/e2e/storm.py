@@ -114,9 +114,10 @@ while True:
 
 
 class Storm:
-    def __init__(self, build: str, n: int):
+    def __init__(self, build: str, n: int, slots_per_backend: int):
         self.build = build
         self.n = n
+        self.slots_per_backend = slots_per_backend
         tag = os.getpid() % 100000
         self.lb_ns, self.gw_ns = f"jls{tag}-lb", f"jls{tag}-gw"
         self.procs: list[subprocess.Popen] = []
@@ -175,7 +176,7 @@ class Storm:
 
     def catalogue(self, services: int) -> str:
         per = self.n // services
-        ring = prime_at_least(per * 100)
+        ring = prime_at_least(per * self.slots_per_backend)
         lines = [f"""interfaces: [eth0]
 pin_dir: "@PIN_DIR@"
 control_socket: "@SOCKET@"
@@ -217,6 +218,7 @@ def main() -> int:
     ap.add_argument("--build")
     ap.add_argument("--backends", type=int, default=10000)
     ap.add_argument("--services", type=int, default=20)
+    ap.add_argument("--slots-per-backend", type=int, default=100, help="Maglev ring size per backend")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--limit-ms", type=float, default=100,
                     help="p99 budget of status, and of /metrics over its quiet median")
@@ -229,7 +231,7 @@ def main() -> int:
         print("skipped: needs root")
         return 77
     build = os.path.abspath(args.build)
-    with Storm(build, args.backends) as st:
+    with Storm(build, args.backends, args.slots_per_backend) as st:
         jd = Julierd(build, st, st.catalogue(args.services), name="julier-storm")
         try:
             st.listen(STORM_PORT, FLAP_PORT)
@@ -301,6 +303,7 @@ def main() -> int:
     print("storm " + json.dumps(result))
     if failures:
         print("\n".join(failures))
+        print("\n".join(l for l in log.splitlines() if "applied generation=" in l or "failed" in l)[-3000:])
         return 1
     return 0
 
