@@ -1,5 +1,5 @@
 // An independent reference of the forwarder's flow hash (docs/forwarder.md "Flow
-// hash"), for fixtures and tools that predict which backend a packet reaches.
+// hash"), for fixtures and test programs that predict which backend a packet reaches.
 #pragma once
 
 #include <cstdint>
