@@ -62,7 +62,8 @@ class Julierd:
             try:
                 self.ctl("status")
                 return
-            except RuntimeError:
+            except (RuntimeError, subprocess.TimeoutExpired):
+                # Not answering yet: the socket is bound before start-up ends.
                 time.sleep(0.1)
         raise RuntimeError(f"julierd not ready after {wait}s:\n{self.log()}")
 
