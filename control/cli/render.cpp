@@ -107,7 +107,18 @@ std::string render_status(const daemon::protocol::Status& s) {
     out += fmt::format("config       {} (generation {})\n", s.config_file, s.config_generation);
     out += fmt::format("dataplane    generation {}{}, pinned under {}\n", s.dataplane_generation,
                        s.adopted ? ", adopted at start" : "", s.pin_dir);
-    out += fmt::format("interfaces   {}\n", s.interfaces.empty() ? "none" : join(s.interfaces, ", "));
+    std::vector<std::string> interfaces;
+    for (const auto& i : s.interface_states) {
+        std::string text = i.name;
+        if (!i.attached) {
+            text += " (NOT FORWARDING: " + i.note + ")";
+        } else if (i.reattached > 0) {
+            text += fmt::format(" (re-attached {} time{})", i.reattached, i.reattached == 1 ? "" : "s");
+        }
+        interfaces.push_back(std::move(text));
+    }
+    if (s.interface_states.empty()) interfaces = s.interfaces;  // an older julierd
+    out += fmt::format("interfaces   {}\n", interfaces.empty() ? "none" : join(interfaces, ", "));
     out += fmt::format("services     {} with {} backends\n", s.services, s.backends);
     const auto& r = s.last_reload;
     if (r.result == "ok") {

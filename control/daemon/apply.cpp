@@ -33,9 +33,6 @@ void log_diff(const plan::PlanDiff& d, const std::string& reason) {
                      kv(b.service), b.address.to_string(), role_name(b.old_role), role_name(b.new_role),
                      b.new_weight, kv(reason));
     }
-    if (d.flood_new_flow_rate)
-        spdlog::info("flood protection changed new_flow_rate_per_cpu={} from={} reason={}",
-                     d.flood_new_flow_rate->second, d.flood_new_flow_rate->first, kv(reason));
 }
 
 }  // namespace
@@ -68,21 +65,37 @@ plan::RuntimeState Daemon::runtime_for(const config::Catalogue& catalogue,
 
 plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const OperatorDrains& drains,
                                   const std::string& reason) {
+    // One apply at a time, each planned from the last committed plan's ids.
+    wait_for_background_apply();
     const auto runtime = runtime_for(catalogue, drains);
-    const auto plan_started = Clock::now();
+    ApplyTiming timing;
+    const auto started = Clock::now();
     plan::Plan next = plan::make_plan(catalogue, runtime, plan_.ids);
-    const auto planned = Clock::now();
+    timing.plan = Clock::now() - started;
     if (applied_ && next == plan_) {
-        spdlog::debug("apply skipped reason={} note={}", kv(reason), kv("the plan is unchanged"));
-        metrics_.publish(metrics::make_label_table(catalogue, next, runtime));  // health may have changed
+        report_applied(catalogue, runtime, plan_, next, std::nullopt, reason, timing);
         return next;
     }
+    const auto written_from = Clock::now();
     const auto result = dataplane_->apply(next);
-    const auto written = Clock::now();
-    metrics_.publish(metrics::make_label_table(catalogue, next, runtime));
-    log_diff(plan::diff(plan_, next), reason);
+    timing.write = Clock::now() - written_from;
+    report_applied(catalogue, runtime, plan_, next, result, reason, timing);
+    return next;
+}
+
+void Daemon::report_applied(const config::Catalogue& catalogue, const plan::RuntimeState& runtime,
+                            const plan::Plan& previous, const plan::Plan& next,
+                            const std::optional<dataplane::ApplyResult>& applied, const std::string& reason,
+                            const ApplyTiming& timing) {
+    metrics_.publish(metrics::make_label_table(catalogue, next, runtime));  // health may have changed
+    if (!applied) {
+        spdlog::debug("apply skipped reason={} note={}", kv(reason), kv("the plan is unchanged"));
+        return;
+    }
+    const auto& result = *applied;
+    log_diff(plan::diff(previous, next), reason);
     // Only new problems: an unresolvable backend is not reported at every apply.
-    const auto known = plan_.problems();
+    const auto known = previous.problems();
     for (const auto& problem : next.problems()) {
         if (std::find(known.begin(), known.end(), problem) == known.end()) {
             spdlog::warn("backend unusable problem={}", kv(problem));
@@ -95,25 +108,15 @@ plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const Oper
         "keys_deleted={} full_write={} waited_us={} plan_ms={} write_ms={}",
         result.generation, kv(reason), result.services_written, result.backends_written,
         result.ring_slots_written, result.keys_deleted, result.full_write, result.waited.count(),
-        ms(planned - plan_started), ms(written - planned));
-    return next;
+        ms(timing.plan), ms(timing.write));
 }
 
-void Daemon::replan(const std::string& reason) {
-    if (stopping_ || torn_down_ || !dataplane_) return;
-    try {
-        plan_ = plan_and_apply(catalogue_, drains_, reason);
-        applied_ = true;
-        update_announcements(reason);
-    } catch (const std::exception& e) {
-        // The live side is untouched: forwarding goes on with the last applied plan.
-        spdlog::error("apply failed reason={} error={} note={}", kv(reason), kv(e.what()),
-                      kv("the forwarder keeps the last applied plan"));
-    }
+bool Daemon::resolve_next_hops(const config::Catalogue& catalogue, bool wait) {
+    return resolve_next_hops(plan::backend_addresses(catalogue), wait);
 }
 
-void Daemon::resolve_next_hops(const config::Catalogue& catalogue, bool wait) {
-    const auto addresses = plan::backend_addresses(catalogue);
+bool Daemon::resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait) {
+    bool any_change = false;
     std::map<common::IpAddress, neigh::Resolution> answers;
     if (wait) {
         answers = resolver_->resolve(addresses);
@@ -139,15 +142,22 @@ void Daemon::resolve_next_hops(const config::Catalogue& catalogue, bool wait) {
             continue;
         }
         const bool changed = previous == next_hops_.end() || previous->second != resolution;
-        if (changed && resolution.ok()) {
+        if (changed && resolution.ok() && previous != next_hops_.end() && previous->second.ok()) {
+            spdlog::warn("next hop changed backend={} mac={} previous_mac={} interface={} previous_interface={}",
+                         address.to_string(), neigh::to_string(resolution.next_hop->dst_mac),
+                         neigh::to_string(previous->second.next_hop->dst_mac), kv(resolution.next_hop->ifname),
+                         kv(previous->second.next_hop->ifname));
+        } else if (changed && resolution.ok()) {
             spdlog::info("next hop backend={} mac={} interface={}", address.to_string(),
                          neigh::to_string(resolution.next_hop->dst_mac), kv(resolution.next_hop->ifname));
         } else if (changed) {
             spdlog::warn("next hop unresolved backend={} error={}", address.to_string(),
                          kv(resolution.error));
         }
+        any_change = any_change || changed;
         next_hops_[address] = std::move(resolution);
     }
+    return any_change;
 }
 
 void Daemon::forget_next_hops_outside(const config::Catalogue& catalogue) {
@@ -164,7 +174,7 @@ void Daemon::on_health_transition(const HealthTransition& t) {
     if (t.to == plan::Health::up) {
         // The probe's own traffic made the kernel learn the backend's MAC.
         auto hop = next_hops_.find(t.address);
-        if (hop != next_hops_.end() && !hop->second.ok()) resolve_next_hops(catalogue_, /*wait=*/false);
+        if (hop != next_hops_.end() && !hop->second.ok()) resolve_next_hops(std::vector{t.address}, /*wait=*/false);
     }
     request_replan(fmt::format("health {} {} {}", t.service, t.address.to_string(), plan::to_string(t.to)));
 }

@@ -92,7 +92,12 @@ protocol::Status Daemon::status() const {
     s.last_reload = last_reload_;
     s.reload_failures = reload_failures_;
     s.pin_dir = catalogue_.pin_dir;
-    for (const auto& i : catalogue_.interfaces) s.interfaces.push_back(i.name);
+    for (const auto& i : catalogue_.interfaces) {
+        s.interfaces.push_back(i.name);
+        auto state = interface_states_.find(i.name);
+        s.interface_states.push_back(state != interface_states_.end() ? state->second
+                                                                       : protocol::InterfaceState{i.name, true, 0, ""});
+    }
     s.services = catalogue_.services.size();
     for (const auto& service : catalogue_.services) s.backends += service.backends.size();
     s.adopted = dataplane_->adopted();
@@ -134,6 +139,7 @@ Reply Daemon::drain(const protocol::Request& request, config::BackendState desir
 }
 
 Reply Daemon::teardown(const Peer& peer) {
+    wait_for_background_apply();
     spdlog::warn("control command=teardown {} note={}", peer_text(peer),
                  kv("detaching the forwarder and removing its pins"));
     // The routes go first: routers stop sending here before the forwarder goes.

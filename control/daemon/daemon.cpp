@@ -59,9 +59,11 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       neighbour_timer_(io_),
       presume_timer_(io_),
       fleet_timer_(io_),
+      interface_timer_(io_),
       control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }) {}
 
 Daemon::~Daemon() {
+    if (job_thread_.joinable()) job_thread_.join();
     if (health_) health_->stop();
     control_.close();
 }
@@ -161,6 +163,8 @@ void Daemon::start_forwarding() {
     arm_presume_expiry();
     update_announcements("start");
     arm_fleet_timer();
+    start_netlink_watch();
+    arm_interface_check();
 
     const auto status =
         fmt::format("forwarding: {} services on {}, dataplane generation {}", catalogue_.services.size(),
@@ -226,6 +230,7 @@ void Daemon::attach(const config::Interface& interface) {
                                        interface.location.to_string(), interface.name, e.what()));
     }
     spdlog::info("attached interface={} mode={}", kv(interface.name), config::to_string(interface.xdp_mode));
+    record_interface(interface.name, true, "attached at start", false);
 }
 
 void Daemon::detach_unlisted_interfaces() {
@@ -284,11 +289,27 @@ void Daemon::arm_neighbour_refresh() {
     neighbour_timer_.expires_after(kNeighbourRefresh);
     neighbour_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_ || torn_down_) return;
-        const auto before = next_hops_;
-        resolve_next_hops(catalogue_, /*wait=*/false);
-        if (next_hops_ != before) replan("next hop changed");
-        arm_neighbour_refresh();
+        refresh_next_hops(std::make_shared<const std::vector<common::IpAddress>>(plan::backend_addresses(catalogue_)),
+                          0, false);
     });
+}
+
+void Daemon::refresh_next_hops(std::shared_ptr<const std::vector<common::IpAddress>> addresses, std::size_t from,
+                               bool changed) {
+    // A few hundred lookups per turn: with thousands of backends one pass would
+    // hold the loop (control socket, probes) for a noticeable time.
+    constexpr std::size_t kSlice = 256;
+    if (stopping_ || torn_down_) return;
+    const std::size_t to = std::min(addresses->size(), from + kSlice);
+    const std::vector<common::IpAddress> slice(addresses->begin() + static_cast<std::ptrdiff_t>(from),
+                                               addresses->begin() + static_cast<std::ptrdiff_t>(to));
+    changed = resolve_next_hops(slice, /*wait=*/false) || changed;
+    if (to < addresses->size()) {
+        asio::post(io_, [this, addresses, to, changed] { refresh_next_hops(addresses, to, changed); });
+        return;
+    }
+    if (changed) replan("next hop changed");
+    arm_neighbour_refresh();
 }
 
 void Daemon::arm_presume_expiry() {
@@ -334,6 +355,8 @@ void Daemon::shutdown(std::string why) {
     neighbour_timer_.cancel();
     presume_timer_.cancel();
     fleet_timer_.cancel();
+    interface_timer_.cancel();
+    if (netlink_) netlink_->stop();
     io_.stop();
 }
 

@@ -1,5 +1,6 @@
 // julierd's core: wires the catalogue, health results and operator commands to
-// plan + apply, on one Boost.Asio io_context (no threads of its own).
+// plan + apply, on one Boost.Asio io_context. The only other thread is the
+// background apply (background_apply.cpp), which works on copies.
 //
 //   start:   parse -> control socket -> open dataplane (adopt pins) -> attach ->
 //            resolve next hops -> plan -> apply -> health checks -> READY=1
@@ -7,6 +8,8 @@
 //            changes nothing and is reported in `status`
 //   health transition, slow-start step, operator drain, next-hop change:
 //            re-plan and apply at once
+//   link and neighbour notifications (rtnetlink), and a periodic check: re-attach
+//            the forwarder to an interface that came back, follow a changed MAC
 //   SIGTERM / SIGINT: exit and leave the last applied state forwarding (no detach,
 //            no unpin); `teardown`: detach, unpin, exit
 #pragma once
@@ -19,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -28,6 +32,7 @@
 #include "config/catalogue.h"
 #include "daemon/control_server.h"
 #include "daemon/health_link.h"
+#include "daemon/netlink_watch.h"
 #include "daemon/notifier.h"
 #include "daemon/operator_drains.h"
 #include "daemon/options.h"
@@ -86,17 +91,51 @@ private:
     void arm_neighbour_refresh();
     void arm_presume_expiry();
     void request_replan(std::string reason);
+
+    // interfaces and neighbours (link_events.cpp)
+    void start_netlink_watch();
+    void arm_interface_check();
+    void request_interface_check(std::string reason);
+    // Re-attaches the forwarder where an interface of the catalogue lost it (deleted
+    // and created again), records each interface's state for status and metrics.
+    void check_interfaces(const std::string& reason);
+    void on_netlink(const neigh::NetlinkEvents& events, bool lost);
+    void record_interface(const std::string& name, bool attached, std::string note, bool reattached);
     void shutdown(std::string why);
 
     // plan + apply (apply.cpp)
+    struct ApplyTiming {
+        Clock::duration plan{};   // make_plan
+        Clock::duration write{};  // Dataplane::apply
+    };
     plan::RuntimeState runtime_for(const config::Catalogue& catalogue, const OperatorDrains& drains) const;
     // Plans `catalogue` and applies it when the plan differs from the live one.
     // Throws plan::PlanError / dataplane::DataplaneError; nothing is committed then.
     plan::Plan plan_and_apply(const config::Catalogue& catalogue, const OperatorDrains& drains,
                               const std::string& reason);
+    // Publishes the metrics' labels and logs what changed from `previous` to `next`;
+    // touches no daemon state but the (thread-safe) metrics, so the background
+    // apply calls it from its thread.
+    void report_applied(const config::Catalogue& catalogue, const plan::RuntimeState& runtime,
+                        const plan::Plan& previous, const plan::Plan& next,
+                        const std::optional<dataplane::ApplyResult>& applied, const std::string& reason,
+                        const ApplyTiming& timing);
+    // Plans and applies the running catalogue on a worker thread, so the loop keeps
+    // answering the control socket and the health checks while a large plan is built
+    // and written (background_apply.cpp). A request while one runs is folded into
+    // one more run after it.
     void replan(const std::string& reason);
+    void finish_background_apply(std::uint64_t job);
+    // Blocks until a running background apply is done and commits it; the
+    // synchronous paths (start, reload, drain, teardown, attach) call it first.
+    void wait_for_background_apply();
     // Updates next_hops_ for every backend address of `catalogue` (others are kept).
-    void resolve_next_hops(const config::Catalogue& catalogue, bool wait);
+    // Both return whether a next hop changed.
+    bool resolve_next_hops(const config::Catalogue& catalogue, bool wait);
+    bool resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait);
+    // The periodic refresh, a slice of addresses per turn of the loop.
+    void refresh_next_hops(std::shared_ptr<const std::vector<common::IpAddress>> addresses, std::size_t from,
+                           bool changed);
     void forget_next_hops_outside(const config::Catalogue& catalogue);
     void on_health_transition(const HealthTransition& transition);
 
@@ -133,10 +172,12 @@ private:
     boost::asio::steady_timer neighbour_timer_;
     boost::asio::steady_timer presume_timer_;
     boost::asio::steady_timer fleet_timer_;
+    boost::asio::steady_timer interface_timer_;
     Notifier notifier_;
     ControlServer control_;
     std::unique_ptr<HealthLink> health_;
     std::unique_ptr<neigh::Resolver> resolver_;
+    std::unique_ptr<NetlinkWatch> netlink_;
     std::unique_ptr<dataplane::Dataplane> dataplane_;
     // After dataplane_: destroyed first, so no scrape reads a closed forwarder.
     metrics::Metrics metrics_;
@@ -165,6 +206,26 @@ private:
     protocol::LastReload last_reload_{"none", 0, {}};
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     bool replan_pending_ = false;
+    struct ApplyJob {
+        std::uint64_t id = 0;
+        std::string reason;
+        // Inputs, copied from the loop's state when the job starts.
+        config::Catalogue catalogue;
+        plan::RuntimeState runtime;
+        plan::IdAllocator ids;
+        std::optional<plan::Plan> current;  // the live plan, when one was applied
+        // Outputs, read by the loop once the thread is joined.
+        std::optional<plan::Plan> next;
+        std::optional<dataplane::ApplyResult> result;  // unset: plan unchanged, nothing written
+        std::string error;
+    };
+    std::unique_ptr<ApplyJob> job_;   // the background apply running now
+    std::thread job_thread_;
+    std::uint64_t jobs_started_ = 0;
+    std::optional<std::string> replan_again_;  // reason of a replan asked for while one ran
+    std::map<std::string, protocol::InterfaceState> interface_states_;  // by name
+    bool interface_check_pending_ = false;
+    std::set<common::IpAddress> neighbours_changed_;  // backends or gateways to look up again
     bool stopping_ = false;
     bool torn_down_ = false;  // teardown ran: no forwarder left to apply to
     int exit_code_ = 0;

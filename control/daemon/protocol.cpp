@@ -183,6 +183,16 @@ void from_json(const nlohmann::json& j, BgpSessionInfo& v) {
     read(j, "state", v.state);
 }
 
+void to_json(nlohmann::json& j, const InterfaceState& v) {
+    j = {{"name", v.name}, {"attached", v.attached}, {"reattached", v.reattached}, {"note", v.note}};
+}
+void from_json(const nlohmann::json& j, InterfaceState& v) {
+    read(j, "name", v.name);
+    read(j, "attached", v.attached);
+    read(j, "reattached", v.reattached);
+    read(j, "note", v.note);
+}
+
 void to_json(nlohmann::json& j, const Status& v) {
     j = {{"version", v.version},
          {"pid", v.pid},
@@ -194,6 +204,7 @@ void to_json(nlohmann::json& j, const Status& v) {
          {"reload_failures", v.reload_failures},
          {"pin_dir", v.pin_dir},
          {"interfaces", v.interfaces},
+         {"interface_states", v.interface_states},
          {"services", v.services},
          {"backends", v.backends},
          {"adopted", v.adopted},
@@ -213,6 +224,7 @@ void from_json(const nlohmann::json& j, Status& v) {
     read(j, "reload_failures", v.reload_failures);
     read(j, "pin_dir", v.pin_dir);
     read(j, "interfaces", v.interfaces);
+    read(j, "interface_states", v.interface_states);
     read(j, "services", v.services);
     read(j, "backends", v.backends);
     read(j, "adopted", v.adopted);

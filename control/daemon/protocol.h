@@ -84,6 +84,14 @@ struct BgpSessionInfo {
     std::string state;     // BIRD's: "Established", "Active", ... or "unknown"
 };
 
+// One catalogue interface as julierd sees it now.
+struct InterfaceState {
+    std::string name;
+    bool attached = false;           // the forwarder runs there now
+    std::uint64_t reattached = 0;    // times it came back (or lost the program) and was re-attached
+    std::string note;                // why it is not attached, or the last change
+};
+
 struct Status {
     std::string version;
     std::int64_t pid = 0;
@@ -95,6 +103,7 @@ struct Status {
     std::uint64_t reload_failures = 0;
     std::string pin_dir;
     std::vector<std::string> interfaces;
+    std::vector<InterfaceState> interface_states;  // same order as interfaces
     std::uint64_t services = 0;
     std::uint64_t backends = 0;
     bool adopted = false;  // the dataplane was adopted from pins at start
@@ -155,6 +164,8 @@ void to_json(nlohmann::json& j, const AnnouncementInfo& v);
 void from_json(const nlohmann::json& j, AnnouncementInfo& v);
 void to_json(nlohmann::json& j, const BgpSessionInfo& v);
 void from_json(const nlohmann::json& j, BgpSessionInfo& v);
+void to_json(nlohmann::json& j, const InterfaceState& v);
+void from_json(const nlohmann::json& j, InterfaceState& v);
 void to_json(nlohmann::json& j, const Status& v);
 void from_json(const nlohmann::json& j, Status& v);
 void to_json(nlohmann::json& j, const ServiceInfo& v);

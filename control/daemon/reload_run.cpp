@@ -28,6 +28,7 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
     }
     notifier_.reloading();
     spdlog::info("reload started trigger={} config={}", trigger, kv(options_.config_file));
+    wait_for_background_apply();  // the reload attaches and applies: one writer at a time
 
     auto parsed = config::parse_catalogue_file(options_.config_file);
     if (parsed.catalogue && options_.pin_dir) parsed.catalogue->pin_dir = *options_.pin_dir;
@@ -109,6 +110,7 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
             spdlog::error("detach failed interface={} error={}", kv(interface.name), kv(e.what()));
         }
     }
+    check_interfaces("reload");
     for (const auto& d : dropped) {
         spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service),
                      d.address.to_string(), kv(d.reason));

@@ -245,7 +245,18 @@ void Manager::Impl::on_timer()
 {
     TimePoint now = Clock::now();
     TimePoint horizon = now + options.timer_slack;
+    // A bounded batch per turn: when thousands are due at once (a loop that fell
+    // behind), the rest continue after whatever else is ready (control socket,
+    // probe results) instead of holding the loop.
+    constexpr int kMaxStartsPerTurn = 64;
+    int started = 0;
     while (!queue.empty() && queue.top().at <= horizon) {
+        if (started == kMaxStartsPerTurn) {
+            boost::asio::post(timer.get_executor(), [weak = weak_from_this()] {
+                if (auto self = weak.lock(); self && !self->stopped) self->on_timer();
+            });
+            return;
+        }
         Slot slot = queue.top();
         queue.pop();
         Entry* found = lookup(slot.id);
@@ -255,6 +266,7 @@ void Manager::Impl::on_timer()
         entry.next_start = slot.at + positive(entry.target.check.interval);
         queue.push(Slot{entry.next_start, entry.id});
         start_probe(entry, slot.at, now);
+        ++started;
     }
     arm_timer();
 }

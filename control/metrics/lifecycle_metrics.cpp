@@ -1,5 +1,6 @@
 #include "metrics/lifecycle_metrics.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "metrics/family.h"
@@ -57,6 +58,20 @@ void LifecycleMetrics::reload_failed()
     last_successful_ = false;
 }
 
+void LifecycleMetrics::interface_state(const std::string& name, bool attached, std::uint64_t reattaches)
+{
+    std::lock_guard lock(mutex_);
+    interfaces_[name] = Interface{attached, reattaches};
+}
+
+void LifecycleMetrics::forget_interfaces_except(const std::vector<std::string>& names)
+{
+    std::lock_guard lock(mutex_);
+    std::erase_if(interfaces_, [&](const auto& entry) {
+        return std::find(names.begin(), names.end(), entry.first) == names.end();
+    });
+}
+
 std::vector<prometheus::MetricFamily> LifecycleMetrics::Collect() const
 {
     auto build = make_family(spec::build_info);
@@ -68,6 +83,8 @@ std::vector<prometheus::MetricFamily> LifecycleMetrics::Collect() const
     auto last_successful = make_family(spec::config_last_reload_successful);
     auto last_success_time = make_family(spec::config_last_reload_success_timestamp);
     auto generation = make_family(spec::config_generation);
+    auto attached = make_family(spec::interface_attached);
+    auto reattaches = make_family(spec::interface_reattaches);
     {
         std::lock_guard lock(mutex_);
         // Both results always appear, so that rate() and alerts see a series from the start.
@@ -78,10 +95,15 @@ std::vector<prometheus::MetricFamily> LifecycleMetrics::Collect() const
         if (last_success_time_)
             add_sample(last_success_time, {}, *last_success_time_);
         add_sample(generation, {}, static_cast<double>(generation_));
+        for (const auto& [name, state] : interfaces_) {
+            add_sample(attached, {{"interface", name}}, state.attached ? 1 : 0);
+            add_sample(reattaches, {{"interface", name}}, static_cast<double>(state.reattaches));
+        }
     }
 
     std::vector<prometheus::MetricFamily> out;
-    for (auto* family : {&build, &start, &reloads, &last_successful, &last_success_time, &generation})
+    for (auto* family : {&build, &start, &reloads, &last_successful, &last_success_time, &generation, &attached,
+                         &reattaches})
         out.push_back(std::move(*family));
     return out;
 }

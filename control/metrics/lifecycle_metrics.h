@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,10 @@ public:
     void reload_succeeded(std::uint64_t generation);
     // A reload was refused; the previous configuration stays in use.
     void reload_failed();
+    // The forwarder runs on the interface or not, and how often it was re-attached.
+    void interface_state(const std::string& name, bool attached, std::uint64_t reattaches);
+    // Interfaces no longer in the catalogue disappear from the metrics.
+    void forget_interfaces_except(const std::vector<std::string>& names);
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -41,6 +46,11 @@ private:
     std::optional<bool> last_successful_;       // unset until the first load
     std::optional<double> last_success_time_;   // Unix seconds
     std::uint64_t generation_ = 0;
+    struct Interface {
+        bool attached = false;
+        std::uint64_t reattaches = 0;
+    };
+    std::map<std::string, Interface> interfaces_;
 };
 
 }  // namespace julier::metrics

@@ -102,6 +102,16 @@ inline constexpr MetricSpec bgp_session_up{
     "julier_bgp_session_up", MetricType::Gauge,
     "1 when BIRD reports the BGP session to the neighbour Established, else 0."};
 
+// Interfaces of the catalogue.
+inline constexpr MetricSpec interface_attached{
+    "julier_interface_attached", MetricType::Gauge,
+    "1 while the forwarder runs on the interface, 0 while the interface is missing or "
+    "the forwarder could not be attached there."};
+inline constexpr MetricSpec interface_reattaches{
+    "julier_interface_reattaches_total", MetricType::Counter,
+    "Times julierd found the forwarder gone from the interface (deleted and re-created, "
+    "or the program removed) and attached it again."};
+
 }  // namespace spec
 
 inline constexpr std::array all_metrics{
@@ -128,6 +138,8 @@ inline constexpr std::array all_metrics{
     &spec::start_time,
     &spec::vip_announced,
     &spec::bgp_session_up,
+    &spec::interface_attached,
+    &spec::interface_reattaches,
 };
 
 }  // namespace julier::metrics

@@ -44,13 +44,17 @@ class Julierd:
         return os.path.join(self.build_dir, sub, name)
 
     # -- process ---------------------------------------------------------------
-    def start(self, wait: float = 15.0) -> None:
+    def spawn(self) -> None:
+        """Starts julierd without waiting for it to be ready."""
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             ["nsenter", f"--net={self.host.netns_path()}", self.binary("julierd"),
              "-c", self.config, "--pin-dir", self.pin_dir, "--log-level", "info", "--foreground"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
+
+    def start(self, wait: float = 15.0) -> None:
+        self.spawn()
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -60,6 +64,7 @@ class Julierd:
                 self.ctl("status", timeout=max(1.0, deadline - time.monotonic()))
                 return
             except (RuntimeError, subprocess.TimeoutExpired):
+                # Not answering yet: the socket is bound before start-up ends.
                 time.sleep(0.1)
         raise RuntimeError(f"julierd not ready after {wait}s:\n{self.log()}")
 

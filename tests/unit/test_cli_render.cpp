@@ -93,6 +93,14 @@ TEST_CASE("julierctl render: status", "[cli][render]") {
     const auto fresh = render_status(s);
     CHECK(fresh.find("last reload  none since start (failed reloads: 1)\n") != std::string::npos);
     CHECK(fresh.find("adopted") == std::string::npos);
+
+    // Interface states: a missing one says so loudly, a re-attached one counts.
+    s.interface_states = {{"eth0", true, 2, "re-attached"}, {"eth1", false, 0, "the interface does not exist"}};
+    const auto states = render_status(s);
+    CHECK(states.find("interfaces   eth0 (re-attached 2 times), eth1 (NOT FORWARDING: the interface does not exist)\n") !=
+          std::string::npos);
+    s.interface_states = {{"eth0", true, 1, "re-attached"}, {"eth1", true, 0, "attached at start"}};
+    CHECK(render_status(s).find("interfaces   eth0 (re-attached 1 time), eth1\n") != std::string::npos);
 }
 
 TEST_CASE("julierctl render: command results", "[cli][render]") {

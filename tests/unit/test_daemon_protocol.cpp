@@ -144,6 +144,7 @@ TEST_CASE("control protocol: typed payloads round trip and tolerate missing fiel
     s.reload_failures = 2;
     s.pin_dir = "/sys/fs/bpf/julier";
     s.interfaces = {"eth0", "eth1"};
+    s.interface_states = {{"eth0", true, 3, "re-attached"}, {"eth1", false, 0, "the interface does not exist"}};
     s.services = 3;
     s.backends = 9;
     s.adopted = true;
@@ -157,6 +158,12 @@ TEST_CASE("control protocol: typed payloads round trip and tolerate missing fiel
     CHECK(back.last_reload.result == "failed");
     CHECK(back.last_reload.unix_time == 1700000000);
     CHECK(back.interfaces == std::vector<std::string>{"eth0", "eth1"});
+    REQUIRE(back.interface_states.size() == 2);
+    CHECK(back.interface_states[0].name == "eth0");
+    CHECK(back.interface_states[0].attached);
+    CHECK(back.interface_states[0].reattached == 3);
+    CHECK_FALSE(back.interface_states[1].attached);
+    CHECK(back.interface_states[1].note == "the interface does not exist");
     CHECK(back.adopted);
 
     // An older daemon that does not send a field leaves the default.

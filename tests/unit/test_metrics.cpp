@@ -455,6 +455,27 @@ TEST_CASE("metrics: configuration loads and reloads", "[metrics]")
     CHECK(s.value("julier_config_last_reload_success_timestamp_seconds") >= loaded_at);
 }
 
+TEST_CASE("metrics: interfaces attached, re-attached, and dropped from the catalogue", "[metrics]")
+{
+    Metrics metrics;
+    HttpEndpoint http("127.0.0.1:0", metrics);
+    CHECK_FALSE(scrape(http).find("julier_interface_attached", {{"interface", "eth0"}}));
+
+    metrics.lifecycle().interface_state("eth0", true, 0);
+    metrics.lifecycle().interface_state("eth1", false, 0);
+    auto s = scrape(http);
+    CHECK(s.value("julier_interface_attached", {{"interface", "eth0"}}) == 1);
+    CHECK(s.value("julier_interface_attached", {{"interface", "eth1"}}) == 0);
+    CHECK(s.value("julier_interface_reattaches_total", {{"interface", "eth1"}}) == 0);
+
+    metrics.lifecycle().interface_state("eth1", true, 1);
+    metrics.lifecycle().forget_interfaces_except({"eth1"});
+    s = scrape(http);
+    CHECK(s.value("julier_interface_attached", {{"interface", "eth1"}}) == 1);
+    CHECK(s.value("julier_interface_reattaches_total", {{"interface", "eth1"}}) == 1);
+    CHECK_FALSE(s.find("julier_interface_attached", {{"interface", "eth0"}}));
+}
+
 TEST_CASE("metrics: build info and start time", "[metrics]")
 {
     const double before = unix_now();
