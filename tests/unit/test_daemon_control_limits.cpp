@@ -135,29 +135,32 @@ std::chrono::milliseconds time_until_closed(int fd, Clock::time_point since) {
 
 TEST_CASE("control limits: a line never finished holds one slot until the idle timeout",
           "[daemon][control][security]") {
-    Served s(ControlAccess{"julier", 400ms});
+    // Timings leave room for a loaded machine: "at once" is well inside the timeout.
+    Served s(ControlAccess{"julier", 1500ms});
     const int slow = connect_to(s.path);
     REQUIRE(slow >= 0);
     const auto start = Clock::now();
     send_all(slow, "{\"command\":\"sta");  // and nothing more
 
     // Others are served meanwhile, at once.
-    CHECK(answered_within(s.path, 300ms));
-    CHECK(answered_within(s.path, 300ms));
+    CHECK(answered_within(s.path, 1000ms));
+    CHECK(answered_within(s.path, 1000ms));
 
     // Trickling a byte now and then does not extend the deadline.
-    std::this_thread::sleep_for(200ms);
-    ::send(slow, "t", 1, MSG_NOSIGNAL);
+    for (int i = 0; i < 5; ++i) {
+        std::this_thread::sleep_for(200ms);
+        ::send(slow, "t", 1, MSG_NOSIGNAL);
+    }
     const auto held = time_until_closed(slow, start);
     ::close(slow);
-    CHECK(held >= 350ms);
-    CHECK(held < 3000ms);
+    CHECK(held >= 1400ms);
+    CHECK(held < 4000ms);
     CHECK(s.requests == 2);
 }
 
 TEST_CASE("control limits: a client that never reads its answers is bounded and dropped",
           "[daemon][control][security]") {
-    Served s(ControlAccess{"julier", 500ms});
+    Served s(ControlAccess{"julier", 1500ms});
     const int flood = connect_to(s.path);
     REQUIRE(flood >= 0);
     const auto start = Clock::now();
@@ -175,19 +178,19 @@ TEST_CASE("control limits: a client that never reads its answers is bounded and 
     const int stopped_at = s.requests;
     INFO("sent " << sent << " bytes, answered " << stopped_at);
     CHECK(sent < 16u << 20);  // the kernel's buffers, not julierd's memory
-    CHECK(answered_within(s.path, 300ms));
+    CHECK(answered_within(s.path, 1000ms));
 
     REQUIRE(::fcntl(flood, F_SETFL, 0) == 0);
     const auto held = time_until_closed(flood, start);
     ::close(flood);
-    CHECK(held < 4000ms);
+    CHECK(held < 7000ms);
     // The unread answers stopped the reading: far fewer answered than sent.
     CHECK(static_cast<std::size_t>(stopped_at) < sent / request.size());
 }
 
 TEST_CASE("control limits: the connection over the limit is refused; slots come back",
           "[daemon][control][security]") {
-    Served s(ControlAccess{"julier", 400ms});
+    Served s(ControlAccess{"julier", 1000ms});
     std::vector<int> idle;
     for (std::size_t i = 0; i < ControlServer::kMaxConnections; ++i) {
         idle.push_back(connect_to(s.path));
@@ -202,7 +205,7 @@ TEST_CASE("control limits: the connection over the limit is refused; slots come 
     CHECK(nlohmann::json::parse(refusal)["error"] == "too many open control connections");
 
     // The idle ones are dropped after the timeout, and the socket answers again.
-    const auto deadline = Clock::now() + 3s;
+    const auto deadline = Clock::now() + 5s;
     bool answered = false;
     while (!answered && Clock::now() < deadline) {
         std::this_thread::sleep_for(100ms);
