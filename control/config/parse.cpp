@@ -184,8 +184,8 @@ public:
 
 private:
     // How many of `services` to read. YAML aliases let a small file name a service
-    // or a backend list many times over (100 000 aliases of a service with 50 000
-    // backends fit in 1 MB), so what is read is bounded before anything is built:
+    // or a backend list many times over (20 000 aliases of a service with 20 000
+    // backends fit in 300 kB), so what is read is bounded before anything is built:
     // at most the larger of each limit and a fixed allowance (so that a catalogue
     // a little over a limit still gets every finding). Past that, the declared
     // count is reported here and the rest is not read.
@@ -577,7 +577,7 @@ private:
     Catalogue cat_;
     // Read at least this many services and backends, however low the limits.
     static constexpr std::size_t read_services_ = 1 << 12;
-    static constexpr std::size_t read_backends_ = 1 << 16;
+    static constexpr std::size_t read_backends_ = 1 << 14;
     std::size_t backends_left_ = 0;  // still to be read, for the services still to read
     std::optional<Service> defaults_template_;
 };

@@ -155,8 +155,8 @@ TEST_CASE("broken catalogues: 100 000 backends", "[config][broken]") {
         CHECK_FALSE(r.ok());
         CHECK(first_error(r) ==
               "t.yaml: error: limits.max_backends: 100000 backends are defined, more than max_backends 16384");
-        // Backends past 65 536 are counted, not read: the addresses in 198.18.0.0/16
-        // repeat from there on, and no duplicate is reported.
+        // Backends past 16 384 are counted, not read: the addresses in 198.18.0.0/16
+        // repeat from 65 536 on, and no duplicate is reported.
         CHECK_THAT(all_text(r), !Catch::Contains("services[0].backends[65536]"));
         // Seconds, not minutes, even with the sanitizers on.
         CHECK(took < std::chrono::seconds(20));
@@ -266,13 +266,13 @@ TEST_CASE("broken catalogue files: missing, not a file, looping, unreadable, hug
 
 TEST_CASE("broken catalogues: YAML aliases cannot multiply a small file into millions of backends",
           "[config][broken]") {
-    // 1 MB naming 100 000 services of 50 000 backends each: 5 000 000 000 backends
+    // 300 kB naming 20 000 services of 20 000 backends each: 400 000 000 backends
     // if read as written.
     std::string text = "interfaces: [eth0]\nx-backends: &b [";
-    for (unsigned i = 0; i < 50000; ++i)
+    for (unsigned i = 0; i < 20000; ++i)
         text += (i ? ", " : "") + std::string("198.18.") + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
     text += "]\nx-service: &s {name: web, vip: 198.19.0.1, port: 80, backends: *b}\nservices: [";
-    for (unsigned i = 0; i < 100000; ++i) text += i ? ", *s" : "*s";
+    for (unsigned i = 0; i < 20000; ++i) text += i ? ", *s" : "*s";
     text += "]\n";
 
     const auto start = std::chrono::steady_clock::now();
@@ -280,9 +280,9 @@ TEST_CASE("broken catalogues: YAML aliases cannot multiply a small file into mil
     const auto took = std::chrono::steady_clock::now() - start;
     CHECK_FALSE(r.ok());
     const auto all = all_text(r);
-    CHECK_THAT(all, Catch::Contains("t.yaml: error: limits.max_services: 100000 services are defined, more than "
+    CHECK_THAT(all, Catch::Contains("t.yaml: error: limits.max_services: 20000 services are defined, more than "
                                     "max_services 1024"));
-    CHECK_THAT(all, Catch::Contains("t.yaml: error: limits.max_backends: 5000000000 backends are defined, more than "
+    CHECK_THAT(all, Catch::Contains("t.yaml: error: limits.max_backends: 400000000 backends are defined, more than "
                                     "max_backends 16384"));
     CHECK(took < std::chrono::seconds(20));
 }
