@@ -140,7 +140,11 @@ Response decode_response(std::string_view line) {
         return failure("the daemon sent a response without a boolean 'ok'");
     if (ok->get<bool>()) return success(j.value("result", nlohmann::json{}));
 
-    Response response = failure(j.value("error", std::string{"unspecified error"}));
+    // Not j.value(): it throws on an "error" that is not a string.
+    auto error = j.find("error");
+    Response response = failure(error != j.end() && error->is_string() && !error->get<std::string>().empty()
+                                    ? error->get<std::string>()
+                                    : std::string{"unspecified error"});
     if (auto details = j.find("details"); details != j.end() && details->is_array()) {
         for (const auto& d : *details) {
             if (d.is_string()) response.details.push_back(d.get<std::string>());

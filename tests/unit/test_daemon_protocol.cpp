@@ -129,6 +129,11 @@ TEST_CASE("control protocol: responses", "[daemon][protocol]") {
         CHECK(protocol::decode_response(R"({"ok":"yes"})").error ==
               "the daemon sent a response without a boolean 'ok'");
         CHECK(protocol::decode_response(R"({"ok":false})").error == "unspecified error");
+        // Found by the control fuzzer: an empty error read as no message at all,
+        // and an error of another type threw instead of becoming a failure.
+        CHECK(protocol::decode_response(R"({"ok":false,"error":""})").error == "unspecified error");
+        CHECK(protocol::decode_response(R"({"ok":false,"error":5})").error == "unspecified error");
+        CHECK(protocol::decode_response(R"({"ok":false,"error":["x"],"details":"y"})").error == "unspecified error");
     }
 }
 
