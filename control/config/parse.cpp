@@ -180,7 +180,8 @@ public:
             } else if (r_.sequence(*v)) {
                 if (v->node.size() == 0)
                     r_.warning(v->location, "services", "no services: every packet passes to the kernel");
-                for (std::size_t i = 0; i < v->node.size(); ++i) {
+                const std::size_t n = within_limits(v->node);
+                for (std::size_t i = 0; i < n; ++i) {
                     const YAML::Node item = v->node[i];
                     service(Located{item, index_path("services", i), r_.where(item, v->location)}, defaults);
                 }
@@ -192,6 +193,38 @@ public:
     }
 
 private:
+    // How many of `services` to read. YAML aliases let a small file name a service
+    // or a backend list many times over (20 000 aliases of a service with 20 000
+    // backends fit in 300 kB), so what is read is bounded before anything is built:
+    // at most the larger of each limit and a fixed allowance (so that a catalogue
+    // a little over a limit still gets every finding). Past that, the declared
+    // count is reported here and the rest is not read.
+    std::size_t within_limits(const YAML::Node& services) {
+        const Limits& l = cat_.limits;
+        const SourceLocation fallback = l.location.line > 0 ? l.location : r_.file_location();
+        const auto over = [&](const std::string& field, std::uint64_t declared, const char* one, const char* many,
+                              std::uint32_t limit) {
+            r_.error(r_.index().find(field, fallback).location, field,
+                     std::to_string(declared) + (declared == 1 ? one : many) + " defined, more than " +
+                         field.substr(field.find('.') + 1) + " " + std::to_string(limit));
+            r_.index().mark_invalid(field);  // counted here; validate() stays quiet
+        };
+        const std::size_t declared = services.size();
+        const std::size_t n = std::min<std::size_t>(declared, std::max<std::size_t>(l.max_services, read_services_));
+        if (n < declared) over("limits.max_services", declared, " service is", " services are", l.max_services);
+
+        std::uint64_t backends = 0;  // counted without reading them: sizes only
+        for (std::size_t i = 0; i < declared; ++i) {
+            const YAML::Node item = services[i];
+            if (!item.IsMap()) continue;
+            if (auto b = Layers({Located{item, {}, {}}}).get("backends"); b && b->node.IsSequence())
+                backends += b->node.size();
+        }
+        backends_left_ = std::max<std::size_t>(l.max_backends, read_backends_);
+        if (backends > backends_left_) over("limits.max_backends", backends, " backend is", " backends are", l.max_backends);
+        return n;
+    }
+
     void interfaces(const Located& v) {
         if (!r_.sequence(v)) return;
         if (v.node.size() == 0) {
@@ -649,7 +682,9 @@ private:
         r_.index().record(v.path, v.location, v.path);
         if (v.node.IsNull()) return;  // "backends:" with nothing: an empty list
         if (!r_.sequence(v)) return;
-        for (std::size_t i = 0; i < v.node.size(); ++i) {
+        const std::size_t n = std::min<std::size_t>(v.node.size(), backends_left_);
+        backends_left_ -= n;
+        for (std::size_t i = 0; i < n; ++i) {
             const Located item{v.node[i], index_path(v.path, i), r_.where(v.node[i], v.location)};
             Backend b;
             b.location = item.location;
@@ -677,6 +712,10 @@ private:
 
     Reader& r_;
     Catalogue cat_;
+    // Read at least this many services and backends, however low the limits.
+    static constexpr std::size_t read_services_ = 1 << 12;
+    static constexpr std::size_t read_backends_ = 1 << 14;
+    std::size_t backends_left_ = 0;  // still to be read, for the services still to read
     std::optional<Service> defaults_template_;
 };
 

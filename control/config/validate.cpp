@@ -106,7 +106,9 @@ private:
     void limits() {
         const Limits& l = c_.limits;
         const SourceLocation at = l.location.line > 0 ? l.location : c_.location;
-        if (c_.services.size() > l.max_services)
+        // An invalid limit field here was already found over its limit by the parser,
+        // which counted what it did not read.
+        if (c_.services.size() > l.max_services && index_.valid("limits.max_services"))
             report(Severity::error, "limits.max_services", at,
                    with_uses(c_.services.size(), "service is", "services are") + " defined, more than max_services " +
                        std::to_string(l.max_services));
@@ -117,7 +119,7 @@ private:
             rings_known = rings_known && index_.valid(index_path("services", i) + ".ring_size");
             slots += c_.services[i].ring_size;
         }
-        if (backends > l.max_backends)
+        if (backends > l.max_backends && index_.valid("limits.max_backends"))
             report(Severity::error, "limits.max_backends", at,
                    with_uses(backends, "backend is", "backends are") + " defined, more than max_backends " +
                        std::to_string(l.max_backends));

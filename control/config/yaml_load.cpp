@@ -1,9 +1,12 @@
 #include "config/yaml_load.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
 #include <cctype>
+#include <cstdio>
 #include <sstream>
+#include <string>
 #include <vector>
 
 namespace julier::config {
@@ -28,11 +31,37 @@ public:
 
 common::SourceLocation at(const Reader& r, const YAML::Mark& m) { return {r.file(), m.line + 1, m.column + 1}; }
 
+// YAML allows no C0 control character but tab, line feed and carriage return, and
+// no DEL. yaml-cpp reads a NUL as an escape and reports "unknown escape character"
+// somewhere after it, so binary data is caught here, where it is.
+bool report_control_character(std::string_view text, Reader& reader) {
+    int line = 1, column = 1;
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02x", c);
+            reader.error({reader.file(), line, column}, {},
+                         std::string("YAML syntax: control character ") + hex +
+                             " is not allowed in YAML (a binary file?)");
+            return true;
+        }
+        if (c == '\n') {
+            ++line;
+            column = 1;
+        } else if ((c & 0xc0) != 0x80) {
+            ++column;  // columns count characters, not UTF-8 continuation bytes
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 LoadedDocument load_single_document(std::string_view text, Reader& reader) {
     const std::string owned(text);
     LoadedDocument out;
+    if (report_control_character(text, reader)) return out;
     try {
         // Walk the document boundaries first, a bounded number of steps: one
         // document is wanted, a second is an error, and a "document" that starts
@@ -60,6 +89,9 @@ LoadedDocument load_single_document(std::string_view text, Reader& reader) {
             reader.error(at(reader, handler.starts[1]), {}, "only one YAML document per file");
         out.root = YAML::Load(owned);
         out.status = LoadedDocument::Status::ok;
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp's own message for this is "bad file".
+        reader.error(at(reader, e.mark), {}, "YAML syntax: nested too deeply (lists or mappings inside each other)");
     } catch (const YAML::ParserException& e) {
         reader.error(at(reader, e.mark), {}, "YAML syntax: " + e.msg);
     } catch (const YAML::Exception& e) {

@@ -34,41 +34,39 @@ namespace asio = boost::asio;
 using Stream = asio::local::stream_protocol;
 namespace fs = std::filesystem;
 
-// A client that neither sends a full request nor reads its answer for this long
-// is dropped, so a stuck client cannot pin a connection slot forever.
-constexpr std::chrono::seconds kIdleTimeout{30};
-constexpr const char* kGroup = "julier";
 
 std::runtime_error socket_error(const std::string& path, const std::string& what, int err) {
     return std::runtime_error(fmt::format("control socket {}: {}: {}", path, what, std::strerror(err)));
 }
 
-// The gid of group `julier`, if that group exists.
-std::optional<gid_t> julier_group() {
+// The gid of `name`, if that group exists.
+std::optional<gid_t> group_id(const std::string& name) {
     group entry{};
     group* found = nullptr;
     std::vector<char> buf(4096);
-    while (getgrnam_r(kGroup, &entry, buf.data(), buf.size(), &found) == ERANGE) buf.resize(buf.size() * 2);
+    while (getgrnam_r(name.c_str(), &entry, buf.data(), buf.size(), &found) == ERANGE) buf.resize(buf.size() * 2);
     if (found == nullptr) return std::nullopt;
     return found->gr_gid;
 }
 
-// Sets the group (when `julier` exists and may be set) and the mode of a path:
+// Sets the group (when `group` exists and may be set) and the mode of a path:
 // `group_mode` with the group, `private_mode` without.
-void restrict_access(const std::string& path, mode_t group_mode, mode_t private_mode) {
+void restrict_access(const std::string& path, const std::string& group, mode_t group_mode, mode_t private_mode) {
     mode_t mode = private_mode;
-    if (auto gid = julier_group()) {
+    if (auto gid = group_id(group)) {
         if (::chown(path.c_str(), static_cast<uid_t>(-1), *gid) == 0) {
             mode = group_mode;
         } else {
-            spdlog::warn("control socket group not set path={} group={} error={}", kv(path), kGroup,
+            // Without CAP_CHOWN only a group of the process itself can be set
+            // (the unit runs julierd with Group=julier for this).
+            spdlog::warn("control socket group not set path={} group={} error={}", kv(path), kv(group),
                          kv(std::strerror(errno)));
         }
     }
     if (::chmod(path.c_str(), mode) != 0) throw socket_error(path, "cannot set mode", errno);
 }
 
-void prepare_directory(const std::string& socket_path) {
+void prepare_directory(const std::string& socket_path, const std::string& group) {
     const fs::path dir = fs::path(socket_path).parent_path();
     if (dir.empty()) return;
     std::error_code ec;
@@ -76,7 +74,7 @@ void prepare_directory(const std::string& socket_path) {
     fs::create_directories(dir, ec);
     if (ec)
         throw socket_error(socket_path, fmt::format("cannot create directory {}", dir.string()), ec.value());
-    restrict_access(dir.string(), 0750, 0750);
+    restrict_access(dir.string(), group, 0750, 0750);
 }
 
 // A stale socket file (daemon killed) is removed; a live one means another daemon.
@@ -115,11 +113,12 @@ class Session;
 }  // namespace
 
 struct detail::ControlServerState {
-    ControlServerState(asio::io_context& io_, ControlServer::Handler handler_)
-        : io(io_), handler(std::move(handler_)), acceptor(io_) {}
+    ControlServerState(asio::io_context& io_, ControlServer::Handler handler_, ControlAccess access_)
+        : io(io_), handler(std::move(handler_)), access(std::move(access_)), acceptor(io_) {}
 
     asio::io_context& io;
     ControlServer::Handler handler;
+    ControlAccess access;
     Stream::acceptor acceptor;
     std::list<std::weak_ptr<Session>> sessions;
     bool closed = false;
@@ -156,7 +155,9 @@ public:
 
 private:
     void read_next() {
-        idle_.expires_after(kIdleTimeout);
+        // One deadline covers the whole line and the answer's write: a client that
+        // trickles bytes or never reads cannot hold the slot past it.
+        idle_.expires_after(state_->access.idle_timeout);
         idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
             if (ec) return;
             if (auto self = weak.lock()) self->stop();
@@ -251,8 +252,8 @@ void accept_next(const std::shared_ptr<State>& state) {
 
 }  // namespace
 
-ControlServer::ControlServer(asio::io_context& io, Handler handler)
-    : state_(std::make_shared<detail::ControlServerState>(io, std::move(handler))) {}
+ControlServer::ControlServer(asio::io_context& io, Handler handler, ControlAccess access)
+    : state_(std::make_shared<detail::ControlServerState>(io, std::move(handler), std::move(access))) {}
 
 ControlServer::~ControlServer() { close(); }
 
@@ -262,7 +263,7 @@ void ControlServer::listen(const std::string& path) {
         throw std::runtime_error(fmt::format("control socket {}: path is {} bytes, the limit is {}", path,
                                              path.size(), sizeof(sockaddr_un::sun_path) - 1));
     }
-    prepare_directory(path);
+    prepare_directory(path, state_->access.group);
     clear_stale_socket(path, state_->io);
 
     boost::system::error_code ec;
@@ -274,7 +275,7 @@ void ControlServer::listen(const std::string& path) {
     ::umask(old_mask);
     if (ec) throw socket_error(path, "cannot bind", ec.value());
     path_ = path;
-    restrict_access(path, 0660, 0600);
+    restrict_access(path, state_->access.group, 0660, 0600);
     state_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw socket_error(path, "cannot listen", ec.value());
     state_->closed = false;

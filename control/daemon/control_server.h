@@ -1,8 +1,14 @@
 // The control socket of julierd: a Unix stream socket speaking protocol.h, served
 // from the daemon's io_context (no threads). Access control is the file system:
 // the socket is 0660 with group `julier` when that group exists, else 0600 (root).
+// Bounded per connection: one request line (protocol::kMaxLineBytes) is read at a
+// time and the next only after its answer is written, so a client that never
+// reads cannot make julierd buffer more; a connection that does not complete a
+// request, or take its answer, within the idle timeout is closed. At most
+// kMaxConnections at once; the one over is told so and closed.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -32,11 +38,16 @@ struct Reply {
     std::function<void()> after_sent;
 };
 
+struct ControlAccess {
+    std::string group = "julier";  // may connect besides root, when the group exists
+    std::chrono::milliseconds idle_timeout{30000};
+};
+
 class ControlServer {
 public:
     using Handler = std::function<Reply(const protocol::Request&, const Peer&)>;
 
-    ControlServer(boost::asio::io_context& io, Handler handler);
+    ControlServer(boost::asio::io_context& io, Handler handler, ControlAccess access = {});
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;

@@ -1,6 +1,9 @@
 #include "daemon/protocol.h"
 
 #include <array>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -57,7 +60,27 @@ std::string read_string(const nlohmann::json& object, const char* key, std::stri
 
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out) {
-    if (auto it = j.find(key); it != j.end() && !it->is_null()) it->get_to(out);
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        // nlohmann converts a float or an out-of-range integer with a plain cast
+        // (undefined for 1e107 into a uint32_t): only integers that fit are read.
+        bool fits = false;
+        if (it->is_number_unsigned()) {
+            fits = it->get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        } else if (it->is_number_integer()) {
+            const auto v = it->get<std::int64_t>();
+            if constexpr (std::is_signed_v<T>)
+                fits = v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max();
+            else
+                fits = v >= 0 && static_cast<std::uint64_t>(v) <= std::numeric_limits<T>::max();
+        }
+        if (!fits) {
+            throw nlohmann::json::type_error::create(
+                302, fmt::format("field '{}' is {}, not an integer that fits", key, it->dump()), nullptr);
+        }
+    }
+    it->get_to(out);
 }
 
 }  // namespace
@@ -140,7 +163,11 @@ Response decode_response(std::string_view line) {
         return failure("the daemon sent a response without a boolean 'ok'");
     if (ok->get<bool>()) return success(j.value("result", nlohmann::json{}));
 
-    Response response = failure(j.value("error", std::string{"unspecified error"}));
+    // Not j.value(): it throws on an "error" that is not a string.
+    auto error = j.find("error");
+    Response response = failure(error != j.end() && error->is_string() && !error->get<std::string>().empty()
+                                    ? error->get<std::string>()
+                                    : std::string{"unspecified error"});
     if (auto details = j.find("details"); details != j.end() && details->is_array()) {
         for (const auto& d : *details) {
             if (d.is_string()) response.details.push_back(d.get<std::string>());

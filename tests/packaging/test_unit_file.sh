@@ -16,3 +16,11 @@ score=$(systemd-analyze security --offline=true "$work/julierd.service" 2>/dev/n
 [ -n "$score" ] || { echo "no exposure score reported"; exit 1; }
 echo "exposure score: $score"
 awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' || { echo "exposure $score is above 2.5"; exit 1; }
+
+# The control socket's group: julierd runs with Group=julier so that it can give
+# the socket that group without CAP_CHOWN (not in its bounding set), and the
+# runtime directory holding the socket is root:julier and not open to others.
+grep -qx 'Group=julier' "$unit" || { echo "unit lacks Group=julier: the julier group could not reach the control socket"; exit 1; }
+grep -qx 'RuntimeDirectoryMode=0750' "$unit" || { echo "unit's RuntimeDirectoryMode is not 0750"; exit 1; }
+if grep -q '^CapabilityBoundingSet=.*CAP_CHOWN' "$unit"; then echo "unit grants CAP_CHOWN"; exit 1; fi
+echo "control socket group: Group=julier, runtime directory 0750"

@@ -129,6 +129,11 @@ TEST_CASE("control protocol: responses", "[daemon][protocol]") {
         CHECK(protocol::decode_response(R"({"ok":"yes"})").error ==
               "the daemon sent a response without a boolean 'ok'");
         CHECK(protocol::decode_response(R"({"ok":false})").error == "unspecified error");
+        // Found by the control fuzzer: an empty error read as no message at all,
+        // and an error of another type threw instead of becoming a failure.
+        CHECK(protocol::decode_response(R"({"ok":false,"error":""})").error == "unspecified error");
+        CHECK(protocol::decode_response(R"({"ok":false,"error":5})").error == "unspecified error");
+        CHECK(protocol::decode_response(R"({"ok":false,"error":["x"],"details":"y"})").error == "unspecified error");
     }
 }
 
@@ -191,4 +196,17 @@ TEST_CASE("control protocol: typed payloads round trip and tolerate missing fiel
 
     protocol::TeardownResult t{{"eth0"}, "/sys/fs/bpf/julier"};
     CHECK(json(t) == json{{"detached", {"eth0"}}, {"pin_dir", "/sys/fs/bpf/julier"}});
+}
+
+TEST_CASE("control protocol: numbers that do not fit a field are refused, not cast", "[daemon][protocol]") {
+    // Found by the control fuzzer: a weight of 1e107 was cast to uint32_t
+    // (undefined behaviour); julierctl now reports the answer as unexpected.
+    for (const char* bad : {R"({"weight":1e107})", R"({"weight":4294967296})", R"({"weight":-1})",
+                            R"({"weight":1.5})", R"({"weight":"100"})"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(json::parse(bad).get<protocol::BackendInfo>(), json::type_error);
+    }
+    CHECK_THROWS_AS(json::parse(R"({"port":70000})").get<protocol::ServiceInfo>(), json::type_error);
+    CHECK(json::parse(R"({"weight":4294967295})").get<protocol::BackendInfo>().weight == 4294967295u);
+    CHECK(json::parse(R"({"unix_time":-5})").get<protocol::LastReload>().unix_time == -5);
 }

@@ -277,3 +277,24 @@ TEST_CASE("health exec: a command past the timeout is killed even when julierd l
     }
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("health exec: a command printing without end is bounded by the timeout and the excerpt", "[health][security]")
+{
+    asio::io_context io;
+    ExecProbe probe(io);
+    // Output as fast as the pipe takes it, for ever: read and dropped past 512 bytes,
+    // the command killed at the deadline.
+    Result endless = probe_once(io, probe, kTarget, exec_check({"/usr/bin/yes", "all good"}), 400ms);
+    CHECK(endless.failure == Failure::timeout);
+    CHECK(endless.reason == "timeout after 400 ms, /usr/bin/yes killed");
+    CHECK(endless.duration < 1500ms);
+
+    // 64 MiB of one line, then a failure: the reason quotes a bounded excerpt.
+    Result flood = probe_once(io, probe, kTarget,
+                              exec_check({"/bin/sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x; exit 3"}), 10000ms);
+    CHECK(flood.failure == Failure::exit_status);
+    CHECK_THAT(flood.reason, Catch::StartsWith("exit status 3: \"xxxx"));
+    CHECK(flood.reason.size() < 600);
+    run_until(io, [&] { return probe.running() == 0; }, 2000ms);
+    CHECK(probe.running() == 0);
+}
