@@ -5,12 +5,18 @@
 // loop keeps the only copy of the daemon's state, the job works on copies, and its
 // result is committed on the loop.
 #include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
+#include <chrono>
 
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 
 namespace julier::daemon {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+}  // namespace
 
 void Daemon::replan(const std::string& reason) {
     if (stopping_ || torn_down_ || !dataplane_) return;

@@ -105,8 +105,8 @@ private:
 
     // plan + apply (apply.cpp)
     struct ApplyTiming {
-        Clock::duration plan{};   // make_plan
-        Clock::duration write{};  // Dataplane::apply
+        std::chrono::steady_clock::duration plan{};   // make_plan
+        std::chrono::steady_clock::duration write{};  // Dataplane::apply
     };
     plan::RuntimeState runtime_for(const config::Catalogue& catalogue, const OperatorDrains& drains) const;
     // Plans `catalogue` and applies it when the plan differs from the live one.
