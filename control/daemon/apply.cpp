@@ -33,6 +33,9 @@ void log_diff(const plan::PlanDiff& d, const std::string& reason) {
                      kv(b.service), b.address.to_string(), role_name(b.old_role), role_name(b.new_role),
                      b.new_weight, kv(reason));
     }
+    if (d.flood_new_flow_rate)
+        spdlog::info("flood protection changed new_flow_rate_per_cpu={} from={} reason={}",
+                     d.flood_new_flow_rate->second, d.flood_new_flow_rate->first, kv(reason));
 }
 
 }  // namespace
