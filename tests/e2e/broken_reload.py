@@ -19,9 +19,9 @@ import time
 import e2e
 from e2e import VIP4, World, addrs, catalogue, check, service
 
-# Maps that move with traffic (flows, counters); every other pinned map holds
+# Maps that move with traffic (flows, counters, the flood-rate window); every other pinned map holds
 # configuration and must not change on a failed reload.
-MOVING = ("conntrack", "flows", "stats", "counter")
+MOVING = ("conntrack", "flows", "stats", "counter", "flood_window")
 
 
 def config_maps(pin_dir: str) -> dict[str, str]:
