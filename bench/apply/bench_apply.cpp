@@ -170,7 +170,7 @@ int run(bool quick, const std::string& json_path) {
         if (round + 1 < cold_rounds) continue;
         // The last forwarder stays for the changes. The other side is still empty and
         // gets the whole catalogue once, as in julierd's second apply: not timed.
-        pl::Plan prev = pl::make_plan(catalogue, rt, plan.ids);
+        pl::Plan prev = pl::make_plan(catalogue, rt, plan);
         require(f.dp->apply(prev).generation == 2, "second apply: generation is not 2");
         // Each round changes one backend's weight on a cycle of three, so the side
         // being written (two generations old) always differs from the new plan.
@@ -179,7 +179,7 @@ int run(bool quick, const std::string& json_path) {
             const std::size_t s = (static_cast<std::size_t>(c) * 7) % kServices;
             catalogue.services[s].backends[3].weight = weights[c % 3];
             auto t2 = Clock::now();
-            pl::Plan next = pl::make_plan(catalogue, rt, prev.ids);
+            pl::Plan next = pl::make_plan(catalogue, rt, prev);  // as julierd: unchanged rings reused
             double p_ms = ms_since(t2);
             auto t3 = Clock::now();
             dp::ApplyResult cr = f.dp->apply(next);

@@ -70,7 +70,7 @@ plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const Oper
                                   const std::string& reason) {
     const auto runtime = runtime_for(catalogue, drains);
     const auto plan_started = Clock::now();
-    plan::Plan next = plan::make_plan(catalogue, runtime, plan_.ids);
+    plan::Plan next = plan::make_plan(catalogue, runtime, plan_);  // reuses unchanged rings
     const auto planned = Clock::now();
     if (applied_ && next == plan_) {
         spdlog::debug("apply skipped reason={} note={}", kv(reason), kv("the plan is unchanged"));

@@ -153,15 +153,23 @@ SideWrites plan_side_writes(const SideImage& current, const plan::Plan& plan, st
         auto old = current.rings.find(service.id);
         bool in_place = current.rings_known && !writes.relaid_out && old != current.rings.end() &&
                         old->second.offset == offset && old->second.slots.size() == service.ring.size();
-        for (std::size_t i = 0; i < service.ring.size(); ++i) {
-            // In place only the slots that changed (a Maglev table moves few).
-            if (!in_place || old->second.slots[i] != service.ring[i]) {
-                writes.ring_writes.emplace_back(offset + static_cast<std::uint32_t>(i), service.ring[i]);
+        if (!in_place) {
+            writes.ring_ranges.push_back(RingRangeWrite{offset, service.ring});
+        } else if (!old->second.slots.shares(service.ring)) {
+            // The same ring storage needs nothing; another one only the slots that
+            // changed (a Maglev table moves few).
+            const plan::Ring& before = old->second.slots;
+            for (std::size_t i = 0; i < service.ring.size(); ++i) {
+                if (before[i] != service.ring[i]) {
+                    writes.ring_writes.emplace_back(offset + static_cast<std::uint32_t>(i), service.ring[i]);
+                }
             }
         }
         next.rings[service.id] = RingImage{offset, service.ring};
     }
     std::sort(writes.ring_writes.begin(), writes.ring_writes.end());
+    std::sort(writes.ring_ranges.begin(), writes.ring_ranges.end(),
+              [](const RingRangeWrite& a, const RingRangeWrite& b) { return a.offset < b.offset; });
 
     std::vector<jl_vip> values;  // by plan index, for the fragment table
     for (const plan::PlannedService& service : plan.services) {

@@ -218,37 +218,71 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const Service& service,
     return out;
 }
 
-void build_ring(PlannedService& planned, std::uint32_t ring_size) {
+// Every input of a service's ring besides the Maglev constants: the ring size and,
+// in catalogue order, each member's identity (address), weight and id (what the
+// slots hold). Equal inputs give the same ring.
+bool same_ring_inputs(const PlannedService& planned, std::uint32_t ring_size, const PlannedService& previous) {
+    if (previous.vip.ring_size != ring_size) {
+        return false;
+    }
+    auto member = [](const PlannedBackend& b) { return b.weight > 0; };
+    auto a = planned.backends.begin();
+    auto b = previous.backends.begin();
+    for (;;) {
+        a = std::find_if(a, planned.backends.end(), member);
+        b = std::find_if(b, previous.backends.end(), member);
+        if (a == planned.backends.end() || b == previous.backends.end()) {
+            return a == planned.backends.end() && b == previous.backends.end();
+        }
+        if (a->id != b->id || a->weight != b->weight || !(a->address == b->address)) {
+            return false;
+        }
+        ++a;
+        ++b;
+    }
+}
+
+void build_ring(PlannedService& planned, std::uint32_t ring_size, const PlannedService* previous) {
     std::vector<std::string> identities;  // keeps the string_views alive
     std::vector<const PlannedBackend*> members;
     for (const PlannedBackend& backend : planned.backends) {
         if (backend.weight > 0) {
-            identities.push_back(backend.address.to_string());
             members.push_back(&backend);
         }
     }
     if (members.empty()) {
         planned.vip.ring_size = 0;
-        planned.ring.clear();
+        planned.ring = Ring{};
+        return;
+    }
+    planned.vip.ring_size = ring_size;
+    if (previous && same_ring_inputs(planned, ring_size, *previous)) {
+        planned.ring = previous->ring;  // shared, not copied
         return;
     }
     std::vector<maglev::Backend> table_input;
+    identities.reserve(members.size());
+    for (const PlannedBackend* member : members) {
+        identities.push_back(member->address.to_string());
+    }
     for (std::size_t i = 0; i < members.size(); ++i) {
         table_input.push_back(maglev::Backend{identities[i], members[i]->weight});
     }
-    std::vector<std::int32_t> table = maglev::build_table(table_input, ring_size);
-    planned.ring.resize(table.size());
+    std::vector<std::int32_t> table(ring_size);
+    maglev::build_table(table_input, table);
+    std::vector<std::uint32_t> slots(table.size());
     for (std::size_t slot = 0; slot < table.size(); ++slot) {
         if (table[slot] == maglev::kEmptySlot) {
             throw PlanError("service " + planned.name + ": Maglev table has an empty slot");
         }
-        planned.ring[slot] = members[static_cast<std::size_t>(table[slot])]->id;
+        slots[slot] = members[static_cast<std::size_t>(table[slot])]->id;
     }
-    planned.vip.ring_size = ring_size;
+    planned.ring = Ring(std::move(slots));
 }
 
 PlannedService plan_service(const Catalogue& catalogue, const Service& service,
-                            const RuntimeState& runtime, const IdAllocator& ids) {
+                            const RuntimeState& runtime, const IdAllocator& ids,
+                            const std::map<std::uint32_t, const PlannedService*>& previous) {
     PlannedService out;
     out.name = service.name;
     out.key = service_key(service);
@@ -282,7 +316,8 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
             out.fail_open = true;
         }
     }
-    build_ring(out, service.ring_size);
+    auto before = previous.find(out.id);
+    build_ring(out, service.ring_size, before == previous.end() ? nullptr : before->second);
     return out;
 }
 
@@ -332,10 +367,8 @@ std::vector<FragVip> choose_frag_vips(const std::vector<PlannedService>& service
     return result;
 }
 
-}  // namespace
-
-Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime,
-               const IdAllocator& previous) {
+Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, const IdAllocator& previous,
+                       const Plan* previous_plan) {
     check_limits(catalogue);
 
     std::vector<ServiceKey> service_keys;
@@ -368,11 +401,28 @@ Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime,
     plan.ring_capacity = catalogue.limits.ring_capacity;
     plan.settings.flood_new_flow_rate = catalogue.flood_protection.new_flow_rate_per_cpu;
 
+    std::map<std::uint32_t, const PlannedService*> rings_before;  // by service id
+    if (previous_plan) {
+        for (const PlannedService& service : previous_plan->services) {
+            rings_before.emplace(service.id, &service);
+        }
+    }
+    plan.services.reserve(catalogue.services.size());
     for (const Service& service : catalogue.services) {
-        plan.services.push_back(plan_service(catalogue, service, runtime, plan.ids));
+        plan.services.push_back(plan_service(catalogue, service, runtime, plan.ids, rings_before));
     }
     plan.frag_vips = choose_frag_vips(plan.services, catalogue);
     return plan;
+}
+
+}  // namespace
+
+Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime, const IdAllocator& previous) {
+    return make_plan_reusing(catalogue, runtime, previous, nullptr);
+}
+
+Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime, const Plan& previous) {
+    return make_plan_reusing(catalogue, runtime, previous.ids, &previous);
 }
 
 bool PlanDiff::empty() const {
