@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <numeric>
-#include <set>
 
 #include "dataplane/library_log.h"
 #include "dataplane/map_io.h"
@@ -324,17 +323,22 @@ void Dataplane::Impl::reset_fresh_counters(const plan::Plan& plan, std::uint32_t
         images[live] = read_side(live);
     }
     const SideImage& now = *images[live];
-    std::set<std::uint32_t> live_services;
+    // Flat sets by id: a plan of many backends would otherwise search a tree per id.
+    std::vector<bool> live_services(options.limits.max_services, false);
     for (const auto& [key, vip] : now.vips) {
-        live_services.insert(vip.service_id);
+        if (vip.service_id < live_services.size()) live_services[vip.service_id] = true;
+    }
+    std::vector<bool> live_backends(options.limits.max_backends, false);
+    for (const auto& [id, entry] : now.backends) {
+        if (id < live_backends.size()) live_backends[id] = true;
     }
     std::vector<__u32> services, backends;
     for (const auto& service : plan.services) {
-        if (!live_services.count(service.id)) {
+        if (service.id >= live_services.size() || !live_services[service.id]) {
             services.push_back(service.id);
         }
         for (const auto& backend : service.backends) {
-            if (!now.backends.count(backend.id)) {
+            if (backend.id >= live_backends.size() || !live_backends[backend.id]) {
                 backends.push_back(backend.id);
             }
         }

@@ -62,6 +62,31 @@ std::optional<std::uint32_t> IdAllocator::backend_id(const BackendKey& key) cons
 
 namespace {
 
+// True when `ids` holds exactly the keys of `wanted`, each once, all below
+// capacity: then an update changes nothing (the common case of a replan).
+template <typename Key>
+bool unchanged(const std::map<Key, std::uint32_t>& ids, const std::vector<Key>& wanted, std::uint32_t capacity) {
+    if (ids.size() != wanted.size()) {
+        return false;
+    }
+    std::uint32_t top = 0;
+    for (const auto& [key, id] : ids) {
+        if (id >= capacity) {
+            return false;
+        }
+        top = std::max(top, id);
+    }
+    std::vector<bool> seen(std::size_t{top} + 1, false);  // a key given twice finds its id seen
+    for (const Key& key : wanted) {
+        auto it = ids.find(key);
+        if (it == ids.end() || seen[it->second]) {
+            return false;
+        }
+        seen[it->second] = true;
+    }
+    return true;
+}
+
 // Shared by both id kinds: keep, release, then assign.
 template <typename Key>
 void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector<Key>& wanted,
@@ -92,6 +117,9 @@ void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector
 
 void IdAllocator::update(const std::vector<ServiceKey>& services, std::uint32_t max_services,
                          const std::vector<BackendKey>& backends, std::uint32_t max_backends) {
+    if (unchanged(services_, services, max_services) && unchanged(backends_, backends, max_backends)) {
+        return;
+    }
     IdAllocator next = *this;  // all or nothing
     reassign(next.services_, next.service_pool_, services, max_services, "service",
              "limits.max_services");

@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <thread>
 #include <cstring>
 #include <set>
 
@@ -242,34 +245,39 @@ bool same_ring_inputs(const PlannedService& planned, std::uint32_t ring_size, co
     }
 }
 
-void build_ring(PlannedService& planned, std::uint32_t ring_size, const PlannedService* previous) {
-    std::vector<std::string> identities;  // keeps the string_views alive
-    std::vector<const PlannedBackend*> members;
-    for (const PlannedBackend& backend : planned.backends) {
-        if (backend.weight > 0) {
-            members.push_back(&backend);
-        }
-    }
-    if (members.empty()) {
+// Sets the ring when it needs no Maglev table: empty (no member) or equal inputs to
+// the previous plan's ring (shared). False when build_ring must make it.
+bool settle_ring(PlannedService& planned, std::uint32_t ring_size, const PlannedService* previous) {
+    bool any_member = std::any_of(planned.backends.begin(), planned.backends.end(),
+                                  [](const PlannedBackend& b) { return b.weight > 0; });
+    if (!any_member) {
         planned.vip.ring_size = 0;
         planned.ring = Ring{};
-        return;
+        return true;
     }
     planned.vip.ring_size = ring_size;
     if (previous && same_ring_inputs(planned, ring_size, *previous)) {
         planned.ring = previous->ring;  // shared, not copied
-        return;
+        return true;
+    }
+    return false;
+}
+
+void build_ring(PlannedService& planned) {
+    std::vector<std::string> identities;  // keeps the string_views alive
+    std::vector<const PlannedBackend*> members;
+    for (const PlannedBackend& backend : planned.backends) {
+        if (backend.weight > 0) {
+            identities.push_back(backend.address.to_string());
+            members.push_back(&backend);
+        }
     }
     std::vector<maglev::Backend> table_input;
-    identities.reserve(members.size());
-    for (const PlannedBackend* member : members) {
-        identities.push_back(member->address.to_string());
-    }
     for (std::size_t i = 0; i < members.size(); ++i) {
         table_input.push_back(maglev::Backend{identities[i], members[i]->weight});
     }
-    std::vector<std::int32_t> table(ring_size);
-    maglev::build_table(table_input, table);
+    std::vector<std::int32_t> table(planned.vip.ring_size);
+    maglev::build_table(table_input, table);  // the thread's own TableBuilder
     std::vector<std::uint32_t> slots(table.size());
     for (std::size_t slot = 0; slot < table.size(); ++slot) {
         if (table[slot] == maglev::kEmptySlot) {
@@ -280,9 +288,48 @@ void build_ring(PlannedService& planned, std::uint32_t ring_size, const PlannedS
     planned.ring = Ring(std::move(slots));
 }
 
+// Rings are independent and about 1 ms each at M = 65537: a plan that builds many
+// (the first one, a reload of a new catalogue) spreads them over the CPUs.
+void build_rings(const std::vector<PlannedService*>& pending) {
+    constexpr std::size_t kPerThread = 16;  // fewer rings than this: not worth a thread
+    std::size_t threads = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                                pending.size() / kPerThread);
+    if (threads <= 1) {
+        for (PlannedService* service : pending) {
+            build_ring(*service);
+        }
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::vector<std::exception_ptr> errors(pending.size());
+    auto work = [&] {
+        for (std::size_t i = next++; i < pending.size(); i = next++) {
+            try {
+                build_ring(*pending[i]);
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < threads; ++t) {
+        helpers.emplace_back(work);
+    }
+    work();
+    for (std::thread& helper : helpers) {
+        helper.join();
+    }
+    for (const std::exception_ptr& error : errors) {
+        if (error) {
+            std::rethrow_exception(error);  // the first service's error, as without threads
+        }
+    }
+}
+
 PlannedService plan_service(const Catalogue& catalogue, const Service& service,
                             const RuntimeState& runtime, const IdAllocator& ids,
-                            const std::map<std::uint32_t, const PlannedService*>& previous) {
+                            const std::map<std::uint32_t, const PlannedService*>& previous,
+                            bool& ring_pending) {
     PlannedService out;
     out.name = service.name;
     out.key = service_key(service);
@@ -317,7 +364,7 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
         }
     }
     auto before = previous.find(out.id);
-    build_ring(out, service.ring_size, before == previous.end() ? nullptr : before->second);
+    ring_pending = !settle_ring(out, service.ring_size, before == previous.end() ? nullptr : before->second);
     return out;
 }
 
@@ -408,9 +455,19 @@ Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, 
         }
     }
     plan.services.reserve(catalogue.services.size());
-    for (const Service& service : catalogue.services) {
-        plan.services.push_back(plan_service(catalogue, service, runtime, plan.ids, rings_before));
+    std::vector<bool> ring_pending(catalogue.services.size(), false);
+    for (std::size_t i = 0; i < catalogue.services.size(); ++i) {
+        bool pending = false;
+        plan.services.push_back(plan_service(catalogue, catalogue.services[i], runtime, plan.ids, rings_before, pending));
+        ring_pending[i] = pending;
     }
+    std::vector<PlannedService*> pending;
+    for (std::size_t i = 0; i < plan.services.size(); ++i) {
+        if (ring_pending[i]) {
+            pending.push_back(&plan.services[i]);
+        }
+    }
+    build_rings(pending);
     plan.frag_vips = choose_frag_vips(plan.services, catalogue);
     return plan;
 }
