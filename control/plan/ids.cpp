@@ -69,20 +69,19 @@ bool unchanged(const std::map<Key, std::uint32_t>& ids, const std::vector<Key>& 
     if (ids.size() != wanted.size()) {
         return false;
     }
-    std::uint32_t top = 0;
-    for (const auto& [key, id] : ids) {
-        if (id >= capacity) {
-            return false;
-        }
-        top = std::max(top, id);
-    }
-    std::vector<bool> seen(std::size_t{top} + 1, false);  // a key given twice finds its id seen
+    // One sort and one walk of the map in order, instead of a tree search per key.
+    std::vector<const Key*> sorted;
+    sorted.reserve(wanted.size());
     for (const Key& key : wanted) {
-        auto it = ids.find(key);
-        if (it == ids.end() || seen[it->second]) {
+        sorted.push_back(&key);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const Key* a, const Key* b) { return *a < *b; });
+    auto it = ids.begin();
+    for (const Key* key : sorted) {  // a key given twice meets the next map key: no match
+        if (it == ids.end() || !(it->first == *key) || it->second >= capacity) {
             return false;
         }
-        seen[it->second] = true;
+        ++it;
     }
     return true;
 }

@@ -337,9 +337,32 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
     out.vip_key = make_vip_key(service, service.port);
     out.vip = make_vip(service, out.id);
 
+    // The service's backend keys are adjacent in the allocator's map, ordered by
+    // address: one search for the service instead of one per backend.
+    std::vector<std::pair<common::IpAddress, std::uint32_t>> backend_ids;
+    for (auto it = ids.backends().lower_bound(BackendKey{out.key, common::IpAddress{}});
+         it != ids.backends().end() && it->first.service == out.key; ++it) {
+        backend_ids.emplace_back(it->first.address, it->second);
+    }
+    auto backend_id = [&backend_ids](const common::IpAddress& address) {
+        auto it = std::lower_bound(backend_ids.begin(), backend_ids.end(), address,
+                                   [](const auto& entry, const common::IpAddress& a) { return entry.first < a; });
+        if (it == backend_ids.end() || !(it->first == address)) {
+            throw PlanError("backend " + address.to_string() + " has no id");  // update() gave every one an id
+        }
+        return it->second;
+    };
+    static const BackendRuntime kDefaultRuntime;
+    auto service_runtime = runtime.backends.find(service.name);  // once, not per backend
+    auto backend_runtime = [&](const common::IpAddress& address) -> const BackendRuntime& {
+        if (service_runtime == runtime.backends.end()) {
+            return kDefaultRuntime;
+        }
+        auto it = service_runtime->second.find(address);
+        return it == service_runtime->second.end() ? kDefaultRuntime : it->second;
+    };
     for (const config::Backend& backend : service.backends) {
-        BackendInputs in{&backend, &runtime.backend(service.name, backend.address),
-                         *ids.backend_id(BackendKey{out.key, backend.address})};
+        BackendInputs in{&backend, &backend_runtime(backend.address), backend_id(backend.address)};
         out.backends.push_back(plan_backend(catalogue, service, runtime, in, out.id));
     }
 
