@@ -306,8 +306,9 @@ TEST_CASE("an equal ring in other storage writes nothing; a changed one only its
 
     plan::Plan changed = p;
     std::vector<std::uint32_t> slots = p.services[0].ring.slots();
-    slots[7] = slots[7] == slots[8] ? slots[9] : slots[8];
-    slots[90] = slots[90] == slots[91] ? slots[92] : slots[91];
+    const std::uint32_t first = p.services[0].backends[0].id;
+    const std::uint32_t second = p.services[0].backends[1].id;
+    for (std::size_t i : {7, 90}) slots[i] = slots[i] == first ? second : first;  // the other backend
     changed.services[0].ring = plan::Ring(slots);
     SideWrites w = dataplane::plan_side_writes(base.result, changed, 0, limits());
     std::uint32_t offset = base.result.rings.at(p.services[0].id).offset;

@@ -156,7 +156,11 @@ TEST_CASE("another backend id behind the same address rebuilds the ring", "[plan
 }
 
 TEST_CASE("a ring is matched by service id, not by name", "[plan][rings]") {
-    Replan r = replan([](config::Catalogue& cat, auto&, auto&) { cat.services[0].name = "www"; });
+    Replan r = replan([](config::Catalogue& cat, plan::RuntimeState& runtime, auto&) {
+        cat.services[0].name = "www";
+        runtime.backends["www"] = runtime.backends["web"];  // health is kept by service name
+    });
+    REQUIRE_FALSE(r.after.find("www")->ring.empty());
     CHECK(r.after.find("www")->ring.shares(ring(r.before, "web")));
 }
 
