@@ -86,6 +86,44 @@ bool unchanged(const std::map<Key, std::uint32_t>& ids, const std::vector<Key>& 
     return true;
 }
 
+// The same for backend keys without sorting them all: make_plan lists a service's
+// backends together, and the map holds them together too (ordered by service, then
+// address), so each run of one service is checked against its range in the map.
+// Any other shape of `wanted` is answered false (the full update then decides).
+bool unchanged(const std::map<BackendKey, std::uint32_t>& ids, const std::vector<BackendKey>& wanted,
+               std::uint32_t capacity) {
+    if (ids.size() != wanted.size()) {
+        return false;
+    }
+    std::set<ServiceKey> seen;  // a service in two runs is not the common case
+    std::vector<const common::IpAddress*> run;
+    for (std::size_t first = 0; first < wanted.size();) {
+        const ServiceKey& service = wanted[first].service;
+        if (!seen.insert(service).second) {
+            return false;
+        }
+        run.clear();
+        std::size_t end = first;
+        for (; end < wanted.size() && wanted[end].service == service; ++end) {
+            run.push_back(&wanted[end].address);
+        }
+        std::sort(run.begin(), run.end(), [](const auto* a, const auto* b) { return *a < *b; });
+        auto it = ids.lower_bound(BackendKey{service, common::IpAddress{}});
+        for (const common::IpAddress* address : run) {  // a duplicate meets the next key: no match
+            if (it == ids.end() || !(it->first.service == service) || !(it->first.address == *address) ||
+                it->second >= capacity) {
+                return false;
+            }
+            ++it;
+        }
+        if (it != ids.end() && it->first.service == service) {
+            return false;  // the map holds more backends of this service
+        }
+        first = end;
+    }
+    return true;
+}
+
 // Shared by both id kinds: keep, release, then assign.
 template <typename Key>
 void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector<Key>& wanted,
