@@ -45,16 +45,16 @@ void IdPool::reserve(std::uint32_t id) {
 }
 
 std::optional<std::uint32_t> IdAllocator::service_id(const ServiceKey& key) const {
-    auto it = services_.find(key);
-    if (it == services_.end()) {
+    auto it = services().find(key);
+    if (it == services().end()) {
         return std::nullopt;
     }
     return it->second;
 }
 
 std::optional<std::uint32_t> IdAllocator::backend_id(const BackendKey& key) const {
-    auto it = backends_.find(key);
-    if (it == backends_.end()) {
+    auto it = backends().find(key);
+    if (it == backends().end()) {
         return std::nullopt;
     }
     return it->second;
@@ -154,22 +154,25 @@ void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector
 
 void IdAllocator::update(const std::vector<ServiceKey>& services, std::uint32_t max_services,
                          const std::vector<BackendKey>& backends, std::uint32_t max_backends) {
-    if (unchanged(services_, services, max_services) && unchanged(backends_, backends, max_backends)) {
+    if (unchanged(state().services, services, max_services) && unchanged(state().backends, backends, max_backends)) {
         return;
     }
-    IdAllocator next = *this;  // all or nothing
-    reassign(next.services_, next.service_pool_, services, max_services, "service",
-             "limits.max_services");
-    reassign(next.backends_, next.backend_pool_, backends, max_backends, "backend",
-             "limits.max_backends");
-    *this = std::move(next);
+    State next = state();  // all or nothing
+    reassign(next.services, next.service_pool, services, max_services, "service", "limits.max_services");
+    reassign(next.backends, next.backend_pool, backends, max_backends, "backend", "limits.max_backends");
+    state_ = std::make_shared<const State>(std::move(next));
+}
+
+const IdAllocator::State& IdAllocator::state() const {
+    static const State kEmpty;
+    return state_ ? *state_ : kEmpty;
 }
 
 IdAllocator IdAllocator::restore(const std::map<ServiceKey, std::uint32_t>& services,
                                  const std::map<BackendKey, std::uint32_t>& backends) {
-    IdAllocator result;
-    result.services_ = services;
-    result.backends_ = backends;
+    State state;
+    state.services = services;
+    state.backends = backends;
     // Reserve in id order so that the gaps enter the free queue lowest first.
     std::vector<std::uint32_t> service_ids;
     for (const auto& [key, id] : services) {
@@ -182,11 +185,13 @@ IdAllocator IdAllocator::restore(const std::map<ServiceKey, std::uint32_t>& serv
     std::sort(service_ids.begin(), service_ids.end());
     std::sort(backend_ids.begin(), backend_ids.end());
     for (std::uint32_t id : service_ids) {
-        result.service_pool_.reserve(id);
+        state.service_pool.reserve(id);
     }
     for (std::uint32_t id : backend_ids) {
-        result.backend_pool_.reserve(id);
+        state.backend_pool.reserve(id);
     }
+    IdAllocator result;
+    result.state_ = std::make_shared<const State>(std::move(state));
     return result;
 }
 
