@@ -311,13 +311,13 @@ void build_rings(const std::vector<PlannedService*>& pending) {
             }
         }
     };
-    std::vector<std::thread> helpers;
+    std::vector<std::thread> workers;
     for (std::size_t t = 1; t < threads; ++t) {
-        helpers.emplace_back(work);
+        workers.emplace_back(work);
     }
     work();
-    for (std::thread& helper : helpers) {
-        helper.join();
+    for (std::thread& worker : workers) {
+        worker.join();
     }
     for (const std::exception_ptr& error : errors) {
         if (error) {
