@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace julier::common {
 
@@ -30,7 +31,24 @@ struct IpAddress {
     // Canonical text: dotted quad, or RFC 5952 IPv6.
     std::string to_string() const;
 
-    auto operator<=>(const IpAddress&) const = default;
+    // Family, then the bytes in order (as a defaulted <=> would), compared as two
+    // big-endian words: maps keyed by addresses do this a lot, and memcmp is slower.
+    std::strong_ordering operator<=>(const IpAddress& other) const {
+        if (auto c = family <=> other.family; c != 0) {
+            return c;
+        }
+        auto words = [](const std::array<std::uint8_t, 16>& b) {
+            std::uint64_t hi = 0;
+            std::uint64_t lo = 0;
+            for (int i = 0; i < 8; ++i) {
+                hi = (hi << 8) | b[i];
+                lo = (lo << 8) | b[8 + i];
+            }
+            return std::pair{hi, lo};
+        };
+        return words(bytes) <=> words(other.bytes);
+    }
+    bool operator==(const IpAddress& other) const { return family == other.family && bytes == other.bytes; }
 };
 
 }  // namespace julier::common

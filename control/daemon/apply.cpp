@@ -73,7 +73,7 @@ plan::Plan Daemon::plan_and_apply(const config::Catalogue& catalogue, const Oper
     const auto runtime = runtime_for(catalogue, drains);
     ApplyTiming timing;
     const auto started = Clock::now();
-    plan::Plan next = plan::make_plan(catalogue, runtime, plan_.ids);
+    plan::Plan next = plan::make_plan(catalogue, runtime, plan_);  // reuses unchanged rings
     timing.plan = Clock::now() - started;
     if (applied_ && next == plan_) {
         report_applied(catalogue, runtime, plan_, next, std::nullopt, reason, timing);

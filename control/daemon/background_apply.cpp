@@ -38,7 +38,9 @@ void Daemon::replan(const std::string& reason) {
         try {
             ApplyTiming timing;
             const auto started = Clock::now();
-            j->next = plan::make_plan(j->catalogue, j->runtime, j->ids);
+            // The last applied plan lends its unchanged rings.
+            j->next = j->current ? plan::make_plan(j->catalogue, j->runtime, *j->current)
+                                 : plan::make_plan(j->catalogue, j->runtime, j->ids);
             timing.plan = Clock::now() - started;
             if (!j->current || !(*j->next == *j->current)) {
                 const auto written_from = Clock::now();

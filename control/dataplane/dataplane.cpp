@@ -4,17 +4,19 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <numeric>
-#include <set>
 
 #include "dataplane/library_log.h"
 #include "dataplane/map_io.h"
+#include "dataplane/mapped_array.h"
 #include "dataplane/pins.h"
 #include "dataplane/quiesce.h"
 #include "dataplane/side_image.h"
@@ -120,11 +122,14 @@ std::string pinned_map_mismatch(const std::string& pin_dir, const julier_lb& ske
             return path + " is not a BPF map julierd can open";
         }
         if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-            info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map)) {
+            info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map) ||
+            info.map_flags != bpf_map__map_flags(map)) {
+            auto flags = [](std::uint32_t f) { return fmt::format("flags {:#x}", f); };
             return "its map " + std::string(bpf_map__name(map)) + " has " + std::to_string(info.max_entries) +
                    " entries of " + std::to_string(info.key_size) + "+" + std::to_string(info.value_size) +
-                   " bytes where this julierd needs " + std::to_string(bpf_map__max_entries(map)) + " of " +
-                   std::to_string(bpf_map__key_size(map)) + "+" + std::to_string(bpf_map__value_size(map)) +
+                   " bytes, " + flags(info.map_flags) + ", where this julierd needs " +
+                   std::to_string(bpf_map__max_entries(map)) + " of " + std::to_string(bpf_map__key_size(map)) + "+" +
+                   std::to_string(bpf_map__value_size(map)) + ", " + flags(bpf_map__map_flags(map)) +
                    " (a forwarder of another build with the same ABI version " + std::to_string(JL_ABI_VERSION) + ")";
         }
     }
@@ -271,6 +276,7 @@ struct Dataplane::Impl {
 
     MapRef active, meta, vips, frag_vips, rings, backends, flows, vip_filter, settings;
     MapRef service_stats, backend_stats, counters;  // value_size covers every CPU
+    MappedArray ring_slots;  // jl_rings in memory: both sides, JL_SIDES * ring_capacity
 
     // What each side holds; nullopt when not known (read back before writing).
     std::array<std::optional<SideImage>, JL_SIDES> images;
@@ -317,17 +323,22 @@ void Dataplane::Impl::reset_fresh_counters(const plan::Plan& plan, std::uint32_t
         images[live] = read_side(live);
     }
     const SideImage& now = *images[live];
-    std::set<std::uint32_t> live_services;
+    // Flat sets by id: a plan of many backends would otherwise search a tree per id.
+    std::vector<bool> live_services(options.limits.max_services, false);
     for (const auto& [key, vip] : now.vips) {
-        live_services.insert(vip.service_id);
+        if (vip.service_id < live_services.size()) live_services[vip.service_id] = true;
+    }
+    std::vector<bool> live_backends(options.limits.max_backends, false);
+    for (const auto& [id, entry] : now.backends) {
+        if (id < live_backends.size()) live_backends[id] = true;
     }
     std::vector<__u32> services, backends;
     for (const auto& service : plan.services) {
-        if (!live_services.count(service.id)) {
+        if (service.id >= live_services.size() || !live_services[service.id]) {
             services.push_back(service.id);
         }
         for (const auto& backend : service.backends) {
-            if (!now.backends.count(backend.id)) {
+            if (backend.id >= live_backends.size() || !live_backends[backend.id]) {
                 backends.push_back(backend.id);
             }
         }
@@ -408,6 +419,7 @@ void Dataplane::Impl::load(bool adopt) {
     service_stats = map_ref(skel->maps.jl_service_stats, true);
     backend_stats = map_ref(skel->maps.jl_backend_stats, true);
     counters = map_ref(skel->maps.jl_counters, true);
+    ring_slots = MappedArray(rings, std::size_t{JL_SIDES} * limits.ring_capacity);
 
     prog_fd = bpf_program__fd(skel->progs.julier_lb);
     std::string prog_pin = pin_path(options.pin_dir, kProgramPin);
@@ -469,16 +481,19 @@ void Dataplane::Impl::write_side(std::uint32_t side, const SideWrites& writes) {
         }
         update_elements(backends, keys.data(), values.data(), keys.size());
     }
-    if (!writes.ring_writes.empty()) {
-        std::vector<__u32> keys;
-        std::vector<__u32> values;
-        keys.reserve(writes.ring_writes.size());
-        values.reserve(writes.ring_writes.size());
-        for (const auto& [slot, id] : writes.ring_writes) {
-            keys.push_back(side * limits.ring_capacity + slot);
-            values.push_back(id);
+    // Rings through the mapping: plain stores into the inactive side, which no
+    // forwarder run reads (quiesced); the flip's bpf(2) call comes after them.
+    const std::size_t base = std::size_t{side} * limits.ring_capacity;
+    for (const RingRangeWrite& range : writes.ring_ranges) {
+        std::uint8_t* to = ring_slots.element(base + range.offset);
+        const std::size_t stride = ring_slots.stride();
+        for (std::uint32_t id : range.slots) {
+            std::memcpy(to, &id, sizeof(id));
+            to += stride;
         }
-        update_elements(rings, keys.data(), values.data(), keys.size());
+    }
+    for (const auto& [slot, id] : writes.ring_writes) {
+        std::memcpy(ring_slots.element(base + slot), &id, sizeof(id));
     }
     if (!writes.filter_writes.empty()) {
         std::vector<__u32> keys;
@@ -590,6 +605,7 @@ ApplyResult Dataplane::apply(const plan::Plan& plan) {
     // Until the writes are all done the side's content is uncertain.
     d.images[side].reset();
     d.write_side(side, writes);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the mapped ring stores before the flip
     d.images[side] = std::move(writes.result);
     d.reset_fresh_counters(plan, live);
 
@@ -601,7 +617,7 @@ ApplyResult Dataplane::apply(const plan::Plan& plan) {
     result.generation = next;
     result.services_written = writes.vip_updates.size();
     result.backends_written = writes.backend_writes.size();
-    result.ring_slots_written = writes.ring_writes.size();
+    result.ring_slots_written = writes.ring_slots();
     result.keys_deleted = writes.vip_deletes.size() + writes.frag_deletes.size();
     result.filter_words_written = writes.filter_writes.size();
     return result;
@@ -647,8 +663,9 @@ std::vector<std::uint32_t> Dataplane::read_ring(std::uint32_t side, std::uint32_
                              std::to_string(side) + " is outside the rings");
     }
     std::vector<std::uint32_t> slots(size);
-    if (size > 0) {
-        read_array(d.rings, side * d.options.limits.ring_capacity + offset, size, slots.data());
+    const std::size_t first = std::size_t{side} * d.options.limits.ring_capacity + offset;
+    for (std::uint32_t i = 0; i < size; ++i) {
+        std::memcpy(&slots[i], d.ring_slots.element(first + i), sizeof(slots[i]));
     }
     return slots;
 }

@@ -1,6 +1,7 @@
 #include "dataplane/side_image.h"
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 
 namespace julier::dataplane {
@@ -153,15 +154,23 @@ SideWrites plan_side_writes(const SideImage& current, const plan::Plan& plan, st
         auto old = current.rings.find(service.id);
         bool in_place = current.rings_known && !writes.relaid_out && old != current.rings.end() &&
                         old->second.offset == offset && old->second.slots.size() == service.ring.size();
-        for (std::size_t i = 0; i < service.ring.size(); ++i) {
-            // In place only the slots that changed (a Maglev table moves few).
-            if (!in_place || old->second.slots[i] != service.ring[i]) {
-                writes.ring_writes.emplace_back(offset + static_cast<std::uint32_t>(i), service.ring[i]);
+        if (!in_place) {
+            writes.ring_ranges.push_back(RingRangeWrite{offset, service.ring});
+        } else if (!old->second.slots.shares(service.ring)) {
+            // The same ring storage needs nothing; another one only the slots that
+            // changed (a Maglev table moves few).
+            const plan::Ring& before = old->second.slots;
+            for (std::size_t i = 0; i < service.ring.size(); ++i) {
+                if (before[i] != service.ring[i]) {
+                    writes.ring_writes.emplace_back(offset + static_cast<std::uint32_t>(i), service.ring[i]);
+                }
             }
         }
         next.rings[service.id] = RingImage{offset, service.ring};
     }
     std::sort(writes.ring_writes.begin(), writes.ring_writes.end());
+    std::sort(writes.ring_ranges.begin(), writes.ring_ranges.end(),
+              [](const RingRangeWrite& a, const RingRangeWrite& b) { return a.offset < b.offset; });
 
     std::vector<jl_vip> values;  // by plan index, for the fragment table
     for (const plan::PlannedService& service : plan.services) {
@@ -191,24 +200,40 @@ SideWrites plan_side_writes(const SideImage& current, const plan::Plan& plan, st
     next.settings = plan.settings;
     if (!current.settings || !(*current.settings == plan.settings)) writes.settings_write = plan.settings;
 
+    // Backends by id, then one merge walk against what the side holds (both sorted):
+    // no per-backend tree search, which dominated a small apply of many backends.
+    std::vector<std::pair<std::uint32_t, jl_backend>> planned;
     for (const plan::PlannedService& service : plan.services) {
         for (const plan::PlannedBackend& backend : service.backends) {
-            next.backends[backend.id] = backend.entry;
+            planned.emplace_back(backend.id, backend.entry);
         }
     }
+    std::stable_sort(planned.begin(), planned.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [id, entry] : planned) {
+        auto last = next.backends.empty() ? next.backends.end() : std::prev(next.backends.end());
+        if (last != next.backends.end() && last->first == id) {
+            last->second = entry;  // the later one wins, as before
+        } else {
+            next.backends.emplace_hint(next.backends.end(), id, entry);
+        }
+    }
+    auto old = current.backends.begin();
     for (const auto& [id, entry] : next.backends) {
-        auto old = current.backends.find(id);
-        if (old == current.backends.end() || !(old->second == entry)) {
+        for (; old != current.backends.end() && old->first < id; ++old) {
+            writes.backend_writes.emplace_back(old->first, jl_backend{});  // no longer planned: cleared
+        }
+        if (old != current.backends.end() && old->first == id) {
+            if (!(old->second == entry)) {
+                writes.backend_writes.emplace_back(id, entry);
+            }
+            ++old;
+        } else {
             writes.backend_writes.emplace_back(id, entry);
         }
     }
-    for (const auto& [id, entry] : current.backends) {
-        if (!next.backends.contains(id)) {
-            writes.backend_writes.emplace_back(id, jl_backend{});
-        }
+    for (; old != current.backends.end(); ++old) {
+        writes.backend_writes.emplace_back(old->first, jl_backend{});
     }
-    std::sort(writes.backend_writes.begin(), writes.backend_writes.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
     return writes;
 }
 

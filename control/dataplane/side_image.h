@@ -25,10 +25,17 @@ struct VipKeyLess {
 
 using VipTable = std::map<jl_vip_key, jl_vip, VipKeyLess>;
 
-// One service's ring on a side: slots [offset, offset + slots.size()).
+// One service's ring on a side: slots [offset, offset + slots.size()). Shares the
+// plan's storage: remembering a side copies no slots.
 struct RingImage {
     std::uint32_t offset = 0;
-    std::vector<std::uint32_t> slots;  // backend ids
+    plan::Ring slots;  // backend ids
+};
+
+// A whole ring written at once: slots [offset, offset + slots.size()) of the side.
+struct RingRangeWrite {
+    std::uint32_t offset = 0;
+    plan::Ring slots;
 };
 
 struct SideImage {
@@ -53,18 +60,30 @@ struct SideWrites {
     std::vector<jl_vip_key> frag_deletes;
     // By backend id; an all-zero entry clears the id (family 0 = empty).
     std::vector<std::pair<std::uint32_t, jl_backend>> backend_writes;
-    // (slot within the side, backend id), ascending by slot.
+    // Rings written whole (new, moved, or not known to the side), ascending by offset.
+    std::vector<RingRangeWrite> ring_ranges;
+    // Single slots of rings changed in place: (slot within the side, backend id),
+    // ascending by slot.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ring_writes;
     // (word within the side, value), ascending by word.
     std::vector<std::pair<std::uint32_t, std::uint64_t>> filter_writes;
     // jl_settings[side], when it differs from what the side holds.
     std::optional<jl_settings> settings_write;
     bool relaid_out = false;  // first fit failed, every ring moved
+
+    // Ring slots written: the single slots plus every whole ring's size.
+    std::size_t ring_slots() const {
+        std::size_t slots = ring_writes.size();
+        for (const RingRangeWrite& range : ring_ranges) {
+            slots += range.slots.size();
+        }
+        return slots;
+    }
     SideImage result;         // the side once these writes are done
 
     bool empty() const {
         return vip_updates.empty() && vip_deletes.empty() && frag_updates.empty() &&
-               frag_deletes.empty() && backend_writes.empty() && ring_writes.empty() &&
+               frag_deletes.empty() && backend_writes.empty() && ring_ranges.empty() && ring_writes.empty() &&
                filter_writes.empty() && !settings_write;
     }
 };

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -59,8 +60,8 @@ public:
     std::optional<std::uint32_t> service_id(const ServiceKey& key) const;
     std::optional<std::uint32_t> backend_id(const BackendKey& key) const;
 
-    const std::map<ServiceKey, std::uint32_t>& services() const { return services_; }
-    const std::map<BackendKey, std::uint32_t>& backends() const { return backends_; }
+    const std::map<ServiceKey, std::uint32_t>& services() const { return state().services; }
+    const std::map<BackendKey, std::uint32_t>& backends() const { return state().backends; }
 
     // Keeps exactly the keys in `services` / `backends` (releasing every other id)
     // and assigns ids to new keys. Throws PlanError when a pool is exhausted. Ids at
@@ -73,13 +74,23 @@ public:
     static IdAllocator restore(const std::map<ServiceKey, std::uint32_t>& services,
                                const std::map<BackendKey, std::uint32_t>& backends);
 
-    bool operator==(const IdAllocator&) const = default;
+    bool operator==(const IdAllocator& other) const {
+        return state_ == other.state_ || state() == other.state();
+    }
 
 private:
-    std::map<ServiceKey, std::uint32_t> services_;
-    std::map<BackendKey, std::uint32_t> backends_;
-    IdPool service_pool_;
-    IdPool backend_pool_;
+    struct State {
+        std::map<ServiceKey, std::uint32_t> services;
+        std::map<BackendKey, std::uint32_t> backends;
+        IdPool service_pool;
+        IdPool backend_pool;
+        bool operator==(const State&) const = default;
+    };
+    const State& state() const;  // an empty State when state_ is null
+
+    // Immutable and shared between copies (each plan holds the allocator it was
+    // made with) until an update changes something: copying is a pointer copy.
+    std::shared_ptr<const State> state_;
 };
 
 }  // namespace julier::plan

@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <thread>
 #include <cstring>
 #include <set>
 
@@ -218,7 +221,49 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const Service& service,
     return out;
 }
 
-void build_ring(PlannedService& planned, std::uint32_t ring_size) {
+// Every input of a service's ring besides the Maglev constants: the ring size and,
+// in catalogue order, each member's identity (address), weight and id (what the
+// slots hold). Equal inputs give the same ring.
+bool same_ring_inputs(const PlannedService& planned, std::uint32_t ring_size, const PlannedService& previous) {
+    if (previous.vip.ring_size != ring_size) {
+        return false;
+    }
+    auto member = [](const PlannedBackend& b) { return b.weight > 0; };
+    auto a = planned.backends.begin();
+    auto b = previous.backends.begin();
+    for (;;) {
+        a = std::find_if(a, planned.backends.end(), member);
+        b = std::find_if(b, previous.backends.end(), member);
+        if (a == planned.backends.end() || b == previous.backends.end()) {
+            return a == planned.backends.end() && b == previous.backends.end();
+        }
+        if (a->id != b->id || a->weight != b->weight || !(a->address == b->address)) {
+            return false;
+        }
+        ++a;
+        ++b;
+    }
+}
+
+// Sets the ring when it needs no Maglev table: empty (no member) or equal inputs to
+// the previous plan's ring (shared). False when build_ring must make it.
+bool settle_ring(PlannedService& planned, std::uint32_t ring_size, const PlannedService* previous) {
+    bool any_member = std::any_of(planned.backends.begin(), planned.backends.end(),
+                                  [](const PlannedBackend& b) { return b.weight > 0; });
+    if (!any_member) {
+        planned.vip.ring_size = 0;
+        planned.ring = Ring{};
+        return true;
+    }
+    planned.vip.ring_size = ring_size;
+    if (previous && same_ring_inputs(planned, ring_size, *previous)) {
+        planned.ring = previous->ring;  // shared, not copied
+        return true;
+    }
+    return false;
+}
+
+void build_ring(PlannedService& planned) {
     std::vector<std::string> identities;  // keeps the string_views alive
     std::vector<const PlannedBackend*> members;
     for (const PlannedBackend& backend : planned.backends) {
@@ -227,28 +272,64 @@ void build_ring(PlannedService& planned, std::uint32_t ring_size) {
             members.push_back(&backend);
         }
     }
-    if (members.empty()) {
-        planned.vip.ring_size = 0;
-        planned.ring.clear();
-        return;
-    }
     std::vector<maglev::Backend> table_input;
     for (std::size_t i = 0; i < members.size(); ++i) {
         table_input.push_back(maglev::Backend{identities[i], members[i]->weight});
     }
-    std::vector<std::int32_t> table = maglev::build_table(table_input, ring_size);
-    planned.ring.resize(table.size());
+    std::vector<std::int32_t> table(planned.vip.ring_size);
+    maglev::build_table(table_input, table);  // the thread's own TableBuilder
+    std::vector<std::uint32_t> slots(table.size());
     for (std::size_t slot = 0; slot < table.size(); ++slot) {
         if (table[slot] == maglev::kEmptySlot) {
             throw PlanError("service " + planned.name + ": Maglev table has an empty slot");
         }
-        planned.ring[slot] = members[static_cast<std::size_t>(table[slot])]->id;
+        slots[slot] = members[static_cast<std::size_t>(table[slot])]->id;
     }
-    planned.vip.ring_size = ring_size;
+    planned.ring = Ring(std::move(slots));
+}
+
+// Rings are independent and about 1 ms each at M = 65537: a plan that builds many
+// (the first one, a reload of a new catalogue) spreads them over the CPUs.
+void build_rings(const std::vector<PlannedService*>& pending) {
+    constexpr std::size_t kPerThread = 16;  // fewer rings than this: not worth a thread
+    std::size_t threads = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                                pending.size() / kPerThread);
+    if (threads <= 1) {
+        for (PlannedService* service : pending) {
+            build_ring(*service);
+        }
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::vector<std::exception_ptr> errors(pending.size());
+    auto work = [&] {
+        for (std::size_t i = next++; i < pending.size(); i = next++) {
+            try {
+                build_ring(*pending[i]);
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> workers;
+    for (std::size_t t = 1; t < threads; ++t) {
+        workers.emplace_back(work);
+    }
+    work();
+    for (std::thread& worker : workers) {
+        worker.join();
+    }
+    for (const std::exception_ptr& error : errors) {
+        if (error) {
+            std::rethrow_exception(error);  // the first service's error, as without threads
+        }
+    }
 }
 
 PlannedService plan_service(const Catalogue& catalogue, const Service& service,
-                            const RuntimeState& runtime, const IdAllocator& ids) {
+                            const RuntimeState& runtime, const IdAllocator& ids,
+                            const std::map<std::uint32_t, const PlannedService*>& previous,
+                            bool& ring_pending) {
     PlannedService out;
     out.name = service.name;
     out.key = service_key(service);
@@ -256,9 +337,32 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
     out.vip_key = make_vip_key(service, service.port);
     out.vip = make_vip(service, out.id);
 
+    // The service's backend keys are adjacent in the allocator's map, ordered by
+    // address: one search for the service instead of one per backend.
+    std::vector<std::pair<common::IpAddress, std::uint32_t>> backend_ids;
+    for (auto it = ids.backends().lower_bound(BackendKey{out.key, common::IpAddress{}});
+         it != ids.backends().end() && it->first.service == out.key; ++it) {
+        backend_ids.emplace_back(it->first.address, it->second);
+    }
+    auto backend_id = [&backend_ids](const common::IpAddress& address) {
+        auto it = std::lower_bound(backend_ids.begin(), backend_ids.end(), address,
+                                   [](const auto& entry, const common::IpAddress& a) { return entry.first < a; });
+        if (it == backend_ids.end() || !(it->first == address)) {
+            throw PlanError("backend " + address.to_string() + " has no id");  // update() gave every one an id
+        }
+        return it->second;
+    };
+    static const BackendRuntime kDefaultRuntime;
+    auto service_runtime = runtime.backends.find(service.name);  // once, not per backend
+    auto backend_runtime = [&](const common::IpAddress& address) -> const BackendRuntime& {
+        if (service_runtime == runtime.backends.end()) {
+            return kDefaultRuntime;
+        }
+        auto it = service_runtime->second.find(address);
+        return it == service_runtime->second.end() ? kDefaultRuntime : it->second;
+    };
     for (const config::Backend& backend : service.backends) {
-        BackendInputs in{&backend, &runtime.backend(service.name, backend.address),
-                         *ids.backend_id(BackendKey{out.key, backend.address})};
+        BackendInputs in{&backend, &backend_runtime(backend.address), backend_id(backend.address)};
         out.backends.push_back(plan_backend(catalogue, service, runtime, in, out.id));
     }
 
@@ -282,7 +386,8 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
             out.fail_open = true;
         }
     }
-    build_ring(out, service.ring_size);
+    auto before = previous.find(out.id);
+    ring_pending = !settle_ring(out, service.ring_size, before == previous.end() ? nullptr : before->second);
     return out;
 }
 
@@ -332,10 +437,8 @@ std::vector<FragVip> choose_frag_vips(const std::vector<PlannedService>& service
     return result;
 }
 
-}  // namespace
-
-Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime,
-               const IdAllocator& previous) {
+Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, const IdAllocator& previous,
+                       const Plan* previous_plan) {
     check_limits(catalogue);
 
     std::vector<ServiceKey> service_keys;
@@ -368,11 +471,38 @@ Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime,
     plan.ring_capacity = catalogue.limits.ring_capacity;
     plan.settings.flood_new_flow_rate = catalogue.flood_protection.new_flow_rate_per_cpu;
 
-    for (const Service& service : catalogue.services) {
-        plan.services.push_back(plan_service(catalogue, service, runtime, plan.ids));
+    std::map<std::uint32_t, const PlannedService*> rings_before;  // by service id
+    if (previous_plan) {
+        for (const PlannedService& service : previous_plan->services) {
+            rings_before.emplace(service.id, &service);
+        }
     }
+    plan.services.reserve(catalogue.services.size());
+    std::vector<bool> ring_pending(catalogue.services.size(), false);
+    for (std::size_t i = 0; i < catalogue.services.size(); ++i) {
+        bool pending = false;
+        plan.services.push_back(plan_service(catalogue, catalogue.services[i], runtime, plan.ids, rings_before, pending));
+        ring_pending[i] = pending;
+    }
+    std::vector<PlannedService*> pending;
+    for (std::size_t i = 0; i < plan.services.size(); ++i) {
+        if (ring_pending[i]) {
+            pending.push_back(&plan.services[i]);
+        }
+    }
+    build_rings(pending);
     plan.frag_vips = choose_frag_vips(plan.services, catalogue);
     return plan;
+}
+
+}  // namespace
+
+Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime, const IdAllocator& previous) {
+    return make_plan_reusing(catalogue, runtime, previous, nullptr);
+}
+
+Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime, const Plan& previous) {
+    return make_plan_reusing(catalogue, runtime, previous.ids, &previous);
 }
 
 bool PlanDiff::empty() const {

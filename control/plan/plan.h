@@ -18,6 +18,7 @@
 #include "neigh/resolver.h"
 #include "plan/abi_values.h"
 #include "plan/ids.h"
+#include "plan/ring.h"
 
 namespace julier::plan {
 
@@ -88,8 +89,9 @@ struct PlannedService {
     // to fill (side by side, range by range); the planner leaves them 0.
     jl_vip_key vip_key{};
     jl_vip vip{};
-    // Backend id of each ring slot; size == vip.ring_size (0 when it drops).
-    std::vector<std::uint32_t> ring;
+    // Backend id of each ring slot; size == vip.ring_size (0 when it drops). Shared
+    // with the previous plan when the ring's inputs did not change.
+    Ring ring;
     std::vector<PlannedBackend> backends;  // catalogue order
     // when_all_down: keep engaged: no backend was usable, so the ring spreads over
     // every configured non-drained backend regardless of health.
@@ -132,6 +134,13 @@ struct Plan {
 // slots per side).
 Plan make_plan(const config::Catalogue& catalogue, const RuntimeState& runtime,
                const IdAllocator& previous = {});
+
+// The same, with the ids of `previous` (previous.ids), and reusing its rings: a
+// service whose ring inputs are all equal to those of the previous plan's service
+// of the same id (ring size; in catalogue order, each ring member's address, weight
+// and backend id) gets that ring, shared, instead of a rebuilt one. The result
+// equals make_plan(catalogue, runtime, previous.ids).
+Plan make_plan(const config::Catalogue& catalogue, const RuntimeState& runtime, const Plan& previous);
 
 // What changed between two plans, for logs and reload answers. Services are matched
 // by id, backends by id.

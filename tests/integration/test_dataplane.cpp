@@ -451,6 +451,26 @@ TEST_CASE("a pinned map of another layout under the same ABI version is refused"
                           Catch::Contains("rm -r " + pins.path()));
 }
 
+TEST_CASE("a pinned jl_rings that is not memory-mappable is refused as another layout", "[dataplane][integration]") {
+    if (!is_root()) {
+        WARN("skipped: needs root");
+        return;
+    }
+    PinDir pins;
+    dataplane::Options options = options_for(pins);
+    Dataplane::open(options).reset();
+    // The same sizes without BPF_F_MMAPABLE, as a build before the mapped rings had.
+    std::string path = pins.path() + "/jl_rings";
+    REQUIRE(::unlink(path.c_str()) == 0);
+    dataplane::Fd other(bpf_map_create(BPF_MAP_TYPE_ARRAY, "jl_rings", sizeof(__u32), sizeof(__u32),
+                                       JL_SIDES * options.limits.ring_capacity, nullptr));
+    REQUIRE(other);
+    REQUIRE(bpf_obj_pin(other.get(), path.c_str()) == 0);
+    CHECK_THROWS_WITH(Dataplane::open(options),
+                      Catch::Contains("jl_rings") && Catch::Contains("flags 0x0") &&
+                          Catch::Contains("flags 0x400") && Catch::Contains("rm -r " + pins.path()));
+}
+
 TEST_CASE("teardown removes every pin", "[dataplane][integration]") {
     if (!is_root()) {
         WARN("skipped: needs root");

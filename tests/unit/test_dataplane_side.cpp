@@ -49,6 +49,9 @@ SideImage replay(SideImage side, const SideWrites& w, std::uint32_t side_no,
             side.backends[id] = entry;
         }
     }
+    for (const auto& range : w.ring_ranges) {
+        for (std::size_t i = 0; i < range.slots.size(); ++i) slots[range.offset + static_cast<std::uint32_t>(i)] = range.slots[i];
+    }
     for (const auto& [slot, id] : w.ring_writes) slots[slot] = id;
     for (const auto& [key, value] : side.vips) REQUIRE(key.side == side_no);
     return side;
@@ -77,11 +80,16 @@ TEST_CASE("first write of an empty side writes everything, rings packed from slo
     CHECK(w.vip_deletes.empty());
     CHECK(w.frag_updates.size() == 2);  // (198.19.0.1, tcp) and (198.19.0.2, udp)
     CHECK(w.backend_writes.size() == 4);
-    CHECK(w.ring_writes.size() == 3 * 101);
+    // Whole rings go as ranges, not as one pair per slot.
+    CHECK(w.ring_writes.empty());
+    CHECK(w.ring_ranges.size() == 3);
+    CHECK(w.ring_slots() == 3 * 101);
     CHECK(w.filter_writes.size() == JL_VIP_FILTER_WORDS);
     // Each ring is contiguous, and together they cover [0, 303).
     std::set<std::uint32_t> slots;
-    for (const auto& [slot, id] : w.ring_writes) slots.insert(slot);
+    for (const auto& range : w.ring_ranges) {
+        for (std::uint32_t i = 0; i < range.slots.size(); ++i) slots.insert(range.offset + i);
+    }
     CHECK(slots.size() == 303);
     CHECK(*slots.rbegin() == 302);
 
@@ -139,6 +147,7 @@ TEST_CASE("a backend going down rewrites only the slots that moved", "[dataplane
     }
     CHECK(moved > 0);
     CHECK(w.ring_writes.size() == moved);
+    CHECK(w.ring_ranges.empty());  // in place: single slots only
     CHECK(w.vip_updates.empty());  // same ring place, same settings
     CHECK(w.frag_updates.empty());
     CHECK(w.filter_writes.empty());
@@ -169,7 +178,9 @@ TEST_CASE("removed services and backends are deleted; a freed range is reused", 
     CHECK(written == std::set<std::uint32_t>{find_backend(*next.find("d"), "198.18.0.23").id});
     // d (same size) lands where b was; a and c did not move.
     CHECK(w.result.rings.at(next.find("d")->id).offset == b_offset);
-    CHECK(w.ring_writes.size() == 101);
+    REQUIRE(w.ring_ranges.size() == 1);  // d whole; a and c hold the same slots
+    CHECK(w.ring_ranges[0].offset == b_offset);
+    CHECK(w.ring_slots() == 101);
     CHECK(w.result.rings.at(next.find("a")->id).offset == base.result.rings.at(p.find("a")->id).offset);
 }
 
@@ -192,7 +203,8 @@ TEST_CASE("when first fit fails the side is laid out afresh", "[dataplane][side]
     SideWrites w = dataplane::plan_side_writes(base.result, next, 0, limits(404));
 
     CHECK(w.relaid_out);
-    CHECK(w.ring_writes.size() == 101 + 101 + 199);
+    CHECK(w.ring_slots() == 101 + 101 + 199);
+    CHECK(w.ring_writes.empty());
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
     for (const auto& [id, ring] : w.result.rings) ranges.emplace_back(ring.offset, ring.slots.size());
     std::sort(ranges.begin(), ranges.end());
@@ -210,7 +222,8 @@ TEST_CASE("a side of unknown ring content gets every ring whole", "[dataplane][s
     SideImage unknown = base.result;
     unknown.rings_known = false;
     SideWrites w = dataplane::plan_side_writes(unknown, p, 1, limits());
-    CHECK(w.ring_writes.size() == 303);
+    CHECK(w.ring_ranges.size() == 3);
+    CHECK(w.ring_slots() == 303);
     CHECK(w.vip_updates.empty());  // vips and backends were read back exactly
     CHECK(w.backend_writes.empty());
     CHECK(w.filter_writes.empty());
@@ -267,4 +280,61 @@ TEST_CASE("the VIP filter marks every word written and every VIP address", "[dat
         CHECK((w2.result.filter[jl_vip_filter_index(gone, 0)] & jl_vip_filter_mask(gone)) == 0);
         CHECK(w2.filter_writes.size() == 1);
     }
+}
+
+TEST_CASE("the side image keeps the plan's ring storage instead of a copy", "[dataplane][side]") {
+    plan::Plan p = three_services();
+    SideWrites w = dataplane::plan_side_writes(SideImage{}, p, 0, limits());
+    for (const auto& s : p.services) {
+        CHECK(w.result.rings.at(s.id).slots.shares(s.ring));
+    }
+    for (const auto& range : w.ring_ranges) {
+        bool from_plan = false;
+        for (const auto& s : p.services) from_plan = from_plan || range.slots.shares(s.ring);
+        CHECK(from_plan);
+    }
+}
+
+TEST_CASE("an equal ring in other storage writes nothing; a changed one only its slots", "[dataplane][side]") {
+    plan::Plan p = three_services();
+    SideWrites base = dataplane::plan_side_writes(SideImage{}, p, 0, limits());
+
+    plan::Plan copy = p;
+    copy.services[0].ring = plan::Ring(p.services[0].ring.slots());  // same content, new storage
+    REQUIRE_FALSE(copy.services[0].ring.shares(p.services[0].ring));
+    CHECK(dataplane::plan_side_writes(base.result, copy, 0, limits()).empty());
+
+    plan::Plan changed = p;
+    std::vector<std::uint32_t> slots = p.services[0].ring.slots();
+    const std::uint32_t first = p.services[0].backends[0].id;
+    const std::uint32_t second = p.services[0].backends[1].id;
+    for (std::size_t i : {7, 90}) slots[i] = slots[i] == first ? second : first;  // the other backend
+    changed.services[0].ring = plan::Ring(slots);
+    SideWrites w = dataplane::plan_side_writes(base.result, changed, 0, limits());
+    std::uint32_t offset = base.result.rings.at(p.services[0].id).offset;
+    CHECK(w.ring_ranges.empty());
+    CHECK(w.ring_writes == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{offset + 7, slots[7]},
+                                                                               {offset + 90, slots[90]}});
+    CHECK(w.ring_slots() == 2);
+    CHECK(w.result.rings.at(p.services[0].id).slots.shares(changed.services[0].ring));
+}
+
+TEST_CASE("a ring that changes size is written whole at its new place", "[dataplane][side]") {
+    plan::Plan p = three_services();
+    SideWrites base = dataplane::plan_side_writes(SideImage{}, p, 0, limits());
+    auto cat = catalogue({service("a", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21")}),
+                          service("b", "198.19.0.1", 443, {backend("198.18.0.20")}),
+                          service("c", "198.19.0.2", 53, {backend("198.18.0.22")}, config::Protocol::udp)});
+    cat.services[1].ring_size = 211;
+    plan::Plan next = plan::make_plan(cat, all_resolved(cat), p);
+    SideWrites w = dataplane::plan_side_writes(base.result, next, 0, limits());
+    REQUIRE(w.ring_ranges.size() == 1);
+    const auto& range = w.ring_ranges[0];
+    CHECK(range.slots.shares(next.find("b")->ring));
+    CHECK(range.slots.size() == 211);
+    CHECK(range.offset == 303);  // first fit after a, c (and b's old hole is too small)
+    CHECK(w.ring_writes.empty());  // a and c: the same rings, nothing to write
+    std::map<std::uint32_t, std::uint32_t> slots;
+    replay(base.result, w, 0, slots);
+    for (std::uint32_t i = 0; i < 211; ++i) REQUIRE(slots.at(303 + i) == next.find("b")->ring[i]);
 }

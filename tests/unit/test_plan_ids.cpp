@@ -160,3 +160,26 @@ TEST_CASE("diff names what changed", "[plan][diff]") {
     CHECK(changes[{"new", "198.18.0.20"}].kind == Kind::added);
     CHECK(changes[{"gone", "198.18.0.20"}].kind == Kind::removed);
 }
+
+TEST_CASE("an update with the same keys in any order or grouping changes nothing", "[plan][ids]") {
+    ServiceKey web{ip("198.19.0.1"), 80, IPPROTO_TCP};
+    ServiceKey api{ip("198.19.0.2"), 443, IPPROTO_TCP};
+    std::vector<ServiceKey> services{web, api};
+    std::vector<BackendKey> backends{{web, ip("198.18.0.20")}, {web, ip("198.18.0.21")}, {api, ip("198.18.0.20")}};
+    IdAllocator ids;
+    ids.update(services, 16, backends, 64);
+    const IdAllocator before = ids;
+
+    // Reordered within a service, services interleaved (web split in two runs).
+    std::vector<BackendKey> interleaved{{web, ip("198.18.0.21")}, {api, ip("198.18.0.20")}, {web, ip("198.18.0.20")}};
+    ids.update({api, web}, 16, interleaved, 64);
+    CHECK(ids == before);
+
+    // A key given twice in place of another: the other's id is released, the twice
+    // given key keeps its id.
+    std::vector<BackendKey> twice{{web, ip("198.18.0.20")}, {web, ip("198.18.0.20")}, {api, ip("198.18.0.20")}};
+    ids.update(services, 16, twice, 64);
+    CHECK(ids.backends().size() == 2);
+    CHECK(ids.backend_id({web, ip("198.18.0.20")}) == before.backend_id({web, ip("198.18.0.20")}));
+    CHECK_FALSE(ids.backend_id({web, ip("198.18.0.21")}));
+}

@@ -48,8 +48,11 @@ struct {
 	__type(value, struct jl_vip);
 } jl_frag_vips SEC(".maps");
 
+/* Memory-mappable so that the control plane writes whole rings with plain stores
+ * instead of one bpf(2) element copy per slot; lookups are the same. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, JL_SIDES * JL_LOAD_DEFAULT_RING_CAPACITY);
 	__type(key, __u32);
 	__type(value, __u32);
