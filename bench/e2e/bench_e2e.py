@@ -76,6 +76,9 @@ pin_dir: "@PIN_DIR@"
 control_socket: "@SOCKET@"
 metrics: {{listen: "127.0.0.1:9641"}}
 limits: {{max_services: 16, max_backends: 256, ring_capacity: 524288, max_flows: 1048576}}
+# `_new` times a connection-table write on every packet: flood protection would stop
+# writing above its rate and the path would no longer be the one named.
+flood_protection: {{new_flow_rate_per_cpu: 0}}
 defaults:
   ring_size: 65537
   encap_source: {{ipv4: {LB4}, ipv6: "{LB6}"}}
