@@ -247,9 +247,14 @@ def main() -> int:
                  "both VIPs with two next hops on the router")
             print(f"routes: {VIP_HOLD} and {VIP_WEB} via {sorted(both)} after {time.monotonic() - t0:.1f}s")
             for role, jd in jds.items():
-                st = jd.ctl("status")
-                sessions = {s["neighbour"]: s["state"] for s in st["bgp_sessions"]}
-                check(sessions.get(ROUTER, "").startswith("Established"), f"{role} session: {sessions}")
+                # julierd reads BIRD's sessions once a second: the router may have the
+                # routes a moment before the box's status says Established.
+                def sessions(jd=jd):
+                    return {s["neighbour"]: s["state"] for s in jd.ctl("status")["bgp_sessions"]}
+                try:
+                    wait(lambda: sessions().get(ROUTER, "").startswith("Established"), 5, f"{role} session")
+                except Exception:
+                    check(False, f"{role} session: {sessions()}")
                 check(states(jd) == {VIP_HOLD: "announced", VIP_WEB: "announced"}, f"{role}: {states(jd)}")
                 metrics = t.box(role).sh("curl", "-s", "http://127.0.0.1:9641/metrics").stdout
                 check(f'julier_vip_announced{{vip="{VIP_WEB}"}} 1' in metrics, f"{role} metrics:\n{metrics[-800:]}")
