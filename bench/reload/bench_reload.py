@@ -18,12 +18,11 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import time
 
-from julier import Julierd
+from julier import Julierd, control_request
 from topo import Host, run
 
 SERVICES, BACKENDS, RING = 1000, 10, 65537
@@ -60,17 +59,7 @@ def catalogue(changed: dict[int, int]) -> str:
 
 
 def status(sock_path: str) -> dict:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(60)
-        s.connect(sock_path)
-        s.sendall(b'{"command":"status"}\n')
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    reply = json.loads(buf)
+    reply = control_request(sock_path, {"command": "status"}, timeout=60)
     if not reply.get("ok"):
         raise Fail(f"status failed: {reply}")
     return reply["result"]

@@ -10,12 +10,28 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 
 from topo import Host
 
+
+def control_request(sock_path: str, request: dict, timeout: float = 30.0) -> dict:
+    """One request on julierd's control socket (a JSON line out, a JSON line back),
+    without julierctl: for callers that time the exchange or poll it quickly."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(sock_path)
+        s.sendall(json.dumps(request).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
 
 class Julierd:
     def __init__(self, build_dir: str, host: Host, config_text: str, name: str = "julier",

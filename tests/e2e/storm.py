@@ -26,7 +26,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from julier import Julierd  # noqa: E402
+from julier import Julierd, control_request  # noqa: E402
 from topo import run  # noqa: E402
 
 STORM_PORT = 8080
@@ -65,18 +65,7 @@ def sample(sock_path: str, url: str, seconds: float) -> None:
     def status():
         while time.monotonic() < end:
             t0 = time.monotonic()
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(10)
-            s.connect(sock_path)
-            s.sendall(b'{"command":"status"}\n')
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            s.close()
-            ok = json.loads(buf).get("ok", False)
+            ok = control_request(sock_path, {"command": "status"}, timeout=10).get("ok", False)
             out["status"].append([round(t0, 3), round((time.monotonic() - t0) * 1000, 2), ok])
             time.sleep(0.02)
 
