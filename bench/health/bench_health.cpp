@@ -277,6 +277,11 @@ int main(int argc, char** argv)
         // Early (timer slack) or late, either way off the slot.
         if (measuring) jitter_ms.push_back(std::abs(std::chrono::duration<double, std::milli>(started - scheduled).count()));
     });
+    std::uint64_t probes_done = 0, probes_passed = 0;
+    manager.on_probe_result([&](const julier::health::Target&, const julier::health::Result& r) {
+        ++probes_done;
+        probes_passed += r.ok ? 1 : 0;
+    });
     std::size_t transitions = 0;
     manager.on_transition([&](const julier::health::HealthEvent&) { ++transitions; });
     manager.set_targets(targets);
@@ -284,9 +289,8 @@ int main(int argc, char** argv)
     // Warm-up: two intervals, so every backend has been probed and gone up.
     io.run_for(std::chrono::milliseconds(2 * interval_ms));
 
-    const auto& tcp_counters = manager.counters().of(julier::config::HealthKind::tcp);
-    auto probes_before = tcp_counters.probes;
-    auto passed_before = tcp_counters.passed;
+    auto probes_before = probes_done;
+    auto passed_before = probes_passed;
     double cpu_before = thread_cpu_seconds();
     double backend_cpu_before = servers.cpu_seconds();
     auto wall_before = Clock::now();
@@ -296,8 +300,8 @@ int main(int argc, char** argv)
     double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
     double cpu = thread_cpu_seconds() - cpu_before;
     double backend_cpu = servers.cpu_seconds() - backend_cpu_before;
-    auto probes = tcp_counters.probes - probes_before;
-    auto failures = probes - (tcp_counters.passed - passed_before);
+    auto probes = probes_done - probes_before;
+    auto failures = probes - (probes_passed - passed_before);
     std::size_t up = 0;
     for (const auto& status : manager.statuses()) up += status.state == julier::health::State::up;
     manager.stop();

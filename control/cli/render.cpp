@@ -34,7 +34,7 @@ std::string backend_note(const BackendInfo& b) {
     std::vector<std::string> notes;
     if (!b.drain_source.empty()) notes.push_back(fmt::format("drained by {}", b.drain_source));
     if (!b.problem.empty()) notes.push_back(b.problem);
-    if (b.health == "down" && !b.health_reason.empty()) notes.push_back(b.health_reason);
+    if (b.health == health::State::down && !b.health_reason.empty()) notes.push_back(b.health_reason);
     return join(notes, "; ");
 }
 
@@ -178,8 +178,8 @@ std::string render_backends(const std::vector<BackendInfo>& backends) {
                  {"BYTES", A::right},
                  {"NOTE"}});
     for (const auto& b : backends) {
-        table.add_row({b.service, b.address, std::to_string(b.weight), std::to_string(b.weight_now), b.health,
-                       b.state, std::to_string(b.packets), format_bytes(b.bytes), backend_note(b)});
+        table.add_row({b.service, b.address, std::to_string(b.weight), std::to_string(b.weight_now),
+                       std::string(health::to_string(b.health)), std::string(plan::state_word(b.state)), std::to_string(b.packets), format_bytes(b.bytes), backend_note(b)});
     }
     return table.render();
 }
@@ -195,10 +195,11 @@ std::string render_drain(const daemon::protocol::DrainResult& r, bool drain) {
     const auto& b = r.backend;
     if (!r.changed) {
         return fmt::format("{} {}: already {} (state {})\n", b.service, b.address,
-                           drain ? "drained" : "undrained", b.state);
+                           drain ? "drained" : "undrained", plan::state_word(b.state));
     }
     return fmt::format("{} {}: {} (state {}, weight now {})\n", b.service, b.address,
-                       drain ? "drained: keeps established flows, gets no new ones" : "undrained", b.state,
+                       drain ? "drained: keeps established flows, gets no new ones" : "undrained",
+                       plan::state_word(b.state),
                        b.weight_now);
 }
 

@@ -20,7 +20,7 @@ constexpr std::chrono::seconds kFleetTick{1};
 }  // namespace
 
 void Daemon::update_announcements(const std::string& reason) {
-    if (!catalogue_.bgp) {
+    if (!catalogue().bgp) {
         if (bird_) withdraw_announcements("bgp section removed");
         bird_.reset();
         bird_bgp_.reset();
@@ -28,7 +28,7 @@ void Daemon::update_announcements(const std::string& reason) {
         publish_fleet_metrics();
         return;
     }
-    const auto& bgp = *catalogue_.bgp;
+    const auto& bgp = *catalogue().bgp;
     if (!bird_ || bird_->include_path() != bgp.bird_include || bird_->socket_path() != bgp.bird_socket) {
         // The old file would keep announcing through the old BIRD: empty it first.
         if (bird_) withdraw_announcements("bird_include or bird_socket changed");
@@ -38,7 +38,7 @@ void Daemon::update_announcements(const std::string& reason) {
     }
     bird_bgp_ = bgp;
     const auto before = announcer_.all();
-    announcer_.update(fleet::vip_health(catalogue_, plan_), Clock::now(), bgp.hold_down);
+    announcer_.update(fleet::vip_health(catalogue(), reconciler_.plan()), Clock::now(), bgp.hold_down);
     for (const auto& [vip, a] : announcer_.all()) {
         auto old = before.find(vip);
         const auto from = old == before.end() ? std::string_view("none") : fleet::to_string(old->second.state);
@@ -120,7 +120,7 @@ void Daemon::publish_fleet_metrics() {
 }
 
 void Daemon::fill_fleet_status(protocol::Status& s) const {
-    if (!catalogue_.bgp) return;
+    if (!catalogue().bgp) return;
     s.bgp = true;
     s.bird_error = bird_error_;
     const auto now = Clock::now();
@@ -137,7 +137,7 @@ void Daemon::fill_fleet_status(protocol::Status& s) const {
                 std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(a.announce_at - now).count());
         s.announcements.push_back(std::move(info));
     }
-    const auto& neighbours = catalogue_.bgp->neighbours;
+    const auto& neighbours = catalogue().bgp->neighbours;
     for (std::size_t i = 0; i < neighbours.size(); ++i) {
         protocol::BgpSessionInfo info;
         info.protocol = fleet::neighbour_protocol(i);

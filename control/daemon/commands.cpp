@@ -37,27 +37,19 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
 
         case Command::services: {
             const auto counters = dataplane_->read_counters();
-            return Reply{protocol::success(service_infos(catalogue_, plan_, &counters)), {}};
+            return Reply{protocol::success(service_infos(catalogue(), reconciler_.plan(), &counters)), {}};
         }
 
         case Command::backends: {
             std::optional<std::string> only;
             if (!request.service.empty()) {
-                if (plan_.find(request.service) == nullptr) {
+                if (reconciler_.plan().find(request.service) == nullptr) {
                     return Reply{protocol::failure(fmt::format("no service '{}'", request.service)), {}};
                 }
                 only = request.service;
             }
             const auto counters = dataplane_->read_counters();
-            HealthReasons reasons;
-            for (const auto& service : catalogue_.services) {
-                for (const auto& backend : service.backends) {
-                    auto reason = health_->view(service.name, backend.address).reason;
-                    if (!reason.empty()) reasons[service.name][backend.address] = std::move(reason);
-                }
-            }
-            return Reply{protocol::success(backend_infos(plan_, runtime_for(catalogue_, drains_), reasons,
-                                                         &counters, only)),
+            return Reply{protocol::success(backend_infos(reconciler_.plan(), health_->snapshot(), &counters, only)),
                          {}};
         }
 
@@ -91,15 +83,15 @@ protocol::Status Daemon::status() const {
     s.dataplane_generation = dataplane_->generation();
     s.last_reload = last_reload_;
     s.reload_failures = reload_failures_;
-    s.pin_dir = catalogue_.pin_dir;
-    for (const auto& i : catalogue_.interfaces) {
+    s.pin_dir = catalogue().pin_dir;
+    for (const auto& i : catalogue().interfaces) {
         s.interfaces.push_back(i.name);
         auto state = interface_states_.find(i.name);
         s.interface_states.push_back(state != interface_states_.end() ? state->second
                                                                        : protocol::InterfaceState{i.name, true, 0, ""});
     }
-    s.services = catalogue_.services.size();
-    for (const auto& service : catalogue_.services) s.backends += service.backends.size();
+    s.services = catalogue().services.size();
+    for (const auto& service : catalogue().services) s.backends += service.backends.size();
     s.adopted = dataplane_->adopted();
     fill_fleet_status(s);
     return s;
@@ -107,22 +99,19 @@ protocol::Status Daemon::status() const {
 
 Reply Daemon::drain(const protocol::Request& request, config::BackendState desired, const Peer& peer) {
     const char* verb = desired == config::BackendState::drain ? "drain" : "undrain";
-    const OperatorDrains before = drains_;
-    const auto change = drains_.set(catalogue_, request.service, request.backend, desired);
+    DesiredState next = reconciler_.desired();
+    const auto change = next.drains.set(catalogue(), request.service, request.backend, desired);
     if (!change.error.empty()) return Reply{protocol::failure(change.error), {}};
 
-    if (drains_ != before) {
+    if (next.drains != reconciler_.desired().drains) {
         try {
-            plan_ = plan_and_apply(catalogue_, drains_, verb);
-            applied_ = true;
-            update_announcements(verb);
+            reconciler_.reconcile_now(std::move(next), verb);
         } catch (const std::exception& e) {
-            drains_ = before;
             spdlog::error("control command={} service={} backend={} error={}", verb, kv(request.service),
                           kv(request.backend), kv(e.what()));
             return Reply{protocol::failure(fmt::format("{} not applied: {}", verb, e.what())), {}};
         }
-        save_drains();
+        save_drains(drains_file(catalogue()), reconciler_.desired().drains);
     }
     spdlog::info("control command={} service={} backend={} changed={} {}", verb, kv(request.service),
                  kv(request.backend), change.changed, peer_text(peer));
@@ -131,15 +120,14 @@ Reply Daemon::drain(const protocol::Request& request, config::BackendState desir
     result.changed = change.changed;
     const auto address = common::IpAddress::parse(request.backend);
     const auto counters = dataplane_->read_counters();
-    for (auto& info :
-         backend_infos(plan_, runtime_for(catalogue_, drains_), {}, &counters, request.service)) {
+    for (auto& info : backend_infos(reconciler_.plan(), {}, &counters, request.service)) {
         if (address && info.address == address->to_string()) result.backend = std::move(info);
     }
     return Reply{protocol::success(result), {}};
 }
 
 Reply Daemon::teardown(const Peer& peer) {
-    wait_for_background_apply();
+    reconciler_.wait();
     spdlog::warn("control command=teardown {} note={}", peer_text(peer),
                  kv("detaching the forwarder and removing its pins"));
     // The routes go first: routers stop sending here before the forwarder goes.
@@ -147,12 +135,13 @@ Reply Daemon::teardown(const Peer& peer) {
     // From here on nothing may plan, apply or read the forwarder: no health
     // checks, no scrapes, no commands; the daemon exits after answering.
     torn_down_ = true;
+    reconciler_.stop();
     if (health_) health_->stop();
     metrics_http_.reset();
     metrics_.set_forwarder_reader({});
 
     protocol::TeardownResult result;
-    result.pin_dir = catalogue_.pin_dir;
+    result.pin_dir = catalogue().pin_dir;
     try {
         result.detached = dataplane_->attached_interfaces();
         dataplane_->teardown();
@@ -167,43 +156,43 @@ Reply Daemon::teardown(const Peer& peer) {
                          shutdown("teardown failed");
                      }};
     }
+    reconciler_.set_dataplane(nullptr);
     dataplane_.reset();
     std::error_code ignored;
-    std::filesystem::remove(drains_file(), ignored);  // nothing left to drain
+    std::filesystem::remove(drains_file(catalogue()), ignored);  // nothing left to drain
     spdlog::info("teardown done detached={} pin_dir={}", result.detached.size(), kv(result.pin_dir));
     return Reply{protocol::success(result), [this] { shutdown("teardown"); }};
 }
 
-std::string Daemon::drains_file() const {
+std::string Daemon::drains_file(const config::Catalogue& catalogue) {
     // Next to the control socket, in /run by default: it lives exactly as long as
     // the pinned forwarder can (until reboot), and survives a daemon restart.
-    const auto dir = std::filesystem::path(catalogue_.control_socket).parent_path();
+    const auto dir = std::filesystem::path(catalogue.control_socket).parent_path();
     return (dir / "operator-drains.json").string();
 }
 
-void Daemon::load_drains() {
-    std::ifstream in(drains_file());
-    if (!in) return;
+OperatorDrains Daemon::load_drains(const std::string& file) {
+    std::ifstream in(file);
+    if (!in) return {};
     std::stringstream text;
     text << in.rdbuf();
     const auto document = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
     if (document.is_discarded()) {
-        spdlog::warn("operator drains unreadable file={} note={}", kv(drains_file()),
-                     kv("starting without them"));
-        return;
+        spdlog::warn("operator drains unreadable file={} note={}", kv(file), kv("starting without them"));
+        return {};
     }
-    drains_ = OperatorDrains::from_json(document);
-    for (const auto& [service, per_service] : drains_.all()) {
+    auto drains = OperatorDrains::from_json(document);
+    for (const auto& [service, per_service] : drains.all()) {
         for (const auto& [address, o] : per_service) {
             spdlog::info("operator override restored service={} backend={} state={}", kv(service),
                          address.to_string(), config::to_string(o.state));
         }
     }
+    return drains;
 }
 
-void Daemon::save_drains() const {
-    const auto path = drains_file();
-    if (drains_.empty()) {
+void Daemon::save_drains(const std::string& path, const OperatorDrains& drains) {
+    if (drains.empty()) {
         if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
             spdlog::warn("operator drains not removed file={} error={}", kv(path), kv(std::strerror(errno)));
         }
@@ -212,7 +201,7 @@ void Daemon::save_drains() const {
     // Write-then-rename: a crash leaves the old file or the new one, never half.
     const auto tmp = path + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    const auto text = drains_.to_json().dump(2) + "\n";
+    const auto text = drains.to_json().dump(2) + "\n";
     bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     ok = fd >= 0 && ::fsync(fd) == 0 && ok;
     if (fd >= 0) ::close(fd);

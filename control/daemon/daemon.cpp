@@ -14,6 +14,7 @@
 #include "config/parse.h"
 #include "daemon/logging.h"
 #include "daemon/version.h"
+#include "health/targets.h"
 #include "neigh/netlink_resolver.h"
 
 namespace julier::daemon {
@@ -60,10 +61,11 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       presume_timer_(io_),
       fleet_timer_(io_),
       interface_timer_(io_),
-      control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }) {}
+      control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }),
+      reconciler_(io_, metrics_, [this](const std::string& reason) { update_announcements(reason); }) {}
 
 Daemon::~Daemon() {
-    if (job_thread_.joinable()) job_thread_.join();
+    reconciler_.stop();
     if (health_) health_->stop();
     control_.close();
 }
@@ -90,20 +92,22 @@ void Daemon::start() {
         }
         throw StartupError(message);
     }
-    catalogue_ = std::move(*parsed.catalogue);
+    DesiredState desired{std::move(*parsed.catalogue), {}};
 
     // The socket first: a second julierd must fail before it touches the forwarder.
     try {
-        control_.listen(catalogue_.control_socket);
+        control_.listen(desired.catalogue.control_socket);
     } catch (const std::exception& e) {
         throw StartupError(e.what());
     }
-    load_drains();
-    for (const auto& dropped : drains_.reconcile(catalogue_)) {
+    const auto drains_path = drains_file(desired.catalogue);
+    desired.drains = load_drains(drains_path);
+    for (const auto& dropped : desired.drains.reconcile(desired.catalogue)) {
         spdlog::info("operator override dropped service={} backend={} reason={}", kv(dropped.service),
                      dropped.address.to_string(), kv(dropped.reason));
     }
-    save_drains();
+    save_drains(drains_path, desired.drains);
+    reconciler_.set_desired(std::move(desired));
 
     open_dataplane();
     try {
@@ -117,7 +121,7 @@ void Daemon::start() {
 void Daemon::undo_fresh_load() noexcept {
     // A start that loaded a new forwarder and failed before its first apply leaves
     // nothing behind; an adopted forwarder keeps forwarding, as on any exit.
-    if (!dataplane_ || dataplane_->adopted() || applied_) return;
+    if (!dataplane_ || dataplane_->adopted() || reconciler_.applied()) return;
     metrics_http_.reset();
     metrics_.set_forwarder_reader({});
     const std::string pin_dir = dataplane_->pin_dir();
@@ -127,75 +131,81 @@ void Daemon::undo_fresh_load() noexcept {
     } catch (const std::exception& e) {
         spdlog::warn("start failed: could not remove the forwarder this start loaded error={}", kv(e.what()));
     }
+    reconciler_.set_dataplane(nullptr);
     dataplane_.reset();
 }
 
 void Daemon::start_forwarding() {
-    for (const auto& interface : catalogue_.interfaces) attach(interface);
+    for (const auto& interface : catalogue().interfaces) attach(interface);
     detach_unlisted_interfaces();
     start_metrics();
 
-    resolver_ = std::make_unique<neigh::NetlinkResolver>();
-    resolve_next_hops(catalogue_, /*wait=*/true);
+    reconciler_.set_resolver(std::make_unique<neigh::NetlinkResolver>());
+    reconciler_.resolve_next_hops(plan::backend_addresses(catalogue()), /*wait=*/true);
 
     try {
-        health_ = std::make_unique<HealthLink>(
-            io_, [this](const HealthTransition& t) { on_health_transition(t); },
-            [this] { request_replan("slow start"); }, metrics_.probes());
+        health_ = std::make_unique<health::Manager>(io_);
     } catch (const std::exception& e) {
         throw StartupError(fmt::format("cannot start the health checker: {}", e.what()));
     }
+    health_->on_probe_result([&probes = metrics_.probes()](const health::Target& t, const health::Result& r) {
+        probes.record_probe({t.service, t.address.to_string(), config::to_string(t.check.kind), r.duration,
+                             r.ok ? std::string_view{} : health::to_string(r.failure)});
+    });
+    health_->on_transition([this](const health::HealthEvent& e) { on_health_transition(e); });
+    health_->on_weight([this](const std::string&, const common::IpAddress&, double) { reconciler_.request("slow start"); });
+    reconciler_.set_health(health_.get());
     // Before the first plan: it is the one that must keep adopted backends in their rings.
-    presume_until_ = Clock::now() + first_verdict_bound(catalogue_);
+    const auto presume_until = Clock::now() + first_verdict_bound(catalogue());
+    reconciler_.presume_until(presume_until);
     try {
-        plan_ = plan_and_apply(catalogue_, drains_, "start");
+        reconciler_.reconcile_now("start");
     } catch (const std::exception& e) {
         throw StartupError(fmt::format("cannot apply the catalogue: {}", e.what()));
     }
-    applied_ = true;
     config_generation_ = 1;
     metrics_.lifecycle().config_loaded(config_generation_);
-    health_->set_targets(catalogue_);
+    health_->set_targets(health::health_targets(catalogue()));
 
     wait_for_signals();
     arm_watchdog();
     arm_neighbour_refresh();
-    arm_presume_expiry();
-    update_announcements("start");
+    arm_presume_expiry(presume_until);
     arm_fleet_timer();
     start_netlink_watch();
     arm_interface_check();
 
     const auto status =
-        fmt::format("forwarding: {} services on {}, dataplane generation {}", catalogue_.services.size(),
-                    interface_names(catalogue_), dataplane_->generation());
+        fmt::format("forwarding: {} services on {}, dataplane generation {}", catalogue().services.size(),
+                    interface_names(catalogue()), dataplane_->generation());
     spdlog::info("ready services={} interfaces={} generation={} adopted={} control_socket={}",
-                 catalogue_.services.size(), kv(interface_names(catalogue_)), dataplane_->generation(),
+                 catalogue().services.size(), kv(interface_names(catalogue())), dataplane_->generation(),
                  dataplane_->adopted(), kv(control_.path()));
     notifier_.ready(status);
     if (on_ready_) on_ready_();
 }
 
 void Daemon::open_dataplane() {
+    const config::Catalogue& running = catalogue();
     dataplane::Options options;
-    options.pin_dir = catalogue_.pin_dir;
-    options.limits = dataplane::Limits{catalogue_.limits.max_services, catalogue_.limits.max_backends,
-                                       catalogue_.limits.ring_capacity, catalogue_.limits.max_flows};
+    options.pin_dir = running.pin_dir;
+    options.limits = dataplane::Limits{running.limits.max_services, running.limits.max_backends,
+                                       running.limits.ring_capacity, running.limits.max_flows};
     try {
         dataplane_ = dataplane::Dataplane::open(options);
     } catch (const std::exception& e) {
         throw StartupError(
-            fmt::format("cannot open the forwarder under {}: {}", catalogue_.pin_dir, e.what()));
+            fmt::format("cannot open the forwarder under {}: {}", running.pin_dir, e.what()));
     }
+    reconciler_.set_dataplane(dataplane_.get());
     if (!dataplane_->adopted()) {
-        spdlog::info("dataplane loaded pin_dir={}", kv(catalogue_.pin_dir));
+        spdlog::info("dataplane loaded pin_dir={}", kv(running.pin_dir));
         return;
     }
 
     // Keep the ids the connection table refers to, and note the backends that
     // were in a ring (getting new flows), so the first apply after a restart
     // changes nothing needlessly.
-    plan_.ids = dataplane_->live_ids();
     const auto live = dataplane_->live_state();
     std::set<std::uint32_t> in_ring;
     try {
@@ -210,16 +220,19 @@ void Daemon::open_dataplane() {
         in_ring.clear();
     }
     std::map<plan::ServiceKey, std::string> checked;  // services with a health check, by key
-    for (const auto& s : catalogue_.services) {
+    for (const auto& s : running.services) {
         if (s.health.kind == config::HealthKind::none) continue;  // usable without a verdict anyway
         checked[plan::ServiceKey{s.vip, s.port, config::ip_protocol_number(s.protocol)}] = s.name;
     }
-    for (const auto& [key, id] : plan_.ids.backends()) {
+    auto ids = dataplane_->live_ids();
+    std::set<std::pair<std::string, common::IpAddress>> presumed_up;
+    for (const auto& [key, id] : ids.backends()) {
         auto name = checked.find(key.service);
-        if (name != checked.end() && in_ring.count(id) != 0) presumed_up_.emplace(name->second, key.address);
+        if (name != checked.end() && in_ring.count(id) != 0) presumed_up.emplace(name->second, key.address);
     }
     spdlog::info("dataplane adopted pin_dir={} generation={} services={} backends_presumed_up={}",
-                 kv(catalogue_.pin_dir), live.generation, live.services.size(), presumed_up_.size());
+                 kv(running.pin_dir), live.generation, live.services.size(), presumed_up.size());
+    reconciler_.adopt(std::move(ids), std::move(presumed_up));
 }
 
 void Daemon::attach(const config::Interface& interface) {
@@ -236,7 +249,7 @@ void Daemon::attach(const config::Interface& interface) {
 void Daemon::detach_unlisted_interfaces() {
     // An adopted forwarder may still run where an earlier catalogue put it.
     for (const auto& name : dataplane_->attached_interfaces()) {
-        const bool listed = std::any_of(catalogue_.interfaces.begin(), catalogue_.interfaces.end(),
+        const bool listed = std::any_of(catalogue().interfaces.begin(), catalogue().interfaces.end(),
                                         [&](const config::Interface& i) { return i.name == name; });
         if (listed) continue;
         try {
@@ -254,11 +267,12 @@ void Daemon::start_metrics() {
     metrics_.set_forwarder_reader([dp = dataplane_.get()] {
         return metrics::ForwarderReading{dp->read_counters(), dp->generation()};
     });
-    if (!catalogue_.metrics.enabled) return;
+    const auto& settings = catalogue().metrics;
+    if (!settings.enabled) return;
     try {
-        metrics_http_ = std::make_unique<metrics::HttpEndpoint>(catalogue_.metrics.listen(), metrics_);
+        metrics_http_ = std::make_unique<metrics::HttpEndpoint>(settings.listen(), metrics_);
     } catch (const std::exception& e) {
-        throw StartupError(fmt::format("{}: metrics: {}", catalogue_.metrics.location.to_string(), e.what()));
+        throw StartupError(fmt::format("{}: metrics: {}", settings.location.to_string(), e.what()));
     }
     spdlog::info("metrics listen={}", kv(metrics_http_->listen()));
 }
@@ -289,7 +303,7 @@ void Daemon::arm_neighbour_refresh() {
     neighbour_timer_.expires_after(kNeighbourRefresh);
     neighbour_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_ || torn_down_) return;
-        refresh_next_hops(std::make_shared<const std::vector<common::IpAddress>>(plan::backend_addresses(catalogue_)),
+        refresh_next_hops(std::make_shared<const std::vector<common::IpAddress>>(plan::backend_addresses(catalogue())),
                           0, false);
     });
 }
@@ -303,35 +317,39 @@ void Daemon::refresh_next_hops(std::shared_ptr<const std::vector<common::IpAddre
     const std::size_t to = std::min(addresses->size(), from + kSlice);
     const std::vector<common::IpAddress> slice(addresses->begin() + static_cast<std::ptrdiff_t>(from),
                                                addresses->begin() + static_cast<std::ptrdiff_t>(to));
-    changed = resolve_next_hops(slice, /*wait=*/false) || changed;
+    changed = reconciler_.resolve_next_hops(slice, /*wait=*/false) || changed;
     if (to < addresses->size()) {
         asio::post(io_, [this, addresses, to, changed] { refresh_next_hops(addresses, to, changed); });
         return;
     }
-    if (changed) replan("next hop changed");
+    if (changed) reconciler_.request("next hop changed");
     arm_neighbour_refresh();
 }
 
-void Daemon::arm_presume_expiry() {
-    if (presumed_up_.empty()) return;
-    presume_timer_.expires_at(presume_until_);
+void Daemon::arm_presume_expiry(Clock::time_point until) {
+    if (reconciler_.presumed_up() == 0) return;
+    presume_timer_.expires_at(until);
     presume_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping_ || presumed_up_.empty()) return;
-        spdlog::warn("health verdicts overdue backends={} note={}", presumed_up_.size(),
+        if (ec || stopping_ || reconciler_.presumed_up() == 0) return;
+        spdlog::warn("health verdicts overdue backends={} note={}", reconciler_.presumed_up(),
                      kv("backends presumed up since the restart now count as their checks say"));
-        presumed_up_.clear();
-        replan("first health verdicts overdue");
+        reconciler_.end_presumption();
+        reconciler_.request("first health verdicts overdue");
     });
 }
 
-void Daemon::request_replan(std::string reason) {
-    // Transitions reported by one burst of probe results end in one apply.
-    if (replan_pending_) return;
-    replan_pending_ = true;
-    asio::post(io_, [this, reason = std::move(reason)] {
-        replan_pending_ = false;
-        if (!stopping_) replan(reason);
-    });
+void Daemon::on_health_transition(const health::HealthEvent& t) {
+    const auto log = t.to == health::State::down ? spdlog::level::warn : spdlog::level::info;
+    spdlog::log(log, "health service={} backend={} from={} to={} reason={}", kv(t.service),
+                t.address.to_string(), health::to_string(t.from), health::to_string(t.to), kv(t.reason));
+    reconciler_.verdict_arrived(t.service, t.address);
+    if (t.to == health::State::up) {
+        // The probe's own traffic made the kernel learn the backend's MAC.
+        const auto& hops = reconciler_.next_hops();
+        auto hop = hops.find(t.address);
+        if (hop != hops.end() && !hop->second.ok()) reconciler_.resolve_next_hops({t.address}, /*wait=*/false);
+    }
+    reconciler_.request(fmt::format("health {} {} {}", t.service, t.address.to_string(), health::to_string(t.to)));
 }
 
 void Daemon::shutdown(std::string why) {
@@ -346,8 +364,9 @@ void Daemon::shutdown(std::string why) {
                      kv("the forwarder keeps forwarding with the last applied state"));
         notifier_.stopping("stopping; the forwarder keeps the last applied state");
     }
+    reconciler_.stop();
     if (health_) health_->stop();
-    if (!torn_down_ && catalogue_.bgp && catalogue_.bgp->withdraw_on_stop) withdraw_announcements(why);
+    if (!torn_down_ && catalogue().bgp && catalogue().bgp->withdraw_on_stop) withdraw_announcements(why);
     control_.close();
     boost::system::error_code ignored;
     signals_.cancel(ignored);

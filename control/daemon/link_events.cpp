@@ -80,7 +80,7 @@ void Daemon::check_interfaces(const std::string& reason) {
     }
     std::vector<std::string> listed;
     bool reattached_any = false;
-    for (const auto& interface : catalogue_.interfaces) {
+    for (const auto& interface : catalogue().interfaces) {
         const auto& name = interface.name;
         listed.push_back(name);
         const auto known = interface_states_.find(name);
@@ -97,7 +97,7 @@ void Daemon::check_interfaces(const std::string& reason) {
             }
             continue;
         }
-        wait_for_background_apply();  // the dataplane takes one writer at a time
+        reconciler_.wait();  // the dataplane takes one writer at a time
         try {
             dataplane_->attach(name, attach_mode(interface.xdp_mode));
         } catch (const std::exception& e) {
@@ -121,7 +121,9 @@ void Daemon::check_interfaces(const std::string& reason) {
     metrics_.lifecycle().forget_interfaces_except(listed);
     if (reattached_any) {
         // The neighbour entries went with the old device, and our MAC may be new.
-        if (resolve_next_hops(catalogue_, /*wait=*/false)) replan("interface re-attached");
+        if (reconciler_.resolve_next_hops(plan::backend_addresses(catalogue()), /*wait=*/false)) {
+            reconciler_.request("interface re-attached");
+        }
     }
 }
 
@@ -129,7 +131,7 @@ void Daemon::on_netlink(const neigh::NetlinkEvents& events, bool lost) {
     if (stopping_ || torn_down_) return;
     bool links = lost;
     for (const auto& link : events.links) {
-        for (const auto& interface : catalogue_.interfaces) links = links || link.name == interface.name;
+        for (const auto& interface : catalogue().interfaces) links = links || link.name == interface.name;
     }
     if (links) request_interface_check(lost ? "notifications lost" : "link notification");
 
@@ -138,7 +140,7 @@ void Daemon::on_netlink(const neigh::NetlinkEvents& events, bool lost) {
     // causes (which touch the same entries) do not feed back.
     for (const auto& n : events.neighbours) {
         if (!n.usable()) continue;
-        for (const auto& [address, resolution] : next_hops_) {
+        for (const auto& [address, resolution] : reconciler_.next_hops()) {
             const bool via = resolution.ok() ? resolution.next_hop->gateway.value_or(address) == n.address
                                              : address == n.address;
             if (!via) continue;
@@ -147,14 +149,14 @@ void Daemon::on_netlink(const neigh::NetlinkEvents& events, bool lost) {
         }
     }
     if (lost) {
-        for (const auto& [address, resolution] : next_hops_) neighbours_changed_.insert(address);
+        for (const auto& [address, resolution] : reconciler_.next_hops()) neighbours_changed_.insert(address);
     }
     if (neighbours_changed_.empty()) return;
     boost::asio::post(io_, [this] {
         if (neighbours_changed_.empty() || stopping_ || torn_down_) return;
         const std::vector<common::IpAddress> addresses(neighbours_changed_.begin(), neighbours_changed_.end());
         neighbours_changed_.clear();
-        if (resolve_next_hops(addresses, /*wait=*/false)) replan("neighbour changed");
+        if (reconciler_.resolve_next_hops(addresses, /*wait=*/false)) reconciler_.request("neighbour changed");
     });
 }
 

@@ -8,6 +8,28 @@
 
 #include <fmt/format.h>
 
+namespace julier::health {
+
+void to_json(nlohmann::json& j, State v) { j = std::string(to_string(v)); }
+void from_json(const nlohmann::json& j, State& v) {
+    const auto state = j.is_string() ? state_from_string(j.get<std::string>()) : std::nullopt;
+    if (!state) throw nlohmann::json::type_error::create(302, fmt::format("health {} is not a verdict", j.dump()), nullptr);
+    v = *state;
+}
+
+}  // namespace julier::health
+
+namespace julier::plan {
+
+void to_json(nlohmann::json& j, BackendRole v) { j = std::string(state_word(v)); }
+void from_json(const nlohmann::json& j, BackendRole& v) {
+    const auto role = j.is_string() ? role_from_state_word(j.get<std::string>()) : std::nullopt;
+    if (!role) throw nlohmann::json::type_error::create(302, fmt::format("state {} is not a backend state", j.dump()), nullptr);
+    v = *role;
+}
+
+}  // namespace julier::plan
+
 namespace julier::daemon::protocol {
 namespace {
 

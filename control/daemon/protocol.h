@@ -19,6 +19,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "health/state.h"
+#include "plan/backend_state.h"
+
+// The backend's verdict and decided state travel as their words ("up", "active");
+// a word the reader does not know is a json::type_error, like any malformed field.
+namespace julier::health {
+void to_json(nlohmann::json& j, State v);
+void from_json(const nlohmann::json& j, State& v);
+}  // namespace julier::health
+namespace julier::plan {
+void to_json(nlohmann::json& j, BackendRole v);
+void from_json(const nlohmann::json& j, BackendRole& v);
+}  // namespace julier::plan
+
 namespace julier::daemon::protocol {
 
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
@@ -133,9 +147,11 @@ struct BackendInfo {
     std::string address;
     std::uint32_t weight = 0;      // configured
     std::uint32_t weight_now = 0;  // in the ring now (0 when draining or down)
-    std::string health;            // "up", "down" or "unknown"
+    // "up", "down" or "unknown", as the plan decided it (an unchecked backend is up)
+    health::State health = health::State::unknown;
     std::string health_reason;     // why the last transition happened
-    std::string state;             // "active", "drain", "pending" (no health verdict yet) or "down"
+    // "active", "drain", "pending" (no health verdict yet) or "down" (plan::state_word)
+    plan::BackendRole state = plan::BackendRole::down;
     std::string drain_source;      // "", "config" or "operator"
     std::string problem;           // why it cannot be forwarded to (e.g. no ARP answer)
     std::uint64_t packets = 0;

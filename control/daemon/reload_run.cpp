@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "daemon/reload.h"
+#include "health/targets.h"
 
 namespace julier::daemon {
 namespace {
@@ -28,11 +29,11 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
     }
     notifier_.reloading();
     spdlog::info("reload started trigger={} config={}", trigger, kv(options_.config_file));
-    wait_for_background_apply();  // the reload attaches and applies: one writer at a time
+    reconciler_.wait();  // the reload attaches and applies: one writer at a time
 
     auto parsed = config::parse_catalogue_file(options_.config_file);
     if (parsed.catalogue && options_.pin_dir) parsed.catalogue->pin_dir = *options_.pin_dir;
-    auto decision = decide_reload(catalogue_, parsed);
+    auto decision = decide_reload(catalogue(), parsed);
     report.warnings = decision.warnings;
     for (const auto& w : decision.warnings) spdlog::warn("reload warning={}", kv(w));
 
@@ -67,9 +68,9 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
     };
 
     if (!decision.catalogue) return fail(decision.errors);
-    config::Catalogue next = std::move(*decision.catalogue);
+    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().drains};
 
-    const auto interfaces = interface_changes(catalogue_.interfaces, next.interfaces);
+    const auto interfaces = interface_changes(catalogue().interfaces, next.catalogue.interfaces);
     for (const auto& interface : interfaces.attach) {
         std::optional<config::Interface> replaced;
         for (const auto& gone : interfaces.detach) {
@@ -87,18 +88,15 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
         }
     }
 
-    OperatorDrains drains = drains_;
-    const auto dropped = drains.reconcile(next);
-    resolve_next_hops(next, /*wait=*/true);
-
-    plan::Plan applied;
+    const auto dropped = next.drains.reconcile(next.catalogue);
+    reconciler_.resolve_next_hops(plan::backend_addresses(next.catalogue), /*wait=*/true);
     try {
-        applied = plan_and_apply(next, drains, "reload");
+        reconciler_.reconcile_now(std::move(next), "reload");
     } catch (const std::exception& e) {
         return fail({fmt::format("cannot apply {}: {}", options_.config_file, e.what())});
     }
 
-    // Committed: the new catalogue is live.
+    // Committed: the new catalogue is live (and announced).
     for (const auto& interface : interfaces.detach) {
         bool reattached = false;
         for (const auto& again : interfaces.attach) reattached = reattached || again.name == interface.name;
@@ -115,24 +113,18 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
         spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service),
                      d.address.to_string(), kv(d.reason));
     }
-    catalogue_ = std::move(next);
-    plan_ = std::move(applied);
-    forget_next_hops_outside(catalogue_);
-    applied_ = true;
-    drains_ = std::move(drains);
-    save_drains();
-    health_->set_targets(catalogue_);
-    update_announcements("reload");
+    save_drains(drains_file(catalogue()), reconciler_.desired().drains);
+    health_->set_targets(health::health_targets(catalogue()));
     ++config_generation_;
     metrics_.lifecycle().reload_succeeded(config_generation_);
     last_reload_ = protocol::LastReload{"ok", std::time(nullptr), {}};
     report.ok = true;
 
     spdlog::info("reload done trigger={} config_generation={} generation={} services={} warnings={}", trigger,
-                 config_generation_, dataplane_->generation(), catalogue_.services.size(),
+                 config_generation_, dataplane_->generation(), catalogue().services.size(),
                  report.warnings.size());
     notifier_.ready(fmt::format("forwarding: {} services, config generation {}, dataplane generation {}",
-                                catalogue_.services.size(), config_generation_, dataplane_->generation()));
+                                catalogue().services.size(), config_generation_, dataplane_->generation()));
     return report;
 }
 

@@ -12,17 +12,6 @@ const T* at_or_null(const std::vector<T>& items, std::uint32_t index) {
 
 }  // namespace
 
-std::string_view backend_state_name(plan::BackendRole role) {
-    switch (role) {
-        case plan::BackendRole::in_ring: return "active";
-        case plan::BackendRole::draining: return "drain";
-        case plan::BackendRole::pending: return "pending";
-        case plan::BackendRole::down:
-        case plan::BackendRole::unresolved: return "down";
-    }
-    return "down";
-}
-
 std::vector<protocol::ServiceInfo> service_infos(const config::Catalogue& catalogue, const plan::Plan& plan,
                                                  const dataplane::Counters* counters) {
     std::vector<protocol::ServiceInfo> out;
@@ -53,28 +42,26 @@ std::vector<protocol::ServiceInfo> service_infos(const config::Catalogue& catalo
     return out;
 }
 
-std::vector<protocol::BackendInfo> backend_infos(const plan::Plan& plan, const plan::RuntimeState& runtime,
-                                                 const HealthReasons& reasons,
+std::vector<protocol::BackendInfo> backend_infos(const plan::Plan& plan, const health::Snapshot& health,
                                                  const dataplane::Counters* counters,
                                                  const std::optional<std::string>& service) {
     std::vector<protocol::BackendInfo> out;
     for (const auto& planned : plan.services) {
         if (service && planned.name != *service) continue;
-        const auto service_reasons = reasons.find(planned.name);
+        const auto verdicts = health.find(planned.name);
         for (const auto& backend : planned.backends) {
             protocol::BackendInfo info;
             info.service = planned.name;
             info.address = backend.address.to_string();
             info.weight = backend.configured_weight;
             info.weight_now = backend.weight;
-            info.health = std::string(plan::to_string(runtime.backend(planned.name, backend.address).health));
-            if (service_reasons != reasons.end()) {
-                if (auto r = service_reasons->second.find(backend.address);
-                    r != service_reasons->second.end()) {
-                    info.health_reason = r->second;
+            info.health = backend.health;
+            if (verdicts != health.end()) {
+                if (auto v = verdicts->second.find(backend.address); v != verdicts->second.end()) {
+                    info.health_reason = v->second.reason;
                 }
             }
-            info.state = std::string(backend_state_name(backend.role));
+            info.state = backend.role;
             info.drain_source = backend.drain_source;
             info.problem = backend.problem;
             if (counters != nullptr) {

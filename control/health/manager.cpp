@@ -97,7 +97,6 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
     std::size_t live = 0;
     std::unordered_map<std::string, std::uint64_t> ids;
     std::priority_queue<Slot, std::vector<Slot>, std::greater<>> queue;
-    Counters counters;
     TransitionHandler transition_handler;
     WeightHandler weight_handler;
     StartObserver start_observer;
@@ -273,13 +272,9 @@ void Manager::Impl::on_timer()
 
 void Manager::Impl::start_probe(Entry& entry, TimePoint scheduled, TimePoint now)
 {
-    if (entry.in_flight) {
-        ++counters.skipped_busy;
-        return;
-    }
+    if (entry.in_flight) return;  // the slot is skipped
     Probe* probe = probes.find(entry.target.check.kind);
     if (!probe) return;
-    counters.start_lateness.observe(std::max(0.0, std::chrono::duration<double>(now - scheduled).count()));
     if (start_observer) start_observer(scheduled, now);
     entry.in_flight = true;
     TimePoint deadline = now + positive(entry.target.check.timeout);
@@ -298,11 +293,6 @@ void Manager::Impl::on_result(std::uint64_t id, Result result)
     entry.in_flight = false;
     entry.handle = ProbeHandle();
 
-    auto& kind = counters.of(entry.target.check.kind);
-    ++kind.probes;
-    if (result.ok) ++kind.passed;
-    else ++kind.failed[static_cast<std::size_t>(result.failure)];
-    kind.duration.observe(std::chrono::duration<double>(result.duration).count());
     if (result_observer) result_observer(entry.target, result);
 
     TimePoint now = Clock::now();
@@ -311,10 +301,8 @@ void Manager::Impl::on_result(std::uint64_t id, Result result)
     if (!transition) return;
 
     if (transition->to == State::up) {
-        ++counters.went_up;
         start_ramp(entry);
     } else {
-        ++counters.went_down;
         ++entry.ramp_generation;
         if (entry.ramp_timer) entry.ramp_timer->cancel();
     }
@@ -381,7 +369,6 @@ void Manager::Impl::post_unchecked_up(std::uint64_t id)
         if (from == State::up) return;
         entry.health.assume_up(kNoCheck, Clock::now());
         ++entry.ramp_generation;
-        ++self->counters.went_up;
         if (!self->transition_handler) return;
         HealthEvent event{entry.target.service, entry.target.address, from, State::up, kNoCheck, entry.health.since()};
         auto handler = self->transition_handler;
@@ -480,9 +467,15 @@ std::size_t Manager::size() const
     return impl_->live;
 }
 
-const Counters& Manager::counters() const
+Snapshot Manager::snapshot() const
 {
-    return impl_->counters;
+    TimePoint now = Clock::now();
+    Snapshot all;
+    impl_->for_each([&](const Impl::Entry& entry) {
+        all[entry.target.service][entry.target.address] =
+            Verdict{entry.health.state(), entry.health.weight_factor(now), entry.health.reason()};
+    });
+    return all;
 }
 
 }  // namespace julier::health

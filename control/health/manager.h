@@ -22,7 +22,6 @@
 #include <boost/asio/io_context.hpp>
 
 #include "health/backend_health.h"
-#include "health/counters.h"
 #include "health/probe_set.h"
 #include "health/result.h"
 #include "health/state.h"
@@ -108,8 +107,10 @@ public:
     // 0 while not up; see BackendHealth::weight_factor. 0 for unknown targets.
     double weight_factor(std::string_view service, const common::IpAddress& address) const;
 
+    // Every target's verdict now, in one call: what a plan is made from.
+    Snapshot snapshot() const;
+
     std::size_t size() const;
-    const Counters& counters() const;
 
     struct Impl;
 

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "config/catalogue.h"
 #include "plan/plan.h"
 
 namespace julier::metrics {
@@ -16,7 +15,7 @@ namespace julier::metrics {
 struct BackendLabels {
     std::uint32_t id = 0;             // index into the forwarder's backend counters
     std::string address;              // label "backend"
-    bool up = false;                  // julier_backend_up
+    bool up = false;                  // julier_backend_up: the decided health is up
     bool draining = false;            // julier_backend_draining
     std::uint32_t weight = 0;         // julier_backend_weight (in the ring now)
     std::uint32_t configured_weight = 0;
@@ -41,11 +40,8 @@ struct LabelTable {
     bool operator==(const LabelTable&) const = default;
 };
 
-// The table for a plan just applied. `catalogue` is the one the plan was made from
-// (it says which services are health checked); `runtime` the state it was made with.
-// A backend counts as up when its check passed, or when its service has no check
-// and nothing marked it down.
-LabelTable make_label_table(const config::Catalogue& catalogue, const plan::Plan& plan,
-                            const plan::RuntimeState& runtime);
+// The table for a plan just applied: up and draining are the plan's decision
+// (plan::decide_backend), so metrics, julierctl and the plan agree.
+LabelTable make_label_table(const plan::Plan& plan);
 
 }  // namespace julier::metrics

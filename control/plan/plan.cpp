@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <exception>
 #include <thread>
 #include <cstring>
@@ -21,35 +20,10 @@ using config::HealthKind;
 using config::Service;
 using config::WhenAllDown;
 
-std::string_view to_string(Health health) {
-    switch (health) {
-    case Health::unknown: return "unknown";
-    case Health::up: return "up";
-    case Health::down: return "down";
-    }
-    return "?";
-}
-
-std::string_view to_string(BackendRole role) {
-    switch (role) {
-    case BackendRole::in_ring: return "in_ring";
-    case BackendRole::draining: return "draining";
-    case BackendRole::pending: return "pending";
-    case BackendRole::down: return "down";
-    case BackendRole::unresolved: return "unresolved";
-    }
-    return "?";
-}
-
-const BackendRuntime& RuntimeState::backend(const std::string& service,
-                                            const common::IpAddress& address) const {
-    static const BackendRuntime kDefault;
-    auto s = backends.find(service);
-    if (s == backends.end()) {
-        return kDefault;
-    }
-    auto b = s->second.find(address);
-    return b == s->second.end() ? kDefault : b->second;
+bool PlannedBackend::operator==(const PlannedBackend& o) const {
+    return id == o.id && address == o.address && configured_weight == o.configured_weight && weight == o.weight &&
+           role == o.role && drain_source == o.drain_source && problem == o.problem &&
+           std::memcmp(&entry, &o.entry, sizeof(entry)) == 0;
 }
 
 std::vector<common::IpAddress> backend_addresses(const Catalogue& catalogue) {
@@ -140,59 +114,29 @@ jl_vip make_vip(const Service& service, std::uint32_t service_id) {
     return vip;
 }
 
-// The configured weight scaled by the slow-start factor; never rounds a positive
-// share down to nothing, so a backend in slow start takes at least one slot.
-std::uint32_t scaled_weight(std::uint32_t configured, double factor) {
-    if (configured == 0 || !(factor > 0.0)) {
-        return 0;
-    }
-    if (factor >= 1.0) {
-        return configured;
-    }
-    auto scaled = static_cast<std::uint32_t>(std::llround(configured * factor));
-    return std::max<std::uint32_t>(scaled, 1);
-}
-
-struct BackendInputs {
-    const config::Backend* config;
-    const BackendRuntime* runtime;
-    std::uint32_t id;
-};
-
-PlannedBackend plan_backend(const Catalogue& catalogue, const Service& service,
-                            const RuntimeState& runtime, const BackendInputs& in,
-                            std::uint32_t service_id) {
+// Fills the backend's decision and its jl_backends entry.
+PlannedBackend plan_backend(const Catalogue& catalogue, const config::Backend& backend,
+                            const BackendFacts& facts, std::uint32_t id, std::uint32_t service_id) {
     PlannedBackend out;
-    out.id = in.id;
-    out.address = in.config->address;
-    out.configured_weight = in.config->weight;
+    out.id = id;
+    out.address = backend.address;
+    out.configured_weight = backend.weight;
+
+    BackendDecision decision = decide_backend(facts);
+    out.role = decision.role;
+    out.health = decision.health;
+    out.weight = decision.weight;
+    out.drain_source = std::move(decision.drain_source);
+    out.problem = std::move(decision.problem);
 
     jl_backend& entry = out.entry;
-    copy_address(in.config->address, entry.addr);
+    copy_address(backend.address, entry.addr);
     entry.service_id = service_id;
-    entry.family = family_of(in.config->address);
-
-    auto hop = runtime.next_hops.find(in.config->address);
-    if (hop == runtime.next_hops.end()) {
-        out.role = BackendRole::unresolved;
-        out.problem = "next hop not resolved yet";
-        return out;
+    entry.family = family_of(backend.address);
+    if (out.role == BackendRole::unresolved) {
+        return out;  // no next hop to write
     }
-    if (!hop->second.ok()) {
-        out.role = BackendRole::unresolved;
-        out.problem = hop->second.error.empty() ? "next hop unresolvable" : hop->second.error;
-        return out;
-    }
-    const neigh::NextHop& next_hop = *hop->second.next_hop;
-    if (service.forwarding == Forwarding::l2 && next_hop.gateway) {
-        // A MAC rewrite cannot cross a router: the frame would reach the router with
-        // the VIP as destination and go nowhere useful.
-        out.role = BackendRole::unresolved;
-        out.problem = "forwarding l2 needs the backend on a directly connected network, "
-                      "but the route goes via " +
-                      next_hop.gateway->to_string() + " on " + next_hop.ifname;
-        return out;
-    }
+    const neigh::NextHop& next_hop = *facts.next_hop->next_hop;
     std::copy(next_hop.dst_mac.begin(), next_hop.dst_mac.end(), entry.dst_mac);
     std::copy(next_hop.src_mac.begin(), next_hop.src_mac.end(), entry.src_mac);
     // With one XDP interface that is also the egress device the forwarder answers
@@ -200,21 +144,6 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const Service& service,
     bool same_device = catalogue.interfaces.size() == 1 &&
                        catalogue.interfaces.front().name == next_hop.ifname;
     entry.ifindex = same_device ? 0 : next_hop.ifindex;
-
-    BackendState state = in.runtime->state_override.value_or(in.config->state);
-    Health health = in.runtime->health;
-    bool unchecked = service.health.kind == HealthKind::none;
-    if (health == Health::down) {
-        out.role = BackendRole::down;
-    } else if (state == BackendState::drain) {
-        out.role = BackendRole::draining;
-        out.drain_source = in.runtime->state_override ? "operator" : "config";
-    } else if (health == Health::up || unchecked) {
-        out.weight = scaled_weight(in.config->weight, in.runtime->weight_factor);
-        out.role = out.weight > 0 ? BackendRole::in_ring : BackendRole::draining;
-    } else {
-        out.role = BackendRole::pending;
-    }
     if (out.role != BackendRole::down) {
         entry.flags = JL_BACKEND_F_KEEP_FLOWS;
     }
@@ -352,39 +281,40 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
         }
         return it->second;
     };
-    static const BackendRuntime kDefaultRuntime;
-    auto service_runtime = runtime.backends.find(service.name);  // once, not per backend
-    auto backend_runtime = [&](const common::IpAddress& address) -> const BackendRuntime& {
-        if (service_runtime == runtime.backends.end()) {
-            return kDefaultRuntime;
-        }
-        auto it = service_runtime->second.find(address);
-        return it == service_runtime->second.end() ? kDefaultRuntime : it->second;
+    // Looked up once per service, not per backend.
+    static const health::Verdict kNoVerdict;
+    static const std::map<common::IpAddress, health::Verdict> kNoVerdicts;
+    static const std::map<common::IpAddress, BackendState> kNoOverrides;
+    auto verdicts = runtime.health.find(service.name);
+    auto overrides = runtime.overrides.find(service.name);
+    const auto& service_verdicts = verdicts == runtime.health.end() ? kNoVerdicts : verdicts->second;
+    const auto& service_overrides = overrides == runtime.overrides.end() ? kNoOverrides : overrides->second;
+    auto facts_of = [&](const config::Backend& backend, bool fail_open) {
+        BackendFacts facts;
+        auto verdict = service_verdicts.find(backend.address);
+        facts.verdict = verdict == service_verdicts.end() ? kNoVerdict : verdict->second;
+        facts.checked = service.health.kind != HealthKind::none;
+        facts.configured = backend.state;
+        auto override_state = service_overrides.find(backend.address);
+        if (override_state != service_overrides.end()) facts.override_state = override_state->second;
+        facts.configured_weight = backend.weight;
+        auto hop = runtime.next_hops.find(backend.address);
+        facts.next_hop = hop == runtime.next_hops.end() ? nullptr : &hop->second;
+        facts.l2 = service.forwarding == Forwarding::l2;
+        facts.fail_open = fail_open;
+        return facts;
     };
-    for (const config::Backend& backend : service.backends) {
-        BackendInputs in{&backend, &backend_runtime(backend.address), backend_id(backend.address)};
-        out.backends.push_back(plan_backend(catalogue, service, runtime, in, out.id));
-    }
-
-    bool any_in_ring = std::any_of(out.backends.begin(), out.backends.end(),
-                                   [](const PlannedBackend& b) { return b.weight > 0; });
-    if (!any_in_ring && service.when_all_down == WhenAllDown::keep) {
-        // Fail open: better some flows reach a backend that may be alive than none.
-        for (std::size_t i = 0; i < out.backends.size(); ++i) {
-            PlannedBackend& backend = out.backends[i];
-            BackendState state =
-                runtime.backend(service.name, backend.address).state_override.value_or(
-                    service.backends[i].state);
-            if (state == BackendState::drain || backend.role == BackendRole::unresolved ||
-                backend.configured_weight == 0) {
-                continue;
-            }
-            backend.weight = backend.configured_weight;
-            backend.role = BackendRole::in_ring;
-            backend.drain_source.clear();
-            backend.entry.flags = JL_BACKEND_F_KEEP_FLOWS;
-            out.fail_open = true;
+    auto plan_backends = [&](bool fail_open) {
+        out.backends.clear();
+        for (const config::Backend& backend : service.backends) {
+            out.backends.push_back(plan_backend(catalogue, backend, facts_of(backend, fail_open),
+                                                backend_id(backend.address), out.id));
         }
+        return std::any_of(out.backends.begin(), out.backends.end(),
+                           [](const PlannedBackend& b) { return b.weight > 0; });
+    };
+    if (!plan_backends(false) && service.when_all_down == WhenAllDown::keep) {
+        out.fail_open = plan_backends(true);
     }
     auto before = previous.find(out.id);
     ring_pending = !settle_ring(out, service.ring_size, before == previous.end() ? nullptr : before->second);

@@ -15,8 +15,10 @@
 #include "common/ip.h"
 #include "config/catalogue.h"
 #include "julier/abi.h"
+#include "health/state.h"
 #include "neigh/resolver.h"
 #include "plan/abi_values.h"
+#include "plan/backend_state.h"
 #include "plan/ids.h"
 #include "plan/ring.h"
 
@@ -28,44 +30,20 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-enum class Health { unknown, up, down };  // "unknown" | "up" | "down"
-std::string_view to_string(Health);
-
-// What the daemon knows about one backend beyond the catalogue.
-struct BackendRuntime {
-    Health health = Health::unknown;
-    // Slow start: the share of the configured weight it gets now, 0..1.
-    double weight_factor = 1.0;
-    // The operator's drain/undrain; nullopt = as the catalogue says.
-    std::optional<config::BackendState> state_override;
-
-    bool operator==(const BackendRuntime&) const = default;
-};
-
+// What the daemon knows about the backends beyond the catalogue.
 struct RuntimeState {
-    // Keyed by service name, then backend address; a missing entry is the default
-    // BackendRuntime (health unknown, full weight, no override).
-    std::map<std::string, std::map<common::IpAddress, BackendRuntime>> backends;
+    // The health checker's snapshot, by service name then backend address; a
+    // backend missing here has no verdict yet (unknown, full weight).
+    health::Snapshot health;
+    // The operator's drains and undrains, by service name then backend address.
+    std::map<std::string, std::map<common::IpAddress, config::BackendState>> overrides;
     // Link-layer next hop per backend address (neigh::Resolver answers). A backend
     // without an answer here cannot be forwarded to and is reported unresolved.
     std::map<common::IpAddress, neigh::Resolution> next_hops;
-
-    const BackendRuntime& backend(const std::string& service,
-                                  const common::IpAddress& address) const;
 };
 
 // Every backend address the catalogue names, each once: what to resolve.
 std::vector<common::IpAddress> backend_addresses(const config::Catalogue& catalogue);
-
-enum class BackendRole {
-    in_ring,     // gets new flows (weight > 0), keeps established ones
-    draining,    // keeps established flows, gets no new ones (drain, or weight now 0)
-    pending,     // health not known yet (checked, no verdict): keeps flows, no new ones
-    down,        // health down: its flows are re-picked
-    unresolved,  // no link-layer next hop: treated as down, `problem` says why
-};
-// "in_ring" | "draining" | "pending" | "down" | "unresolved"
-std::string_view to_string(BackendRole);
 
 struct PlannedBackend {
     std::uint32_t id = 0;
@@ -73,12 +51,16 @@ struct PlannedBackend {
     std::uint32_t configured_weight = 0;
     std::uint32_t weight = 0;  // in the ring now; 0 unless role == in_ring
     BackendRole role = BackendRole::down;
+    // The verdict as decided (decide_backend): an unchecked backend is up.
+    health::State health = health::State::unknown;
     // Where the drain came from when draining by state: "config" or "operator".
     std::string drain_source;
     jl_backend entry{};    // exactly what jl_backends holds for this id
     std::string problem;   // why it is unresolved (or an l2 backend behind a router)
 
-    bool operator==(const PlannedBackend&) const = default;
+    // Equal when the forwarder would not tell them apart: `health` is shown, not
+    // written (a drained backend whose verdict changes needs no new generation).
+    bool operator==(const PlannedBackend& other) const;
 };
 
 struct PlannedService {

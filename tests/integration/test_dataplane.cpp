@@ -144,7 +144,7 @@ TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][inte
     cat.services[0].health.kind = config::HealthKind::tcp;
     auto runtime = all_resolved(cat);
     for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
-        runtime.backends["web"][ip(a)].health = plan::Health::up;
+        runtime.health["web"][ip(a)].state = julier::health::State::up;
     }
     plan::Plan up = plan::make_plan(cat, runtime);
     dp->apply(up);
@@ -154,7 +154,7 @@ TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][inte
     for (const auto& [sport, id] : before) on_drained += id == drained;
     REQUIRE(on_drained > 0);
 
-    runtime.backends["web"][ip("198.18.0.21")].state_override = config::BackendState::drain;
+    runtime.overrides["web"][ip("198.18.0.21")] = config::BackendState::drain;
     plan::Plan draining = plan::make_plan(cat, runtime, up.ids);
     dp->apply(draining);
     CHECK(send_flows(*dp, draining, 2000, 200) == before);  // established: unchanged
@@ -162,7 +162,7 @@ TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][inte
         CHECK(id != drained);  // new flows avoid it
     }
 
-    runtime.backends["web"][ip("198.18.0.21")].health = plan::Health::down;
+    runtime.health["web"][ip("198.18.0.21")].state = julier::health::State::down;
     plan::Plan down = plan::make_plan(cat, runtime, draining.ids);
     dp->apply(down);
     auto after = send_flows(*dp, down, 2000, 200);
@@ -186,7 +186,7 @@ TEST_CASE("a service without usable backends drops and counts it", "[dataplane][
     cat.services[0].when_all_down = config::WhenAllDown::drop;
     auto runtime = all_resolved(cat);
     for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
-        runtime.backends["web"][ip(a)].health = plan::Health::down;
+        runtime.health["web"][ip(a)].state = julier::health::State::down;
     }
     dp->apply(plan::make_plan(cat, runtime));
     CHECK(run_packet(dp->program_fd(), syn(kVip, 80, 4000)).action == XDP_DROP);
@@ -252,7 +252,7 @@ TEST_CASE("apply writes the inactive side by difference", "[dataplane][integrati
     cat.services[0].health.kind = config::HealthKind::tcp;
     auto runtime = all_resolved(cat);
     for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
-        runtime.backends["web"][ip(a)].health = plan::Health::up;
+        runtime.health["web"][ip(a)].state = julier::health::State::up;
     }
     plan::Plan a = plan::make_plan(cat, runtime);
 
@@ -269,7 +269,7 @@ TEST_CASE("apply writes the inactive side by difference", "[dataplane][integrati
     CHECK(r3.filter_words_written == 0);
     CHECK(r3.keys_deleted == 0);
 
-    runtime.backends["web"][ip("198.18.0.22")].health = plan::Health::down;
+    runtime.health["web"][ip("198.18.0.22")].state = julier::health::State::down;
     plan::Plan b = plan::make_plan(cat, runtime, a.ids);
     std::size_t moved = 0;
     for (std::size_t i = 0; i < a.services[0].ring.size(); ++i) moved += a.services[0].ring[i] != b.services[0].ring[i];

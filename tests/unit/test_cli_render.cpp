@@ -7,6 +7,8 @@
 
 using namespace julier::cli;
 namespace protocol = julier::daemon::protocol;
+using State = julier::health::State;
+using Role = julier::plan::BackendRole;
 
 TEST_CASE("julierctl render: byte counts", "[cli][render]") {
     CHECK(format_bytes(0) == "0 B");
@@ -40,11 +42,11 @@ TEST_CASE("julierctl render: tables align text left and numbers right", "[cli][r
 }
 
 TEST_CASE("julierctl render: backends table notes why a backend gets no traffic", "[cli][render]") {
-    protocol::BackendInfo up{"web", "198.18.0.20", 100, 100, "up", "", "active", "", "", 7, 2048};
-    protocol::BackendInfo drained{"web", "198.18.0.21", 100, 0, "up", "", "drain", "operator", "", 0, 0};
-    protocol::BackendInfo down{"web", "198.18.0.22", 50, 0, "down", "connection refused", "down", "", "", 0,
+    protocol::BackendInfo up{"web", "198.18.0.20", 100, 100, State::up, "", Role::in_ring, "", "", 7, 2048};
+    protocol::BackendInfo drained{"web", "198.18.0.21", 100, 0, State::up, "", Role::draining, "operator", "", 0, 0};
+    protocol::BackendInfo down{"web", "198.18.0.22", 50, 0, State::down, "connection refused", Role::down, "", "", 0,
                                0};
-    protocol::BackendInfo arp{"web", "198.18.0.23", 50, 0, "unknown", "", "down", "", "no ARP answer", 0, 0};
+    protocol::BackendInfo arp{"web", "198.18.0.23", 50, 0, State::unknown, "", Role::unresolved, "", "no ARP answer", 0, 0};
     CHECK(render_backends({up, drained, down, arp}) ==
           "SERVICE  BACKEND      WEIGHT  NOW  HEALTH   STATE   PACKETS    BYTES  NOTE\n"
           "web      198.18.0.20     100  100  up       active        7  2.0 KiB\n"
@@ -104,7 +106,7 @@ TEST_CASE("julierctl render: status", "[cli][render]") {
 }
 
 TEST_CASE("julierctl render: command results", "[cli][render]") {
-    protocol::BackendInfo b{"web", "198.18.0.21", 100, 0, "up", "", "drain", "operator", "", 0, 0};
+    protocol::BackendInfo b{"web", "198.18.0.21", 100, 0, State::up, "", Role::draining, "operator", "", 0, 0};
     CHECK(
         render_drain({true, b}, true) ==
         "web 198.18.0.21: drained: keeps established flows, gets no new ones (state drain, weight now 0)\n");

@@ -183,8 +183,8 @@ TEST_CASE("control protocol: typed payloads round trip and tolerate missing fiel
     b.address = "2001:db8::21";
     b.weight = 100;
     b.weight_now = 40;
-    b.health = "up";
-    b.state = "active";
+    b.health = julier::health::State::up;
+    b.state = julier::plan::BackendRole::in_ring;
     b.packets = 5;
     b.bytes = 300;
     protocol::DrainResult d{true, b};
@@ -193,6 +193,12 @@ TEST_CASE("control protocol: typed payloads round trip and tolerate missing fiel
     CHECK(d2.backend.address == "2001:db8::21");
     CHECK(d2.backend.weight_now == 40);
     CHECK(d2.backend.bytes == 300);
+    // The verdict and the state travel as the operator's words, and come back typed.
+    CHECK(json(b)["health"] == "up");
+    CHECK(json(b)["state"] == "active");
+    CHECK(d2.backend.health == julier::health::State::up);
+    CHECK(d2.backend.state == julier::plan::BackendRole::in_ring);
+    CHECK(json(protocol::BackendInfo{})["state"] == "down");
 
     protocol::TeardownResult t{{"eth0"}, "/sys/fs/bpf/julier"};
     CHECK(json(t) == json{{"detached", {"eth0"}}, {"pin_dir", "/sys/fs/bpf/julier"}});
@@ -202,7 +208,8 @@ TEST_CASE("control protocol: numbers that do not fit a field are refused, not ca
     // Found by the control fuzzer: a weight of 1e107 was cast to uint32_t
     // (undefined behaviour); julierctl now reports the answer as unexpected.
     for (const char* bad : {R"({"weight":1e107})", R"({"weight":4294967296})", R"({"weight":-1})",
-                            R"({"weight":1.5})", R"({"weight":"100"})"}) {
+                            R"({"weight":1.5})", R"({"weight":"100"})", R"({"health":"sideways"})",
+                            R"({"state":"in_ring"})", R"({"state":3})"}) {
         INFO(bad);
         CHECK_THROWS_AS(json::parse(bad).get<protocol::BackendInfo>(), json::type_error);
     }

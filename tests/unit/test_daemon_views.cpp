@@ -1,10 +1,11 @@
-// What julierctl services/backends show, from a plan, runtime state and counters.
+// What julierctl services/backends show, from a plan, health reasons and counters.
 #include <catch2/catch.hpp>
 
 #include "config/catalogue.h"
 #include "daemon/views.h"
 
 using julier::common::IpAddress;
+using julier::health::State;
 using julier::plan::BackendRole;
 using namespace julier;
 
@@ -13,9 +14,10 @@ namespace {
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
 plan::PlannedBackend planned(std::uint32_t id, const char* address, std::uint32_t configured,
-                             std::uint32_t weight, BackendRole role, std::string drain_source = {},
+                             std::uint32_t weight, BackendRole role, State health, std::string drain_source = {},
                              std::string problem = {}) {
     plan::PlannedBackend b;
+    b.health = health;
     b.id = id;
     b.address = ip(address);
     b.configured_weight = configured;
@@ -29,7 +31,7 @@ plan::PlannedBackend planned(std::uint32_t id, const char* address, std::uint32_
 struct Fixture {
     config::Catalogue catalogue;
     plan::Plan plan;
-    plan::RuntimeState runtime;
+    health::Snapshot health;
     dataplane::Counters counters;
 
     Fixture() {
@@ -59,22 +61,22 @@ struct Fixture {
         pw.id = 3;
         pw.vip.ring_size = 1009;
         pw.backends = {
-            planned(7, "198.18.0.20", 100, 60, BackendRole::in_ring),
-            planned(8, "198.18.0.21", 100, 0, BackendRole::draining, "operator"),
-            planned(9, "198.18.0.22", 50, 0, BackendRole::down),
-            planned(10, "198.18.0.23", 50, 0, BackendRole::unresolved, "", "did not answer ARP on eth0"),
-            planned(500, "198.18.0.24", 50, 0, BackendRole::pending)};
+            planned(7, "198.18.0.20", 100, 60, BackendRole::in_ring, State::up),
+            planned(8, "198.18.0.21", 100, 0, BackendRole::draining, State::up, "operator"),
+            planned(9, "198.18.0.22", 50, 0, BackendRole::down, State::down),
+            planned(10, "198.18.0.23", 50, 0, BackendRole::unresolved, State::unknown, "", "did not answer ARP on eth0"),
+            planned(500, "198.18.0.24", 50, 0, BackendRole::pending, State::unknown)};
         plan::PlannedService pd;
         pd.name = "dns";
         pd.id = 0;
         pd.vip.ring_size = 0;
-        pd.backends = {planned(0, "2001:db8::53", 100, 0, BackendRole::down)};
+        pd.backends = {planned(0, "2001:db8::53", 100, 0, BackendRole::down, State::down)};
         plan.services = {pw, pd};
 
-        runtime.backends["web"][ip("198.18.0.20")].health = plan::Health::up;
-        runtime.backends["web"][ip("198.18.0.21")].health = plan::Health::up;
-        runtime.backends["web"][ip("198.18.0.22")].health = plan::Health::down;
-        runtime.backends["dns"][ip("2001:db8::53")].health = plan::Health::down;
+        health["web"][ip("198.18.0.20")].state = State::up;
+        health["web"][ip("198.18.0.21")].state = State::up;
+        health["web"][ip("198.18.0.22")] = {State::down, 0.0, "connection refused (3 consecutive failures)"};
+        health["dns"][ip("2001:db8::53")].state = State::down;
 
         counters.services.resize(4);
         counters.services[3] = {100, 6400, 12};
@@ -87,11 +89,14 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("daemon views: state names", "[daemon][views]") {
-    CHECK(daemon::backend_state_name(BackendRole::in_ring) == "active");
-    CHECK(daemon::backend_state_name(BackendRole::draining) == "drain");
-    CHECK(daemon::backend_state_name(BackendRole::pending) == "pending");
-    CHECK(daemon::backend_state_name(BackendRole::down) == "down");
-    CHECK(daemon::backend_state_name(BackendRole::unresolved) == "down");
+    CHECK(plan::state_word(BackendRole::in_ring) == "active");
+    CHECK(plan::state_word(BackendRole::draining) == "drain");
+    CHECK(plan::state_word(BackendRole::pending) == "pending");
+    CHECK(plan::state_word(BackendRole::down) == "down");
+    CHECK(plan::state_word(BackendRole::unresolved) == "down");
+    CHECK(plan::role_from_state_word("active") == BackendRole::in_ring);
+    CHECK(plan::role_from_state_word("down") == BackendRole::down);
+    CHECK_FALSE(plan::role_from_state_word("in_ring"));
 }
 
 TEST_CASE("daemon views: services with ring, backends in ring and traffic", "[daemon][views]") {
@@ -123,40 +128,38 @@ TEST_CASE("daemon views: services with ring, backends in ring and traffic", "[da
 
 TEST_CASE("daemon views: backends with weights, health, state, notes and traffic", "[daemon][views]") {
     Fixture f;
-    daemon::HealthReasons reasons;
-    reasons["web"][ip("198.18.0.22")] = "connection refused (3 consecutive failures)";
-    const auto rows = daemon::backend_infos(f.plan, f.runtime, reasons, &f.counters);
+    const auto rows = daemon::backend_infos(f.plan, f.health, &f.counters);
     REQUIRE(rows.size() == 6);
 
     CHECK(rows[0].service == "web");
     CHECK(rows[0].address == "198.18.0.20");
     CHECK(rows[0].weight == 100);
     CHECK(rows[0].weight_now == 60);
-    CHECK(rows[0].health == "up");
-    CHECK(rows[0].state == "active");
+    CHECK(rows[0].health == State::up);
+    CHECK(rows[0].state == BackendRole::in_ring);
     CHECK(rows[0].packets == 90);
     CHECK(rows[0].bytes == 5000);
 
-    CHECK(rows[1].state == "drain");
+    CHECK(rows[1].state == BackendRole::draining);
     CHECK(rows[1].drain_source == "operator");
     CHECK(rows[1].packets == 10);
 
-    CHECK(rows[2].health == "down");
-    CHECK(rows[2].state == "down");
+    CHECK(rows[2].health == State::down);
+    CHECK(rows[2].state == BackendRole::down);
     CHECK(rows[2].health_reason == "connection refused (3 consecutive failures)");
 
-    CHECK(rows[3].state == "down");
-    CHECK(rows[3].health == "unknown");  // no runtime entry
+    CHECK(rows[3].state == BackendRole::unresolved);
+    CHECK(rows[3].health == State::unknown);  // the plan's decision, not the snapshot's
     CHECK(rows[3].problem == "did not answer ARP on eth0");
 
-    CHECK(rows[4].state == "pending");
+    CHECK(rows[4].state == BackendRole::pending);
     CHECK(rows[4].packets == 0);  // id 500 is past the counters: none yet
 
     CHECK(rows[5].service == "dns");
     CHECK(rows[5].address == "2001:db8::53");
 
-    const auto only = daemon::backend_infos(f.plan, f.runtime, reasons, &f.counters, std::string("dns"));
+    const auto only = daemon::backend_infos(f.plan, f.health, &f.counters, std::string("dns"));
     REQUIRE(only.size() == 1);
     CHECK(only[0].service == "dns");
-    CHECK(daemon::backend_infos(f.plan, f.runtime, reasons, &f.counters, std::string("nope")).empty());
+    CHECK(daemon::backend_infos(f.plan, f.health, &f.counters, std::string("nope")).empty());
 }

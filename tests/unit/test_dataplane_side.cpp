@@ -132,10 +132,10 @@ TEST_CASE("a backend going down rewrites only the slots that moved", "[dataplane
     cat.services[0].health.kind = config::HealthKind::tcp;
     auto runtime = all_resolved(cat);
     for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
-        runtime.backends["a"][ip(a)].health = plan::Health::up;
+        runtime.health["a"][ip(a)].state = julier::health::State::up;
     }
     plan::Plan before = plan::make_plan(cat, runtime);
-    runtime.backends["a"][ip("198.18.0.22")].health = plan::Health::down;
+    runtime.health["a"][ip("198.18.0.22")].state = julier::health::State::down;
     plan::Plan after = plan::make_plan(cat, runtime, before.ids);
 
     SideWrites base = dataplane::plan_side_writes(SideImage{}, before, 0, limits());

@@ -22,7 +22,7 @@ config::Catalogue three_services() {
 
 plan::Plan plan_with_down(const config::Catalogue& c, const std::vector<std::pair<std::string, std::string>>& down) {
     auto runtime = all_resolved(c);
-    for (const auto& [svc, addr] : down) runtime.backends[svc][ip(addr)].health = plan::Health::down;
+    for (const auto& [svc, addr] : down) runtime.health[svc][ip(addr)].state = julier::health::State::down;
     return plan::make_plan(c, runtime);
 }
 

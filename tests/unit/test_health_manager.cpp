@@ -54,6 +54,12 @@ TEST_CASE("health manager: a backend goes up, then down when it stops answering"
     Recorder recorder(manager);
     TcpServer server(io, kLoopback4);
     Target target = tcp_target("web", kLoopback4, server.port());
+    std::size_t probes = 0, passed = 0, refused = 0;
+    manager.on_probe_result([&](const Target&, const Result& r) {
+        ++probes;
+        passed += r.ok ? 1 : 0;
+        refused += r.failure == Failure::refused ? 1 : 0;
+    });
     manager.set_targets({target});
     CHECK(manager.status("web", target.address)->state == State::unknown);
 
@@ -80,13 +86,18 @@ TEST_CASE("health manager: a backend goes up, then down when it stops answering"
     REQUIRE(status->last);
     CHECK(status->last->failure == Failure::refused);
 
-    const auto& tcp = manager.counters().of(HealthKind::tcp);
-    CHECK(tcp.passed >= 2);
-    CHECK(tcp.failed[static_cast<std::size_t>(Failure::refused)] >= 2);
-    CHECK(tcp.probes == tcp.passed + tcp.failed[static_cast<std::size_t>(Failure::refused)]);
-    CHECK(tcp.duration.count == tcp.probes);
-    CHECK(manager.counters().went_up == 1);
-    CHECK(manager.counters().went_down == 1);
+    CHECK(passed >= 2);
+    CHECK(refused >= 2);
+    CHECK(probes == passed + refused);
+    CHECK(recorder.count(State::up) == 1);
+    CHECK(recorder.count(State::down) == 1);
+
+    // The snapshot holds the same verdict, in one call for every backend.
+    const auto snapshot = manager.snapshot();
+    REQUIRE(snapshot.count("web") == 1);
+    const auto& verdict = snapshot.at("web").at(target.address);
+    CHECK(verdict.state == State::down);
+    CHECK(verdict.reason == status->reason);
 }
 
 TEST_CASE("health manager: probes run every interval", "[health]")

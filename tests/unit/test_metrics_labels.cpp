@@ -18,21 +18,14 @@ IpAddress ip(const char* text)
     return *address;
 }
 
-config::Service catalogue_service(const std::string& name, config::HealthKind kind)
-{
-    config::Service service;
-    service.name = name;
-    service.health.kind = kind;
-    return service;
-}
-
-plan::PlannedBackend planned(std::uint32_t id, const char* address, plan::BackendRole role,
+plan::PlannedBackend planned(std::uint32_t id, const char* address, plan::BackendRole role, health::State health,
                              std::uint32_t weight, std::uint32_t configured_weight)
 {
     plan::PlannedBackend backend;
     backend.id = id;
     backend.address = ip(address);
     backend.role = role;
+    backend.health = health;
     backend.weight = weight;
     backend.configured_weight = configured_weight;
     return backend;
@@ -42,12 +35,9 @@ plan::PlannedBackend planned(std::uint32_t id, const char* address, plan::Backen
 
 TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "[metrics]")
 {
+    // The labels copy the plan's decision (plan::decide_backend); they decide nothing.
     using plan::BackendRole;
-    using plan::Health;
-
-    config::Catalogue catalogue;
-    catalogue.services.push_back(catalogue_service("web", config::HealthKind::http));
-    catalogue.services.push_back(catalogue_service("static", config::HealthKind::none));
+    using health::State;
 
     plan::Plan plan;
     plan::PlannedService web;
@@ -55,28 +45,22 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
     web.id = 4;
     web.key = {.vip = ip("198.18.0.100"), .port = 443, .protocol = IPPROTO_TCP};
     web.backends = {
-        planned(7, "198.18.1.1", BackendRole::in_ring, 100, 100),
-        planned(8, "198.18.1.2", BackendRole::draining, 0, 50),
-        planned(9, "198.18.1.3", BackendRole::down, 0, 100),
-        planned(10, "198.18.1.4", BackendRole::down, 0, 100),  // never probed yet
+        planned(7, "198.18.1.1", BackendRole::in_ring, State::up, 100, 100),
+        planned(8, "198.18.1.2", BackendRole::draining, State::up, 0, 50),
+        planned(9, "198.18.1.3", BackendRole::down, State::down, 0, 100),
+        planned(10, "198.18.1.4", BackendRole::pending, State::unknown, 0, 100),  // never probed yet
     };
     plan::PlannedService unchecked;
     unchecked.name = "static";
     unchecked.id = 2;
     unchecked.key = {.vip = ip("2001:0db8:0:0::0001"), .port = 0, .protocol = IPPROTO_UDP};
     unchecked.backends = {
-        planned(11, "2001:db8::a", BackendRole::in_ring, 1, 1),
-        planned(12, "2001:db8::b", BackendRole::down, 0, 1),
+        planned(11, "2001:db8::a", BackendRole::in_ring, State::up, 1, 1),  // no check: decided up
+        planned(12, "2001:db8::b", BackendRole::down, State::down, 0, 1),
     };
     plan.services = {web, unchecked};
 
-    plan::RuntimeState runtime;
-    runtime.backends["web"][ip("198.18.1.1")].health = Health::up;
-    runtime.backends["web"][ip("198.18.1.2")].health = Health::up;
-    runtime.backends["web"][ip("198.18.1.3")].health = Health::down;
-    runtime.backends["static"][ip("2001:db8::b")].health = Health::down;
-
-    const auto table = metrics::make_label_table(catalogue, plan, runtime);
+    const auto table = metrics::make_label_table(plan);
     REQUIRE(table.services.size() == 2);
 
     const auto& w = table.services[0];
@@ -104,7 +88,6 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
     CHECK(s.port == "0");
     CHECK(s.protocol == "udp");
     REQUIRE(s.backends.size() == 2);
-    // No health check: up unless something marked it down.
     CHECK(s.backends[0].up);
     CHECK(s.backends[0].address == "2001:db8::a");
     CHECK_FALSE(s.backends[1].up);
@@ -112,5 +95,5 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
 
 TEST_CASE("metrics labels: an empty plan gives an empty table", "[metrics]")
 {
-    CHECK(metrics::make_label_table({}, {}, {}).services.empty());
+    CHECK(metrics::make_label_table({}).services.empty());
 }

@@ -16,15 +16,13 @@ using config::BackendState;
 using config::HealthKind;
 using config::WhenAllDown;
 using plan::BackendRole;
-using plan::Health;
+using Health = health::State;
 
 namespace {
 
 void set_health(plan::RuntimeState& runtime, const std::string& service, const std::string& address,
                 Health health, double factor = 1.0) {
-    auto& r = runtime.backends[service][ip(address)];
-    r.health = health;
-    r.weight_factor = factor;
+    runtime.health[service][ip(address)] = health::Verdict{health, factor, {}};
 }
 
 bool in_ring(const plan::PlannedService& s, std::uint32_t id) {
@@ -146,8 +144,8 @@ TEST_CASE("drain keeps flows but takes no new ones; the operator overrides the f
                                   {backend("198.18.0.20"), backend("198.18.0.21", 100, BackendState::drain),
                                    backend("198.18.0.22"), backend("198.18.0.23", 100, BackendState::drain)})});
     auto runtime = all_resolved(cat);
-    runtime.backends["web"][ip("198.18.0.22")].state_override = BackendState::drain;   // operator drains
-    runtime.backends["web"][ip("198.18.0.23")].state_override = BackendState::active;  // operator undrains
+    runtime.overrides["web"][ip("198.18.0.22")] = BackendState::drain;   // operator drains
+    runtime.overrides["web"][ip("198.18.0.23")] = BackendState::active;  // operator undrains
     plan::Plan p = plan::make_plan(cat, runtime);
     const auto& web = p.services[0];
 

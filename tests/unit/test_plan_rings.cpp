@@ -24,7 +24,7 @@ config::Catalogue two_services() {
 plan::RuntimeState all_up(const config::Catalogue& cat) {
     plan::RuntimeState runtime = all_resolved(cat);
     for (const auto& service : cat.services) {
-        for (const auto& b : service.backends) runtime.backends[service.name][b.address].health = plan::Health::up;
+        for (const auto& b : service.backends) runtime.health[service.name][b.address].state = julier::health::State::up;
     }
     return runtime;
 }
@@ -76,7 +76,7 @@ TEST_CASE("changes outside the ring's inputs keep the ring", "[plan][rings]") {
         // A backend already out of the ring changes again (pending -> down).
         cat.services[0].backends.push_back(backend("198.18.0.24"));
         runtime.next_hops[ip("198.18.0.24")] = neigh::Resolution{direct(ip("198.18.0.24")), ""};
-        runtime.backends["web"][ip("198.18.0.24")].health = plan::Health::down;
+        runtime.health["web"][ip("198.18.0.24")].state = julier::health::State::down;
     });
     CHECK(ring(r.after, "web").shares(ring(r.before, "web")));
     CHECK(r.after.find("web")->vip.mtu == 1400);
@@ -96,7 +96,7 @@ TEST_CASE("a changed configured weight rebuilds the ring", "[plan][rings]") {
 
 TEST_CASE("a changed slow-start share rebuilds the ring", "[plan][rings]") {
     Replan r = replan([](auto&, plan::RuntimeState& runtime, auto&) {
-        runtime.backends["web"][ip("198.18.0.22")].weight_factor = 0.5;
+        runtime.health["web"][ip("198.18.0.22")].weight_factor = 0.5;
     });
     check_rebuilt_web(r);
 }
@@ -104,7 +104,7 @@ TEST_CASE("a changed slow-start share rebuilds the ring", "[plan][rings]") {
 TEST_CASE("a member leaving or joining the ring rebuilds it", "[plan][rings]") {
     SECTION("health down") {
         check_rebuilt_web(replan([](auto&, plan::RuntimeState& runtime, auto&) {
-            runtime.backends["web"][ip("198.18.0.22")].health = plan::Health::down;
+            runtime.health["web"][ip("198.18.0.22")].state = julier::health::State::down;
         }));
     }
     SECTION("drained") {
@@ -116,7 +116,7 @@ TEST_CASE("a member leaving or joining the ring rebuilds it", "[plan][rings]") {
         check_rebuilt_web(replan([](config::Catalogue& cat, plan::RuntimeState& runtime, auto&) {
             cat.services[0].backends.push_back(backend("198.18.0.24"));
             runtime.next_hops[ip("198.18.0.24")] = neigh::Resolution{direct(ip("198.18.0.24")), ""};
-            runtime.backends["web"][ip("198.18.0.24")].health = plan::Health::up;
+            runtime.health["web"][ip("198.18.0.24")].state = julier::health::State::up;
         }));
     }
 }
@@ -125,7 +125,7 @@ TEST_CASE("another backend address (identity) rebuilds the ring", "[plan][rings]
     Replan r = replan([](config::Catalogue& cat, plan::RuntimeState& runtime, auto&) {
         cat.services[0].backends[2].address = ip("198.18.0.25");
         runtime.next_hops[ip("198.18.0.25")] = neigh::Resolution{direct(ip("198.18.0.25")), ""};
-        runtime.backends["web"][ip("198.18.0.25")].health = plan::Health::up;
+        runtime.health["web"][ip("198.18.0.25")].state = julier::health::State::up;
     });
     check_rebuilt_web(r);
 }
@@ -158,7 +158,7 @@ TEST_CASE("another backend id behind the same address rebuilds the ring", "[plan
 TEST_CASE("a ring is matched by service id, not by name", "[plan][rings]") {
     Replan r = replan([](config::Catalogue& cat, plan::RuntimeState& runtime, auto&) {
         cat.services[0].name = "www";
-        runtime.backends["www"] = runtime.backends["web"];  // health is kept by service name
+        runtime.health["www"] = runtime.health["web"];  // health is kept by service name
     });
     REQUIRE_FALSE(r.after.find("www")->ring.empty());
     CHECK(r.after.find("www")->ring.shares(ring(r.before, "web")));
@@ -168,11 +168,11 @@ TEST_CASE("a service whose ring empties and refills gets a fresh ring", "[plan][
     auto cat = two_services();
     auto runtime = all_up(cat);
     plan::Plan full = plan::make_plan(cat, runtime);
-    for (const auto& b : cat.services[0].backends) runtime.backends["web"][b.address].health = plan::Health::down;
+    for (const auto& b : cat.services[0].backends) runtime.health["web"][b.address].state = julier::health::State::down;
     plan::Plan empty = plan::make_plan(cat, runtime, full);
     CHECK(ring(empty, "web").empty());
     CHECK(empty.find("web")->vip.ring_size == 0);
-    for (const auto& b : cat.services[0].backends) runtime.backends["web"][b.address].health = plan::Health::up;
+    for (const auto& b : cat.services[0].backends) runtime.health["web"][b.address].state = julier::health::State::up;
     plan::Plan again = plan::make_plan(cat, runtime, empty);
     CHECK(ring(again, "web") == ring(full, "web"));
     CHECK_FALSE(ring(again, "web").shares(ring(full, "web")));

@@ -63,7 +63,7 @@ julier::plan::Plan plan_of(const std::string& path) {
         runtime.next_hops[address] = julier::neigh::Resolution{hop, ""};
     }
     for (const auto& s : catalogue.services) {
-        for (const auto& b : s.backends) runtime.backends[s.name][b.address].health = julier::plan::Health::up;
+        for (const auto& b : s.backends) runtime.health[s.name][b.address].state = julier::health::State::up;
     }
     return julier::plan::make_plan(catalogue, runtime);
 }
