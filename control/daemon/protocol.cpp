@@ -8,26 +8,26 @@
 
 #include <fmt/format.h>
 
-namespace julier::health {
+namespace {
 
-void to_json(nlohmann::json& j, State v) { j = std::string(to_string(v)); }
-void from_json(const nlohmann::json& j, State& v) {
-    const auto state = j.is_string() ? state_from_string(j.get<std::string>()) : std::nullopt;
-    if (!state) throw nlohmann::json::type_error::create(302, fmt::format("health {} is not a verdict", j.dump()), nullptr);
-    v = *state;
+// A field sent as a word: one the reader does not know is a json::type_error.
+template <typename E>
+E from_word(const nlohmann::json& j, std::optional<E> (*parse)(std::string_view), const char* what) {
+    const auto value = j.is_string() ? parse(j.get<std::string>()) : std::nullopt;
+    if (!value) throw nlohmann::json::type_error::create(302, fmt::format("{} is not {}", j.dump(), what), nullptr);
+    return *value;
 }
 
+}  // namespace
+
+namespace julier::health {
+void to_json(nlohmann::json& j, State v) { j = std::string(to_string(v)); }
+void from_json(const nlohmann::json& j, State& v) { v = from_word(j, state_from_string, "a health verdict"); }
 }  // namespace julier::health
 
 namespace julier::plan {
-
 void to_json(nlohmann::json& j, BackendRole v) { j = std::string(state_word(v)); }
-void from_json(const nlohmann::json& j, BackendRole& v) {
-    const auto role = j.is_string() ? role_from_state_word(j.get<std::string>()) : std::nullopt;
-    if (!role) throw nlohmann::json::type_error::create(302, fmt::format("state {} is not a backend state", j.dump()), nullptr);
-    v = *role;
-}
-
+void from_json(const nlohmann::json& j, BackendRole& v) { v = from_word(j, role_from_state_word, "a backend state"); }
 }  // namespace julier::plan
 
 namespace julier::daemon::protocol {
