@@ -114,15 +114,37 @@ jl_vip make_vip(const Service& service, std::uint32_t service_id) {
     return vip;
 }
 
-// Fills the backend's decision and its jl_backends entry.
-PlannedBackend plan_backend(const Catalogue& catalogue, const config::Backend& backend,
-                            const BackendFacts& facts, std::uint32_t id, std::uint32_t service_id) {
+// The run-time state of one service's backends, looked up once per service.
+struct ServiceRuntime {
+    const Service& service;
+    const std::map<common::IpAddress, health::Verdict>& verdicts;
+    const std::map<common::IpAddress, BackendState>& overrides;
+    const std::map<common::IpAddress, neigh::Resolution>& next_hops;
+};
+
+// Hands the backend's verdict (with the rest of its facts) to decide_backend and
+// writes the decision into the plan: role, ring weight and the jl_backends entry.
+PlannedBackend plan_backend(const Catalogue& catalogue, const ServiceRuntime& runtime, const config::Backend& backend,
+                            bool fail_open, std::uint32_t id, std::uint32_t service_id) {
+    static const health::Verdict kNoVerdict;
+    BackendFacts facts;
+    auto verdict = runtime.verdicts.find(backend.address);
+    facts.verdict = verdict == runtime.verdicts.end() ? kNoVerdict : verdict->second;
+    facts.checked = runtime.service.health.kind != HealthKind::none;
+    facts.configured = backend.state;
+    auto override_state = runtime.overrides.find(backend.address);
+    if (override_state != runtime.overrides.end()) facts.override_state = override_state->second;
+    facts.configured_weight = backend.weight;
+    auto hop = runtime.next_hops.find(backend.address);
+    facts.next_hop = hop == runtime.next_hops.end() ? nullptr : &hop->second;
+    facts.l2 = runtime.service.forwarding == Forwarding::l2;
+    facts.fail_open = fail_open;
+    BackendDecision decision = decide_backend(facts);
+
     PlannedBackend out;
     out.id = id;
     out.address = backend.address;
     out.configured_weight = backend.weight;
-
-    BackendDecision decision = decide_backend(facts);
     out.role = decision.role;
     out.health = decision.health;
     out.weight = decision.weight;
@@ -281,33 +303,17 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
         }
         return it->second;
     };
-    // Looked up once per service, not per backend.
-    static const health::Verdict kNoVerdict;
     static const std::map<common::IpAddress, health::Verdict> kNoVerdicts;
     static const std::map<common::IpAddress, BackendState> kNoOverrides;
     auto verdicts = runtime.health.find(service.name);
     auto overrides = runtime.overrides.find(service.name);
-    const auto& service_verdicts = verdicts == runtime.health.end() ? kNoVerdicts : verdicts->second;
-    const auto& service_overrides = overrides == runtime.overrides.end() ? kNoOverrides : overrides->second;
-    auto facts_of = [&](const config::Backend& backend, bool fail_open) {
-        BackendFacts facts;
-        auto verdict = service_verdicts.find(backend.address);
-        facts.verdict = verdict == service_verdicts.end() ? kNoVerdict : verdict->second;
-        facts.checked = service.health.kind != HealthKind::none;
-        facts.configured = backend.state;
-        auto override_state = service_overrides.find(backend.address);
-        if (override_state != service_overrides.end()) facts.override_state = override_state->second;
-        facts.configured_weight = backend.weight;
-        auto hop = runtime.next_hops.find(backend.address);
-        facts.next_hop = hop == runtime.next_hops.end() ? nullptr : &hop->second;
-        facts.l2 = service.forwarding == Forwarding::l2;
-        facts.fail_open = fail_open;
-        return facts;
-    };
+    const ServiceRuntime service_runtime{service, verdicts == runtime.health.end() ? kNoVerdicts : verdicts->second,
+                                         overrides == runtime.overrides.end() ? kNoOverrides : overrides->second,
+                                         runtime.next_hops};
     auto plan_backends = [&](bool fail_open) {
         out.backends.clear();
         for (const config::Backend& backend : service.backends) {
-            out.backends.push_back(plan_backend(catalogue, backend, facts_of(backend, fail_open),
+            out.backends.push_back(plan_backend(catalogue, service_runtime, backend, fail_open,
                                                 backend_id(backend.address), out.id));
         }
         return std::any_of(out.backends.begin(), out.backends.end(),
