@@ -156,7 +156,7 @@ Reply Daemon::teardown(const Peer& peer) {
                          shutdown("teardown failed");
                      }};
     }
-    reconciler_.set_dataplane(nullptr);
+    reconciler_.set_writer({});
     dataplane_.reset();
     std::error_code ignored;
     std::filesystem::remove(drains_file(catalogue()), ignored);  // nothing left to drain

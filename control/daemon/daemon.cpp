@@ -131,7 +131,7 @@ void Daemon::undo_fresh_load() noexcept {
     } catch (const std::exception& e) {
         spdlog::warn("start failed: could not remove the forwarder this start loaded error={}", kv(e.what()));
     }
-    reconciler_.set_dataplane(nullptr);
+    reconciler_.set_writer({});
     dataplane_.reset();
 }
 
@@ -197,7 +197,7 @@ void Daemon::open_dataplane() {
         throw StartupError(
             fmt::format("cannot open the forwarder under {}: {}", running.pin_dir, e.what()));
     }
-    reconciler_.set_dataplane(dataplane_.get());
+    reconciler_.set_writer([dataplane = dataplane_.get()](const plan::Plan& plan) { return dataplane->apply(plan); });
     if (!dataplane_->adopted()) {
         spdlog::info("dataplane loaded pin_dir={}", kv(running.pin_dir));
         return;

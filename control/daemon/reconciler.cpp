@@ -68,17 +68,17 @@ struct Reconciler::Run {
     std::string error;
 
     // plan -> diff -> apply -> report; on the worker thread, touching only the run,
-    // the dataplane (one writer at a time) and the thread-safe metrics.
-    void reconcile(dataplane::Dataplane& dataplane, metrics::Metrics& metrics);
+    // the forwarder (one writer at a time) and the thread-safe metrics.
+    void reconcile(const Writer& write, metrics::Metrics& metrics);
 };
 
-void Reconciler::Run::reconcile(dataplane::Dataplane& dataplane, metrics::Metrics& metrics) {
+void Reconciler::Run::reconcile(const Writer& write, metrics::Metrics& metrics) {
     const auto started = Clock::now();
     // The last applied plan lends its unchanged rings.
     next = current ? plan::make_plan(desired.catalogue, runtime, *current)
                    : plan::make_plan(desired.catalogue, runtime, ids);
     const auto planned = Clock::now();
-    if (!current || !(*next == *current)) result = dataplane.apply(*next);
+    if (!current || !(*next == *current)) result = write(*next);
     const auto written = Clock::now();
 
     metrics.publish(metrics::make_label_table(*next));  // health may have changed
@@ -113,7 +113,6 @@ Reconciler::~Reconciler() {
     if (worker_.joinable()) worker_.join();
 }
 
-void Reconciler::set_dataplane(dataplane::Dataplane* dataplane) { dataplane_ = dataplane; }
 void Reconciler::set_health(const health::Manager* health) { health_ = health; }
 void Reconciler::set_resolver(std::unique_ptr<neigh::Resolver> resolver) { resolver_ = std::move(resolver); }
 
@@ -145,7 +144,7 @@ std::unique_ptr<Reconciler::Run> Reconciler::make_run(DesiredState desired, std:
 }
 
 void Reconciler::request(std::string reason) {
-    if (stopped_ || !dataplane_) return;
+    if (stopped_ || !writer_) return;
     if (run_) {
         again_ = std::move(reason);  // the running one may predate what asked for this
         return;
@@ -155,7 +154,7 @@ void Reconciler::request(std::string reason) {
     posted_ = true;
     boost::asio::post(io_, [this, reason = std::move(reason)] {
         posted_ = false;
-        if (stopped_ || !dataplane_) return;
+        if (stopped_ || !writer_) return;
         if (run_) {
             again_ = reason;
             return;
@@ -167,9 +166,9 @@ void Reconciler::request(std::string reason) {
 void Reconciler::start(std::unique_ptr<Run> run) {
     run->id = ++runs_started_;
     run_ = std::move(run);
-    worker_ = std::thread([this, r = run_.get(), dataplane = dataplane_] {
+    worker_ = std::thread([this, r = run_.get(), write = writer_] {
         try {
-            r->reconcile(*dataplane, metrics_);
+            r->reconcile(write, metrics_);
         } catch (const std::exception& e) {
             r->error = e.what();
         }

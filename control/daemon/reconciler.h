@@ -52,6 +52,8 @@ public:
     using Clock = std::chrono::steady_clock;
     // Runs on the loop after each committed apply: announcements follow the plan.
     using OnCommitted = std::function<void(const std::string& reason)>;
+    // Writes a plan to the forwarder (Dataplane::apply), on the worker thread.
+    using Writer = std::function<dataplane::ApplyResult(const plan::Plan& plan)>;
 
     Reconciler(boost::asio::io_context& io, metrics::Metrics& metrics, OnCommitted on_committed);
     ~Reconciler();  // waits for a running reconcile; commits nothing more
@@ -59,7 +61,8 @@ public:
     Reconciler& operator=(const Reconciler&) = delete;
 
     // ---- wiring, at start ----
-    void set_dataplane(dataplane::Dataplane* dataplane);
+    // No writer (none yet, or after teardown): nothing is reconciled.
+    void set_writer(Writer writer) { writer_ = std::move(writer); }
     void set_health(const health::Manager* health);  // its snapshot is read at each reconcile
     void set_resolver(std::unique_ptr<neigh::Resolver> resolver);
     // A forwarder adopted from pins: keep its ids, and count the backends that were
@@ -92,7 +95,8 @@ public:
     void request(std::string reason);
     // Runs the reconcile with `candidate` as the desired state and waits for it. On
     // success `candidate` is the desired state and its plan the applied one; on
-    // failure it throws (plan::PlanError, dataplane::DataplaneError) and nothing changed.
+    // failure it throws std::runtime_error with the planner's or the forwarder's
+    // message, and nothing changed.
     void reconcile_now(DesiredState candidate, const std::string& reason);
     // The same with the desired state as it is (start).
     void reconcile_now(const std::string& reason) { reconcile_now(desired_, reason); }
@@ -112,7 +116,7 @@ private:
     boost::asio::io_context& io_;
     metrics::Metrics& metrics_;
     OnCommitted on_committed_;
-    dataplane::Dataplane* dataplane_ = nullptr;
+    Writer writer_;
     const health::Manager* health_ = nullptr;
     std::unique_ptr<neigh::Resolver> resolver_;
 
