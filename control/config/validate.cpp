@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "config/duration.h"
-#include "config/primes.h"
+#include "maglev/prime.h"
 
 namespace julier::config {
 
@@ -256,8 +256,8 @@ private:
     }
 
     void ring_prime(const Service& s, const std::string& p) {
-        if (!index_.valid(p + ".ring_size") || is_prime(s.ring_size)) return;
-        const auto next = next_prime(s.ring_size);
+        if (!index_.valid(p + ".ring_size") || maglev::is_prime(s.ring_size)) return;
+        const auto next = maglev::next_prime(s.ring_size);
         report(Severity::error, p + ".ring_size", s.location,
                std::to_string(s.ring_size) + " is not prime" +
                    (next ? " (the next prime is " + std::to_string(*next) + ")" : std::string{}));
