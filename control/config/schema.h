@@ -1,8 +1,8 @@
 // The catalogue's fields, each declared once: key, type, default, bounds and a
-// one-line doc. The parser takes its key lists and bounds from this table, the
-// numeric defaults of catalogue.h come from it, and the field reference in
-// config/README.md is generated from it (`julierd --print-reference`; a unit test
-// fails when the README differs).
+// one-line doc. The parser takes its key lists and bounds from this table,
+// catalogue.h its numeric and enum defaults, and the field reference in
+// config/README.md is generated from it (julier-config-reference, run by
+// `make config-reference`; a unit test fails when the README differs).
 #pragma once
 
 #include <cstdint>
@@ -105,6 +105,11 @@ struct DnsType {
 inline constexpr DnsType dns_types[] = {{"A", 1},   {"NS", 2},   {"CNAME", 5}, {"SOA", 6}, {"PTR", 12},
                                         {"MX", 15}, {"TXT", 16}, {"AAAA", 28}, {"SRV", 33}};
 std::string dns_type_list();
+constexpr std::string_view dns_type_name(std::uint64_t number) {
+    for (const DnsType& t : dns_types)
+        if (t.number == number) return t.name;
+    return "?";
+}
 
 inline constexpr std::uint64_t max_as = 4294967295u;
 inline constexpr std::uint64_t hour_ms = 3600000;
@@ -286,7 +291,7 @@ inline constexpr Field fields[] = {
           "If set, the answer must start with it; empty: any answer passes."),
 
     other(Section::dns, "name", "string", "`.`", "a domain name", "Name queried."),
-    {Section::dns, "type", Type::other, "enum", 1, false, "`A`", 0, 0, &dns_type_list, nullptr, "any case",
+    {Section::dns, "type", Type::enumeration, "enum", 1, true, {}, 0, 0, &dns_type_list, &dns_type_name, "any case",
      "Record type queried.", none},
 
     other(Section::exec, "command", "list of strings", "none", "first item an absolute path",
