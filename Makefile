@@ -4,7 +4,7 @@ SANBUILD ?= build-sanitize
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench package fuzz clean
+.PHONY: all deps build test demo bench package fuzz config-reference clean
 
 all: build
 
@@ -34,6 +34,11 @@ fuzz: deps
 	@cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DJULIER_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(SANBUILD) -j $(JOBS)
 	@BUILD=$(SANBUILD) scripts/fuzz $(FUZZ_SECONDS)
+
+# Rewrites the field reference of config/README.md from the schema table.
+config-reference: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) --target config-reference
 
 # Debian package of the release build: build/julier_<version>_<arch>.deb
 package: build

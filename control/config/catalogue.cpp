@@ -24,4 +24,14 @@ std::string Metrics::listen() const {
     return host + ':' + std::to_string(port);
 }
 
+LimitUse limit_use(const Catalogue& catalogue) {
+    LimitUse use;
+    use.services = catalogue.services.size();
+    for (const Service& s : catalogue.services) {
+        use.backends += s.backends.size();
+        use.ring_slots += s.ring_size;
+    }
+    return use;
+}
+
 }  // namespace julier::config

@@ -12,6 +12,9 @@
 
 #include "common/ip.h"
 #include "common/source_location.h"
+#include "config/enums.h"
+#include "config/limits.h"
+#include "config/schema.h"
 #include "julier/abi.h"
 
 namespace julier::config {
@@ -19,24 +22,6 @@ namespace julier::config {
 using common::IpAddress;
 using common::SourceLocation;
 using Duration = std::chrono::milliseconds;
-
-// Each enumerator is spelt in YAML as its name (HashMode::five_tuple as "5tuple");
-// to_string() returns exactly that spelling. config/README.md says what each means.
-enum class XdpMode { native, generic };
-enum class Forwarding { l2, ipip, ip6ip6, ip4in6, gue };  // see jl_mode in abi.h
-enum class Protocol { tcp, udp };
-enum class HashMode { five_tuple, source };  // source: every flow of a client to one backend
-enum class WhenAllDown { drop, keep };       // keep: use every non-draining backend (fail open)
-enum class HealthKind { tcp, http, https, udp, dns, exec, none };
-enum class BackendState { active, drain };  // drain: keeps its flows, gets no new ones
-
-std::string_view to_string(XdpMode);
-std::string_view to_string(Forwarding);
-std::string_view to_string(Protocol);
-std::string_view to_string(HashMode);
-std::string_view to_string(WhenAllDown);
-std::string_view to_string(HealthKind);
-std::string_view to_string(BackendState);
 
 // IP protocol number of a service protocol (IPPROTO_TCP / IPPROTO_UDP).
 std::uint8_t ip_protocol_number(Protocol);
@@ -61,24 +46,13 @@ struct Metrics {
     bool operator==(const Metrics&) const = default;
 };
 
-// Sizes of the BPF maps, fixed when the forwarder is loaded (changing them needs a
-// restart, not a reload).
-struct Limits {
-    std::uint32_t max_services = JL_DEFAULT_MAX_SERVICES;
-    std::uint32_t max_backends = JL_DEFAULT_MAX_BACKENDS;    // backend ids per side, all services
-    std::uint32_t ring_capacity = JL_DEFAULT_RING_CAPACITY;  // Maglev ring slots per side, all services
-    std::uint32_t max_flows = JL_DEFAULT_MAX_FLOWS;          // connection table entries
-    SourceLocation location;
-
-    bool operator==(const Limits&) const = default;
-};
-
 // New-flow flood protection: each CPU writes at most new_flow_rate_per_cpu flows per
 // second into the connection table; above that, new flows are forwarded by their
 // Maglev pick but not remembered, so a flood cannot evict established flows.
 // Applied with every apply (reloadable). docs/dataplane.md explains the choice.
 struct FloodProtection {
-    std::uint32_t new_flow_rate_per_cpu = JL_DEFAULT_FLOOD_NEW_FLOW_RATE;  // 0 = off
+    std::uint32_t new_flow_rate_per_cpu =  // 0 = off
+        schema::fallback(schema::Section::flood_protection, "new_flow_rate_per_cpu");
     SourceLocation location;
 
     bool operator==(const FloodProtection&) const = default;
@@ -90,7 +64,7 @@ struct EncapSource {
     std::optional<IpAddress> ipv6;
     // Low bits of the outer source replaced by flow-hash bits (0-16), so that
     // receivers spread tunnelled flows over queues.
-    std::uint8_t entropy_bits = 0;
+    std::uint8_t entropy_bits = schema::fallback(schema::Section::encap_source, "entropy_bits");
 
     bool operator==(const EncapSource&) const = default;
 };
@@ -98,7 +72,7 @@ struct EncapSource {
 struct HttpCheck {
     std::string path = "/";
     std::string host;  // empty: the backend address
-    std::vector<std::uint16_t> expect_status{200};
+    std::vector<std::uint16_t> expect_status{schema::fallback(schema::Section::http, "expect_status")};
     std::string expect_body;  // empty: any body; else a substring of the body
     bool verify_tls = true;   // https only
     std::string sni;          // https only; empty: host, else none
@@ -115,7 +89,7 @@ struct UdpCheck {
 
 struct DnsCheck {
     std::string name = ".";
-    std::uint16_t type = 1;  // RR type number (A = 1); spelled by name in YAML
+    std::uint16_t type = schema::fallback(schema::Section::dns, "type");  // RR type number; spelled by name in YAML
 
     bool operator==(const DnsCheck&) const = default;
 };
@@ -129,13 +103,14 @@ struct ExecCheck {
 };
 
 struct HealthCheck {
-    HealthKind kind = HealthKind::tcp;
-    Duration interval{2000};
-    Duration timeout{1000};  // < interval; also bounds an exec check
-    std::uint32_t rise = 2;  // consecutive passes to go up
-    std::uint32_t fall = 3;  // consecutive failures to go down
-    std::uint16_t port = 0;  // 0: the service port
-    Duration slow_start{0};  // weight ramps from 0 to full over this time after going up
+    HealthKind kind = schema::enum_fallback<HealthKind>(schema::Section::health, "kind");
+    Duration interval{schema::fallback(schema::Section::health, "interval")};
+    Duration timeout{schema::fallback(schema::Section::health, "timeout")};  // < interval; also bounds exec
+    std::uint32_t rise = schema::fallback(schema::Section::health, "rise");  // consecutive passes to go up
+    std::uint32_t fall = schema::fallback(schema::Section::health, "fall");  // consecutive failures to go down
+    std::uint16_t port = schema::fallback(schema::Section::health, "port");  // 0: the service port
+    // Weight ramps from 0 to full over this time after going up.
+    Duration slow_start{schema::fallback(schema::Section::health, "slow_start")};
     HttpCheck http;          // kind http / https
     UdpCheck udp;            // kind udp
     DnsCheck dns;            // kind dns
@@ -160,15 +135,15 @@ struct ServiceBgp {
     std::optional<std::uint32_t> med;
     // The VIP is announced only while the service has at least this many backends
     // getting new flows.
-    std::uint32_t min_healthy_backends = 1;
+    std::uint32_t min_healthy_backends = schema::fallback(schema::Section::service_bgp, "min_healthy_backends");
 
     bool operator==(const ServiceBgp&) const = default;
 };
 
 struct Backend {
     IpAddress address;
-    std::uint32_t weight = 100;  // 0-1000000; 0 = keeps flows, gets no new ones
-    BackendState state = BackendState::active;
+    std::uint32_t weight = schema::fallback(schema::Section::backend, "weight");  // 0 = keeps flows, no new ones
+    BackendState state = schema::enum_fallback<BackendState>(schema::Section::backend, "state");
     SourceLocation location;
 
     bool operator==(const Backend&) const = default;
@@ -180,15 +155,15 @@ struct Service {
     std::string name;
     IpAddress vip;
     std::uint16_t port = 0;  // 0 = every port; a service on a specific port wins
-    Protocol protocol = Protocol::tcp;
-    Forwarding forwarding = Forwarding::l2;
-    std::uint32_t ring_size = JL_DEFAULT_RING_SIZE;  // prime
-    HashMode hash = HashMode::five_tuple;
-    std::uint16_t mtu = JL_DEFAULT_MTU;
-    std::uint16_t gue_port = JL_DEFAULT_GUE_PORT;
-    std::uint8_t outer_ttl = JL_DEFAULT_OUTER_TTL;
+    Protocol protocol = schema::enum_fallback<Protocol>(schema::Section::service, "protocol");
+    Forwarding forwarding = schema::enum_fallback<Forwarding>(schema::Section::service, "forwarding");
+    std::uint32_t ring_size = schema::fallback(schema::Section::service, "ring_size");  // prime
+    HashMode hash = schema::enum_fallback<HashMode>(schema::Section::service, "hash");
+    std::uint16_t mtu = schema::fallback(schema::Section::service, "mtu");
+    std::uint16_t gue_port = schema::fallback(schema::Section::service, "gue_port");
+    std::uint8_t outer_ttl = schema::fallback(schema::Section::service, "outer_ttl");
     EncapSource encap_source;
-    WhenAllDown when_all_down = WhenAllDown::drop;
+    WhenAllDown when_all_down = schema::enum_fallback<WhenAllDown>(schema::Section::service, "when_all_down");
     HealthCheck health;
     ServiceBgp bgp;
     std::vector<Backend> backends;
@@ -214,7 +189,8 @@ struct Bgp {
     std::optional<std::uint32_t> local_as;
     std::optional<IpAddress> router_id;  // IPv4
     std::vector<BgpNeighbour> neighbours;
-    Duration hold_down{30000};  // a recovered VIP stays healthy this long before it is announced
+    // A recovered VIP stays healthy this long before it is announced.
+    Duration hold_down{schema::fallback(schema::Section::bgp, "hold_down")};
     bool withdraw_on_stop = false;
     SourceLocation location;
 
@@ -223,7 +199,7 @@ struct Bgp {
 
 struct Catalogue {
     std::vector<Interface> interfaces;
-    XdpMode xdp_mode = XdpMode::native;  // default of interfaces[].xdp_mode
+    XdpMode xdp_mode = schema::enum_fallback<XdpMode>(schema::Section::top, "xdp_mode");  // of interfaces[]
     std::string pin_dir = JL_PIN_DIR;
     std::string control_socket = "/run/julier/julierd.sock";
     Metrics metrics;
@@ -237,5 +213,8 @@ struct Catalogue {
     // unequal. Compare services field by field where layout must not matter.
     bool operator==(const Catalogue&) const = default;
 };
+
+// The services, backends and ring slots the catalogue takes of its limits.
+LimitUse limit_use(const Catalogue& catalogue);
 
 }  // namespace julier::config

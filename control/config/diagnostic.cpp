@@ -18,6 +18,10 @@ std::size_t count(const std::vector<Diagnostic>& diagnostics, Severity severity)
                                                   [&](const Diagnostic& d) { return d.severity == severity; }));
 }
 
+std::string counted(std::uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 void sort_and_deduplicate(std::vector<Diagnostic>& diagnostics) {
     auto key = [](const Diagnostic& d) {
         return std::tie(d.location.file, d.location.line, d.location.column, d.field, d.severity, d.message);

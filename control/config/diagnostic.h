@@ -1,6 +1,7 @@
 // One finding about a catalogue, located in its file.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct Diagnostic {
 };
 
 std::size_t count(const std::vector<Diagnostic>&, Severity);
+
+// For messages: "1 backend", "3 backends".
+std::string counted(std::uint64_t n, const char* one, const char* many);
 
 // In file order (then by field), with exact repeats removed: a bad value in
 // `defaults` is found once per service that inherits it, and reported once.

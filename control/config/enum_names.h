@@ -7,7 +7,7 @@
 #include <string_view>
 #include <utility>
 
-#include "config/catalogue.h"
+#include "config/enums.h"
 
 namespace julier::config {
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "config/field_index.h"
+#include "config/schema.h"
 #include "config/validate.h"
 #include "config/yaml_load.h"
 #include "config/yaml_reader.h"
@@ -20,30 +21,26 @@ namespace julier::config {
 namespace {
 
 using Keys = std::vector<std::string_view>;
+using schema::Section;
 
-const Keys top_keys = {"interfaces", "xdp_mode", "pin_dir",  "control_socket",  "metrics",
-                       "limits",     "bgp",      "defaults", "services", "flood_protection"};
+const Keys top_keys = schema::keys(Section::top);
 // Service fields that `defaults` may set; the others name one service only.
-const Keys defaultable_keys = {"forwarding", "ring_size", "hash", "mtu", "gue_port",
-                               "outer_ttl", "encap_source", "when_all_down", "health", "bgp"};
-const Keys service_only_keys = {"name", "vip", "port", "protocol", "backends"};
-const Keys interface_keys = {"name", "xdp_mode"};
-const Keys metrics_keys = {"listen"};
-const Keys limits_keys = {"max_services", "max_backends", "ring_capacity", "max_flows"};
-const Keys flood_keys = {"new_flow_rate_per_cpu"};
-const Keys encap_keys = {"ipv4", "ipv6", "entropy_bits"};
-const Keys health_keys = {"kind", "interval", "timeout", "rise", "fall", "port",
-                          "slow_start", "http", "udp", "dns", "exec"};
-const Keys http_keys = {"path", "host", "expect_status", "expect_body", "verify_tls", "sni"};
-const Keys udp_keys = {"payload", "expect"};
-const Keys dns_keys = {"name", "type"};
-const Keys exec_keys = {"command"};
-const Keys backend_keys = {"address", "weight", "state"};
-const Keys bgp_keys = {"bird_include", "bird_socket", "local_as",        "router_id",
-                       "neighbours",   "hold_down",   "withdraw_on_stop"};
-const Keys neighbour_keys = {"address", "as", "hold_time"};
-const Keys service_bgp_keys = {"communities", "med", "min_healthy_backends"};
-constexpr std::uint64_t max_as = 4294967295u;
+const Keys defaultable_keys = schema::keys(Section::service, schema::defaultable);
+const Keys service_only_keys = schema::keys_without(Section::service, schema::defaultable);
+const Keys interface_keys = schema::keys(Section::interface);
+const Keys metrics_keys = schema::keys(Section::metrics);
+const Keys limits_keys = schema::keys(Section::limits);
+const Keys flood_keys = schema::keys(Section::flood_protection);
+const Keys encap_keys = schema::keys(Section::encap_source);
+const Keys health_keys = schema::keys(Section::health);
+const Keys http_keys = schema::keys(Section::http);
+const Keys udp_keys = schema::keys(Section::udp);
+const Keys dns_keys = schema::keys(Section::dns);
+const Keys exec_keys = schema::keys(Section::exec);
+const Keys backend_keys = schema::keys(Section::backend);
+const Keys bgp_keys = schema::keys(Section::bgp);
+const Keys neighbour_keys = schema::keys(Section::neighbour);
+const Keys service_bgp_keys = schema::keys(Section::service_bgp);
 
 Keys concat(const Keys& a, const Keys& b) {
     Keys out = a;
@@ -51,24 +48,9 @@ Keys concat(const Keys& a, const Keys& b) {
     return out;
 }
 
-// Upper bounds that keep every derived BPF map size within 32 bits and sane memory.
-constexpr std::uint64_t max_services_limit = 1u << 20;
-constexpr std::uint64_t max_backends_limit = 1u << 24;
-constexpr std::uint64_t ring_capacity_limit = 1u << 30;
-constexpr std::uint64_t max_flows_limit = 1u << 30;
-constexpr std::uint64_t max_weight = 1000000;
-// Far above what one CPU can insert into an LRU hash per second.
-constexpr std::uint64_t max_new_flow_rate = 100000000;
 constexpr std::size_t max_file_bytes = 64u << 20;
-// sizeof(sockaddr_un::sun_path) minus the terminating NUL.
-constexpr std::size_t max_socket_path = 107;
 
-struct DnsType {
-    std::string_view name;
-    std::uint16_t number;
-};
-constexpr DnsType dns_types[] = {{"A", 1},   {"NS", 2},  {"CNAME", 5}, {"SOA", 6},  {"PTR", 12},
-                                 {"MX", 15}, {"TXT", 16}, {"AAAA", 28}, {"SRV", 33}};
+Duration milliseconds(std::uint64_t ms) { return Duration(static_cast<Duration::rep>(ms)); }
 
 bool valid_service_name(std::string_view name) {
     if (name.empty() || name.size() > 63 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
@@ -201,17 +183,10 @@ private:
     // count is reported here and the rest is not read.
     std::size_t within_limits(const YAML::Node& services) {
         const Limits& l = cat_.limits;
-        const SourceLocation fallback = l.location.line > 0 ? l.location : r_.file_location();
-        const auto over = [&](const std::string& field, std::uint64_t declared, const char* one, const char* many,
-                              std::uint32_t limit) {
-            r_.error(r_.index().find(field, fallback).location, field,
-                     std::to_string(declared) + (declared == 1 ? one : many) + " defined, more than " +
-                         field.substr(field.find('.') + 1) + " " + std::to_string(limit));
-            r_.index().mark_invalid(field);  // counted here; validate() stays quiet
-        };
         const std::size_t declared = services.size();
         const std::size_t n = std::min<std::size_t>(declared, std::max<std::size_t>(l.max_services, read_services_));
-        if (n < declared) over("limits.max_services", declared, " service is", " services are", l.max_services);
+        LimitUse unread;  // only what is over and left unread is reported here
+        if (n < declared) unread.services = declared;
 
         std::uint64_t backends = 0;  // counted without reading them: sizes only
         for (std::size_t i = 0; i < declared; ++i) {
@@ -221,7 +196,12 @@ private:
                 backends += b->node.size();
         }
         backends_left_ = std::max<std::size_t>(l.max_backends, read_backends_);
-        if (backends > backends_left_) over("limits.max_backends", backends, " backend is", " backends are", l.max_backends);
+        if (backends > backends_left_) unread.backends = backends;
+        for (const LimitExcess& excess : exceeded(unread, l)) {
+            const std::string field = "limits." + excess.key;
+            r_.error(r_.index().find(field, r_.file_location()).location, field, excess.message);
+            r_.index().mark_invalid(field);  // counted here; validate() stays quiet
+        }
         return n;
     }
 
@@ -282,10 +262,10 @@ private:
     void control_socket(const Located& v) {
         auto p = absolute_path(v, "control_socket");
         if (!p) return;
-        if (p->size() > max_socket_path) {
+        if (p->size() > schema::max_socket_path) {
             r_.invalid(v, "control_socket",
                        "path is " + std::to_string(p->size()) + " characters long (a Unix socket path allows at most " +
-                           std::to_string(max_socket_path) + ")");
+                           std::to_string(schema::max_socket_path) + ")");
             return;
         }
         cat_.control_socket = *p;
@@ -316,24 +296,21 @@ private:
     }
 
     void limits(const Located& v) {
-        cat_.limits.location = v.location;
+        r_.index().record("limits", v.location, "limits");  // where findings about the limits point
         if (!r_.mapping(v, limits_keys)) return;
         const Layers layer({v});
-        auto read = [&](std::string_view key, std::uint64_t max, std::uint32_t& out) {
-            if (auto x = layer.get(key))
-                if (auto n = r_.integer(*x, x->path, 1, max)) out = static_cast<std::uint32_t>(*n);
-        };
-        read("max_services", max_services_limit, cat_.limits.max_services);
-        read("max_backends", max_backends_limit, cat_.limits.max_backends);
-        read("ring_capacity", ring_capacity_limit, cat_.limits.ring_capacity);
-        read("max_flows", max_flows_limit, cat_.limits.max_flows);
+        uint_field(layer, schema::field(Section::limits, "max_services"), "limits", cat_.limits.max_services);
+        uint_field(layer, schema::field(Section::limits, "max_backends"), "limits", cat_.limits.max_backends);
+        uint_field(layer, schema::field(Section::limits, "ring_capacity"), "limits", cat_.limits.ring_capacity);
+        uint_field(layer, schema::field(Section::limits, "max_flows"), "limits", cat_.limits.max_flows);
     }
 
     void flood_protection(const Located& v) {
         cat_.flood_protection.location = v.location;
         if (!r_.mapping(v, flood_keys)) return;
         if (auto x = Layers({v}).get("new_flow_rate_per_cpu")) {
-            if (auto n = r_.integer(*x, x->path, 0, max_new_flow_rate)) {
+            const schema::Field& f = schema::field(Section::flood_protection, "new_flow_rate_per_cpu");
+            if (auto n = r_.integer(*x, x->path, f.min, f.max)) {
                 cat_.flood_protection.new_flow_rate_per_cpu = static_cast<std::uint32_t>(*n);
                 cat_.flood_protection.location = x->location;
             }
@@ -360,12 +337,14 @@ private:
         if (auto x = l.get("bird_include"))
             if (auto p = absolute_path(*x, "bgp.bird_include", 4000)) b.bird_include = *p;
         if (auto x = l.get("bird_socket"))
-            if (auto p = absolute_path(*x, "bgp.bird_socket", max_socket_path)) b.bird_socket = *p;
-        if (auto x = l.get("local_as"))
-            if (auto n = r_.integer(*x, "bgp.local_as", 1, max_as)) b.local_as = static_cast<std::uint32_t>(*n);
+            if (auto p = absolute_path(*x, "bgp.bird_socket", schema::max_socket_path)) b.bird_socket = *p;
+        if (auto x = l.get("local_as")) {
+            const schema::Field& f = schema::field(Section::bgp, "local_as");
+            if (auto n = r_.integer(*x, "bgp.local_as", f.min, f.max)) b.local_as = static_cast<std::uint32_t>(*n);
+        }
         if (auto x = l.get("router_id"))
             if (auto ip = r_.address(*x, "bgp.router_id", 4)) b.router_id = *ip;
-        duration_field(l, "hold_down", "bgp", Duration{0}, Duration{3600000}, b.hold_down);
+        duration_field(l, schema::field(Section::bgp, "hold_down"), "bgp", b.hold_down);
         if (auto x = l.get("withdraw_on_stop"))
             if (auto f = r_.boolean(*x, "bgp.withdraw_on_stop")) b.withdraw_on_stop = *f;
         if (auto x = l.get("neighbours")) {
@@ -387,9 +366,12 @@ private:
                         continue;
                     }
                     if (auto ip = r_.address(*addr, addr->path)) n.address = *ip;
-                    if (auto a = r_.integer(*as, as->path, 1, max_as)) n.as = static_cast<std::uint32_t>(*a);
+                    const schema::Field& as_field = schema::field(Section::neighbour, "as");
+                    if (auto a = r_.integer(*as, as->path, as_field.min, as_field.max))
+                        n.as = static_cast<std::uint32_t>(*a);
+                    const schema::Field& hold = schema::field(Section::neighbour, "hold_time");
                     if (auto h = nl.get("hold_time"))
-                        if (auto d = r_.duration(*h, h->path, Duration{3000}, Duration{65535000})) {
+                        if (auto d = r_.duration(*h, h->path, milliseconds(hold.min), milliseconds(hold.max))) {
                             if (d->count() % 1000 != 0)
                                 r_.invalid(*h, h->path, "BGP hold times are whole seconds");
                             else
@@ -415,7 +397,7 @@ private:
                  std::all_of(part.begin(), part.end(), [](unsigned char ch) { return std::isdigit(ch); });
             if (!ok) break;
             const std::uint64_t n = std::stoull(std::string(part));
-            ok = n <= max_as;
+            ok = n <= schema::max_as;
             c.parts.push_back(static_cast<std::uint32_t>(n));
             if (colon == std::string_view::npos) break;
             rest = rest.substr(colon + 1);
@@ -434,9 +416,11 @@ private:
 
     void service_bgp(const Layers& parent, const std::string& prefix, ServiceBgp& out) {
         const Layers l = nested(parent, "bgp", service_bgp_keys);
-        uint_field(l, "min_healthy_backends", prefix, 1, max_backends_limit, out.min_healthy_backends);
-        if (auto v = l.get("med"))
-            if (auto n = r_.integer(*v, join_path(prefix, "med"), 0, max_as)) out.med = static_cast<std::uint32_t>(*n);
+        uint_field(l, schema::field(Section::service_bgp, "min_healthy_backends"), prefix, out.min_healthy_backends);
+        if (auto v = l.get("med")) {
+            const schema::Field& f = schema::field(Section::service_bgp, "med");
+            if (auto n = r_.integer(*v, join_path(prefix, "med"), f.min, f.max)) out.med = static_cast<std::uint32_t>(*n);
+        }
         if (auto v = l.get("communities")) {
             const std::string field = join_path(prefix, "communities");
             if (!v->node.IsSequence()) {
@@ -462,11 +446,11 @@ private:
         return parent.child(key);
     }
 
+    // An integer field within its bounds in the schema.
     template <typename T>
-    void uint_field(const Layers& l, std::string_view key, const std::string& prefix, std::uint64_t min,
-                    std::uint64_t max, T& out) {
-        if (auto v = l.get(key))
-            if (auto n = r_.integer(*v, join_path(prefix, key), min, max)) out = static_cast<T>(*n);
+    void uint_field(const Layers& l, const schema::Field& f, const std::string& prefix, T& out) {
+        if (auto v = l.get(f.key))
+            if (auto n = r_.integer(*v, join_path(prefix, f.key), f.min, f.max)) out = static_cast<T>(*n);
     }
 
     template <typename E>
@@ -480,20 +464,20 @@ private:
             if (auto s = r_.string(*v, join_path(prefix, key))) out = *s;
     }
 
-    void duration_field(const Layers& l, std::string_view key, const std::string& prefix, Duration min,
-                        Duration max, Duration& out) {
-        if (auto v = l.get(key))
-            if (auto d = r_.duration(*v, join_path(prefix, key), min, max)) out = *d;
+    void duration_field(const Layers& l, const schema::Field& f, const std::string& prefix, Duration& out) {
+        if (auto v = l.get(f.key))
+            if (auto d = r_.duration(*v, join_path(prefix, f.key), milliseconds(f.min), milliseconds(f.max)))
+                out = *d;
     }
 
     // Every field `defaults` may set, from the first layer that has it.
     void service_fields(const Layers& l, const std::string& prefix, Service& s) {
         enum_field(l, "forwarding", prefix, s.forwarding);
-        uint_field(l, "ring_size", prefix, 2, ring_capacity_limit, s.ring_size);
+        uint_field(l, schema::field(Section::service, "ring_size"), prefix, s.ring_size);
         enum_field(l, "hash", prefix, s.hash);
-        uint_field(l, "mtu", prefix, 576, 9216, s.mtu);
-        uint_field(l, "gue_port", prefix, 1, 65535, s.gue_port);
-        uint_field(l, "outer_ttl", prefix, 1, 255, s.outer_ttl);
+        uint_field(l, schema::field(Section::service, "mtu"), prefix, s.mtu);
+        uint_field(l, schema::field(Section::service, "gue_port"), prefix, s.gue_port);
+        uint_field(l, schema::field(Section::service, "outer_ttl"), prefix, s.outer_ttl);
         enum_field(l, "when_all_down", prefix, s.when_all_down);
 
         const std::string encap = join_path(prefix, "encap_source");
@@ -502,7 +486,7 @@ private:
             if (auto ip = r_.address(*v, join_path(encap, "ipv4"), 4)) s.encap_source.ipv4 = *ip;
         if (auto v = e.get("ipv6"))
             if (auto ip = r_.address(*v, join_path(encap, "ipv6"), 6)) s.encap_source.ipv6 = *ip;
-        uint_field(e, "entropy_bits", encap, 0, 16, s.encap_source.entropy_bits);
+        uint_field(e, schema::field(Section::encap_source, "entropy_bits"), encap, s.encap_source.entropy_bits);
 
         health(l, join_path(prefix, "health"), s.health);
         service_bgp(l, join_path(prefix, "bgp"), s.bgp);
@@ -515,12 +499,12 @@ private:
             r_.index().record(prefix, h.location, l.maps().front().path);
         }
         enum_field(l, "kind", prefix, h.kind);
-        duration_field(l, "interval", prefix, Duration{10}, Duration{3600000}, h.interval);
-        duration_field(l, "timeout", prefix, Duration{1}, Duration{3600000}, h.timeout);
-        uint_field(l, "rise", prefix, 1, 1000, h.rise);
-        uint_field(l, "fall", prefix, 1, 1000, h.fall);
-        uint_field(l, "port", prefix, 0, 65535, h.port);
-        duration_field(l, "slow_start", prefix, Duration{0}, Duration{3600000}, h.slow_start);
+        duration_field(l, schema::field(Section::health, "interval"), prefix, h.interval);
+        duration_field(l, schema::field(Section::health, "timeout"), prefix, h.timeout);
+        uint_field(l, schema::field(Section::health, "rise"), prefix, h.rise);
+        uint_field(l, schema::field(Section::health, "fall"), prefix, h.fall);
+        uint_field(l, schema::field(Section::health, "port"), prefix, h.port);
+        duration_field(l, schema::field(Section::health, "slow_start"), prefix, h.slow_start);
 
         const std::string http = join_path(prefix, "http");
         const Layers hl = nested(l, "http", http_keys);
@@ -571,7 +555,8 @@ private:
         std::vector<std::uint16_t> codes;
         bool ok = true;
         auto one = [&](const Located& item) {
-            if (auto n = r_.integer(item, field, 100, 599))
+            const schema::Field& f = schema::field(Section::http, "expect_status");
+            if (auto n = r_.integer(item, field, f.min, f.max))
                 codes.push_back(static_cast<std::uint16_t>(*n));
             else
                 ok = false;
@@ -599,7 +584,7 @@ private:
         std::transform(upper.begin(), upper.end(), upper.begin(),
                        [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
         std::string names;
-        for (const DnsType& t : dns_types) {
+        for (const schema::DnsType& t : schema::dns_types) {
             if (t.name == upper) {
                 dns.type = t.number;
                 return;
@@ -661,8 +646,10 @@ private:
             }
         if (auto v = required("vip"))
             if (auto ip = r_.address(*v, v->path)) s.vip = *ip;
-        if (auto v = required("port"))
-            if (auto n = r_.integer(*v, v->path, 0, 65535)) s.port = static_cast<std::uint16_t>(*n);
+        if (auto v = required("port")) {
+            const schema::Field& f = schema::field(Section::service, "port");
+            if (auto n = r_.integer(*v, v->path, f.min, f.max)) s.port = static_cast<std::uint16_t>(*n);
+        }
         enum_field(own, "protocol", item.path, s.protocol);
 
         std::vector<Located> layers{item};
@@ -699,7 +686,7 @@ private:
                     r_.index().mark_invalid(join_path(item.path, "address"));
                     r_.error(item.location, join_path(item.path, "address"), "missing (every backend needs an address)");
                 }
-                uint_field(l, "weight", item.path, 0, max_weight, b.weight);
+                uint_field(l, schema::field(Section::backend, "weight"), item.path, b.weight);
                 enum_field(l, "state", item.path, b.state);
             } else {
                 continue;

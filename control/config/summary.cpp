@@ -50,18 +50,15 @@ std::string summarize(const Catalogue& c) {
 }
 
 std::string summarize(const Catalogue& c, unsigned cpus) {
-    std::size_t backends = 0, draining = 0;
-    std::uint64_t slots = 0;
-    for (const Service& s : c.services) {
-        backends += s.backends.size();
+    const LimitUse use = limit_use(c);
+    std::size_t draining = 0;
+    for (const Service& s : c.services)
         draining += static_cast<std::size_t>(std::count_if(s.backends.begin(), s.backends.end(), [](const Backend& b) {
             return b.state == BackendState::drain;
         }));
-        slots += s.ring_size;
-    }
 
     std::string out = fmt::format("{}: {} services, {} backends ({} draining)\n", c.location.to_string(),
-                                  c.services.size(), backends, draining);
+                                  c.services.size(), use.backends, draining);
     std::string ifaces;
     for (const Interface& i : c.interfaces)
         ifaces += fmt::format("{}{} ({})", ifaces.empty() ? "" : ", ", i.name, to_string(i.xdp_mode));
@@ -92,7 +89,7 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
 
     const Limits& l = c.limits;
     out += fmt::format("limits: services {}/{}, backends {}/{}, ring slots {}/{} per side, flows {}\n",
-                       c.services.size(), l.max_services, backends, l.max_backends, slots, l.ring_capacity,
+                       use.services, l.max_services, use.backends, l.max_backends, use.ring_slots, l.ring_capacity,
                        l.max_flows);
     out += flood_text(c.flood_protection, l, cpus);
     const auto maps = estimate_map_memory(l, cpus);

@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "config/duration.h"
-#include "config/primes.h"
+#include "maglev/prime.h"
 
 namespace julier::config {
 
@@ -18,10 +18,6 @@ constexpr std::uint16_t ipv6_min_mtu = 1280;
 constexpr std::uint64_t ring_slots_per_backend = 100;
 
 std::string family_name(int family) { return family == 6 ? "IPv6" : "IPv4"; }
-
-std::string with_uses(std::size_t n, const char* one, const char* many) {
-    return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 // Which inner (VIP) and outer (backend) families a forwarding mode can carry;
 // 0 = any.
@@ -104,29 +100,16 @@ private:
     }
 
     void limits() {
-        const Limits& l = c_.limits;
-        const SourceLocation at = l.location.line > 0 ? l.location : c_.location;
-        // An invalid limit field here was already found over its limit by the parser,
-        // which counted what it did not read.
-        if (c_.services.size() > l.max_services && index_.valid("limits.max_services"))
-            report(Severity::error, "limits.max_services", at,
-                   with_uses(c_.services.size(), "service is", "services are") + " defined, more than max_services " +
-                       std::to_string(l.max_services));
-        std::uint64_t backends = 0, slots = 0;
-        bool rings_known = true;
-        for (std::size_t i = 0; i < c_.services.size(); ++i) {
-            backends += c_.services[i].backends.size();
-            rings_known = rings_known && index_.valid(index_path("services", i) + ".ring_size");
-            slots += c_.services[i].ring_size;
+        LimitUse use = limit_use(c_);
+        for (std::size_t i = 0; i < c_.services.size(); ++i)
+            if (!index_.valid(index_path("services", i) + ".ring_size")) use.ring_slots = 0;  // not known
+        for (const LimitExcess& excess : exceeded(use, c_.limits)) {
+            const std::string field = "limits." + excess.key;
+            // An invalid count limit was already found over by the parser, which
+            // counted what it did not read.
+            if (excess.key != "ring_capacity" && !index_.valid(field)) continue;
+            report(Severity::error, field, c_.location, excess.message);
         }
-        if (backends > l.max_backends && index_.valid("limits.max_backends"))
-            report(Severity::error, "limits.max_backends", at,
-                   with_uses(backends, "backend is", "backends are") + " defined, more than max_backends " +
-                       std::to_string(l.max_backends));
-        if (rings_known && slots > l.ring_capacity)
-            report(Severity::error, "limits.ring_capacity", at,
-                   "the services' rings need " + std::to_string(slots) + " slots, more than ring_capacity " +
-                       std::to_string(l.ring_capacity));
     }
 
     void bgp() {
@@ -153,7 +136,7 @@ private:
             if (s.bgp.min_healthy_backends > s.backends.size() && index_.valid(p + ".backends"))
                 report(Severity::warning, p + ".bgp.min_healthy_backends", s.location,
                        std::to_string(s.bgp.min_healthy_backends) + " healthy backends needed but the service has " +
-                           with_uses(s.backends.size(), "backend", "backends") + ": its VIP is never announced",
+                           counted(s.backends.size(), "backend", "backends") + ": its VIP is never announced",
                        &s);
             auto [it, fresh] = first.emplace(s.vip, i);
             if (fresh) continue;
@@ -256,8 +239,8 @@ private:
     }
 
     void ring_prime(const Service& s, const std::string& p) {
-        if (!index_.valid(p + ".ring_size") || is_prime(s.ring_size)) return;
-        const auto next = next_prime(s.ring_size);
+        if (!index_.valid(p + ".ring_size") || maglev::is_prime(s.ring_size)) return;
+        const auto next = maglev::next_prime(s.ring_size);
         report(Severity::error, p + ".ring_size", s.location,
                std::to_string(s.ring_size) + " is not prime" +
                    (next ? " (the next prime is " + std::to_string(*next) + ")" : std::string{}));
@@ -270,12 +253,12 @@ private:
         const std::uint64_t n = s.backends.size();
         if (n > s.ring_size)
             report(Severity::error, field, s.location,
-                   std::to_string(s.ring_size) + " slots cannot hold " + with_uses(n, "backend", "backends") +
+                   std::to_string(s.ring_size) + " slots cannot hold " + counted(n, "backend", "backends") +
                        " (the ring needs at least one slot per backend)",
                    &s);
         else if (n > 0 && s.ring_size < ring_slots_per_backend * n)
             report(Severity::warning, field, s.location,
-                   std::to_string(s.ring_size) + " slots for " + with_uses(n, "backend", "backends") +
+                   std::to_string(s.ring_size) + " slots for " + counted(n, "backend", "backends") +
                        " spread load unevenly; use at least " + std::to_string(ring_slots_per_backend * n) +
                        " (100 per backend)",
                    &s);

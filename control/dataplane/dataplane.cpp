@@ -14,6 +14,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "common/invariant.h"
 #include "dataplane/library_log.h"
 #include "dataplane/map_io.h"
 #include "dataplane/mapped_array.h"
@@ -66,25 +67,19 @@ std::vector<std::string> all_pin_names(const julier_lb& skel) {
     return names;
 }
 
-std::string describe(const Limits& l) {
-    return "max_services " + std::to_string(l.max_services) + ", max_backends " + std::to_string(l.max_backends) +
-           ", ring_capacity " + std::to_string(l.ring_capacity) + ", max_flows " + std::to_string(l.max_flows);
+std::string describe(const Limits& l) { return config::to_string(l); }
+
+// The catalogue's bounds keep every map within 32 bits of entries, both sides together.
+consteval bool bounds_fit_maps() {
+    using config::schema::Section;
+    for (const char* key : {"max_services", "max_backends", "ring_capacity", "max_flows"})
+        if (config::schema::field(Section::limits, key).max > UINT32_MAX / JL_SIDES) return false;
+    return true;
 }
+static_assert(bounds_fit_maps());
 
 void check_limits(const Limits& l) {
-    auto positive = [](std::uint32_t v, const char* name) {
-        if (v == 0) {
-            throw DataplaneError(std::string("limits.") + name + " must be at least 1");
-        }
-    };
-    positive(l.max_services, "max_services");
-    positive(l.max_backends, "max_backends");
-    positive(l.ring_capacity, "ring_capacity");
-    positive(l.max_flows, "max_flows");
-    constexpr std::uint64_t kMax = UINT32_MAX / JL_SIDES;
-    if (l.ring_capacity > kMax || l.max_backends > kMax || l.max_services > kMax) {
-        throw DataplaneError("limits too large: " + describe(l) + " (each at most " + std::to_string(kMax) + ")");
-    }
+    common::invariant(config::within_bounds(l), "limits outside the catalogue's bounds reached the forwarder");
 }
 
 // Map sizes and .rodata for the limits; libbpf creates the maps with these.

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "config/limits.h"
 #include "julier/abi.h"
 #include "plan/ids.h"
 #include "plan/plan.h"
@@ -27,15 +28,8 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// Map sizes fixed at load time (the catalogue's `limits`).
-struct Limits {
-    std::uint32_t max_services = JL_DEFAULT_MAX_SERVICES;
-    std::uint32_t max_backends = JL_DEFAULT_MAX_BACKENDS;
-    std::uint32_t ring_capacity = JL_DEFAULT_RING_CAPACITY;
-    std::uint32_t max_flows = JL_DEFAULT_MAX_FLOWS;
-
-    bool operator==(const Limits&) const = default;
-};
+// Map sizes fixed at load time: the catalogue's `limits`, the same type.
+using Limits = config::Limits;
 
 struct Options {
     std::string pin_dir = JL_PIN_DIR;

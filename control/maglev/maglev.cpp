@@ -279,9 +279,11 @@ void check_ring_size(std::uint64_t ring_size) {
         throw std::invalid_argument(
             fmt::format("maglev: ring size {} is above the maximum {}", ring_size, kMaxRingSize));
     }
-    if (!is_prime(ring_size)) {
+    // At most kMaxRingSize, itself prime, so a next prime exists.
+    const auto size = static_cast<std::uint32_t>(ring_size);
+    if (!is_prime(size)) {
         throw std::invalid_argument(fmt::format("maglev: ring size {} is not prime (next prime: {})",
-                                                ring_size, next_prime(ring_size)));
+                                                ring_size, *next_prime(size)));
     }
 }
 

@@ -1,20 +1,12 @@
 #include "maglev/prime.h"
 
 #include <array>
-#include <stdexcept>
-#include <string>
 
 namespace julier::maglev {
 namespace {
 
-using u128 = unsigned __int128;
-
-std::uint64_t mul_mod(std::uint64_t a, std::uint64_t b, std::uint64_t m) {
-    if (m <= 0xffffffffULL) {
-        return a * b % m;  // a, b < m < 2^32: no 128-bit division needed
-    }
-    return static_cast<std::uint64_t>(static_cast<u128>(a) * b % m);
-}
+// a, b < m < 2^32: the product fits in 64 bits.
+std::uint64_t mul_mod(std::uint64_t a, std::uint64_t b, std::uint64_t m) { return a * b % m; }
 
 std::uint64_t pow_mod(std::uint64_t base, std::uint64_t exp, std::uint64_t m) {
     std::uint64_t result = 1;
@@ -44,17 +36,16 @@ bool passes_strong_test(std::uint64_t n, std::uint64_t d, int r, std::uint64_t a
     return false;
 }
 
-// The first twelve primes: as trial divisors they settle small n, and as
-// Miller-Rabin bases they are proven sufficient for every n < 3.3e24 > 2^64.
-constexpr std::array<std::uint64_t, 12> kSmallPrimes{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37};
+// As trial divisors they settle small n; 2, 7 and 61 are the Miller-Rabin bases.
+constexpr std::array<std::uint32_t, 12> kSmallPrimes{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37};
 
 }  // namespace
 
-bool is_prime(std::uint64_t n) {
+bool is_prime(std::uint32_t n) {
     if (n < 2) {
         return false;
     }
-    for (std::uint64_t p : kSmallPrimes) {
+    for (std::uint32_t p : kSmallPrimes) {
         if (n % p == 0) {
             return n == p;
         }
@@ -68,17 +59,8 @@ bool is_prime(std::uint64_t n) {
         d >>= 1;
         ++r;
     }
-    if (n < 4'759'123'141ULL) {
-        // Bases 2, 7 and 61 are proven sufficient below this bound (Jaeschke 1993),
-        // which covers every ring size: ring sizes are checked on every build.
-        for (std::uint64_t a : {2ULL, 7ULL, 61ULL}) {
-            if (!passes_strong_test(n, d, r, a)) {
-                return false;
-            }
-        }
-        return true;
-    }
-    for (std::uint64_t a : kSmallPrimes) {
+    // Bases 2, 7 and 61 are proven sufficient below 4 759 123 141 > 2^32 (Jaeschke 1993).
+    for (std::uint64_t a : {2ULL, 7ULL, 61ULL}) {
         if (!passes_strong_test(n, d, r, a)) {
             return false;
         }
@@ -86,18 +68,13 @@ bool is_prime(std::uint64_t n) {
     return true;
 }
 
-std::uint64_t next_prime(std::uint64_t n) {
-    if (n > kLargestPrime64) {
-        throw std::overflow_error("next_prime: no 64-bit prime is >= " + std::to_string(n));
+std::optional<std::uint32_t> next_prime(std::uint32_t n) {
+    for (std::uint64_t candidate = n; candidate <= UINT32_MAX; ++candidate) {
+        if (is_prime(static_cast<std::uint32_t>(candidate))) {
+            return static_cast<std::uint32_t>(candidate);
+        }
     }
-    if (n <= 2) {
-        return 2;
-    }
-    std::uint64_t candidate = n | 1;  // even numbers above 2 are never prime
-    while (!is_prime(candidate)) {
-        candidate += 2;  // cannot pass kLargestPrime64, which is prime
-    }
-    return candidate;
+    return std::nullopt;
 }
 
 }  // namespace julier::maglev

@@ -1,18 +1,17 @@
 // Primality for Maglev ring sizes: every skip in [1, M-1] must be coprime to M,
-// which holds for every skip exactly when M is prime.
+// which holds for every skip exactly when M is prime. The one implementation:
+// the catalogue checks ring sizes with it, the table builder asserts with it.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace julier::maglev {
 
-// Largest prime below 2^64 (2^64 - 59); next_prime() of anything above it throws.
-inline constexpr std::uint64_t kLargestPrime64 = 18446744073709551557ULL;
+// Exact for every 32-bit n (deterministic Miller-Rabin).
+bool is_prime(std::uint32_t n);
 
-// Exact for every 64-bit n (deterministic Miller-Rabin).
-bool is_prime(std::uint64_t n);
-
-// Smallest prime >= n. Throws std::overflow_error when n > kLargestPrime64.
-std::uint64_t next_prime(std::uint64_t n);
+// The smallest prime >= n, or nothing when none fits in 32 bits (n > 4294967291).
+std::optional<std::uint32_t> next_prime(std::uint32_t n);
 
 }  // namespace julier::maglev

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 
+#include "common/invariant.h"
 #include "maglev/maglev.h"
 
 namespace julier::plan {
@@ -327,28 +328,13 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
     return out;
 }
 
+// The catalogue was checked against its limits when it was read, with the rule in
+// config/limits.h; checked again with that rule because a reload keeps the running
+// limits (they change only on restart), which the new catalogue may exceed.
 void check_limits(const Catalogue& catalogue) {
-    const config::Limits& limits = catalogue.limits;
-    if (catalogue.services.size() > limits.max_services) {
-        throw PlanError("the catalogue has " + std::to_string(catalogue.services.size()) +
-                        " services but limits.max_services is " +
-                        std::to_string(limits.max_services));
-    }
-    std::uint64_t backends = 0;
-    std::uint64_t slots = 0;
-    for (const Service& service : catalogue.services) {
-        backends += service.backends.size();
-        slots += service.ring_size;
-    }
-    if (backends > limits.max_backends) {
-        throw PlanError("the catalogue has " + std::to_string(backends) +
-                        " backends (over all services) but limits.max_backends is " +
-                        std::to_string(limits.max_backends));
-    }
-    if (slots > limits.ring_capacity) {
-        throw PlanError("the services' ring sizes add up to " + std::to_string(slots) +
-                        " slots but limits.ring_capacity is " +
-                        std::to_string(limits.ring_capacity));
+    const auto excess = config::exceeded(config::limit_use(catalogue), catalogue.limits);
+    if (!excess.empty()) {
+        throw PlanError("limits." + excess.front().key + ": " + excess.front().message);
     }
 }
 
@@ -379,21 +365,10 @@ Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, 
 
     std::vector<ServiceKey> service_keys;
     std::vector<BackendKey> backend_keys;
-    std::set<ServiceKey> seen_services;
     for (const Service& service : catalogue.services) {
         ServiceKey key = service_key(service);
-        if (!seen_services.insert(key).second) {
-            throw PlanError("service " + service.name + ": another service has the same " +
-                            "VIP, port and protocol " + key.vip.to_string() + ":" +
-                            std::to_string(key.port));
-        }
         service_keys.push_back(key);
-        std::set<common::IpAddress> seen_backends;
         for (const config::Backend& backend : service.backends) {
-            if (!seen_backends.insert(backend.address).second) {
-                throw PlanError("service " + service.name + ": backend " +
-                                backend.address.to_string() + " is listed twice");
-            }
             backend_keys.push_back(BackendKey{key, backend.address});
         }
     }
@@ -402,6 +377,12 @@ Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, 
     plan.ids = previous;
     plan.ids.update(service_keys, catalogue.limits.max_services, backend_keys,
                     catalogue.limits.max_backends);
+    // The allocator keeps exactly the distinct keys: fewer ids than keys is a key
+    // given twice, which the catalogue's checks refuse (config/validate.cpp).
+    common::invariant(plan.ids.services().size() == service_keys.size(),
+                      "two services with the same VIP, port and protocol reached the planner");
+    common::invariant(plan.ids.backends().size() == backend_keys.size(),
+                      "a backend listed twice in a service reached the planner");
     plan.max_services = catalogue.limits.max_services;
     plan.max_backends = catalogue.limits.max_backends;
     plan.ring_capacity = catalogue.limits.ring_capacity;

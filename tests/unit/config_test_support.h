@@ -1,5 +1,6 @@
 // Small utilities shared by the catalogue tests: build YAML line by line (so that
-// expected positions can be read off the source) and look up diagnostics.
+// expected positions can be read off the source), look up diagnostics and check
+// where they point and what they say.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -38,6 +39,25 @@ inline Diagnostic only(const ParseResult& r, const std::string& field) {
     INFO("looking for exactly one diagnostic about " << field << " in:\n" << all_text(r));
     REQUIRE(n == 1);
     return *found;
+}
+
+// `d` has this severity and points at t.yaml:line:column.
+inline void require_at(const Diagnostic& d, Severity severity, int line, int column) {
+    INFO(d.to_string());
+    CHECK(d.severity == severity);
+    CHECK(d.location.file == "t.yaml");
+    CHECK(d.location.line == line);
+    CHECK(d.location.column == column);
+}
+
+// The only diagnostic about `field`, checked for severity, position and (unless
+// empty) the whole message; returned for further checks.
+inline Diagnostic expect_located(const ParseResult& r, const std::string& field, Severity severity, int line,
+                                 int column, const std::string& message = {}) {
+    const Diagnostic d = only(r, field);
+    require_at(d, severity, line, column);
+    if (!message.empty()) CHECK(d.message == message);
+    return d;
 }
 
 }  // namespace julier::config::testing

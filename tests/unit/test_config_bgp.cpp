@@ -63,9 +63,8 @@ TEST_CASE("bgp: every field read, defaults where unset", "[config]") {
 
 TEST_CASE("bgp: mistakes are located and explained", "[config]") {
     SECTION("unknown key with a suggestion") {
-        const auto d = only(parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbors: []"})), "bgp.neighbors");
-        CHECK(d.location.line == 4);
-        CHECK(d.message.find("neighbours") != std::string::npos);
+        expect_located(parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbors: []"})), "bgp.neighbors",
+                       Severity::error, 4, 3, "unknown key 'neighbors' (did you mean 'neighbours'?)");
     }
     SECTION("neighbours need a local AS") {
         const auto d = only(parse(with_bgp({"bgp:", "  neighbours: [{address: 198.18.0.1, as: 65000}]"})),
@@ -74,9 +73,8 @@ TEST_CASE("bgp: mistakes are located and explained", "[config]") {
         CHECK(d.message.find("local AS") != std::string::npos);
     }
     SECTION("a neighbour without its AS") {
-        const auto d = only(parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbours:", "    - {address: 198.18.0.1}"})),
-                            "bgp.neighbours[0].as");
-        CHECK(d.location.line == 5);
+        expect_located(parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbours:", "    - {address: 198.18.0.1}"})),
+                       "bgp.neighbours[0].as", Severity::error, 5, 7, "missing (every neighbour needs address and as)");
     }
     SECTION("a neighbour listed twice") {
         const auto d = only(parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbours:",
@@ -100,8 +98,7 @@ TEST_CASE("bgp: mistakes are located and explained", "[config]") {
     }
     SECTION("a bad community") {
         const auto r = parse(with_bgp({"bgp:"}, "{communities: [\"65000:70000\"]}"));
-        const auto d = only(r, "services[0].bgp.communities[0]");
-        CHECK(d.location.line == 8);
+        const auto d = expect_located(r, "services[0].bgp.communities[0]", Severity::error, 8, 25);
         CHECK(d.message.find("0-65535") != std::string::npos);
     }
     SECTION("a minimum the service can never reach warns") {

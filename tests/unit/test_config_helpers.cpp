@@ -1,4 +1,4 @@
-// The small pieces under the catalogue parser: durations, primes, suggestions,
+// The small pieces under the catalogue parser: durations, suggestions,
 // enum spellings, diagnostics text, field origins.
 #include <catch2/catch.hpp>
 
@@ -6,7 +6,6 @@
 #include "config/diagnostic.h"
 #include "config/duration.h"
 #include "config/field_index.h"
-#include "config/primes.h"
 #include "config/suggest.h"
 
 using namespace julier::config;
@@ -33,23 +32,6 @@ TEST_CASE("durations print in their shortest exact form", "[config]") {
     CHECK(format_duration(2000ms) == "2s");
     CHECK(format_duration(90000ms) == "1m30s");
     CHECK(format_duration(3600000ms) == "1h");
-}
-
-TEST_CASE("primes", "[config]") {
-    for (std::uint32_t p : {2u, 3u, 5u, 7u, 11u, 251u, 1009u, 65537u, 2147483647u, 4294967291u}) {
-        INFO(p);
-        CHECK(is_prime(p));
-    }
-    for (std::uint32_t n : {0u, 1u, 4u, 9u, 25u, 1001u, 65536u, 65535u, 4294967295u, 4294967293u}) {
-        INFO(n);
-        CHECK_FALSE(is_prime(n));
-    }
-    CHECK(next_prime(0) == 2u);
-    CHECK(next_prime(65536) == 65537u);
-    CHECK(next_prime(1000) == 1009u);
-    CHECK(next_prime(65537) == 65537u);
-    // 4294967291 is the largest 32-bit prime.
-    CHECK(next_prime(4294967292u) == std::nullopt);
 }
 
 TEST_CASE("edit distance and suggestions", "[config]") {

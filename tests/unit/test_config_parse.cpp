@@ -11,21 +11,11 @@
 
 using namespace julier::config;
 using julier::config::testing::all_text;
+using julier::config::testing::expect_located;
 using julier::config::testing::lines;
 using julier::config::testing::only;
 using julier::config::testing::parse;
-
-namespace {
-
-void require_at(const Diagnostic& d, Severity severity, int line, int column) {
-    INFO(d.to_string());
-    CHECK(d.severity == severity);
-    CHECK(d.location.file == "t.yaml");
-    CHECK(d.location.line == line);
-    CHECK(d.location.column == column);
-}
-
-}  // namespace
+using julier::config::testing::require_at;
 
 TEST_CASE("a valid minimal catalogue parses without findings", "[config]") {
     auto r = parse(lines({
@@ -83,12 +73,8 @@ TEST_CASE("unknown keys are reported with a suggestion when one is close", "[con
         "    backends: [198.18.0.20]",
     }));
     CHECK_FALSE(r.ok());
-    auto typo = only(r, "services[0].protcol");
-    require_at(typo, Severity::error, 6, 5);
-    CHECK(typo.message == "unknown key 'protcol' (did you mean 'protocol'?)");
-
-    auto far = only(r, "services[0].frobnicate");
-    require_at(far, Severity::error, 7, 5);
+    expect_located(r, "services[0].protcol", Severity::error, 6, 5, "unknown key 'protcol' (did you mean 'protocol'?)");
+    auto far = expect_located(r, "services[0].frobnicate", Severity::error, 7, 5);
     CHECK_THAT(far.message, Catch::StartsWith("unknown key 'frobnicate' (allowed: name, vip, port,"));
 }
 
@@ -117,9 +103,7 @@ TEST_CASE("duplicate keys point at the second and name the first", "[config]") {
         "    backends: [198.18.0.20]",
     }));
     CHECK_FALSE(r.ok());
-    auto d = only(r, "services[0].port");
-    require_at(d, Severity::error, 6, 5);
-    CHECK(d.message == "duplicate key (first at t.yaml:5:5)");
+    expect_located(r, "services[0].port", Severity::error, 6, 5, "duplicate key (first at t.yaml:5:5)");
 }
 
 TEST_CASE("YAML merge keys get a specific message", "[config]") {
@@ -130,8 +114,7 @@ TEST_CASE("YAML merge keys get a specific message", "[config]") {
         "  - name: web",
         "    <<: *base",
     }));
-    auto d = only(r, "services[0].<<");
-    require_at(d, Severity::error, 5, 5);
+    auto d = expect_located(r, "services[0].<<", Severity::error, 5, 5);
     CHECK_THAT(d.message, Catch::StartsWith("YAML merge keys are not supported"));
 }
 
@@ -146,25 +129,13 @@ TEST_CASE("wrong types say what was expected and what was found", "[config]") {
         "    backends: {address: 198.18.0.20}",
     }));
     CHECK_FALSE(r.ok());
-    auto ifaces = only(r, "interfaces");
-    require_at(ifaces, Severity::error, 1, 13);
-    CHECK(ifaces.message == "expected a list, got 'eth0'");
+    expect_located(r, "interfaces", Severity::error, 1, 13, "expected a list, got 'eth0'");
+    expect_located(r, "services[0].vip", Severity::error, 4, 10, "expected an IP address, got a list");
+    expect_located(r, "services[0].port", Severity::error, 5, 11,
+                   "expected an integer (allowed: 0-65535), got 'eighty'");
 
-    auto vip = only(r, "services[0].vip");
-    require_at(vip, Severity::error, 4, 10);
-    CHECK(vip.message == "expected an IP address, got a list");
-
-    auto port = only(r, "services[0].port");
-    require_at(port, Severity::error, 5, 11);
-    CHECK(port.message == "expected an integer (allowed: 0-65535), got 'eighty'");
-
-    auto health = only(r, "services[0].health");
-    require_at(health, Severity::error, 6, 13);
-    CHECK(health.message == "expected a mapping (key: value), got 'fast'");
-
-    auto backends = only(r, "services[0].backends");
-    require_at(backends, Severity::error, 7, 15);
-    CHECK(backends.message == "expected a list, got a mapping");
+    expect_located(r, "services[0].health", Severity::error, 6, 13, "expected a mapping (key: value), got 'fast'");
+    expect_located(r, "services[0].backends", Severity::error, 7, 15, "expected a list, got a mapping");
 }
 
 TEST_CASE("an empty value points at its key", "[config]") {
@@ -176,9 +147,7 @@ TEST_CASE("an empty value points at its key", "[config]") {
         "    port:",
         "    backends: [198.18.0.20]",
     }));
-    auto d = only(r, "services[0].port");
-    require_at(d, Severity::error, 5, 5);
-    CHECK(d.message == "expected an integer (allowed: 0-65535), got nothing");
+    expect_located(r, "services[0].port", Severity::error, 5, 5, "expected an integer (allowed: 0-65535), got nothing");
 }
 
 TEST_CASE("bad addresses", "[config]") {
@@ -200,25 +169,16 @@ TEST_CASE("bad addresses", "[config]") {
         "    backends: [198.18.0.20]",
     }));
     CHECK_FALSE(r.ok());
-    auto vip = only(r, "services[0].vip");
-    require_at(vip, Severity::error, 4, 10);
-    CHECK(vip.message == "'198.19.0.1/32' is not an IP address (a single address, without a prefix length)");
+    expect_located(r, "services[0].vip", Severity::error, 4, 10,
+                   "'198.19.0.1/32' is not an IP address (a single address, without a prefix length)");
 
-    auto b0 = only(r, "services[0].backends[0].address");
-    require_at(b0, Severity::error, 7, 9);
-    CHECK(b0.message == "'198.18.0.256' is not an IP address");
+    expect_located(r, "services[0].backends[0].address", Severity::error, 7, 9, "'198.18.0.256' is not an IP address");
+    expect_located(r, "services[0].backends[1].address", Severity::error, 8, 19,
+                   "'224.0.0.1' is not a unicast address");
 
-    auto b1 = only(r, "services[0].backends[1].address");
-    require_at(b1, Severity::error, 8, 19);
-    CHECK(b1.message == "'224.0.0.1' is not a unicast address");
-
-    auto b2 = only(r, "services[0].backends[2].address");
-    require_at(b2, Severity::error, 9, 19);
-    CHECK(b2.message == "'fe80::1%eth0' is not an IP address");
-
-    auto src = only(r, "services[1].encap_source.ipv4");
-    require_at(src, Severity::error, 14, 26);
-    CHECK(src.message == "expected an IPv4 address, got '2001:db8::2'");
+    expect_located(r, "services[0].backends[2].address", Severity::error, 9, 19, "'fe80::1%eth0' is not an IP address");
+    expect_located(r, "services[1].encap_source.ipv4", Severity::error, 14, 26,
+                   "expected an IPv4 address, got '2001:db8::2'");
 }
 
 TEST_CASE("durations need a unit and stay in range", "[config]") {
@@ -231,18 +191,13 @@ TEST_CASE("durations need a unit and stay in range", "[config]") {
         "    slow_start: 2h",
     }));
     CHECK_FALSE(r.ok());
-    auto interval = only(r, "defaults.health.interval");
-    require_at(interval, Severity::error, 4, 15);
-    CHECK(interval.message ==
-          "'2' is not a duration (an integer with a unit ms, s, m or h, e.g. 500ms, 2s, 1m30s)");
+    expect_located(r, "defaults.health.interval", Severity::error, 4, 15,
+                   "'2' is not a duration (an integer with a unit ms, s, m or h, e.g. 500ms, 2s, 1m30s)");
 
-    auto timeout = only(r, "defaults.health.timeout");
-    require_at(timeout, Severity::error, 5, 14);
+    auto timeout = expect_located(r, "defaults.health.timeout", Severity::error, 5, 14);
     CHECK_THAT(timeout.message, Catch::StartsWith("'1.5s' is not a duration"));
 
-    auto slow = only(r, "defaults.health.slow_start");
-    require_at(slow, Severity::error, 6, 17);
-    CHECK(slow.message == "2h is out of range (allowed: 0s to 1h)");
+    expect_located(r, "defaults.health.slow_start", Severity::error, 6, 17, "2h is out of range (allowed: 0s to 1h)");
 }
 
 TEST_CASE("enums list what is allowed and suggest the closest", "[config]") {
@@ -259,21 +214,15 @@ TEST_CASE("enums list what is allowed and suggest the closest", "[config]") {
         "      - {address: 198.18.0.20, state: drained}",
     }));
     CHECK_FALSE(r.ok());
-    auto proto = only(r, "services[0].protocol");
-    require_at(proto, Severity::error, 6, 15);
-    CHECK(proto.message == "'icmp' is not one of: tcp, udp");
+    expect_located(r, "services[0].protocol", Severity::error, 6, 15, "'icmp' is not one of: tcp, udp");
+    expect_located(r, "services[0].forwarding", Severity::error, 7, 17,
+                   "'l3' is not one of: l2, ipip, ip6ip6, ip4in6, gue (did you mean 'l2'?)");
 
-    auto fwd = only(r, "services[0].forwarding");
-    require_at(fwd, Severity::error, 7, 17);
-    CHECK(fwd.message == "'l3' is not one of: l2, ipip, ip6ip6, ip4in6, gue (did you mean 'l2'?)");
+    expect_located(r, "services[0].hash", Severity::error, 8, 11,
+                   "'5-tuple' is not one of: 5tuple, source (did you mean '5tuple'?)");
 
-    auto hash = only(r, "services[0].hash");
-    require_at(hash, Severity::error, 8, 11);
-    CHECK(hash.message == "'5-tuple' is not one of: 5tuple, source (did you mean '5tuple'?)");
-
-    auto state = only(r, "services[0].backends[0].state");
-    require_at(state, Severity::error, 10, 39);
-    CHECK(state.message == "'drained' is not one of: active, drain (did you mean 'drain'?)");
+    expect_located(r, "services[0].backends[0].state", Severity::error, 10, 39,
+                   "'drained' is not one of: active, drain (did you mean 'drain'?)");
 }
 
 TEST_CASE("numeric ranges: weight, mtu, entropy bits, rise and fall", "[config]") {
@@ -292,29 +241,17 @@ TEST_CASE("numeric ranges: weight, mtu, entropy bits, rise and fall", "[config]"
         "      - {address: 198.18.0.21, weight: -1}",
     }));
     CHECK_FALSE(r.ok());
-    auto mtu = only(r, "defaults.mtu");
-    require_at(mtu, Severity::error, 3, 8);
-    CHECK(mtu.message == "575 is out of range (allowed: 576-9216)");
+    expect_located(r, "defaults.mtu", Severity::error, 3, 8, "575 is out of range (allowed: 576-9216)");
+    expect_located(r, "defaults.encap_source.entropy_bits", Severity::error, 4, 32,
+                   "17 is out of range (allowed: 0-16)");
 
-    auto entropy = only(r, "defaults.encap_source.entropy_bits");
-    require_at(entropy, Severity::error, 4, 32);
-    CHECK(entropy.message == "17 is out of range (allowed: 0-16)");
+    expect_located(r, "defaults.health.rise", Severity::error, 5, 18, "0 is out of range (allowed: 1-1000)");
+    expect_located(r, "defaults.health.fall", Severity::error, 5, 27, "1001 is out of range (allowed: 1-1000)");
+    expect_located(r, "services[0].backends[0].weight", Severity::error, 11, 40,
+                   "1000001 is out of range (allowed: 0-1000000)");
 
-    auto rise = only(r, "defaults.health.rise");
-    require_at(rise, Severity::error, 5, 18);
-    CHECK(rise.message == "0 is out of range (allowed: 1-1000)");
-
-    auto fall = only(r, "defaults.health.fall");
-    require_at(fall, Severity::error, 5, 27);
-    CHECK(fall.message == "1001 is out of range (allowed: 1-1000)");
-
-    auto w0 = only(r, "services[0].backends[0].weight");
-    require_at(w0, Severity::error, 11, 40);
-    CHECK(w0.message == "1000001 is out of range (allowed: 0-1000000)");
-
-    auto w1 = only(r, "services[0].backends[1].weight");
-    require_at(w1, Severity::error, 12, 40);
-    CHECK(w1.message == "-1 is out of range (allowed: 0-1000000)");
+    expect_located(r, "services[0].backends[1].weight", Severity::error, 12, 40,
+                   "-1 is out of range (allowed: 0-1000000)");
 }
 
 TEST_CASE("service-only keys are refused in defaults", "[config]") {
@@ -324,9 +261,7 @@ TEST_CASE("service-only keys are refused in defaults", "[config]") {
         "  port: 80",
         "  wieght: 3",
     }));
-    auto port = only(r, "defaults.port");
-    require_at(port, Severity::error, 3, 3);
-    CHECK(port.message == "can only be set per service, not in defaults");
+    expect_located(r, "defaults.port", Severity::error, 3, 3, "can only be set per service, not in defaults");
     auto typo = only(r, "defaults.wieght");
     CHECK_THAT(typo.message, Catch::StartsWith("unknown key 'wieght' (allowed: forwarding,"));
 }
@@ -339,9 +274,7 @@ TEST_CASE("a service needs name, vip and port", "[config]") {
         "    backends: [198.18.0.20]",
     }));
     for (const char* field : {"services[0].name", "services[0].vip", "services[0].port"}) {
-        auto d = only(r, field);
-        require_at(d, Severity::error, 3, 5);
-        CHECK(d.message == "missing (every service needs name, vip and port)");
+        expect_located(r, field, Severity::error, 3, 5, "missing (every service needs name, vip and port)");
     }
 }
 
@@ -354,13 +287,10 @@ TEST_CASE("names of services and interfaces are checked", "[config]") {
         "    port: 80",
         "    backends: [198.18.0.20]",
     }));
-    auto i1 = only(r, "interfaces[1]");
-    require_at(i1, Severity::error, 1, 20);
-    CHECK(i1.message == "'veth/1' is not a valid interface name (1-15 characters, no '/', ':' or blanks)");
-    auto i2 = only(r, "interfaces[2]");
-    require_at(i2, Severity::error, 1, 30);
-    auto name = only(r, "services[0].name");
-    require_at(name, Severity::error, 3, 11);
+    expect_located(r, "interfaces[1]", Severity::error, 1, 20,
+                   "'veth/1' is not a valid interface name (1-15 characters, no '/', ':' or blanks)");
+    expect_located(r, "interfaces[2]", Severity::error, 1, 30);
+    auto name = expect_located(r, "services[0].name", Severity::error, 3, 11);
     CHECK_THAT(name.message, Catch::StartsWith("'web site' is not a valid name"));
 }
 
@@ -386,14 +316,11 @@ TEST_CASE("interfaces: names or mappings, mode inherited from xdp_mode", "[confi
 
 TEST_CASE("interfaces must be present and non-empty", "[config]") {
     auto missing = parse(lines({"services: []"}));
-    auto d = only(missing, "interfaces");
-    require_at(d, Severity::error, 1, 1);
+    auto d = expect_located(missing, "interfaces", Severity::error, 1, 1);
     CHECK_THAT(d.message, Catch::StartsWith("missing"));
 
     auto empty = parse(lines({"interfaces: []", "services: []"}));
-    auto e = only(empty, "interfaces");
-    require_at(e, Severity::error, 1, 13);
-    CHECK(e.message == "at least one interface is needed");
+    expect_located(empty, "interfaces", Severity::error, 1, 13, "at least one interface is needed");
 }
 
 TEST_CASE("metrics listen address forms", "[config]") {
@@ -414,20 +341,17 @@ TEST_CASE("metrics listen address forms", "[config]") {
     }
 
     auto bad = parse(lines({"interfaces: [eth0]", "metrics: {listen: \"2001:db8::2:9100\"}"}));
-    auto d = only(bad, "metrics.listen");
-    require_at(d, Severity::error, 2, 19);
+    auto d = expect_located(bad, "metrics.listen", Severity::error, 2, 19);
     CHECK_THAT(d.message, Catch::StartsWith("'2001:db8::2:9100' is not address:port"));
 }
 
 TEST_CASE("paths must be absolute; the socket path must fit sun_path", "[config]") {
     const std::string long_path = "/run/" + std::string(103, 's');  // 108 characters
     auto r = parse(lines({"interfaces: [eth0]", "pin_dir: sys/fs/bpf/x"}) + "control_socket: " + long_path + "\n");
-    auto pin = only(r, "pin_dir");
-    require_at(pin, Severity::error, 2, 10);
-    CHECK(pin.message == "'sys/fs/bpf/x' must be an absolute path without '..' or blanks");
-    auto sock = only(r, "control_socket");
-    require_at(sock, Severity::error, 3, 17);
-    CHECK(sock.message == "path is 108 characters long (a Unix socket path allows at most 107)");
+    expect_located(r, "pin_dir", Severity::error, 2, 10,
+                   "'sys/fs/bpf/x' must be an absolute path without '..' or blanks");
+    expect_located(r, "control_socket", Severity::error, 3, 17,
+                   "path is 108 characters long (a Unix socket path allows at most 107)");
 }
 
 TEST_CASE("health sub-checks: http, dns, exec", "[config]") {
@@ -445,21 +369,17 @@ TEST_CASE("health sub-checks: http, dns, exec", "[config]") {
         "      exec: {command: [check, \"{address}\"]}",
     }));
     CHECK_FALSE(r.ok());
-    auto path = only(r, "services[0].health.http.path");
-    require_at(path, Severity::error, 9, 20);
-    CHECK(path.message == "'healthz' must start with '/' and contain no blanks");
+    auto path = expect_located(r, "services[0].health.http.path", Severity::error, 9, 20,
+                               "'healthz' must start with '/' and contain no blanks");
 
-    auto status = only(r, "services[0].health.http.expect_status[1]");
-    require_at(status, Severity::error, 9, 50);
-    CHECK(status.message == "99 is out of range (allowed: 100-599)");
+    expect_located(r, "services[0].health.http.expect_status[1]", Severity::error, 9, 50,
+                   "99 is out of range (allowed: 100-599)");
 
-    auto type = only(r, "services[0].health.dns.type");
-    require_at(type, Severity::error, 10, 19);
-    CHECK(type.message == "'AAA' is not one of: A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV");
+    expect_located(r, "services[0].health.dns.type", Severity::error, 10, 19,
+                   "'AAA' is not one of: A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV");
 
-    auto cmd = only(r, "services[0].health.exec.command[0]");
-    require_at(cmd, Severity::error, 11, 24);
-    CHECK(cmd.message == "'check' must be an absolute path (no PATH lookup is done)");
+    expect_located(r, "services[0].health.exec.command[0]", Severity::error, 11, 24,
+                   "'check' must be an absolute path (no PATH lookup is done)");
 }
 
 TEST_CASE("files: missing, a directory, empty, not a mapping, several documents", "[config]") {

@@ -10,18 +10,12 @@
 using namespace julier::config;
 using julier::common::IpAddress;
 using julier::config::testing::all_text;
+using julier::config::testing::expect_located;
 using julier::config::testing::lines;
 using julier::config::testing::only;
 using julier::config::testing::parse;
 
 namespace {
-
-void require_at(const Diagnostic& d, Severity severity, int line, int column) {
-    INFO(d.to_string());
-    CHECK(d.severity == severity);
-    CHECK(d.location.line == line);
-    CHECK(d.location.column == column);
-}
 
 IpAddress ip(const char* text) {
     auto a = IpAddress::parse(text);
@@ -39,9 +33,7 @@ TEST_CASE("duplicate service names", "[config]") {
         "  - {name: web, vip: 198.19.0.2, port: 80, backends: [198.18.0.20]}",
     }));
     CHECK_FALSE(r.ok());
-    auto d = only(r, "services[1].name");
-    require_at(d, Severity::error, 4, 12);
-    CHECK(d.message == "duplicate service name 'web' (first at t.yaml:3:5)");
+    expect_located(r, "services[1].name", Severity::error, 4, 12, "duplicate service name 'web' (first at t.yaml:3:5)");
 }
 
 TEST_CASE("duplicate VIP, port and protocol; port 0 may sit beside specific ports", "[config]") {
@@ -56,9 +48,8 @@ TEST_CASE("duplicate VIP, port and protocol; port 0 may sit beside specific port
     }));
     CHECK_FALSE(r.ok());
     REQUIRE(r.errors() == 1);
-    auto d = only(r, "services[3].port");
-    require_at(d, Severity::error, 6, 38);
-    CHECK(d.message == "198.19.0.1:80/tcp is already served by service 'a' (at t.yaml:3:5)");
+    expect_located(r, "services[3].port", Severity::error, 6, 38,
+                   "198.19.0.1:80/tcp is already served by service 'a' (at t.yaml:3:5)");
 }
 
 TEST_CASE("duplicate backend addresses within a service", "[config]") {
@@ -73,9 +64,8 @@ TEST_CASE("duplicate backend addresses within a service", "[config]") {
         "      - {address: \"2001:db8:0::20\", weight: 5}",
     }));
     CHECK_FALSE(r.ok());
-    auto d = only(r, "services[0].backends[1].address");
-    require_at(d, Severity::error, 8, 19);
-    CHECK(d.message == "2001:db8::20 is listed twice (first at t.yaml:7:9)");
+    expect_located(r, "services[0].backends[1].address", Severity::error, 8, 19,
+                   "2001:db8::20 is listed twice (first at t.yaml:7:9)");
 }
 
 TEST_CASE("a backend cannot be the VIP itself", "[config]") {
@@ -84,9 +74,8 @@ TEST_CASE("a backend cannot be the VIP itself", "[config]") {
         "services:",
         "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.19.0.1]}",
     }));
-    auto d = only(r, "services[0].backends[0].address");
-    require_at(d, Severity::error, 3, 55);
-    CHECK(d.message == "a backend cannot be the VIP itself (198.19.0.1)");
+    expect_located(r, "services[0].backends[0].address", Severity::error, 3, 55,
+                   "a backend cannot be the VIP itself (198.19.0.1)");
 }
 
 TEST_CASE("forwarding modes and address families", "[config]") {
@@ -106,18 +95,15 @@ TEST_CASE("forwarding modes and address families", "[config]") {
     INFO(all_text(r));
     CHECK(r.errors() == 3);
 
-    auto l2 = only(r, "services[0].backends[0].address");
-    require_at(l2, Severity::error, 5, 56);
+    auto l2 = expect_located(r, "services[0].backends[0].address", Severity::error, 5, 56);
     CHECK(l2.message ==
           "IPv6 backend 2001:db8::20 cannot be reached: l2 forwarding rewrites only MAC addresses, so backends "
           "must have the VIP's family (IPv4); use gue");
 
-    auto ipip = only(r, "services[1].forwarding");
-    require_at(ipip, Severity::error, 6, 60);
-    CHECK(ipip.message == "ipip carries IPv4 VIPs only, but the VIP 2001:db8::1 is IPv6");
+    auto ipip = expect_located(r, "services[1].forwarding", Severity::error, 6, 60,
+                               "ipip carries IPv4 VIPs only, but the VIP 2001:db8::1 is IPv6");
 
-    auto ip6ip6 = only(r, "services[2].backends[0].address");
-    require_at(ip6ip6, Severity::error, 7, 82);
+    auto ip6ip6 = expect_located(r, "services[2].backends[0].address", Severity::error, 7, 82);
     CHECK(ip6ip6.message ==
           "IPv4 backend 198.18.0.20 cannot be reached: ip6ip6 sends to IPv6 backends only; use ipip or gue");
 }
@@ -133,13 +119,11 @@ TEST_CASE("encapsulation needs an outer source of the outer family", "[config]")
         "  - {name: gue, vip: 198.19.0.1, port: 3, forwarding: gue, backends: [198.18.0.20, \"2001:db8::20\"]}",
     }));
     CHECK_FALSE(r.ok());
-    auto four6 = only(r, "services[1].forwarding");
-    require_at(four6, Severity::error, 6, 57);
+    auto four6 = expect_located(r, "services[1].forwarding", Severity::error, 6, 57);
     CHECK(four6.message ==
           "ip4in6 sends IPv6 outer headers and needs encap_source.ipv6 (the outer source address; set it in the "
           "service or in defaults)");
-    auto gue = only(r, "services[2].forwarding");
-    require_at(gue, Severity::error, 7, 55);
+    auto gue = expect_located(r, "services[2].forwarding", Severity::error, 7, 55);
     CHECK_THAT(gue.message, Catch::StartsWith("gue sends IPv6 outer headers and needs encap_source.ipv6"));
     // ipip has its IPv4 source from defaults: nothing to say.
     for (const Diagnostic& d : r.diagnostics) CHECK(d.field.rfind("services[0]", 0) != 0);
@@ -155,16 +139,11 @@ TEST_CASE("ring size: prime, at least one slot per backend, 100 per backend advi
         "  - {name: d, vip: 198.19.0.1, port: 4, ring_size: 4294967295, backends: [198.18.0.20]}",
     }));
     CHECK_FALSE(r.ok());
-    auto a = only(r, "services[0].ring_size");
-    require_at(a, Severity::error, 3, 52);
-    CHECK(a.message == "65536 is not prime (the next prime is 65537)");
+    expect_located(r, "services[0].ring_size", Severity::error, 3, 52, "65536 is not prime (the next prime is 65537)");
+    expect_located(r, "services[1].ring_size", Severity::error, 4, 52,
+                   "2 slots cannot hold 3 backends (the ring needs at least one slot per backend)");
 
-    auto b = only(r, "services[1].ring_size");
-    require_at(b, Severity::error, 4, 52);
-    CHECK(b.message == "2 slots cannot hold 3 backends (the ring needs at least one slot per backend)");
-
-    auto c = only(r, "services[2].ring_size");
-    require_at(c, Severity::warning, 5, 52);
+    auto c = expect_located(r, "services[2].ring_size", Severity::warning, 5, 52);
     CHECK(c.message == "199 slots for 2 backends spread load unevenly; use at least 200 (100 per backend)");
 
     auto d = only(r, "services[3].ring_size");
@@ -182,12 +161,9 @@ TEST_CASE("a bad default is reported once, at defaults, however many services in
         "  - {name: b, vip: 198.19.0.1, port: 2, backends: [198.18.0.20]}",
     }));
     CHECK_FALSE(r.ok());
-    auto ring = only(r, "defaults.ring_size");
-    require_at(ring, Severity::error, 3, 14);
-    CHECK(ring.message == "1000 is not prime (the next prime is 1009)");
-    auto timeout = only(r, "defaults.health.timeout");
-    require_at(timeout, Severity::error, 4, 21);
-    CHECK(timeout.message == "2s is not shorter than the interval 2s (a check must end before the next one starts)");
+    expect_located(r, "defaults.ring_size", Severity::error, 3, 14, "1000 is not prime (the next prime is 1009)");
+    expect_located(r, "defaults.health.timeout", Severity::error, 4, 21,
+                   "2s is not shorter than the interval 2s (a check must end before the next one starts)");
     CHECK(r.errors() == 2);
 }
 
@@ -200,9 +176,8 @@ TEST_CASE("a service-specific finding about an inherited value names the service
         "  - {name: v6, vip: \"2001:db8::1\", port: 1, backends: [\"2001:db8::20\"]}",
     }));
     CHECK_FALSE(r.ok());
-    auto d = only(r, "defaults.mtu");
-    require_at(d, Severity::error, 2, 17);
-    CHECK(d.message == "1200 is below the IPv6 minimum link MTU 1280 (this service sends IPv6) (service 'v6')");
+    expect_located(r, "defaults.mtu", Severity::error, 2, 17,
+                   "1200 is below the IPv6 minimum link MTU 1280 (this service sends IPv6) (service 'v6')");
 }
 
 TEST_CASE("limits: services, backends and ring slots", "[config]") {
@@ -214,15 +189,12 @@ TEST_CASE("limits: services, backends and ring slots", "[config]") {
         "  - {name: b, vip: 198.19.0.1, port: 2, ring_size: 101, backends: [198.18.0.20]}",
     }));
     CHECK_FALSE(r.ok());
-    auto s = only(r, "limits.max_services");
-    require_at(s, Severity::error, 2, 24);
-    CHECK(s.message == "2 services are defined, more than max_services 1");
-    auto b = only(r, "limits.max_backends");
-    require_at(b, Severity::error, 2, 41);
-    CHECK(b.message == "3 backends are defined, more than max_backends 2");
-    auto ring = only(r, "limits.ring_capacity");
-    require_at(ring, Severity::error, 2, 59);
-    CHECK(ring.message == "the services' rings need 352 slots, more than ring_capacity 300");
+    expect_located(r, "limits.max_services", Severity::error, 2, 24,
+                   "2 services are defined, more than max_services 1");
+    expect_located(r, "limits.max_backends", Severity::error, 2, 41,
+                   "3 backends are defined, more than max_backends 2");
+    expect_located(r, "limits.ring_capacity", Severity::error, 2, 59,
+                   "the services' rings need 352 slots, more than ring_capacity 300");
 }
 
 TEST_CASE("an empty backend list is a warning; the catalogue is still usable", "[config]") {
@@ -237,9 +209,8 @@ TEST_CASE("an empty backend list is a warning; the catalogue is still usable", "
     }));
     INFO(all_text(r));
     REQUIRE(r.ok());
-    auto empty = only(r, "services[0].backends");
-    require_at(empty, Severity::warning, 6, 15);
-    CHECK(empty.message == "no backends: every packet for this service is dropped");
+    expect_located(r, "services[0].backends", Severity::warning, 6, 15,
+                   "no backends: every packet for this service is dropped");
     auto idle = only(r, "services[1].backends");
     CHECK(idle.severity == Severity::warning);
     CHECK(idle.message == "every backend is draining or has weight 0: new flows are dropped");
@@ -263,17 +234,13 @@ TEST_CASE("health timing and ports", "[config]") {
         "    health: {kind: exec}",
     }));
     CHECK_FALSE(r.ok());
-    auto timeout = only(r, "services[0].health.timeout");
-    require_at(timeout, Severity::error, 9, 16);
-    CHECK(timeout.message ==
-          "500ms is not shorter than the interval 500ms (a check must end before the next one starts)");
-    auto port = only(r, "services[0].health.port");
-    require_at(port, Severity::error, 8, 7);
-    CHECK(port.message == "the service takes every port (port 0), so a tcp check needs health.port");
+    expect_located(r, "services[0].health.timeout", Severity::error, 9, 16,
+                   "500ms is not shorter than the interval 500ms (a check must end before the next one starts)");
+    auto port = expect_located(r, "services[0].health.port", Severity::error, 8, 7,
+                               "the service takes every port (port 0), so a tcp check needs health.port");
     // exec needs no port, but a command.
-    auto cmd = only(r, "services[1].health.exec.command");
-    require_at(cmd, Severity::error, 14, 13);
-    CHECK(cmd.message == "missing: an exec check needs a command to run");
+    expect_located(r, "services[1].health.exec.command", Severity::error, 14, 13,
+                   "missing: an exec check needs a command to run");
     CHECK(r.errors() == 3);
 }
 

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/invariant.h"
 #include "plan_test_support.h"
 
 using namespace julier;
@@ -380,27 +381,42 @@ TEST_CASE("the ring depends on the backends, not on their order or ids", "[plan]
 }
 
 TEST_CASE("limits are enforced with the limit named", "[plan]") {
+    // The catalogue's own rule (config/limits.h): a reload that keeps the running
+    // limits can hand the planner a catalogue over them.
     auto cat = catalogue({service("a", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21")}),
                           service("b", "198.19.0.2", 80, {backend("198.18.0.20")})});
     auto runtime = all_resolved(cat);
     SECTION("services") {
         cat.limits.max_services = 1;
         CHECK_THROWS_WITH(plan::make_plan(cat, runtime),
-                          "the catalogue has 2 services but limits.max_services is 1");
+                          "limits.max_services: 2 services are defined, more than max_services 1");
     }
     SECTION("backends") {
         cat.limits.max_backends = 2;
         CHECK_THROWS_WITH(plan::make_plan(cat, runtime),
-                          "the catalogue has 3 backends (over all services) but limits.max_backends is 2");
+                          "limits.max_backends: 3 backends are defined, more than max_backends 2");
     }
     SECTION("ring slots") {
         cat.limits.ring_capacity = 201;
         CHECK_THROWS_WITH(plan::make_plan(cat, runtime),
-                          "the services' ring sizes add up to 202 slots but limits.ring_capacity is 201");
+                          "limits.ring_capacity: the services' rings need 202 slots, more than ring_capacity 201");
     }
-    SECTION("duplicates") {
+}
+
+TEST_CASE("a catalogue the checks would refuse is a bug report, not a plan", "[plan]") {
+    auto cat = catalogue({service("a", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21")}),
+                          service("b", "198.19.0.2", 80, {backend("198.18.0.20")})});
+    auto runtime = all_resolved(cat);
+    SECTION("two services on one VIP, port and protocol") {
         cat.services[1].vip = cat.services[0].vip;
-        CHECK_THROWS_AS(plan::make_plan(cat, runtime), plan::PlanError);
+        CHECK_THROWS_AS(plan::make_plan(cat, runtime), common::BrokenInvariant);
+    }
+    SECTION("a backend listed twice") {
+        cat.services[0].backends[1].address = cat.services[0].backends[0].address;
+        CHECK_THROWS_WITH(plan::make_plan(cat, runtime), Catch::StartsWith("bug: ") && Catch::Contains("twice"));
+    }
+    SECTION("a valid catalogue plans") {
+        CHECK_NOTHROW(plan::make_plan(cat, runtime));
     }
 }
 
