@@ -26,27 +26,34 @@ std::string range_text(std::uint64_t min, std::uint64_t max) {
 
 }  // namespace
 
-std::optional<Located> Layers::get(std::string_view key) const {
-    for (const Located& layer : maps_) {
-        const std::size_t pairs = layer.node.size();  // 0 unless a mapping
-        for (std::size_t i = 0; i < pairs; ++i) {
-            const YamlNode k = layer.node.key(i);
-            if (!k.IsScalar() || k.Scalar() != key) continue;
-            const YamlNode value = layer.node.value(i);
-            // An empty value ("port:") has no place of its own: point at the key.
-            const YAML::Mark mark = value.IsNull() ? k.Mark() : value.Mark();
-            return Located{value, join_path(layer.path, key), {layer.location.file, mark.line + 1, mark.column + 1}};
-        }
+namespace {
+
+// The value of `key` in one mapping (none if `layer` is not a mapping).
+std::optional<Located> value_of(const Located& layer, std::string_view key) {
+    const std::size_t pairs = layer.node.size();  // 0 unless a mapping
+    for (std::size_t i = 0; i < pairs; ++i) {
+        const YamlNode k = layer.node.key(i);
+        if (!k.IsScalar() || k.Scalar() != key) continue;
+        const YamlNode value = layer.node.value(i);
+        // An empty value ("port:") has no place of its own: point at the key.
+        const YAML::Mark mark = value.IsNull() ? k.Mark() : value.Mark();
+        return Located{value, join_path(layer.path, key), {layer.location.file, mark.line + 1, mark.column + 1}};
     }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Located> Layers::get(std::string_view key) const {
+    for (const Located& layer : maps_)
+        if (auto v = value_of(layer, key)) return v;
     return std::nullopt;
 }
 
 Layers Layers::child(std::string_view key) const {
     std::vector<Located> children;
-    for (const Located& layer : maps_) {
-        Layers one({layer});
-        if (auto v = one.get(key); v && v->node.IsMap()) children.push_back(*v);
-    }
+    for (const Located& layer : maps_)
+        if (auto v = value_of(layer, key); v && v->node.IsMap()) children.push_back(std::move(*v));
     return Layers(std::move(children));
 }
 
