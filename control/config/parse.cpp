@@ -1,7 +1,5 @@
 #include "config/parse.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -164,7 +162,7 @@ public:
                     r_.warning(v->location, "services", "no services: every packet passes to the kernel");
                 const std::size_t n = within_limits(v->node);
                 for (std::size_t i = 0; i < n; ++i) {
-                    const YAML::Node item = v->node[i];
+                    const YamlNode item = v->node[i];
                     service(Located{item, index_path("services", i), r_.where(item, v->location)}, defaults);
                 }
             }
@@ -181,7 +179,7 @@ private:
     // at most the larger of each limit and a fixed allowance (so that a catalogue
     // a little over a limit still gets every finding). Past that, the declared
     // count is reported here and the rest is not read.
-    std::size_t within_limits(const YAML::Node& services) {
+    std::size_t within_limits(const YamlNode& services) {
         const Limits& l = cat_.limits;
         const std::size_t declared = services.size();
         const std::size_t n = std::min<std::size_t>(declared, std::max<std::size_t>(l.max_services, read_services_));
@@ -190,7 +188,7 @@ private:
 
         std::uint64_t backends = 0;  // counted without reading them: sizes only
         for (std::size_t i = 0; i < declared; ++i) {
-            const YAML::Node item = services[i];
+            const YamlNode item = services[i];
             if (!item.IsMap()) continue;
             if (auto b = Layers({Located{item, {}, {}}}).get("backends"); b && b->node.IsSequence())
                 backends += b->node.size();

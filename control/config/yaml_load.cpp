@@ -2,9 +2,12 @@
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
 
 #include <cctype>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,20 +16,50 @@ namespace julier::config {
 
 namespace {
 
-// Records where each document starts and nothing else.
-class DocumentStarts : public YAML::EventHandler {
+// Records where each document starts and, for the first one only, builds its
+// tree: later documents are an error and are only walked to their starts.
+class TreeBuilder : public YAML::EventHandler {
 public:
     std::vector<YAML::Mark> starts;
+    YamlTree* tree = nullptr;  // null once the first document is done
 
     void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-    void OnMapEnd() override {}
+    void OnDocumentEnd() override { tree = nullptr; }
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        if (tree) name(anchor, tree->add_null(mark));
+    }
+    void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override {
+        // yaml-cpp's parser refuses an alias to an anchor it has not seen.
+        if (tree && anchor < anchors_.size()) tree->add_alias(anchors_[anchor]);
+    }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  const std::string& value) override {
+        if (tree) name(anchor, tree->add_scalar(mark, value));
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value) override {
+        if (tree) name(anchor, tree->begin_collection(mark, YAML::NodeType::Sequence));
+    }
+    void OnSequenceEnd() override {
+        if (tree) tree->end_collection();
+    }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                    YAML::EmitterStyle::value) override {
+        if (tree) name(anchor, tree->begin_collection(mark, YAML::NodeType::Map));
+    }
+    void OnMapEnd() override {
+        if (tree) tree->end_collection();
+    }
+
+private:
+    // The parser numbers a document's anchors 1, 2, 3, ... (0 is none).
+    void name(YAML::anchor_t anchor, std::uint32_t node) {
+        if (anchor == YAML::NullAnchor) return;
+        if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+        anchors_[anchor] = node;
+    }
+
+    std::vector<std::uint32_t> anchors_;
 };
 
 common::SourceLocation at(const Reader& r, const YAML::Mark& m) { return {r.file(), m.line + 1, m.column + 1}; }
@@ -63,13 +96,15 @@ LoadedDocument load_single_document(std::string_view text, Reader& reader) {
     LoadedDocument out;
     if (report_control_character(text, reader)) return out;
     try {
-        // Walk the document boundaries first, a bounded number of steps: one
-        // document is wanted, a second is an error, and a "document" that starts
-        // where the previous one did means the parser is stuck on a token it
-        // cannot consume (the yaml-cpp fault), which is a syntax error there.
+        // A bounded number of documents: the first is built, a second is an
+        // error, and a "document" that starts where the previous one did means
+        // the parser is stuck on a token it cannot consume (the yaml-cpp fault),
+        // which is a syntax error there.
         std::istringstream in(owned);
         YAML::Parser parser(in);
-        DocumentStarts handler;
+        auto tree = std::make_unique<YamlTree>();
+        TreeBuilder handler;
+        handler.tree = tree.get();
         for (int step = 0; step < 3 && parser.HandleNextDocument(handler); ++step) {
             const auto& s = handler.starts;
             if (s.size() >= 2 && s[s.size() - 1].pos == s[s.size() - 2].pos) {
@@ -87,7 +122,8 @@ LoadedDocument load_single_document(std::string_view text, Reader& reader) {
         }
         if (handler.starts.size() > 1)
             reader.error(at(reader, handler.starts[1]), {}, "only one YAML document per file");
-        out.root = YAML::Load(owned);
+        out.root = tree->root();
+        out.tree = std::move(tree);
         out.status = LoadedDocument::Status::ok;
     } catch (const YAML::DeepRecursion& e) {
         // yaml-cpp's own message for this is "bad file".

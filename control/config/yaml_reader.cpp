@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <map>
+#include <unordered_map>
 
 #include "config/duration.h"
 #include "config/suggest.h"
@@ -11,11 +11,11 @@ namespace julier::config {
 
 namespace {
 
-std::string kind_of(const YAML::Node& node) {
+std::string kind_of(const YamlNode& node) {
     switch (node.Type()) {
     case YAML::NodeType::Map: return "a mapping";
     case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Scalar: return "'" + std::string(node.Scalar()) + "'";
     default: return "nothing";
     }
 }
@@ -26,33 +26,38 @@ std::string range_text(std::uint64_t min, std::uint64_t max) {
 
 }  // namespace
 
-std::optional<Located> Layers::get(std::string_view key) const {
-    for (const Located& layer : maps_) {
-        if (!layer.node.IsMap()) continue;
-        for (auto it = layer.node.begin(); it != layer.node.end(); ++it) {
-            if (!it->first.IsScalar() || it->first.Scalar() != key) continue;
-            const YAML::Mark key_mark = it->first.Mark();
-            common::SourceLocation at{layer.location.file, key_mark.line + 1, key_mark.column + 1};
-            const YAML::Mark value_mark = it->second.Mark();
-            // An empty value ("port:") has no mark of its own: point at the key.
-            if (!it->second.IsNull() && value_mark.line >= 0)
-                at = {layer.location.file, value_mark.line + 1, value_mark.column + 1};
-            return Located{it->second, join_path(layer.path, key), at};
-        }
+namespace {
+
+// The value of `key` in one mapping (none if `layer` is not a mapping).
+std::optional<Located> value_of(const Located& layer, std::string_view key) {
+    const std::size_t pairs = layer.node.size();  // 0 unless a mapping
+    for (std::size_t i = 0; i < pairs; ++i) {
+        const YamlNode k = layer.node.key(i);
+        if (!k.IsScalar() || k.Scalar() != key) continue;
+        const YamlNode value = layer.node.value(i);
+        // An empty value ("port:") has no place of its own: point at the key.
+        const YAML::Mark mark = value.IsNull() ? k.Mark() : value.Mark();
+        return Located{value, join_path(layer.path, key), {layer.location.file, mark.line + 1, mark.column + 1}};
     }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Located> Layers::get(std::string_view key) const {
+    for (const Located& layer : maps_)
+        if (auto v = value_of(layer, key)) return v;
     return std::nullopt;
 }
 
 Layers Layers::child(std::string_view key) const {
     std::vector<Located> children;
-    for (const Located& layer : maps_) {
-        Layers one({layer});
-        if (auto v = one.get(key); v && v->node.IsMap()) children.push_back(*v);
-    }
+    for (const Located& layer : maps_)
+        if (auto v = value_of(layer, key); v && v->node.IsMap()) children.push_back(std::move(*v));
     return Layers(std::move(children));
 }
 
-common::SourceLocation Reader::where(const YAML::Node& node, const common::SourceLocation& fallback) const {
+common::SourceLocation Reader::where(const YamlNode& node, const common::SourceLocation& fallback) const {
     const YAML::Mark mark = node.Mark();
     if (mark.line < 0) return fallback;
     return {file_, mark.line + 1, mark.column + 1};
@@ -88,20 +93,31 @@ bool Reader::mapping(const Located& v, const std::vector<std::string_view>& allo
         error(v.location, v.path, "expected a mapping (key: value), got " + kind_of(v.node));
         return false;
     }
-    std::map<std::string, common::SourceLocation> seen;
-    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
-        const common::SourceLocation at = where(it->first, v.location);
-        if (!it->first.IsScalar()) {
-            error(at, v.path, "a key must be a plain name, got " + kind_of(it->first));
+    const std::size_t pairs = v.node.size();
+    // The pair where `key` first appears. Mappings are small and searched in
+    // place; a large one (a hostile file) gets a hash table to stay linear.
+    std::unordered_map<std::string_view, std::size_t> seen;
+    const auto first_with = [&](std::string_view key, std::size_t i) {
+        if (pairs > 16) return seen.emplace(key, i).first->second;
+        std::size_t first = 0;
+        while (first < i && !(v.node.key(first).IsScalar() && v.node.key(first).Scalar() == key)) ++first;
+        return first;
+    };
+    for (std::size_t i = 0; i < pairs; ++i) {
+        const YamlNode k = v.node.key(i);
+        if (!k.IsScalar()) {
+            error(where(k, v.location), v.path, "a key must be a plain name, got " + kind_of(k));
             continue;
         }
-        const std::string& key = it->first.Scalar();
+        const std::string_view key = k.Scalar();
+        const std::size_t first = first_with(key, i);
+        if (first == i && std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+        const common::SourceLocation at = where(k, v.location);
         const std::string path = join_path(v.path, key);
-        if (auto [first, inserted] = seen.emplace(key, at); !inserted) {
-            error(at, path, "duplicate key (first at " + first->second.to_string() + ")");
+        if (first < i) {
+            error(at, path, "duplicate key (first at " + where(v.node.key(first), v.location).to_string() + ")");
             continue;
         }
-        if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
         if (extensions && key.starts_with("x-")) continue;
         if (key == "<<") {
             error(at, path, "YAML merge keys are not supported; use defaults, or an alias (*name) for a whole value");
@@ -130,7 +146,7 @@ bool Reader::sequence(const Located& v) {
 }
 
 std::optional<std::string> Reader::scalar(const Located& v, const std::string& field, const std::string& expected) {
-    if (v.node.IsScalar()) return v.node.Scalar();
+    if (v.node.IsScalar()) return std::string(v.node.Scalar());
     invalid(v, field, "expected " + expected + ", got " + kind_of(v.node));
     return std::nullopt;
 }

@@ -1,9 +1,7 @@
-// Typed, located reads from a yaml-cpp tree. Every read that fails adds one
+// Typed, located reads from a YAML tree. Every read that fails adds one
 // diagnostic naming the field, the value and what is allowed, and returns nothing,
 // so the caller carries on and the file yields all its errors in one pass.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <optional>
@@ -17,12 +15,13 @@
 #include "config/diagnostic.h"
 #include "config/enum_names.h"
 #include "config/field_index.h"
+#include "config/yaml_tree.h"
 
 namespace julier::config {
 
 // A node with the path that names it in messages and the place it was written.
 struct Located {
-    YAML::Node node;
+    YamlNode node;
     std::string path;
     common::SourceLocation location;
 };
@@ -56,8 +55,8 @@ public:
     const std::string& file() const { return file_; }
     FieldIndex& index() { return index_; }
 
-    // 1-based position of a node; `fallback` where yaml-cpp has none (empty values).
-    common::SourceLocation where(const YAML::Node& node, const common::SourceLocation& fallback = {}) const;
+    // 1-based position of a node; `fallback` where it has none (no node).
+    common::SourceLocation where(const YamlNode& node, const common::SourceLocation& fallback = {}) const;
     common::SourceLocation file_location() const { return {file_, 0, 0}; }
 
     void error(const common::SourceLocation& at, const std::string& field, std::string message);
