@@ -52,18 +52,6 @@ struct jl_tunnel {
 	__u8 counter;     /* enum jl_decap_counter on success */
 };
 
-JL_INLINE int jl_decap_count(enum jl_decap_counter counter, __u64 bytes, int action)
-{
-	__u32 key = counter;
-	struct jl_traffic *t = bpf_map_lookup_elem(&jl_decap_counters, &key);
-
-	if (t) {
-		t->packets++;
-		t->bytes += bytes;
-	}
-	return action;
-}
-
 /*
  * The ECN field of the inner header, or -1 unless that header is whole and of the
  * family the tunnel announced.
@@ -174,15 +162,15 @@ int julier_decap(struct xdp_md *ctx)
 
 	parsed = jl_parse(ctx, &pkt);
 	if (parsed == JL_PARSE_NOT_IP)
-		return jl_decap_count(JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
 	if (parsed != JL_PARSE_OK)
-		return jl_decap_count(JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
 	if (pkt.frag)
-		return jl_decap_count(JL_DECAP_CNT_PASS_FRAGMENT, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_FRAGMENT, pkt.frame_len, XDP_PASS);
 
 	cfg = bpf_map_lookup_elem(&jl_decap_cfg, &zero);
 	if (!cfg)
-		return jl_decap_count(JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
 	gue_port = cfg->gue_port ? cfg->gue_port : bpf_htons(JL_DEFAULT_GUE_PORT);
 
 	switch (pkt.l4_proto) {
@@ -194,34 +182,34 @@ int julier_decap(struct xdp_md *ctx)
 	case IPPROTO_IPV6:
 		/* IPv6 in IPv4 (6in4) is no forwarding mode: left to the kernel. */
 		if (pkt.flow.family != JL_FAMILY_V6)
-			return jl_decap_count(JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
 		t.inner_off = pkt.l4_off;
 		t.inner_family = JL_FAMILY_V6;
 		t.counter = JL_DECAP_CNT_DECAP_IP6IP6;
 		break;
 	case IPPROTO_UDP:
 		if (pkt.flow.dport != gue_port)
-			return jl_decap_count(JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
 		if (jl_gue(data, end, pkt.l4_off + sizeof(struct udphdr), &t))
-			return jl_decap_count(JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
 		break;
 	default:
-		return jl_decap_count(JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
 	}
 
 	if (!jl_is_local(&pkt, cfg))
-		return jl_decap_count(JL_DECAP_CNT_PASS_NOT_LOCAL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_LOCAL, pkt.frame_len, XDP_PASS);
 	inner_ecn = jl_inner_ecn(data, end, &t);
 	if (inner_ecn < 0)
-		return jl_decap_count(JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
 
 	/* RFC 6040, decided before anything is changed so that a drop leaves no trace. */
 	ecn = jl_ecn_decapsulate(pkt.tos & JL_ECN_MASK, inner_ecn);
 	if (ecn == JL_ECN_DROP)
-		return jl_decap_count(JL_DECAP_CNT_DROP_ECN, pkt.frame_len, XDP_DROP);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_DROP_ECN, pkt.frame_len, XDP_DROP);
 
 	if (jl_strip(ctx, &pkt, &t))
-		return jl_decap_count(JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
 
 	if (ecn != inner_ecn) {
 		data = (void *)(long)ctx->data;
@@ -238,5 +226,5 @@ int julier_decap(struct xdp_md *ctx)
 				jl_ipv6_set_ecn(ip6, ecn);
 		}
 	}
-	return jl_decap_count(t.counter, pkt.frame_len, XDP_PASS);
+	return jl_count_verdict(&jl_decap_counters, t.counter, pkt.frame_len, XDP_PASS);
 }

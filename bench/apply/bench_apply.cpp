@@ -19,7 +19,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +27,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_cli.h"
 #include "config/parse.h"
 #include "dataplane/dataplane.h"
 #include "plan/plan.h"
@@ -37,6 +37,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace dp = julier::dataplane;
 namespace pl = julier::plan;
+using julier::bench::median;
 
 std::size_t kServices = 1000;  // --services (the smoke test of the sanitizer build uses fewer)
 constexpr int kBackends = 10;  // per service; the same 10 addresses serve every VIP
@@ -89,11 +90,6 @@ extern "C" void on_signal(int sig) {
 
 double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 // Removes the forwarder's pins whatever happens.
@@ -224,11 +220,7 @@ int run(bool quick, const std::string& json_path) {
                 fmt::format("<= {} slots written, live ring = plan", changed_slots_max).c_str());
     std::printf("(write ms of a change includes %.1f ms waiting for the retired side's readers)\n",
                 median(change_waited_ms));
-    if (!json_path.empty()) {
-        std::ofstream file(json_path);
-        file << out.dump(2) << '\n';
-        if (!file) throw std::runtime_error("cannot write " + json_path);
-    }
+    julier::bench::write_figures(out, json_path);
     return 0;
 }
 
@@ -236,25 +228,15 @@ int run(bool quick, const std::string& json_path) {
 
 int main(int argc, char** argv) {
     CLI::App app{"Time of a catalogue change from plan to live forwarder (1000 services)"};
-    bool quick = false;
-    std::string json_path;
-    app.add_flag("--quick", quick, "fewer rounds");
+    julier::bench::Options options;
+    julier::bench::add_options(app, options, "fewer rounds");
     // The smoke test of the sanitizer build sets JULIER_BENCH_SERVICES: a 1000-service
     // apply takes minutes there. The figures' names still say 1000; apply.services says
     // how many there were.
     if (const char* env = std::getenv("JULIER_BENCH_SERVICES")) kServices = std::strtoul(env, nullptr, 10);
     app.add_option("--services", kServices, "services in the catalogue (for smoke tests only)")
         ->check(CLI::Range(10, 1000));
-    app.add_option("--json", json_path, "write the results as a flat JSON object to this file");
     CLI11_PARSE(app, argc, argv);
-    if (geteuid() != 0) {
-        std::fprintf(stderr, "error: needs root (loads and pins the forwarder)\n");
-        return 1;
-    }
-    try {
-        return run(quick, json_path);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    }
+    return julier::bench::run([&] { return run(options.quick, options.json_path); },
+                              "loads and pins the forwarder");
 }

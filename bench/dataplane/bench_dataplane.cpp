@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,11 +21,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_cli.h"
 #include "harness.h"
 #include "julier_bench_trivial_tx.skel.h"
 #include "packet.h"
 
 using namespace julier::test;
+using julier::bench::median;
 
 namespace {
 
@@ -91,11 +92,6 @@ double thread_cpu_ns() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // One run must give the verdict and bytes the path promises; the errors say which.
@@ -270,14 +266,7 @@ int run(bool quick, const std::string& json_path) {
               "minus short series); kernel ns: the kernel's own integer mean, for comparison;\n"
               "ratio: ns/packet over the trivial program's.\n");
 
-  if (!json_path.empty()) {
-    std::ofstream file(json_path);
-    file << out.dump(2) << '\n';
-    if (!file) {
-      std::fprintf(stderr, "error: cannot write %s\n", json_path.c_str());
-      return 1;
-    }
-  }
+  julier::bench::write_figures(out, json_path);
   return 0;
 }
 
@@ -285,20 +274,9 @@ int run(bool quick, const std::string& json_path) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Per-packet cost of the forwarder's idempotent paths (BPF_PROG_TEST_RUN)"};
-  bool quick = false;
-  std::string json_path;
-  app.add_flag("--quick", quick, "fewer rounds and runs");
-  app.add_option("--json", json_path, "write the results as a flat JSON object to this file");
+  julier::bench::Options options;
+  julier::bench::add_options(app, options, "fewer rounds and runs");
   CLI11_PARSE(app, argc, argv);
-
-  if (geteuid() != 0) {
-    std::fprintf(stderr, "error: needs root (loads BPF programs and runs BPF_PROG_TEST_RUN)\n");
-    return 1;
-  }
-  try {
-    return run(quick, json_path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return julier::bench::run([&] { return run(options.quick, options.json_path); },
+                            "loads BPF programs and runs BPF_PROG_TEST_RUN");
 }

@@ -41,7 +41,7 @@ import tempfile
 import time
 
 from julier import Julierd
-from topo import Host, run
+from topo import Fail, Host, catalogue_header, fresh_namespace, run, write_figures
 
 LB4, LB6 = "198.18.0.2", "2001:db8::2"
 CLIENT4, CLIENT6 = "198.18.0.10", "2001:db8::10"
@@ -60,10 +60,6 @@ PATHS = {
 STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
 
 
-class Fail(Exception):
-    pass
-
-
 def catalogue() -> str:
     services = []
     for service, vip, port, proto, mode, family, _ in PATHS.values():
@@ -71,12 +67,8 @@ def catalogue() -> str:
         services.append(
             f'  - {{name: {service}, vip: "{vip}", port: {port}, protocol: {proto}, forwarding: {mode},\n'
             f'     backends: [{", ".join(f"{{address: {chr(34)}{b}{chr(34)}}}" for b in backends)}]}}')
-    return f"""interfaces: [eth0]
-pin_dir: "@PIN_DIR@"
-control_socket: "@SOCKET@"
-metrics: {{listen: "127.0.0.1:9641"}}
-limits: {{max_services: 16, max_backends: 256, ring_capacity: 524288, max_flows: 1048576}}
-# `_new` times a connection-table write on every packet: flood protection would stop
+    limits = "max_services: 16, max_backends: 256, ring_capacity: 524288, max_flows: 1048576"
+    return catalogue_header(limits) + f"""# `_new` times a connection-table write on every packet: flood protection would stop
 # writing above its rate and the path would no longer be the one named.
 flood_protection: {{new_flow_rate_per_cpu: 0}}
 defaults:
@@ -120,10 +112,8 @@ class Bench:
     # -- setup and cleanup -----------------------------------------------------
     def setup(self) -> None:
         for ns in (self.gen, self.lb):
-            run("ip", "netns", "del", ns, check=False, quiet=True)
-            run("ip", "netns", "add", ns)
             self.namespaces.append(ns)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
+            fresh_namespace(ns)
         for dev in ("eth0", "eth1"):
             run("ip", "-n", self.gen, "link", "add", dev, "type", "veth", "peer", "name", dev, "netns", self.lb)
             # The generator needs no stack: no IPv6 router or listener reports reach
@@ -384,10 +374,7 @@ def main() -> int:
         return 1
     finally:
         bench.close()
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2, sort_keys=True)
-            f.write("\n")
+    write_figures(args.json, out)
     return 0
 
 

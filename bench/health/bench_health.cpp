@@ -22,7 +22,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -36,6 +35,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_cli.h"
 #include "health/address.h"
 #include "health/manager.h"
 
@@ -225,8 +225,7 @@ int main(int argc, char** argv)
     CLI::App app{"julier health-check benchmark: TCP checks of many backends on one thread"};
     std::size_t backends = 10000;
     double seconds = 10.0;
-    bool quick = false;
-    std::string json_file;
+    julier::bench::Options options;
     std::size_t addresses = 64;
     std::size_t ports = 4;
     long interval_ms = 1000;
@@ -236,122 +235,116 @@ int main(int argc, char** argv)
     app.add_option("--addresses", addresses, "loopback addresses with listeners (backends per service)")
         ->check(CLI::Range(1, 1000));
     app.add_option("--ports", ports, "listeners per address")->check(CLI::Range(1, 64));
-    app.add_flag("--quick", quick, "a short window (3 s)");
-    app.add_option("--json", json_file, "write the figures as one flat JSON object");
+    julier::bench::add_options(app, options, "a short window (3 s)");
     CLI11_PARSE(app, argc, argv);
-    if (quick) seconds = std::min(seconds, 3.0);
+    if (options.quick) seconds = std::min(seconds, 3.0);
 
-    raise_fd_limit();
-    Backends servers(addresses, ports);
+    return julier::bench::run([&] {
+        raise_fd_limit();
+        Backends servers(addresses, ports);
 
-    // Service s holds one backend per listener address, all on port s % ports: the
-    // (service, address) pairs are distinct, as in any real catalogue.
-    std::vector<julier::health::Target> targets;
-    targets.reserve(backends);
-    for (std::size_t i = 0; i < backends; ++i) {
-        std::size_t service = i / addresses;
-        tcp::endpoint endpoint = servers.endpoint(i % addresses, service % ports);
-        julier::health::Target target;
-        target.service = fmt::format("svc-{}", service);
-        target.address = julier::health::from_asio(endpoint.address());
-        target.port = endpoint.port();
-        target.check.kind = julier::config::HealthKind::tcp;
-        target.check.interval = std::chrono::milliseconds(interval_ms);
-        target.check.timeout = std::chrono::milliseconds(interval_ms / 2);
-        targets.push_back(target);
-    }
-
-    std::vector<tcp::endpoint> endpoints;
-    for (const auto& target : targets) endpoints.emplace_back(julier::health::to_asio(target.address), target.port);
-    const double per_second = static_cast<double>(backends) * 1000.0 / static_cast<double>(interval_ms);
-    // Half a window before the checker runs and half after, so drift of a busy
-    // machine weighs on both alike.
-    BareRun bare_before = bare_connects(endpoints, per_second, seconds / 2);
-
-    asio::io_context io;
-    julier::health::Manager manager(io);
-    bool measuring = false;
-    std::vector<double> jitter_ms;
-    jitter_ms.reserve(static_cast<std::size_t>(static_cast<double>(backends) * seconds * 1000.0 / static_cast<double>(interval_ms) * 1.1) + 16);
-    manager.on_probe_start([&](TimePoint scheduled, TimePoint started) {
-        // Early (timer slack) or late, either way off the slot.
-        if (measuring) jitter_ms.push_back(std::abs(std::chrono::duration<double, std::milli>(started - scheduled).count()));
-    });
-    std::uint64_t probes_done = 0, probes_passed = 0;
-    manager.on_probe_result([&](const julier::health::Target&, const julier::health::Result& r) {
-        ++probes_done;
-        probes_passed += r.ok ? 1 : 0;
-    });
-    std::size_t transitions = 0;
-    manager.on_transition([&](const julier::health::HealthEvent&) { ++transitions; });
-    manager.set_targets(targets);
-
-    // Warm-up: two intervals, so every backend has been probed and gone up.
-    io.run_for(std::chrono::milliseconds(2 * interval_ms));
-
-    auto probes_before = probes_done;
-    auto passed_before = probes_passed;
-    double cpu_before = thread_cpu_seconds();
-    double backend_cpu_before = servers.cpu_seconds();
-    auto wall_before = Clock::now();
-    measuring = true;
-    io.run_for(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds)));
-    measuring = false;
-    double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
-    double cpu = thread_cpu_seconds() - cpu_before;
-    double backend_cpu = servers.cpu_seconds() - backend_cpu_before;
-    auto probes = probes_done - probes_before;
-    auto failures = probes - (probes_passed - passed_before);
-    std::size_t up = 0;
-    for (const auto& status : manager.statuses()) up += status.state == julier::health::State::up;
-    manager.stop();
-    BareRun bare_after = bare_connects(endpoints, per_second, seconds / 2);
-    double bare_share = (bare_before.cpu_share + bare_after.cpu_share) / 2.0;
-
-    double cpu_share = cpu / wall;
-    double p50 = percentile(jitter_ms, 0.50);
-    double p99 = percentile(jitter_ms, 0.99);
-    double max = jitter_ms.empty() ? 0.0 : *std::max_element(jitter_ms.begin(), jitter_ms.end());
-    double expected = static_cast<double>(backends) * wall * 1000.0 / static_cast<double>(interval_ms);
-
-    std::string prefix = fmt::format("health.tcp_{}_backends.", backends);
-    nlohmann::json figures;
-    figures[prefix + "cpu_share"] = cpu_share;
-    figures[prefix + "jitter_p50_ms"] = p50;
-    figures[prefix + "jitter_p99_ms"] = p99;
-    figures[prefix + "probes_per_second"] = static_cast<double>(probes) / wall;
-    figures[prefix + "failed_probes"] = failures;
-    figures[prefix + "backend_cpu_share"] = backend_cpu / wall;
-    figures[prefix + "bare_connect_cpu_share"] = bare_share;
-    figures[prefix + "cpu_ratio_to_bare_connects"] = bare_share > 0 ? cpu_share / bare_share : 0.0;
-
-    fmt::print("{} TCP backends ({} services, {} loopback listeners), interval {} ms, {:.1f} s measured\n", backends,
-               (backends + addresses - 1) / addresses, servers.listeners(), interval_ms, wall);
-    fmt::print("  {:<40} {:>12}\n", "figure", "value");
-    fmt::print("  {:<40} {:>12.4f}   (goal <= 0.05)\n", "checker CPU, share of one core", cpu_share);
-    fmt::print("  {:<40} {:>12.4f}   (same connections, bare system calls)\n", "bare connects CPU, share of one core",
-               bare_share);
-    fmt::print("  {:<40} {:>12.2f}\n", "checker CPU / bare connects CPU", bare_share > 0 ? cpu_share / bare_share : 0.0);
-    fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter p50 (ms)", p50);
-    fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter p99 (ms)", p99);
-    fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter max (ms)", max);
-    fmt::print("  {:<40} {:>12.0f}   (schedule: {:.0f})\n", "probes per second", static_cast<double>(probes) / wall,
-               expected / wall);
-    fmt::print("  {:<40} {:>12}\n", "failed probes", failures);
-    fmt::print("  {:<40} {:>12}\n", "backends up at the end", up);
-    fmt::print("  {:<40} {:>12.4f}   (listeners' thread, not the checker)\n", "backends' CPU, share of one core",
-               backend_cpu / wall);
-
-    if (!json_file.empty()) {
-        std::ofstream out(json_file);
-        out << figures.dump(2) << "\n";
-        if (!out) {
-            fmt::print(stderr, "cannot write {}\n", json_file);
-            return 1;
+        // Service s holds one backend per listener address, all on port s % ports: the
+        // (service, address) pairs are distinct, as in any real catalogue.
+        std::vector<julier::health::Target> targets;
+        targets.reserve(backends);
+        for (std::size_t i = 0; i < backends; ++i) {
+            std::size_t service = i / addresses;
+            tcp::endpoint endpoint = servers.endpoint(i % addresses, service % ports);
+            julier::health::Target target;
+            target.service = fmt::format("svc-{}", service);
+            target.address = julier::health::from_asio(endpoint.address());
+            target.port = endpoint.port();
+            target.check.kind = julier::config::HealthKind::tcp;
+            target.check.interval = std::chrono::milliseconds(interval_ms);
+            target.check.timeout = std::chrono::milliseconds(interval_ms / 2);
+            targets.push_back(target);
         }
-    }
-    // A run where probes failed or fell behind measured something else.
-    bool valid = failures == 0 && bare_before.failures + bare_after.failures == 0 && static_cast<double>(probes) >= 0.98 * expected && up == backends;
-    if (!valid) fmt::print(stderr, "bench health: run not valid (failures, missed slots or backends not up)\n");
-    return valid ? 0 : 1;
+
+        std::vector<tcp::endpoint> endpoints;
+        for (const auto& target : targets) endpoints.emplace_back(julier::health::to_asio(target.address), target.port);
+        const double per_second = static_cast<double>(backends) * 1000.0 / static_cast<double>(interval_ms);
+        // Half a window before the checker runs and half after, so drift of a busy
+        // machine weighs on both alike.
+        BareRun bare_before = bare_connects(endpoints, per_second, seconds / 2);
+
+        asio::io_context io;
+        julier::health::Manager manager(io);
+        bool measuring = false;
+        std::vector<double> jitter_ms;
+        jitter_ms.reserve(static_cast<std::size_t>(static_cast<double>(backends) * seconds * 1000.0 / static_cast<double>(interval_ms) * 1.1) + 16);
+        manager.on_probe_start([&](TimePoint scheduled, TimePoint started) {
+            // Early (timer slack) or late, either way off the slot.
+            if (measuring) jitter_ms.push_back(std::abs(std::chrono::duration<double, std::milli>(started - scheduled).count()));
+        });
+        std::uint64_t probes_done = 0, probes_passed = 0;
+        manager.on_probe_result([&](const julier::health::Target&, const julier::health::Result& r) {
+            ++probes_done;
+            probes_passed += r.ok ? 1 : 0;
+        });
+        std::size_t transitions = 0;
+        manager.on_transition([&](const julier::health::HealthEvent&) { ++transitions; });
+        manager.set_targets(targets);
+
+        // Warm-up: two intervals, so every backend has been probed and gone up.
+        io.run_for(std::chrono::milliseconds(2 * interval_ms));
+
+        auto probes_before = probes_done;
+        auto passed_before = probes_passed;
+        double cpu_before = thread_cpu_seconds();
+        double backend_cpu_before = servers.cpu_seconds();
+        auto wall_before = Clock::now();
+        measuring = true;
+        io.run_for(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds)));
+        measuring = false;
+        double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
+        double cpu = thread_cpu_seconds() - cpu_before;
+        double backend_cpu = servers.cpu_seconds() - backend_cpu_before;
+        auto probes = probes_done - probes_before;
+        auto failures = probes - (probes_passed - passed_before);
+        std::size_t up = 0;
+        for (const auto& status : manager.statuses()) up += status.state == julier::health::State::up;
+        manager.stop();
+        BareRun bare_after = bare_connects(endpoints, per_second, seconds / 2);
+        double bare_share = (bare_before.cpu_share + bare_after.cpu_share) / 2.0;
+
+        double cpu_share = cpu / wall;
+        double p50 = percentile(jitter_ms, 0.50);
+        double p99 = percentile(jitter_ms, 0.99);
+        double max = jitter_ms.empty() ? 0.0 : *std::max_element(jitter_ms.begin(), jitter_ms.end());
+        double expected = static_cast<double>(backends) * wall * 1000.0 / static_cast<double>(interval_ms);
+
+        std::string prefix = fmt::format("health.tcp_{}_backends.", backends);
+        nlohmann::json figures;
+        figures[prefix + "cpu_share"] = cpu_share;
+        figures[prefix + "jitter_p50_ms"] = p50;
+        figures[prefix + "jitter_p99_ms"] = p99;
+        figures[prefix + "probes_per_second"] = static_cast<double>(probes) / wall;
+        figures[prefix + "failed_probes"] = failures;
+        figures[prefix + "backend_cpu_share"] = backend_cpu / wall;
+        figures[prefix + "bare_connect_cpu_share"] = bare_share;
+        figures[prefix + "cpu_ratio_to_bare_connects"] = bare_share > 0 ? cpu_share / bare_share : 0.0;
+
+        fmt::print("{} TCP backends ({} services, {} loopback listeners), interval {} ms, {:.1f} s measured\n", backends,
+                   (backends + addresses - 1) / addresses, servers.listeners(), interval_ms, wall);
+        fmt::print("  {:<40} {:>12}\n", "figure", "value");
+        fmt::print("  {:<40} {:>12.4f}   (goal <= 0.05)\n", "checker CPU, share of one core", cpu_share);
+        fmt::print("  {:<40} {:>12.4f}   (same connections, bare system calls)\n", "bare connects CPU, share of one core",
+                   bare_share);
+        fmt::print("  {:<40} {:>12.2f}\n", "checker CPU / bare connects CPU", bare_share > 0 ? cpu_share / bare_share : 0.0);
+        fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter p50 (ms)", p50);
+        fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter p99 (ms)", p99);
+        fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter max (ms)", max);
+        fmt::print("  {:<40} {:>12.0f}   (schedule: {:.0f})\n", "probes per second", static_cast<double>(probes) / wall,
+                   expected / wall);
+        fmt::print("  {:<40} {:>12}\n", "failed probes", failures);
+        fmt::print("  {:<40} {:>12}\n", "backends up at the end", up);
+        fmt::print("  {:<40} {:>12.4f}   (listeners' thread, not the checker)\n", "backends' CPU, share of one core",
+                   backend_cpu / wall);
+
+        julier::bench::write_figures(figures, options.json_path);
+        // A run where probes failed or fell behind measured something else.
+        bool valid = failures == 0 && bare_before.failures + bare_after.failures == 0 && static_cast<double>(probes) >= 0.98 * expected && up == backends;
+        if (!valid) fmt::print(stderr, "bench health: run not valid (failures, missed slots or backends not up)\n");
+        return valid ? 0 : 1;
+    });
 }

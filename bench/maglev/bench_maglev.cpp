@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -15,9 +14,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_cli.h"
 #include "maglev/maglev.h"
 
 namespace mg = julier::maglev;
+using julier::bench::median;
 
 namespace {
 
@@ -87,11 +88,6 @@ double elapsed_ms(const std::function<void()>& run) {
     return thread_cpu_ms() - start;
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 // Medians of `rounds` timings of each function, taken in alternation so that both
 // see the same machine (the other core is shared with whatever else runs).
 std::vector<double> median_ms(int rounds, const std::vector<std::function<void()>>& runs) {
@@ -112,7 +108,10 @@ std::vector<double> median_ms(int rounds, const std::vector<std::function<void()
 }
 
 double max_over_mean(const std::vector<std::int32_t>& table, std::size_t n) {
-    const auto counts = mg::slot_counts(table, n);
+    std::vector<std::uint32_t> counts(n, 0);
+    for (std::int32_t slot : table) {
+        if (slot >= 0) ++counts[static_cast<std::size_t>(slot)];
+    }
     const double mean = static_cast<double>(table.size()) / static_cast<double>(n);
     return *std::max_element(counts.begin(), counts.end()) / mean;
 }
@@ -154,15 +153,7 @@ Churn churn_remove_one(const BackendSet& set, std::uint32_t m, int samples) {
     return churn;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"Benchmark of Maglev table generation"};
-    bool quick = false;
-    std::string json_path;
-    app.add_flag("--quick", quick, "fewer rounds");
-    app.add_option("--json", json_path, "write the results as a flat JSON object to this file");
-    CLI11_PARSE(app, argc, argv);
+int run(bool quick, const std::string& json_path) {
 
     const int rounds = quick ? 5 : 31;
     nlohmann::json out = nlohmann::json::object();
@@ -225,13 +216,16 @@ int main(int argc, char** argv) {
     std::printf("  churn, remove one (mean)     %8.4f\n", churn.mean);
     std::printf("  churn, remove one (worst)    %8.4f\n", churn.max);
 
-    if (!json_path.empty()) {
-        std::ofstream file(json_path);
-        file << out.dump(2) << '\n';
-        if (!file) {
-            std::fprintf(stderr, "error: cannot write %s\n", json_path.c_str());
-            return 1;
-        }
-    }
+    julier::bench::write_figures(out, json_path);
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Benchmark of Maglev table generation"};
+    julier::bench::Options options;
+    julier::bench::add_options(app, options, "fewer rounds");
+    CLI11_PARSE(app, argc, argv);
+    return julier::bench::run([&] { return run(options.quick, options.json_path); });
 }

@@ -15,7 +15,6 @@ and the changed backend reports its new weight.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -23,26 +22,19 @@ import sys
 import time
 
 from julier import Julierd, control_request
-from topo import Host, run
+from topo import Fail, Host, catalogue_header, fresh_namespace, run, write_figures
 
 SERVICES, BACKENDS, RING = 1000, 10, 65537
 LB4 = "198.18.0.2"
 WEIGHTS = (60, 30, 100)  # a cycle of three: every reload changes the plan
 
 
-class Fail(Exception):
-    pass
-
-
 def catalogue(changed: dict[int, int]) -> str:
     """`changed`: service index -> weight of its backend 3 (all others 100)."""
+    header = catalogue_header(f"max_services: {SERVICES}, max_backends: {SERVICES * BACKENDS + 16}, "
+                              f"ring_capacity: {SERVICES * RING}, max_flows: 65536")
     lines = [
-        "interfaces: [eth0]",
-        'pin_dir: "@PIN_DIR@"',
-        'control_socket: "@SOCKET@"',
-        'metrics: {listen: "127.0.0.1:9641"}',
-        f"limits: {{max_services: {SERVICES}, max_backends: {SERVICES * BACKENDS + 16}, "
-        f"ring_capacity: {SERVICES * RING}, max_flows: 65536}}",
+        header.rstrip("\n"),
         "defaults:",
         "  forwarding: l2",
         f"  ring_size: {RING}",
@@ -70,9 +62,7 @@ def measure(build: str, quick: bool) -> dict[str, float]:
     ns = f"jlr{os.getpid() % 100000}-lb"
     jd = None
     try:
-        run("ip", "netns", "del", ns, check=False, quiet=True)
-        run("ip", "netns", "add", ns)
-        run("ip", "-n", ns, "link", "set", "lo", "up")
+        fresh_namespace(ns)
         run("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0")
         run("ip", "-n", ns, "addr", "add", f"{LB4}/24", "dev", "eth0")
         for dev in ("eth0", "peer0"):
@@ -152,10 +142,7 @@ def main() -> int:
     except (Fail, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2, sort_keys=True)
-            f.write("\n")
+    write_figures(args.json, out)
     return 0
 
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -198,167 +199,152 @@ Response decode_response(std::string_view line) {
     return response;
 }
 
-void to_json(nlohmann::json& j, const LastReload& v) {
-    j = {{"result", v.result}, {"unix_time", v.unix_time}, {"error", v.error}};
-}
-void from_json(const nlohmann::json& j, LastReload& v) {
-    read(j, "result", v.result);
-    read(j, "unix_time", v.unix_time);
-    read(j, "error", v.error);
+// ---- typed payloads: one field list each, read by both to_json and from_json ----
+namespace {
+
+template <typename Message, typename Member>
+struct Field {
+    const char* name;  // on the wire
+    Member Message::*member;
+};
+
+template <typename Message, typename Member>
+constexpr Field<Message, Member> field(const char* name, Member Message::*member) {
+    return {name, member};
 }
 
-void to_json(nlohmann::json& j, const AnnouncementInfo& v) {
-    j = {{"vip", v.vip},         {"state", v.state},
-         {"usable", v.usable},   {"needed", v.needed},
-         {"seconds_in_state", v.seconds_in_state}, {"announce_in_seconds", v.announce_in_seconds},
-         {"services", v.services}};
-}
-void from_json(const nlohmann::json& j, AnnouncementInfo& v) {
-    read(j, "vip", v.vip);
-    read(j, "state", v.state);
-    read(j, "usable", v.usable);
-    read(j, "needed", v.needed);
-    read(j, "seconds_in_state", v.seconds_in_state);
-    read(j, "announce_in_seconds", v.announce_in_seconds);
-    read(j, "services", v.services);
+// The tag that picks a payload's list among the overloads of fields() below (found by ADL).
+template <typename Message>
+struct Of {};
+
+template <typename Message>
+void write_fields(nlohmann::json& j, const Message& v) {
+    j = nlohmann::json::object();
+    std::apply([&](const auto&... f) { ((j[f.name] = v.*(f.member)), ...); }, fields(Of<Message>{}));
 }
 
-void to_json(nlohmann::json& j, const BgpSessionInfo& v) {
-    j = {{"protocol", v.protocol}, {"neighbour", v.neighbour}, {"state", v.state}};
-}
-void from_json(const nlohmann::json& j, BgpSessionInfo& v) {
-    read(j, "protocol", v.protocol);
-    read(j, "neighbour", v.neighbour);
-    read(j, "state", v.state);
+template <typename Message>
+void read_fields(const nlohmann::json& j, Message& v) {
+    std::apply([&](const auto&... f) { (read(j, f.name, v.*(f.member)), ...); }, fields(Of<Message>{}));
 }
 
-void to_json(nlohmann::json& j, const InterfaceState& v) {
-    j = {{"name", v.name}, {"attached", v.attached}, {"reattached", v.reattached}, {"note", v.note}};
+auto fields(Of<LastReload>) {
+    using M = LastReload;
+    return std::tuple{field("result", &M::result),
+                      field("unix_time", &M::unix_time),
+                      field("error", &M::error)};
 }
-void from_json(const nlohmann::json& j, InterfaceState& v) {
-    read(j, "name", v.name);
-    read(j, "attached", v.attached);
-    read(j, "reattached", v.reattached);
-    read(j, "note", v.note);
+auto fields(Of<AnnouncementInfo>) {
+    using M = AnnouncementInfo;
+    return std::tuple{field("vip", &M::vip),
+                      field("state", &M::state),
+                      field("usable", &M::usable),
+                      field("needed", &M::needed),
+                      field("seconds_in_state", &M::seconds_in_state),
+                      field("announce_in_seconds", &M::announce_in_seconds),
+                      field("services", &M::services)};
 }
-
-void to_json(nlohmann::json& j, const Status& v) {
-    j = {{"version", v.version},
-         {"pid", v.pid},
-         {"uptime_seconds", v.uptime_seconds},
-         {"config_file", v.config_file},
-         {"config_generation", v.config_generation},
-         {"dataplane_generation", v.dataplane_generation},
-         {"last_reload", v.last_reload},
-         {"reload_failures", v.reload_failures},
-         {"pin_dir", v.pin_dir},
-         {"interfaces", v.interfaces},
-         {"interface_states", v.interface_states},
-         {"services", v.services},
-         {"backends", v.backends},
-         {"adopted", v.adopted},
-         {"bgp", v.bgp},
-         {"bird_error", v.bird_error},
-         {"announcements", v.announcements},
-         {"bgp_sessions", v.bgp_sessions}};
+auto fields(Of<BgpSessionInfo>) {
+    using M = BgpSessionInfo;
+    return std::tuple{field("protocol", &M::protocol),
+                      field("neighbour", &M::neighbour),
+                      field("state", &M::state)};
 }
-void from_json(const nlohmann::json& j, Status& v) {
-    read(j, "version", v.version);
-    read(j, "pid", v.pid);
-    read(j, "uptime_seconds", v.uptime_seconds);
-    read(j, "config_file", v.config_file);
-    read(j, "config_generation", v.config_generation);
-    read(j, "dataplane_generation", v.dataplane_generation);
-    read(j, "last_reload", v.last_reload);
-    read(j, "reload_failures", v.reload_failures);
-    read(j, "pin_dir", v.pin_dir);
-    read(j, "interfaces", v.interfaces);
-    read(j, "interface_states", v.interface_states);
-    read(j, "services", v.services);
-    read(j, "backends", v.backends);
-    read(j, "adopted", v.adopted);
-    read(j, "bgp", v.bgp);
-    read(j, "bird_error", v.bird_error);
-    read(j, "announcements", v.announcements);
-    read(j, "bgp_sessions", v.bgp_sessions);
+auto fields(Of<InterfaceState>) {
+    using M = InterfaceState;
+    return std::tuple{field("name", &M::name),
+                      field("attached", &M::attached),
+                      field("reattached", &M::reattached),
+                      field("note", &M::note)};
 }
-
-void to_json(nlohmann::json& j, const ServiceInfo& v) {
-    j = {{"name", v.name},
-         {"vip", v.vip},
-         {"port", v.port},
-         {"protocol", v.protocol},
-         {"forwarding", v.forwarding},
-         {"ring_size", v.ring_size},
-         {"backends", v.backends},
-         {"backends_in_ring", v.backends_in_ring},
-         {"packets", v.packets},
-         {"bytes", v.bytes},
-         {"new_flows", v.new_flows},
-         {"when_all_down", v.when_all_down}};
+auto fields(Of<Status>) {
+    using M = Status;
+    return std::tuple{field("version", &M::version),
+                      field("pid", &M::pid),
+                      field("uptime_seconds", &M::uptime_seconds),
+                      field("config_file", &M::config_file),
+                      field("config_generation", &M::config_generation),
+                      field("dataplane_generation", &M::dataplane_generation),
+                      field("last_reload", &M::last_reload),
+                      field("reload_failures", &M::reload_failures),
+                      field("pin_dir", &M::pin_dir),
+                      field("interfaces", &M::interfaces),
+                      field("interface_states", &M::interface_states),
+                      field("services", &M::services),
+                      field("backends", &M::backends),
+                      field("adopted", &M::adopted),
+                      field("bgp", &M::bgp),
+                      field("bird_error", &M::bird_error),
+                      field("announcements", &M::announcements),
+                      field("bgp_sessions", &M::bgp_sessions)};
 }
-void from_json(const nlohmann::json& j, ServiceInfo& v) {
-    read(j, "name", v.name);
-    read(j, "vip", v.vip);
-    read(j, "port", v.port);
-    read(j, "protocol", v.protocol);
-    read(j, "forwarding", v.forwarding);
-    read(j, "ring_size", v.ring_size);
-    read(j, "backends", v.backends);
-    read(j, "backends_in_ring", v.backends_in_ring);
-    read(j, "packets", v.packets);
-    read(j, "bytes", v.bytes);
-    read(j, "new_flows", v.new_flows);
-    read(j, "when_all_down", v.when_all_down);
+auto fields(Of<ServiceInfo>) {
+    using M = ServiceInfo;
+    return std::tuple{field("name", &M::name),
+                      field("vip", &M::vip),
+                      field("port", &M::port),
+                      field("protocol", &M::protocol),
+                      field("forwarding", &M::forwarding),
+                      field("ring_size", &M::ring_size),
+                      field("backends", &M::backends),
+                      field("backends_in_ring", &M::backends_in_ring),
+                      field("packets", &M::packets),
+                      field("bytes", &M::bytes),
+                      field("new_flows", &M::new_flows),
+                      field("when_all_down", &M::when_all_down)};
 }
-
-void to_json(nlohmann::json& j, const BackendInfo& v) {
-    j = {{"service", v.service}, {"address", v.address},
-         {"weight", v.weight},   {"weight_now", v.weight_now},
-         {"health", v.health},   {"health_reason", v.health_reason},
-         {"state", v.state},     {"drain_source", v.drain_source},
-         {"problem", v.problem}, {"packets", v.packets},
-         {"bytes", v.bytes}};
+auto fields(Of<BackendInfo>) {
+    using M = BackendInfo;
+    return std::tuple{field("service", &M::service),
+                      field("address", &M::address),
+                      field("weight", &M::weight),
+                      field("weight_now", &M::weight_now),
+                      field("health", &M::health),
+                      field("health_reason", &M::health_reason),
+                      field("state", &M::state),
+                      field("drain_source", &M::drain_source),
+                      field("problem", &M::problem),
+                      field("packets", &M::packets),
+                      field("bytes", &M::bytes)};
 }
-void from_json(const nlohmann::json& j, BackendInfo& v) {
-    read(j, "service", v.service);
-    read(j, "address", v.address);
-    read(j, "weight", v.weight);
-    read(j, "weight_now", v.weight_now);
-    read(j, "health", v.health);
-    read(j, "health_reason", v.health_reason);
-    read(j, "state", v.state);
-    read(j, "drain_source", v.drain_source);
-    read(j, "problem", v.problem);
-    read(j, "packets", v.packets);
-    read(j, "bytes", v.bytes);
+auto fields(Of<ReloadResult>) {
+    using M = ReloadResult;
+    return std::tuple{field("config_generation", &M::config_generation),
+                      field("dataplane_generation", &M::dataplane_generation),
+                      field("warnings", &M::warnings)};
+}
+auto fields(Of<DrainResult>) {
+    using M = DrainResult;
+    return std::tuple{field("changed", &M::changed),
+                      field("backend", &M::backend)};
+}
+auto fields(Of<TeardownResult>) {
+    using M = TeardownResult;
+    return std::tuple{field("detached", &M::detached),
+                      field("pin_dir", &M::pin_dir)};
 }
 
-void to_json(nlohmann::json& j, const ReloadResult& v) {
-    j = {{"config_generation", v.config_generation},
-         {"dataplane_generation", v.dataplane_generation},
-         {"warnings", v.warnings}};
-}
-void from_json(const nlohmann::json& j, ReloadResult& v) {
-    read(j, "config_generation", v.config_generation);
-    read(j, "dataplane_generation", v.dataplane_generation);
-    read(j, "warnings", v.warnings);
-}
+}  // namespace
 
-void to_json(nlohmann::json& j, const DrainResult& v) {
-    j = {{"changed", v.changed}, {"backend", v.backend}};
-}
-void from_json(const nlohmann::json& j, DrainResult& v) {
-    read(j, "changed", v.changed);
-    read(j, "backend", v.backend);
-}
-
-void to_json(nlohmann::json& j, const TeardownResult& v) {
-    j = {{"detached", v.detached}, {"pin_dir", v.pin_dir}};
-}
-void from_json(const nlohmann::json& j, TeardownResult& v) {
-    read(j, "detached", v.detached);
-    read(j, "pin_dir", v.pin_dir);
-}
+void to_json(nlohmann::json& j, const LastReload& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, LastReload& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const AnnouncementInfo& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, AnnouncementInfo& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const BgpSessionInfo& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, BgpSessionInfo& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const InterfaceState& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, InterfaceState& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const Status& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, Status& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const ServiceInfo& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, ServiceInfo& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const BackendInfo& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, BackendInfo& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const ReloadResult& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, ReloadResult& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const DrainResult& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, DrainResult& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const TeardownResult& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, TeardownResult& v) { read_fields(j, v); }
 
 }  // namespace julier::daemon::protocol

@@ -105,12 +105,4 @@ std::vector<VipHealth> Announcer::announced() const {
     return out;
 }
 
-std::optional<Clock::time_point> Announcer::next_deadline() const {
-    std::optional<Clock::time_point> earliest;
-    for (const auto& [vip, a] : vips_) {
-        if (a.state == VipState::hold_down && (!earliest || a.announce_at < *earliest)) earliest = a.announce_at;
-    }
-    return earliest;
-}
-
 }  // namespace julier::fleet

@@ -63,8 +63,6 @@ public:
     // What should be in BIRD's table now.
     std::vector<VipHealth> announced() const;
     const std::map<common::IpAddress, Announcement>& all() const { return vips_; }
-    // The earliest hold-down end, to wake up then.
-    std::optional<Clock::time_point> next_deadline() const;
 
 private:
     std::map<common::IpAddress, Announcement> vips_;

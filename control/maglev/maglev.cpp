@@ -423,14 +423,4 @@ void build_table(std::span<const Backend> backends, std::span<std::int32_t> tabl
     builder.build(backends, table);
 }
 
-std::vector<std::uint32_t> slot_counts(std::span<const std::int32_t> table, std::size_t backend_count) {
-    std::vector<std::uint32_t> counts(backend_count, 0);
-    for (std::int32_t slot : table) {
-        if (slot >= 0 && static_cast<std::size_t>(slot) < backend_count) {
-            ++counts[static_cast<std::size_t>(slot)];
-        }
-    }
-    return counts;
-}
-
 }  // namespace julier::maglev

@@ -70,10 +70,6 @@ std::vector<std::int32_t> build_table(std::span<const Backend> backends, std::ui
 // TableBuilder, so it does not allocate once that builder has grown to the size.
 void build_table(std::span<const Backend> backends, std::span<std::int32_t> table);
 
-// Slots per backend: result[i] = number of slots naming backends[i] (by index).
-// Slots outside [0, backend_count) are ignored.
-std::vector<std::uint32_t> slot_counts(std::span<const std::int32_t> table, std::size_t backend_count);
-
 namespace detail {
 // Fill state of one backend with weight > 0, kept to 24 bytes for the hot loop.
 struct Cursor {

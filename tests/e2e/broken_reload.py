@@ -18,6 +18,7 @@ import time
 
 import e2e
 from e2e import VIP4, World, addrs, catalogue, check, service
+from topo import run_named_test
 
 # Maps that move with traffic (flows, counters, the flood-rate window); every other pinned map holds
 # configuration and must not change on a failed reload.
@@ -133,13 +134,7 @@ def main() -> int:
         print("needs root", file=sys.stderr)
         return 1
     e2e.ARGS = a
-    try:
-        run(os.path.abspath(a.build))
-    except e2e.Fail as e:
-        print(f"FAIL broken_reload: {e}", file=sys.stderr)
-        return 1
-    print("PASS broken_reload")
-    return 0
+    return run_named_test({"broken_reload": lambda: run(os.path.abspath(a.build))}, "broken_reload")
 
 
 if __name__ == "__main__":

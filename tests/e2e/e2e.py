@@ -18,7 +18,7 @@ import threading
 import time
 
 from julier import Julierd
-from topo import LB4, LB6, VIP4, VIP6, Topology
+from topo import LB4, LB6, VIP4, VIP6, Fail, Topology, catalogue_header, check, run_named_test
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = {}
@@ -29,23 +29,10 @@ def test(fn):
     return fn
 
 
-class Fail(AssertionError):
-    pass
-
-
-def check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise Fail(msg)
-
-
 # -- configuration --------------------------------------------------------------
 def catalogue(services: str, forwarding: str = "l2", interval: str = "300ms") -> str:
-    return f"""interfaces: [eth0]
-pin_dir: "@PIN_DIR@"
-control_socket: "@SOCKET@"
-metrics: {{listen: "127.0.0.1:9641"}}
-limits: {{max_services: 16, max_backends: 256, ring_capacity: 262144, max_flows: 65536}}
-defaults:
+    limits = "max_services: 16, max_backends: 256, ring_capacity: 262144, max_flows: 65536"
+    return catalogue_header(limits) + f"""defaults:
   forwarding: {forwarding}
   ring_size: 4099
   encap_source: {{ipv4: {LB4}, ipv6: "{LB6}", entropy_bits: 4}}
@@ -193,39 +180,18 @@ def carry(build: str, mode: str, v6_vip: bool, v6_backends: bool) -> None:
         check(svc_stats["web"]["new_flows"] >= 800, f"web new_flows {svc_stats['web']['new_flows']} < 800")
 
 
-@test
-def test_l2_v4():
-    carry(ARGS.build, "l2", False, False)
-
-
-@test
-def test_l2_v6():
-    carry(ARGS.build, "l2", True, True)
-
-
-@test
-def test_ipip():
-    carry(ARGS.build, "ipip", False, False)
-
-
-@test
-def test_ip6ip6():
-    carry(ARGS.build, "ip6ip6", True, True)
-
-
-@test
-def test_ip4in6():
-    carry(ARGS.build, "ip4in6", False, True)
-
-
-@test
-def test_gue_v4():
-    carry(ARGS.build, "gue", False, False)
-
-
-@test
-def test_gue_v6_in_v4():
-    carry(ARGS.build, "gue", True, False)
+# One test per forwarding mode and address families: name -> (mode, IPv6 VIP, IPv6 backends).
+CARRY_TESTS = {
+    "l2_v4": ("l2", False, False),
+    "l2_v6": ("l2", True, True),
+    "ipip": ("ipip", False, False),
+    "ip6ip6": ("ip6ip6", True, True),
+    "ip4in6": ("ip4in6", False, True),
+    "gue_v4": ("gue", False, False),
+    "gue_v6_in_v4": ("gue", True, False),
+}
+for _name, _case in CARRY_TESTS.items():
+    TESTS[_name] = lambda case=_case: carry(ARGS.build, *case)
 
 
 @test
@@ -436,13 +402,7 @@ def main() -> int:
         print("e2e tests need root", file=sys.stderr)
         return 1
     ARGS.build = os.path.abspath(ARGS.build)
-    try:
-        TESTS[ARGS.test]()
-    except Fail as e:
-        print(f"FAIL {ARGS.test}: {e}", file=sys.stderr)
-        return 1
-    print(f"PASS {ARGS.test}")
-    return 0
+    return run_named_test(TESTS, ARGS.test)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 
 import e2e
 from e2e import World, addrs, catalogue, check, service, Fail
-from topo import LB4, LB6, VIP4, run
+from topo import LB4, LB6, VIP4, run, run_named_test
 
 TESTS = {}
 
@@ -222,13 +222,7 @@ def main() -> int:
         return 77
     ARGS.build = os.path.abspath(ARGS.build)
     e2e.ARGS = ARGS
-    try:
-        TESTS[ARGS.test]()
-    except Fail as e:
-        print(f"FAIL {ARGS.test}: {e}", file=sys.stderr)
-        return 1
-    print(f"PASS {ARGS.test}")
-    return 0
+    return run_named_test(TESTS, ARGS.test)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 from julier import Julierd
-from topo import Host, Topology, run
+from topo import Fail, Host, Topology, catalogue_header, check, run, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIP_HOLD = "198.19.0.1"   # service "hold": port 7000, stays healthy
@@ -35,15 +35,6 @@ BOXES = {"lb1": "198.18.0.2", "lb2": "198.18.0.3"}
 ROUTER = "198.18.0.1"
 HOLD_DOWN = 3.0
 CONNS = 200
-
-
-class Fail(AssertionError):
-    pass
-
-
-def check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise Fail(msg)
 
 
 class Fleet(Topology):
@@ -153,12 +144,8 @@ include "{include}";
 def julier_config(role: str, include: str, bird_sock: str) -> str:
     # lb2 withdraws on a clean stop (step 5); lb1 keeps the default.
     backends = "\n".join(f'      - "198.18.0.{20 + i}"' for i in range(1, 4))
-    return f"""interfaces: [eth0]
-pin_dir: "@PIN_DIR@"
-control_socket: "@SOCKET@"
-metrics: {{listen: "127.0.0.1:9641"}}
-limits: {{max_services: 8, max_backends: 64, ring_capacity: 65536, max_flows: 65536}}
-bgp:
+    limits = "max_services: 8, max_backends: 64, ring_capacity: 65536, max_flows: 65536"
+    return catalogue_header(limits) + f"""bgp:
   bird_include: "{include}"
   bird_socket: "{bird_sock}"
   local_as: 65001
@@ -191,16 +178,6 @@ services:
 def next_hops(t: Fleet, vip: str) -> set[str]:
     out = t.rt.sh("ip", "-4", "route", "show", f"{vip}/32").stdout
     return {w[i + 1] for line in out.splitlines() for w in [line.split()] for i, x in enumerate(w) if x == "via"}
-
-
-def wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise Fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def states(jd: Julierd) -> dict[str, str]:
@@ -237,13 +214,13 @@ def main() -> int:
                 jd = Julierd(a.build, t.box(role), julier_config(role, include, sock), name=f"fleet-{role}")
                 jds[role] = jd
                 jd.start()  # before BIRD: julierd writes the include file, then retries BIRD
-                wait(lambda: os.path.exists(include), 10, f"{role} include file")
+                wait_until(lambda: os.path.exists(include), 10, f"{role} include file")
                 t.start_bird(t.box(role), d, box_bird(include))
 
             # 1. Healthy VIPs: two next hops on the router.
             both = set(BOXES.values())
             t0 = time.monotonic()
-            wait(lambda: next_hops(t, VIP_HOLD) == both and next_hops(t, VIP_WEB) == both, 30,
+            wait_until(lambda: next_hops(t, VIP_HOLD) == both and next_hops(t, VIP_WEB) == both, 30,
                  "both VIPs with two next hops on the router")
             print(f"routes: {VIP_HOLD} and {VIP_WEB} via {sorted(both)} after {time.monotonic() - t0:.1f}s")
             for role, jd in jds.items():
@@ -252,7 +229,7 @@ def main() -> int:
                 def sessions(jd=jd):
                     return {s["neighbour"]: s["state"] for s in jd.ctl("status")["bgp_sessions"]}
                 try:
-                    wait(lambda: sessions().get(ROUTER, "").startswith("Established"), 5, f"{role} session")
+                    wait_until(lambda: sessions().get(ROUTER, "").startswith("Established"), 5, f"{role} session")
                 except Exception:
                     check(False, f"{role} session: {sessions()}")
                 check(states(jd) == {VIP_HOLD: "announced", VIP_WEB: "announced"}, f"{role}: {states(jd)}")
@@ -268,7 +245,7 @@ def main() -> int:
                 p.terminate()
                 p.wait()
             t0 = time.monotonic()
-            wait(lambda: not next_hops(t, VIP_WEB), 15, f"{VIP_WEB} withdrawn from the router")
+            wait_until(lambda: not next_hops(t, VIP_WEB), 15, f"{VIP_WEB} withdrawn from the router")
             print(f"withdraw: {VIP_WEB} gone from the router {time.monotonic() - t0:.1f}s after its backends failed")
             check(next_hops(t, VIP_HOLD) == both, f"{VIP_HOLD} must stay: {next_hops(t, VIP_HOLD)}")
             for role, jd in jds.items():
@@ -279,9 +256,9 @@ def main() -> int:
                 health_web[role] = t.hosts[role].popen(
                     "/usr/bin/python3", os.path.join(HERE, "backend_server.py"), "--name", role,
                     "--http-port", "8081", "--udp-port", "5354", "--hold-port", "7001", stdout=subprocess.DEVNULL)
-            healthy_at = wait(lambda: any(states(jd)[VIP_WEB] == "hold-down" for jd in jds.values())
+            healthy_at = wait_until(lambda: any(states(jd)[VIP_WEB] == "hold-down" for jd in jds.values())
                               and time.monotonic(), 15, "hold-down")
-            wait(lambda: next_hops(t, VIP_WEB) == both, 20, f"{VIP_WEB} back with two next hops")
+            wait_until(lambda: next_hops(t, VIP_WEB) == both, 20, f"{VIP_WEB} back with two next hops")
             back = time.monotonic() - healthy_at
             print(f"restore: {VIP_WEB} back on the router {back:.1f}s after it was healthy (hold-down {HOLD_DOWN}s)")
             check(back >= HOLD_DOWN - 0.5, f"announced {back:.1f}s after recovery, before the hold-down")
@@ -292,12 +269,12 @@ def main() -> int:
             start, end = lb2_config.index("bgp:\n"), lb2_config.index("defaults:")
             jds["lb2"].write_config(lb2_config[:start] + lb2_config[end:])
             jds["lb2"].ctl("reload")
-            wait(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb1"]} and next_hops(t, VIP_WEB) == {BOXES["lb1"]}, 10,
+            wait_until(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb1"]} and next_hops(t, VIP_WEB) == {BOXES["lb1"]}, 10,
                  "lb2's VIPs withdrawn after a reload without bgp")
             check(not jds["lb2"].ctl("status")["bgp"], "status still says bgp after the reload")
             jds["lb2"].write_config(lb2_config)
             jds["lb2"].ctl("reload")
-            wait(lambda: next_hops(t, VIP_HOLD) == both and next_hops(t, VIP_WEB) == both, 10,
+            wait_until(lambda: next_hops(t, VIP_HOLD) == both and next_hops(t, VIP_WEB) == both, 10,
                  "lb2's VIPs back after a reload with bgp")
             print("reload: removing the bgp section withdrew lb2's VIPs; restoring it announced them again")
 
@@ -325,7 +302,7 @@ def main() -> int:
             run("ip", "-n", t.box("lb1").ns, "link", "set", "eth0", "down")
             jds["lb1"].kill9()
             t.kill_bird("lb1")
-            wait(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb2"]}, 15, "router converged on lb2")
+            wait_until(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb2"]}, 15, "router converged on lb2")
             converged = time.monotonic() - t0
             out, _ = hold.communicate(timeout=90)
             result = json.loads(out)
@@ -348,10 +325,10 @@ def main() -> int:
             lb2 = jds["lb2"]
             lb2.signal(signal.SIGTERM)
             lb2.proc.wait(timeout=10)
-            wait(lambda: not next_hops(t, VIP_HOLD), 10, "SIGTERM with withdraw_on_stop withdrawing lb2's VIPs")
+            wait_until(lambda: not next_hops(t, VIP_HOLD), 10, "SIGTERM with withdraw_on_stop withdrawing lb2's VIPs")
             lb2.start()
             t0 = time.monotonic()
-            wait(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb2"]} and next_hops(t, VIP_WEB) == {BOXES["lb2"]}, 10,
+            wait_until(lambda: next_hops(t, VIP_HOLD) == {BOXES["lb2"]} and next_hops(t, VIP_WEB) == {BOXES["lb2"]}, 10,
                  "restarted lb2 announcing again")
             again = time.monotonic() - t0
             print(f"stop/restart: withdraw_on_stop withdrew lb2's VIPs; the restarted julierd (adopting its "
@@ -360,7 +337,7 @@ def main() -> int:
             check(again < HOLD_DOWN - 1, f"a restart went through the hold-down ({again:.1f}s)")
             print("status of lb2 before teardown:\n" + lb2.ctl("status", json_out=False), end="")
             lb2.ctl("teardown")
-            wait(lambda: not next_hops(t, VIP_HOLD) and not next_hops(t, VIP_WEB), 10,
+            wait_until(lambda: not next_hops(t, VIP_HOLD) and not next_hops(t, VIP_WEB), 10,
                  "teardown of lb2 withdrawing both VIPs from the router")
             print("teardown: lb2 withdrew both VIPs")
             return 0

@@ -15,16 +15,16 @@ import subprocess
 import tempfile
 import time
 
-from topo import Host
+from topo import Host, wait_until
 
 
-def control_request(sock_path: str, request: dict, timeout: float = 30.0) -> dict:
-    """One request on julierd's control socket (a JSON line out, a JSON line back),
-    without julierctl: for callers that time the exchange or poll it quickly."""
+def control_exchange(sock_path: str, data: bytes, timeout: float = 30.0) -> dict:
+    """Send `data` as it is on julierd's control socket and read one JSON line back
+    (tests of malformed requests send bytes no client would)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(sock_path)
-        s.sendall(json.dumps(request).encode() + b"\n")
+        s.sendall(data)
         buf = b""
         while not buf.endswith(b"\n"):
             chunk = s.recv(65536)
@@ -32,6 +32,13 @@ def control_request(sock_path: str, request: dict, timeout: float = 30.0) -> dic
                 break
             buf += chunk
     return json.loads(buf)
+
+
+def control_request(sock_path: str, request: dict, timeout: float = 30.0) -> dict:
+    """One request on julierd's control socket (a JSON line out, a JSON line back),
+    without julierctl: for callers that time the exchange or poll it quickly."""
+    return control_exchange(sock_path, json.dumps(request).encode() + b"\n", timeout)
+
 
 class Julierd:
     def __init__(self, build_dir: str, host: Host, config_text: str, name: str = "julier",
@@ -125,13 +132,7 @@ class Julierd:
         return json.loads(res.stdout) if res.stdout.strip() else None
 
     def wait_for(self, predicate, timeout: float = 15.0, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise RuntimeError(f"timed out waiting for {what}:\n{self.log()[-3000:]}")
+        return wait_until(predicate, timeout, what, lambda: self.log()[-3000:])
 
     def backend_health(self, service: str) -> dict[str, str]:
         return {b["address"]: b["health"] for b in self.ctl("backends", service)}

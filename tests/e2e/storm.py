@@ -27,7 +27,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from julier import Julierd, control_request  # noqa: E402
-from topo import run  # noqa: E402
+from topo import fresh_namespace, run  # noqa: E402
 
 STORM_PORT = 8080
 FLAP_PORT = 8081
@@ -125,9 +125,7 @@ class Storm:
     def __enter__(self) -> "Storm":
         try:
             for ns in (self.lb_ns, self.gw_ns):
-                run("ip", "netns", "del", ns, check=False, quiet=True)
-                run("ip", "netns", "add", ns)
-                run("ip", "-n", ns, "link", "set", "lo", "up")
+                fresh_namespace(ns)
             run("ip", "-n", self.lb_ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
                 "netns", self.gw_ns)
             for ns, addr in ((self.lb_ns, "198.18.0.2/24"), (self.gw_ns, "198.18.0.1/24")):

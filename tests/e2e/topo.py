@@ -1,4 +1,7 @@
-"""Network-namespace topologies for julier's end-to-end tests and the demo.
+"""Network-namespace topologies for julier's end-to-end, fleet and fault tests, the
+benchmark scripts and the demo, and what they share besides: the opening of a test
+catalogue, checks that fail with a message, waiting for a condition, running one
+named test and writing a benchmark's figures.
 
 A topology is a bridge namespace ("sw") with one veth port per host; every host is
 its own namespace whose eth0 is the other end. Nothing touches the root namespace's
@@ -13,6 +16,7 @@ Addresses come only from 198.18.0.0/15 and 2001:db8::/32:
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import signal
 import subprocess
@@ -38,6 +42,66 @@ def run(*args: str, check: bool = True, quiet: bool = False, **kw) -> subprocess
     if not quiet and res.returncode != 0:
         print(res.stderr, file=sys.stderr, end="")
     return res
+
+
+class Fail(AssertionError):
+    """A check of a test or benchmark did not hold."""
+
+
+def check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise Fail(msg)
+
+
+def wait_until(predicate, timeout: float, what: str, context=None):
+    """Poll `predicate` until it returns something true (returned) or fail after
+    `timeout` s; `context()`, when given, says more in the failure (a daemon's log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise Fail(f"timed out after {timeout}s waiting for {what}" + (f":\n{context()}" if context else ""))
+
+
+def fresh_namespace(ns: str) -> None:
+    """Create namespace `ns` with lo up, replacing a leftover of a crashed run.
+    The caller deletes it (`ip netns del`) when it is done, whatever happens."""
+    run("ip", "netns", "del", ns, check=False, quiet=True)
+    run("ip", "netns", "add", ns)
+    run("ip", "-n", ns, "link", "set", "lo", "up")
+
+
+def catalogue_header(limits: str) -> str:
+    """The lines a test catalogue opens with: interface eth0, the pin directory and
+    control socket Julierd fills in, metrics on 127.0.0.1:9641, and `limits` (the
+    inside of the limits map, e.g. "max_services: 16, max_backends: 256")."""
+    return ("interfaces: [eth0]\n"
+            'pin_dir: "@PIN_DIR@"\n'
+            'control_socket: "@SOCKET@"\n'
+            'metrics: {listen: "127.0.0.1:9641"}\n'
+            f"limits: {{{limits}}}\n")
+
+
+def run_named_test(tests: dict, name: str) -> int:
+    """Run tests[name]; print PASS or FAIL with the reason; the exit status."""
+    try:
+        tests[name]()
+    except Fail as e:
+        print(f"FAIL {name}: {e}", file=sys.stderr)
+        return 1
+    print(f"PASS {name}")
+    return 0
+
+
+def write_figures(path: str | None, figures: dict) -> None:
+    """A benchmark's figures as one flat JSON object (what scripts/bench and
+    bench/check_results.py read); nothing without a path."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(figures, f, indent=2, sort_keys=True)
+            f.write("\n")
 
 
 @dataclass
@@ -117,10 +181,8 @@ class Topology:
     # -- construction ----------------------------------------------------------
     def _add_ns(self, role: str) -> str:
         ns = f"{self.prefix}-{role}"
-        run("ip", "netns", "del", ns, check=False, quiet=True)  # a leftover of a crashed run
-        run("ip", "netns", "add", ns)
         self.namespaces.append(ns)
-        run("ip", "-n", ns, "link", "set", "lo", "up")
+        fresh_namespace(ns)
         return ns
 
     def _build(self) -> None:

@@ -1,6 +1,7 @@
-// Helpers for root-only tests against the kernel: a temporary pin directory that is
-// always removed, packets through BPF_PROG_TEST_RUN, and a forked child in its own
-// network namespace (which vanishes with the child, whatever happens).
+// Helpers for root-only tests against the kernel: the root check, a temporary pin
+// directory that is always removed (and ways to age the pins in it as another build
+// would have left them), packets through BPF_PROG_TEST_RUN, and a forked child in its
+// own network namespace (which vanishes with the child, whatever happens).
 #pragma once
 
 #include <arpa/inet.h>
@@ -28,6 +29,15 @@
 namespace julier::integration {
 
 inline bool is_root() { return ::geteuid() == 0; }
+
+// Opens a root-only test: ends it (passed, with a warning) when not run as root.
+#define JULIER_SKIP_UNLESS_ROOT()                      \
+    do {                                               \
+        if (!::julier::integration::is_root()) {       \
+            WARN("skipped: needs root");               \
+            return;                                    \
+        }                                              \
+    } while (false)
 
 // /sys/fs/bpf/julier-test-<pid>-<n>, torn down (detach + unpin) when it goes.
 class PinDir {
@@ -61,6 +71,35 @@ inline dataplane::Options options_for(const PinDir& pins) {
     o.limits.ring_capacity = 1u << 18;
     o.limits.max_flows = 1u << 16;
     return o;
+}
+
+// Pins a fresh forwarder under pins and closes it again, leaving only the pins.
+inline void pin_forwarder(const PinDir& pins) { dataplane::Dataplane::open(options_for(pins)).reset(); }
+
+// Rewrites the ABI version in the pinned jl_meta, as another build would have left it.
+inline void set_pinned_abi_version(const PinDir& pins, std::uint32_t version) {
+    dataplane::Fd meta(bpf_obj_get((pins.path() + "/jl_meta").c_str()));
+    __u32 zero = 0;
+    jl_meta value{};
+    if (!meta || bpf_map_lookup_elem(meta.get(), &zero, &value) != 0) {
+        throw std::runtime_error("cannot read " + pins.path() + "/jl_meta");
+    }
+    value.abi_version = version;
+    if (bpf_map_update_elem(meta.get(), &zero, &value, BPF_ANY) != 0) {
+        throw std::runtime_error("cannot write " + pins.path() + "/jl_meta");
+    }
+}
+
+// Replaces the pinned map `name` with a new one keyed by __u32 of the given shape, as
+// an older build that laid the map out otherwise would have left it.
+inline void replace_pinned_map(const PinDir& pins, const char* name, bpf_map_type type, std::uint32_t value_size,
+                               std::uint32_t entries) {
+    const std::string path = pins.path() + "/" + name;
+    if (::unlink(path.c_str()) != 0) throw std::runtime_error("unlink " + path + ": " + std::strerror(errno));
+    dataplane::Fd other(bpf_map_create(type, name, sizeof(__u32), value_size, entries, nullptr));
+    if (!other || bpf_obj_pin(other.get(), path.c_str()) != 0) {
+        throw std::runtime_error(std::string("cannot pin another ") + name + ": " + std::strerror(errno));
+    }
 }
 
 struct RunResult {

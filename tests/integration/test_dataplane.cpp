@@ -74,10 +74,7 @@ std::map<std::uint16_t, std::uint32_t> send_flows(const Dataplane& dp, const pla
 }  // namespace
 
 TEST_CASE("a fresh forwarder forwards an applied plan", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto dp = Dataplane::open(options_for(pins));
     CHECK_FALSE(dp->adopted());
@@ -134,10 +131,7 @@ TEST_CASE("a fresh forwarder forwards an applied plan", "[dataplane][integration
 }
 
 TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto dp = Dataplane::open(options_for(pins));
     auto cat = web_catalogue(three_backends());
@@ -175,10 +169,7 @@ TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][inte
 }
 
 TEST_CASE("a service without usable backends drops and counts it", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto dp = Dataplane::open(options_for(pins));
     auto cat = web_catalogue(three_backends());
@@ -195,10 +186,7 @@ TEST_CASE("a service without usable backends drops and counts it", "[dataplane][
 }
 
 TEST_CASE("a recycled backend id starts its counters at zero", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto dp = Dataplane::open(options_for(pins));
     // Four backend ids: the fourth backend address takes the last never-used id, the
@@ -241,10 +229,7 @@ TEST_CASE("a recycled backend id starts its counters at zero", "[dataplane][inte
 }
 
 TEST_CASE("apply writes the inactive side by difference", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto dp = Dataplane::open(options_for(pins));
     auto cat = web_catalogue(three_backends());
@@ -283,10 +268,7 @@ TEST_CASE("apply writes the inactive side by difference", "[dataplane][integrati
 }
 
 TEST_CASE("a restarted daemon adopts the pinned forwarder and its connections", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto cat = web_catalogue(three_backends());
     plan::Plan p = plan::make_plan(cat, all_resolved(cat));
@@ -326,10 +308,7 @@ TEST_CASE("a restarted daemon adopts the pinned forwarder and its connections", 
 }
 
 TEST_CASE("forwarding and connections survive kill -9 of the daemon", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto cat = web_catalogue(three_backends());
     plan::Plan p = plan::make_plan(cat, all_resolved(cat));
@@ -383,10 +362,7 @@ TEST_CASE("forwarding and connections survive kill -9 of the daemon", "[dataplan
 }
 
 TEST_CASE("pins of another ABI or other limits are refused, not wiped", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     dataplane::Options options = options_for(pins);
     {
@@ -395,22 +371,12 @@ TEST_CASE("pins of another ABI or other limits are refused, not wiped", "[datapl
         dp->apply(plan::make_plan(cat, all_resolved(cat)));
         send_flows(*dp, plan::make_plan(cat, all_resolved(cat)), 7000, 10);
     }
-    auto set_abi = [&](std::uint32_t version) {
-        dataplane::Fd meta(bpf_obj_get((pins.path() + "/jl_meta").c_str()));
-        REQUIRE(meta);
-        __u32 zero = 0;
-        jl_meta value{};
-        REQUIRE(bpf_map_lookup_elem(meta.get(), &zero, &value) == 0);
-        value.abi_version = version;
-        REQUIRE(bpf_map_update_elem(meta.get(), &zero, &value, BPF_ANY) == 0);
-    };
-
-    set_abi(JL_ABI_VERSION + 1);
+    set_pinned_abi_version(pins, JL_ABI_VERSION + 1);
     const std::string theirs = "ABI version " + std::to_string(JL_ABI_VERSION + 1);
     const std::string ours = "ABI version " + std::to_string(JL_ABI_VERSION);
     CHECK_THROWS_WITH(Dataplane::open(options), Catch::Contains(theirs) && Catch::Contains(ours) &&
                                                     Catch::Contains("rm -r " + pins.path()));
-    set_abi(JL_ABI_VERSION);
+    set_pinned_abi_version(pins, JL_ABI_VERSION);
 
     dataplane::Options bigger = options;
     bigger.limits.max_flows *= 2;
@@ -432,50 +398,30 @@ TEST_CASE("pins of another ABI or other limits are refused, not wiped", "[datapl
 }
 
 TEST_CASE("a pinned map of another layout under the same ABI version is refused", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
-    dataplane::Options options = options_for(pins);
-    Dataplane::open(options).reset();
-    // Swap jl_counters for a map with one counter fewer, as an older build had.
-    std::string path = pins.path() + "/jl_counters";
-    REQUIRE(::unlink(path.c_str()) == 0);
-    dataplane::Fd other(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "jl_counters", sizeof(__u32), sizeof(jl_traffic),
-                                       JL_CNT_COUNT - 1, nullptr));
-    REQUIRE(other);
-    REQUIRE(bpf_obj_pin(other.get(), path.c_str()) == 0);
-    CHECK_THROWS_WITH(Dataplane::open(options),
+    pin_forwarder(pins);
+    // jl_counters with one counter fewer, as an older build had.
+    replace_pinned_map(pins, "jl_counters", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(jl_traffic), JL_CNT_COUNT - 1);
+    CHECK_THROWS_WITH(Dataplane::open(options_for(pins)),
                       Catch::Contains("jl_counters has " + std::to_string(JL_CNT_COUNT - 1) + " entries") &&
                           Catch::Contains("rm -r " + pins.path()));
 }
 
 TEST_CASE("a pinned jl_rings that is not memory-mappable is refused as another layout", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
-    dataplane::Options options = options_for(pins);
-    Dataplane::open(options).reset();
+    pin_forwarder(pins);
     // The same sizes without BPF_F_MMAPABLE, as a build before the mapped rings had.
-    std::string path = pins.path() + "/jl_rings";
-    REQUIRE(::unlink(path.c_str()) == 0);
-    dataplane::Fd other(bpf_map_create(BPF_MAP_TYPE_ARRAY, "jl_rings", sizeof(__u32), sizeof(__u32),
-                                       JL_SIDES * options.limits.ring_capacity, nullptr));
-    REQUIRE(other);
-    REQUIRE(bpf_obj_pin(other.get(), path.c_str()) == 0);
-    CHECK_THROWS_WITH(Dataplane::open(options),
+    replace_pinned_map(pins, "jl_rings", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+                       JL_SIDES * options_for(pins).limits.ring_capacity);
+    CHECK_THROWS_WITH(Dataplane::open(options_for(pins)),
                       Catch::Contains("jl_rings") && Catch::Contains("flags 0x0") &&
                           Catch::Contains("flags 0x400") && Catch::Contains("rm -r " + pins.path()));
 }
 
 TEST_CASE("teardown removes every pin", "[dataplane][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     auto dp = Dataplane::open(options_for(pins));
     CHECK(::access((pins.path() + "/jl_flows").c_str(), F_OK) == 0);

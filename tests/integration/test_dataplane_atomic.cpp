@@ -48,10 +48,7 @@ plan::RuntimeState runtime_for(const config::Catalogue& cat, std::uint8_t index,
 }  // namespace
 
 TEST_CASE("every packet sees one whole generation while plans switch", "[dataplane][integration][atomic]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     dataplane::Options options = options_for(pins);
     options.limits.max_flows = 1u << 12;  // small: the LRU churns as well

@@ -51,10 +51,7 @@ int load_pass_program() {
 }  // namespace
 
 TEST_CASE("attach adopts, replaces nothing foreign, detaches", "[dataplane][integration][attach]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
     std::string result = in_private_netns([&]() -> std::string {
         sh("ip link add veth0 type veth peer name veth1");

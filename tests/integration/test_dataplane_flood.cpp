@@ -42,10 +42,7 @@ int remembered(const Dataplane& dp, std::uint16_t first, std::uint16_t count) {
 }  // namespace
 
 TEST_CASE("the flood rate goes live with the generation and changes on reload", "[dataplane][integration][flood]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     test::PinnedCpu cpu;  // one CPU, one flood window
     PinDir pins;
     {
@@ -77,19 +74,10 @@ TEST_CASE("the flood rate goes live with the generation and changes on reload", 
 }
 
 TEST_CASE("pins of ABI version 1 (no flood protection maps) are refused", "[dataplane][integration][flood]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     PinDir pins;
-    Dataplane::open(options_for(pins)).reset();
-    dataplane::Fd meta(bpf_obj_get((pins.path() + "/jl_meta").c_str()));
-    REQUIRE(meta);
-    __u32 zero = 0;
-    jl_meta value{};
-    REQUIRE(bpf_map_lookup_elem(meta.get(), &zero, &value) == 0);
-    value.abi_version = 1;
-    REQUIRE(bpf_map_update_elem(meta.get(), &zero, &value, BPF_ANY) == 0);
+    pin_forwarder(pins);
+    set_pinned_abi_version(pins, 1);
     CHECK(JL_ABI_VERSION == 2);
     CHECK_THROWS_WITH(Dataplane::open(options_for(pins)),
                       Catch::Contains("it has ABI version 1 and this julierd has ABI version 2") &&

@@ -30,6 +30,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from julier import control_exchange  # noqa: E402
+
 SKIP = 77  # ctest SKIP_RETURN_CODE
 
 VIP = "198.19.0.1"
@@ -522,17 +525,7 @@ def test(w: World) -> None:
 
     step("control socket: bad requests get clear errors")
     def raw(data: bytes) -> dict:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(w.socket)
-            s.sendall(data)
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            return json.loads(buf)
+        return control_exchange(w.socket, data, timeout=5)
     check("not valid JSON" in raw(b"{nope\n")["error"], "malformed JSON accepted")
     check("unknown command 'fly'" in raw(b'{"command":"fly"}\n')["error"], "unknown command accepted")
     check("needs a non-empty 'backend'" in raw(b'{"command":"drain","service":"web"}\n')["error"], "drain w/o backend")

@@ -41,10 +41,7 @@ std::string link_mac(const std::string& prefix, const std::string& ifname) {
 }  // namespace
 
 TEST_CASE("the resolver finds next hops, MACs and egress devices", "[neigh][integration]") {
-    if (!is_root()) {
-        WARN("skipped: needs root");
-        return;
-    }
+    JULIER_SKIP_UNLESS_ROOT();
     std::string result = in_private_netns([]() -> std::string {
         // The peer: a process parked in a second new namespace, killed at the end.
         pid_t peer = ::fork();

@@ -18,6 +18,48 @@ std::string error_of(const std::string& line) {
     return decoded.error;
 }
 
+// Every typed payload with every field set to a value other than its default.
+protocol::BackendInfo full_backend() {
+    protocol::BackendInfo b;
+    b.service = "web";
+    b.address = "2001:db8::21";
+    b.weight = 100;
+    b.weight_now = 40;
+    b.health = julier::health::State::up;
+    b.health_reason = "probe answered";
+    b.state = julier::plan::BackendRole::in_ring;
+    b.drain_source = "operator";
+    b.problem = "no ARP answer";
+    b.packets = 5;
+    b.bytes = 300;
+    return b;
+}
+protocol::Status full_status() {
+    protocol::Status s;
+    s.version = "1.2.3";
+    s.pid = 42;
+    s.uptime_seconds = 3601;
+    s.config_file = "/etc/julier/julier.yaml";
+    s.config_generation = 7;
+    s.dataplane_generation = 11;
+    s.last_reload = {"failed", 1700000000, "julier.yaml:3:5: error: x"};
+    s.reload_failures = 2;
+    s.pin_dir = "/sys/fs/bpf/julier";
+    s.interfaces = {"eth0", "eth1"};
+    s.interface_states = {{"eth0", true, 3, "re-attached"}, {"eth1", false, 0, "the interface does not exist"}};
+    s.services = 3;
+    s.backends = 9;
+    s.adopted = true;
+    s.bgp = true;
+    s.bird_error = "no socket";
+    s.announcements = {{"198.19.0.1", "hold-down", 2, 3, 12, 18, {"web"}}};
+    s.bgp_sessions = {{"up1", "198.18.0.1", "Established"}};
+    return s;
+}
+protocol::ServiceInfo full_service() {
+    return {"web", "198.19.0.1", 80, "tcp", "l2", 65537, 3, 2, 10, 1000, 4, "keep"};
+}
+
 }  // namespace
 
 TEST_CASE("control protocol: command names round trip", "[daemon][protocol]") {
@@ -138,22 +180,7 @@ TEST_CASE("control protocol: responses", "[daemon][protocol]") {
 }
 
 TEST_CASE("control protocol: typed payloads round trip and tolerate missing fields", "[daemon][protocol]") {
-    protocol::Status s;
-    s.version = "1.2.3";
-    s.pid = 42;
-    s.uptime_seconds = 3601;
-    s.config_file = "/etc/julier/julier.yaml";
-    s.config_generation = 7;
-    s.dataplane_generation = 11;
-    s.last_reload = {"failed", 1700000000, "julier.yaml:3:5: error: x"};
-    s.reload_failures = 2;
-    s.pin_dir = "/sys/fs/bpf/julier";
-    s.interfaces = {"eth0", "eth1"};
-    s.interface_states = {{"eth0", true, 3, "re-attached"}, {"eth1", false, 0, "the interface does not exist"}};
-    s.services = 3;
-    s.backends = 9;
-    s.adopted = true;
-    const json j = s;
+    const json j = full_status();
     CHECK(j["dataplane_generation"] == 11);
     CHECK(j["last_reload"]["error"] == "julier.yaml:3:5: error: x");
     const auto back = j.get<protocol::Status>();
@@ -178,15 +205,7 @@ TEST_CASE("control protocol: typed payloads round trip and tolerate missing fiel
     CHECK(partial.ring_size == 0);
     CHECK(partial.vip.empty());
 
-    protocol::BackendInfo b;
-    b.service = "web";
-    b.address = "2001:db8::21";
-    b.weight = 100;
-    b.weight_now = 40;
-    b.health = julier::health::State::up;
-    b.state = julier::plan::BackendRole::in_ring;
-    b.packets = 5;
-    b.bytes = 300;
+    const protocol::BackendInfo b = full_backend();
     protocol::DrainResult d{true, b};
     const auto d2 = json(d).get<protocol::DrainResult>();
     CHECK(d2.changed);
@@ -216,4 +235,38 @@ TEST_CASE("control protocol: numbers that do not fit a field are refused, not ca
     CHECK_THROWS_AS(json::parse(R"({"port":70000})").get<protocol::ServiceInfo>(), json::type_error);
     CHECK(json::parse(R"({"weight":4294967295})").get<protocol::BackendInfo>().weight == 4294967295u);
     CHECK(json::parse(R"({"unix_time":-5})").get<protocol::LastReload>().unix_time == -5);
+}
+
+TEST_CASE("control protocol: every payload field is on the wire, byte for byte as julierctl reads it",
+          "[daemon][protocol]") {
+    // The expected lines are what this release's julierd sends and julierctl parses.
+    const protocol::Status status = full_status();
+    CHECK(json(status).dump() ==
+          R"({"adopted":true,"announcements":[{"announce_in_seconds":18,"needed":3,"seconds_in_state":12,"services":["web"],"state":"hold-down","usable":2,"vip":"198.19.0.1"}],"backends":9,"bgp":true,"bgp_sessions":[{"neighbour":"198.18.0.1","protocol":"up1","state":"Established"}],"bird_error":"no socket","config_file":"/etc/julier/julier.yaml","config_generation":7,"dataplane_generation":11,"interface_states":[{"attached":true,"name":"eth0","note":"re-attached","reattached":3},{"attached":false,"name":"eth1","note":"the interface does not exist","reattached":0}],"interfaces":["eth0","eth1"],"last_reload":{"error":"julier.yaml:3:5: error: x","result":"failed","unix_time":1700000000},"pid":42,"pin_dir":"/sys/fs/bpf/julier","reload_failures":2,"services":3,"uptime_seconds":3601,"version":"1.2.3"})");
+    CHECK(json(full_service()).dump() ==
+          R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
+    CHECK(json(full_backend()).dump() ==
+          R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");
+    CHECK(json(protocol::ReloadResult{8, 12, {"w1"}}).dump() ==
+          R"({"config_generation":8,"dataplane_generation":12,"warnings":["w1"]})");
+    CHECK(json(protocol::DrainResult{true, full_backend()}).dump() ==
+          R"({"backend":{"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40},"changed":true})");
+    CHECK(json(protocol::TeardownResult{{"eth0"}, "/sys/fs/bpf/julier"}).dump() ==
+          R"({"detached":["eth0"],"pin_dir":"/sys/fs/bpf/julier"})");
+
+    // Reading a line back gives the same message: every field is read under the name it is written.
+    CHECK(json(json::parse(json(status).dump()).get<protocol::Status>()) == json(status));
+    CHECK(json(json(full_service()).get<protocol::ServiceInfo>()) == json(full_service()));
+    const protocol::DrainResult drain{true, full_backend()};
+    CHECK(json(json(drain).get<protocol::DrainResult>()) == json(drain));
+    const protocol::ReloadResult reload{8, 12, {"w1"}};
+    CHECK(json(json(reload).get<protocol::ReloadResult>()) == json(reload));
+}
+
+TEST_CASE("control protocol: a null field keeps its default", "[daemon][protocol]") {
+    const auto b = json::parse(R"({"address":null,"weight":null,"service":"web"})").get<protocol::BackendInfo>();
+    CHECK(b.address.empty());
+    CHECK(b.weight == 0);
+    CHECK(b.service == "web");
+    CHECK(json::parse(R"({"when_all_down":null})").get<protocol::ServiceInfo>().when_all_down == "drop");
 }

@@ -590,8 +590,3 @@ TEST_CASE("a reused builder gives the same tables as a fresh one", "[maglev]") {
         CHECK(table == reference_table(backends, m));
     }
 }
-
-TEST_CASE("slot_counts counts owners and ignores empty slots", "[maglev]") {
-    const std::vector<std::int32_t> table{0, 2, 2, mg::kEmptySlot, 1, 2, 7};
-    CHECK(mg::slot_counts(table, 3) == std::vector<std::uint32_t>{1, 1, 3});
-}

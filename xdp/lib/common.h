@@ -19,6 +19,22 @@
 /* The fast paths are one straight function after inlining: no call overhead. */
 #define JL_INLINE static __always_inline
 
+/*
+ * Count one verdict in a PERCPU_ARRAY of struct jl_traffic and hand the action back,
+ * so a return site reads `return jl_count_verdict(...)`. The forwarder (jl_verdict)
+ * and the decapsulator each pass their own counters map.
+ */
+JL_INLINE int jl_count_verdict(void *counters, __u32 counter, __u64 bytes, int action)
+{
+	struct jl_traffic *t = bpf_map_lookup_elem(counters, &counter);
+
+	if (t) {
+		t->packets++;
+		t->bytes += bytes;
+	}
+	return action;
+}
+
 #define jl_likely(x) __builtin_expect(!!(x), 1)
 #define jl_unlikely(x) __builtin_expect(!!(x), 0)
 

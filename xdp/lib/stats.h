@@ -10,17 +10,10 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 
-/* Count a verdict and hand it back, so a return site reads `return jl_verdict(...)`. */
+/* Count a forwarder verdict and hand it back, so a return site reads `return jl_verdict(...)`. */
 JL_INLINE int jl_verdict(enum jl_counter counter, __u64 bytes, int action)
 {
-	__u32 key = counter;
-	struct jl_traffic *t = bpf_map_lookup_elem(&jl_counters, &key);
-
-	if (t) {
-		t->packets++;
-		t->bytes += bytes;
-	}
-	return action;
+	return jl_count_verdict(&jl_counters, counter, bytes, action);
 }
 
 /* Traffic a service sent to a backend; new_flow when a jl_flows entry was written. */
