@@ -1,6 +1,7 @@
 #include "fleet/bird_control.h"
 
-#include <fcntl.h>
+#include "common/file_replace.h"
+
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -9,7 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -59,21 +59,13 @@ BirdControl::BirdControl(std::string include_path, std::string socket_path, std:
     : include_path_(std::move(include_path)), socket_path_(std::move(socket_path)), timeout_(timeout) {}
 
 void BirdControl::write_include(const std::string& text) const {
-    const auto tmp = include_path_ + ".tmp";
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(include_path_).parent_path(), ec);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw BirdError(fmt::format("cannot write {}: {}", tmp, errno_text()));
-    // BIRD runs as its own user: readable by all, whatever julierd's umask.
-    bool ok = ::fchmod(fd, 0644) == 0;
-    ok = ok && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ::fsync(fd) == 0 && ok;
-    const std::string error = ok ? std::string{} : errno_text();
-    ::close(fd);
-    if (ok && ::rename(tmp.c_str(), include_path_.c_str()) == 0) return;
-    const std::string why = ok ? errno_text() : error;
-    ::unlink(tmp.c_str());
-    throw BirdError(fmt::format("cannot write {}: {}", include_path_, why));
+    // BIRD runs as its own user: readable by all, whatever julierd's umask. The
+    // directory is often BIRD's own, so nothing planted there may be followed.
+    try {
+        common::replace_file(include_path_, text, 0644);
+    } catch (const common::FileReplaceError& e) {
+        throw BirdError(e.what());
+    }
 }
 
 std::vector<ReplyLine> BirdControl::command(const std::string& command) const {
