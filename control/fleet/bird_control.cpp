@@ -70,14 +70,22 @@ void BirdControl::write_include(const std::string& text) const {
 
 std::vector<ReplyLine> BirdControl::command(const std::string& command) const {
     const auto deadline = Clock::now() + timeout_;
-    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (fd.get() < 0) throw BirdError(fmt::format("socket: {}", errno_text()));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (socket_path_.size() >= sizeof addr.sun_path) throw BirdError("BIRD socket path too long");
     std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-        throw BirdError(fmt::format("cannot connect to BIRD at {}: {}", socket_path_, errno_text()));
+    // Non-blocking: a BIRD whose backlog is full (it stopped accepting) answers
+    // EAGAIN instead of blocking connect() forever; retried until the deadline.
+    for (;;) {
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) break;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN)
+            throw BirdError(fmt::format("cannot connect to BIRD at {}: {}", socket_path_, errno_text()));
+        if (Clock::now() >= deadline) throw BirdError("BIRD did not accept the connection in time");
+        ::usleep(10 * 1000);
+    }
 
     ReplyReader hello;
     read_reply(fd.get(), hello, deadline, "its greeting");
