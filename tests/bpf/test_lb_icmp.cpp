@@ -4,6 +4,7 @@
 // forwarded to the backend that owns the flow.
 #include <catch2/catch.hpp>
 
+#include "config/encap_overhead.h"
 #include "lb_fixture.h"
 
 using namespace julier::test;
@@ -169,20 +170,50 @@ TEST_CASE("lb icmp: IPv6 over the MTU gets packet-too-big quoting what fits in 1
       }
     }
   }
-  SECTION("a small MTU: the whole packet is quoted") {
+  SECTION("a small MTU (below what configuration accepts): 1280 advertised, the answer no larger than the packet") {
     LbHarness lb;
     install(lb, tunnel(JL_MODE_IP6IP6, kVip6, "6", 700));
     Bytes big = client_packet(kClient6, kVip6, 701).build();
-    expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 660, 701), JL_CNT_TX_ICMP_TOO_BIG);
+    expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 1280, 701 - 48), JL_CNT_TX_ICMP_TOO_BIG);
     CHECK(lb.flow_keys().empty());
   }
   SECTION("odd lengths") {
     LbHarness lb;
     install(lb, tunnel(JL_MODE_GUE, kVip6, "4", 1000));
-    for (size_t len : {1001, 1003, 1233, 1235}) {
+    for (size_t len : {1001, 1003, 1233, 1235, 1281, 1283}) {
       Bytes big = client_packet(kClient6, kVip6, len).build();
-      expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 968, std::min<size_t>(len, 1232)),
+      expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 1280, std::min<size_t>(len - 48, 1232)),
                  JL_CNT_TX_ICMP_TOO_BIG);
+    }
+  }
+}
+
+TEST_CASE("lb icmp: at the smallest mtu configuration accepts, an IPv6 client is told exactly 1280", "[lb][icmp]") {
+  struct Case {
+    const char* name;
+    uint8_t mode;
+    julier::config::Forwarding forwarding;
+    std::string family;
+  };
+  const Case cases[] = {
+      {"IPv6 in IPv6", JL_MODE_IP6IP6, julier::config::Forwarding::ip6ip6, "6"},
+      {"GUE over IPv4", JL_MODE_GUE, julier::config::Forwarding::gue, "4"},
+      {"GUE over IPv6", JL_MODE_GUE, julier::config::Forwarding::gue, "6"},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      // The configuration's own figure: the forwarder must agree with it.
+      const uint32_t overhead = *julier::config::encap_overhead(c.forwarding, c.family == "6" ? 6 : 4);
+      const auto smallest = static_cast<uint16_t>(JL_IPV6_MIN_MTU + overhead);
+      LbHarness lb;
+      install(lb, tunnel(c.mode, kVip6, c.family, smallest));
+      CHECK(lb.run(client_packet(kClient6, kVip6, JL_IPV6_MIN_MTU).build()).verdict == XDP_TX);
+      for (size_t len : {JL_IPV6_MIN_MTU + 1u, 1500u}) {
+        Bytes big = client_packet(kClient6, kVip6, len).build();
+        const Bytes reply = too_big_reply(big, kClient6, kVip6, JL_IPV6_MIN_MTU, 1232);
+        expect_run(lb, big, XDP_TX, reply, JL_CNT_TX_ICMP_TOO_BIG);
+        CHECK(reply.size() <= big.size());
+      }
     }
   }
 }

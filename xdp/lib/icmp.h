@@ -16,8 +16,6 @@
 #define JL_ICMP_TTL 64
 /* Precedence "internetwork control", as routers send ICMP errors (RFC 1812 4.3.2.5). */
 #define JL_ICMP4_TOS 0xc0
-/* An ICMPv6 error must fit the IPv6 minimum MTU (RFC 4443 2.4 (c)). */
-#define JL_IPV6_MIN_MTU 1280
 #define JL_ICMP_HLEN 8
 /* RFC 792: the original IP header plus the first 8 bytes of its payload. */
 #define JL_ICMP4_QUOTE_L4 8
@@ -126,7 +124,10 @@ __noinline int jl_icmp4_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 
 /*
  * IPv6: ICMPv6 packet too big with the MTU, quoting as much of the original as fits
- * in 1280 bytes, from the VIP.
+ * in 1280 bytes (RFC 4443 2.4 (c)) and never making the answer larger than the
+ * packet it is about, from the VIP. The MTU is never advertised below 1280: hosts
+ * ignore such a value (RFC 8201 4); configuration refuses an IPv6 VIP whose mtu
+ * leaves less than that after encapsulation.
  */
 __noinline int jl_icmp6_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mtu)
 {
@@ -143,9 +144,14 @@ __noinline int jl_icmp6_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 	bytes = pkt->frame_len;
 	__builtin_memcpy(client, pkt->flow.src, sizeof(client));
 	__builtin_memcpy(vip, pkt->flow.dst, sizeof(vip));
+	if (mtu < JL_IPV6_MIN_MTU)
+		mtu = JL_IPV6_MIN_MTU;
 	quote = pkt->ip_len;
 	if (quote > JL_IPV6_MIN_MTU - sizeof(*ip6) - JL_ICMP_HLEN)
 		quote = JL_IPV6_MIN_MTU - sizeof(*ip6) - JL_ICMP_HLEN;
+	/* No larger than what caused it: the new headers come out of the quote. */
+	if (quote + sizeof(*ip6) + JL_ICMP_HLEN > pkt->ip_len)
+		quote = pkt->ip_len > sizeof(*ip6) + JL_ICMP_HLEN ? pkt->ip_len - sizeof(*ip6) - JL_ICMP_HLEN : 0;
 	plen = JL_ICMP_HLEN + quote;
 
 	l3 = jl_icmp_reframe(ctx, pkt, quote, sizeof(*ip6) + JL_ICMP_HLEN, bpf_htons(ETH_P_IPV6));

@@ -428,8 +428,12 @@ void Checker::check_too_big(std::span<const uint8_t> in, const Frame& p, const E
                             std::span<const uint8_t> out, std::string& err) const {
   const Service& s = *e.service;
   const size_t l3 = p.l3;
-  const uint32_t mtu = s.spec.mtu > e.overhead ? s.spec.mtu - uint32_t(e.overhead) : 0;
-  size_t quote = p.family == 4 ? std::min(p.hdr_len + 8, p.ip_len) : std::min<size_t>(p.ip_len, 1232);
+  uint32_t mtu = s.spec.mtu > e.overhead ? s.spec.mtu - uint32_t(e.overhead) : 0;
+  // IPv6: never advertised below 1280, and the answer (48 bytes of headers plus the
+  // quote) never larger than the packet it is about.
+  if (p.family == 6) mtu = std::max<uint32_t>(mtu, 1280);
+  size_t quote = p.family == 4 ? std::min(p.hdr_len + 8, p.ip_len)
+                               : std::min<size_t>(std::min<size_t>(p.ip_len, 1232), p.ip_len > 48 ? p.ip_len - 48 : 0);
   size_t hdr = p.family == 4 ? 28 : 48;
   if (in.size() > linear_ && out.size() > l3 + hdr + quote && out.size() - (l3 + hdr + quote) <= in.size() - linear_)
     out = out.first(l3 + hdr + quote);  // bytes of later buffers, as in check_delivery

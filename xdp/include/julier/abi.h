@@ -45,6 +45,14 @@
  * Maglev ring, the same flow then reaches the same backend through any box. */
 #define JL_HASH_SEED 0x6a756c69u /* "juli" */
 
+/* The GUE header (variant 0, no fields) between the outer UDP header and the packet. */
+#define JL_GUE_HEADER_BYTES 4u
+
+/* The smallest MTU an IPv6 link may have (RFC 8200 5): the least a Packet Too Big
+ * may advertise (RFC 8201 4), and so the least an IPv6 VIP's mtu minus its
+ * encapsulation may be. */
+#define JL_IPV6_MIN_MTU 1280u
+
 /* Source ports used for the outer UDP header of GUE (flow entropy for ECMP/RSS). */
 #define JL_GUE_SPORT_MIN 49152u
 #define JL_GUE_SPORT_MASK 0x3fffu
