@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/encap_overhead.h"
+#include "cpu_pin.h"
 #include "lb_fixture.h"
 
 using namespace julier::test;
@@ -184,6 +185,48 @@ TEST_CASE("lb icmp: IPv6 over the MTU gets packet-too-big quoting what fits in 1
       Bytes big = client_packet(kClient6, kVip6, len).build();
       expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 1280, std::min<size_t>(len - 48, 1232)),
                  JL_CNT_TX_ICMP_TOO_BIG);
+    }
+  }
+}
+
+TEST_CASE("lb icmp: answers are rate limited per CPU and counted when the limit bites", "[lb][icmp]") {
+  for (bool v6 : {false, true}) {
+    DYNAMIC_SECTION((v6 ? "IPv6" : "IPv4")) {
+      PinnedCpu cpu;
+      LbHarness lb;
+      const char* client = v6 ? kClient6 : kClient4;
+      const char* vip = v6 ? kVip6 : kVip4;
+      install(lb, tunnel(v6 ? JL_MODE_IP6IP6 : JL_MODE_IPIP, vip, v6 ? "6" : "4", 1400));
+      lb.set_icmp_answer_rate(0, 2);
+      const Bytes big = client_packet(client, vip, 1450).build();
+      CHECK(lb.run(big).verdict == XDP_TX);
+      CHECK(lb.run(big).verdict == XDP_TX);
+      expect_drop(lb, big, JL_CNT_DROP_ICMP_RATE);
+      expect_drop(lb, big, JL_CNT_DROP_ICMP_RATE);
+      CHECK(lb.counter(JL_CNT_TX_ICMP_TOO_BIG).packets == 2);
+      // Traffic that fits is not limited.
+      CHECK(lb.run(client_packet(client, vip, 1000).build()).verdict == XDP_TX);
+      // The next second, answers again.
+      lb.expire_icmp_windows();
+      CHECK(lb.run(big).verdict == XDP_TX);
+      CHECK(lb.counter(JL_CNT_TX_ICMP_TOO_BIG).packets == 3);
+      // 0: no limit.
+      lb.set_icmp_answer_rate(0, 0);
+      for (int i = 0; i < 5; ++i) CHECK(lb.run(big).verdict == XDP_TX);
+    }
+  }
+}
+
+TEST_CASE("lb icmp: no answer to unspecified, loopback, multicast or broadcast sources", "[lb][icmp]") {
+  for (const char* source : {"0.0.0.0", "0.1.2.3", "127.0.0.1", "224.0.0.1", "239.255.255.250", "255.255.255.255",
+                             "240.0.0.1", "::", "::1", "ff02::1", "ff0e::1"}) {
+    DYNAMIC_SECTION(source) {
+      LbHarness lb;
+      const bool v6 = is_v6(source);
+      const char* vip = v6 ? kVip6 : kVip4;
+      install(lb, tunnel(v6 ? JL_MODE_IP6IP6 : JL_MODE_IPIP, vip, v6 ? "6" : "4", 1400));
+      expect_drop(lb, client_packet(source, vip, 1450).build(), JL_CNT_DROP_TOO_BIG);
+      CHECK(lb.counter(JL_CNT_TX_ICMP_TOO_BIG).packets == 0);
     }
   }
 }

@@ -10,6 +10,7 @@
 #include "lib/common.h"
 #include "lib/csum.h"
 #include "lib/encap.h"
+#include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/stats.h"
 
@@ -19,6 +20,54 @@
 #define JL_ICMP_HLEN 8
 /* RFC 792: the original IP header plus the first 8 bytes of its payload. */
 #define JL_ICMP4_QUOTE_L4 8
+
+/*
+ * Whether a source may be sent an ICMP error at all: never to an unspecified,
+ * loopback, multicast or broadcast source (RFC 1812 4.3.2.7, RFC 4443 2.4 (e)) -
+ * such a packet reaching the balancer is spoofed or broken.
+ */
+JL_INLINE int jl_icmp_source_ok(const struct jl_flow_key *flow)
+{
+	if (flow->family == JL_FAMILY_V4) {
+		__u32 a = bpf_ntohl(flow->src[0]);
+		__u8 first = a >> 24;
+
+		/* 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 and broadcast */
+		return first != 0 && first != 127 && first < 224;
+	}
+	/* :: and ::1 */
+	if (flow->src[0] == 0 && flow->src[1] == 0 && flow->src[2] == 0 &&
+	    (flow->src[3] == 0 || flow->src[3] == bpf_htonl(1)))
+		return 0;
+	return (bpf_ntohl(flow->src[0]) >> 24) != 0xff; /* ff00::/8 multicast */
+}
+
+/*
+ * Takes one answer from this CPU's budget for the current second (the side's
+ * jl_settings.icmp_answer_rate; 0 = no limit). 1: send; 0: over the rate.
+ */
+JL_INLINE int jl_icmp_rate_admit(__u32 side)
+{
+	struct jl_settings *settings = bpf_map_lookup_elem(&jl_settings, &side);
+	struct jl_icmp_window *w;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (!settings || settings->icmp_answer_rate == 0)
+		return 1;
+	w = bpf_map_lookup_elem(&jl_icmp_window, &zero);
+	if (!w)
+		return 1;
+	now = bpf_ktime_get_ns();
+	if (now - w->start_ns >= JL_FLOOD_WINDOW_NS) {
+		w->start_ns = now;
+		w->sent = 0;
+	}
+	if (w->sent >= settings->icmp_answer_rate)
+		return 0;
+	w->sent++;
+	return 1;
+}
 
 /*
  * Turn the frame into an ICMP error back to the client: Ethernet addresses swapped

@@ -14,6 +14,17 @@ using test::Bytes;
 
 namespace {
 
+// RFC 1812 4.3.2.7 / RFC 4443 2.4 (e): no ICMP error to an unspecified, loopback,
+// multicast or broadcast (or class E) source.
+bool answerable_source(const Frame& p) {
+  const Addr& a = p.src;
+  if (p.family == 4) return a[0] != 0 && a[0] != 127 && a[0] < 224;
+  bool zero_to_14 = true;
+  for (int i = 0; i < 15; ++i) zero_to_14 = zero_to_14 && a[i] == 0;
+  if (zero_to_14 && (a[15] == 0 || a[15] == 1)) return false;
+  return a[0] != 0xff;
+}
+
 constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmp6 = 58;
 
 // docs/forwarder.md "Tunnels": bytes each mode adds, -1 where it cannot carry the family.
@@ -147,7 +158,8 @@ Expectation Checker::deliver(const Frame& p, const Service* s, bool icmp) const 
   if (e.overhead < 0) e.counter = JL_CNT_DROP_BAD_BACKEND;
   else if (p.ttl <= 1) e.counter = JL_CNT_DROP_TTL_EXPIRED;
   else if (p.ip_len + size_t(e.overhead) > s->spec.mtu)
-    e.counter = (icmp || (p.family == 4 && !p.df)) ? JL_CNT_DROP_TOO_BIG : JL_CNT_TX_ICMP_TOO_BIG;
+    e.counter = (icmp || (p.family == 4 && !p.df) || !answerable_source(p)) ? JL_CNT_DROP_TOO_BIG
+                                                                            : JL_CNT_TX_ICMP_TOO_BIG;
   else e.counter = egress(*s, icmp);
   return e;
 }
