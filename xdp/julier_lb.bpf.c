@@ -77,9 +77,14 @@ JL_INLINE enum jl_counter jl_choose(const struct jl_flow_key *flow, const struct
 	return jl_pick(vip, side, ring_hash, c);
 }
 
-/* MTU exceeded by the encapsulated packet: answer the client (or drop). */
-JL_INLINE int jl_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mtu)
+/* MTU exceeded by the encapsulated packet: answer the client (or drop), within
+ * the side's ICMP answer rate and never to a source ICMP must not answer. */
+JL_INLINE int jl_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mtu, __u32 side)
 {
+	if (!jl_icmp_source_ok(&pkt->flow) || (pkt->flow.family == JL_FAMILY_V4 && !pkt->df))
+		return jl_verdict(JL_CNT_DROP_TOO_BIG, pkt->frame_len, XDP_DROP);
+	if (!jl_icmp_rate_admit(side))
+		return jl_verdict(JL_CNT_DROP_ICMP_RATE, pkt->frame_len, XDP_DROP);
 	if (pkt->flow.family == JL_FAMILY_V4)
 		return jl_icmp4_too_big(ctx, pkt, mtu);
 	return jl_icmp6_too_big(ctx, pkt, mtu);
@@ -108,7 +113,7 @@ JL_INLINE int jl_deliver(struct xdp_md *ctx, struct jl_pkt *pkt, const struct jl
 			/* Never an ICMP error about an ICMP error (RFC 1122 3.2.2). */
 			if (kind == JL_DELIVER_ICMP)
 				return jl_verdict(JL_CNT_DROP_TOO_BIG, bytes, XDP_DROP);
-			return jl_too_big(ctx, pkt, vip->mtu > overhead ? vip->mtu - overhead : 0);
+			return jl_too_big(ctx, pkt, vip->mtu > overhead ? vip->mtu - overhead : 0, side);
 		}
 		if (!c->hash_valid)
 			c->hash = jl_hash_flow(&pkt->flow);

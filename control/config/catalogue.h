@@ -58,6 +58,13 @@ struct FloodProtection {
     bool operator==(const FloodProtection&) const = default;
 };
 
+// ICMP the forwarder sends itself (Packet Too Big, fragmentation needed).
+struct IcmpAnswers {
+    std::uint32_t rate_per_cpu = JL_DEFAULT_ICMP_ANSWER_RATE;  // answers per second per CPU; 0 = no limit
+
+    bool operator==(const IcmpAnswers&) const = default;
+};
+
 // Outer source addresses of encapsulated packets.
 struct EncapSource {
     std::optional<IpAddress> ipv4;
@@ -205,6 +212,7 @@ struct Catalogue {
     Metrics metrics;
     Limits limits;
     FloodProtection flood_protection;
+    IcmpAnswers icmp_answers;
     std::optional<Bgp> bgp;  // unset: julierd announces nothing
     std::vector<Service> services;
     SourceLocation location;  // the file

@@ -45,6 +45,7 @@ std::vector<MapMemory> estimate_map_memory(const Limits& l, unsigned cpus) {
         percpu_array("jl_counters", JL_CNT_COUNT, sizeof(jl_traffic), cpus),
         array("jl_settings", sides, sizeof(jl_settings)),
         percpu_array("jl_flood_window", 1, sizeof(jl_flood_window), cpus),
+        percpu_array("jl_icmp_window", 1, sizeof(jl_icmp_window), cpus),
     };
 }
 

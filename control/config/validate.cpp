@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "config/duration.h"
+#include "config/encap_overhead.h"
 #include "maglev/prime.h"
 
 namespace julier::config {
@@ -12,7 +13,7 @@ namespace julier::config {
 namespace {
 
 // IPv6 links carry at least 1280 bytes (RFC 8200); a smaller MTU cannot be honoured.
-constexpr std::uint16_t ipv6_min_mtu = 1280;
+constexpr std::uint16_t ipv6_min_mtu = JL_IPV6_MIN_MTU;
 // Below this many ring slots per backend, Maglev's spread of load gets uneven
 // (the Maglev paper keeps M >= 100 N for a spread within about 1%).
 constexpr std::uint64_t ring_slots_per_backend = 100;
@@ -184,6 +185,7 @@ private:
 
         if (forwarding_ok) encap_source(s, p, backend_v4, backend_v6);
         mtu(s, p, backend_v6);
+        mtu_after_encapsulation(s, p, backend_v4, backend_v6);
         ring(s, p);
         backends(s, p);
         health(s, p);
@@ -235,6 +237,23 @@ private:
         report(Severity::error, p + ".mtu", s.location,
                std::to_string(s.mtu) + " is below the IPv6 minimum link MTU " + std::to_string(ipv6_min_mtu) +
                    " (this service sends IPv6)",
+               &s);
+    }
+
+    // An IPv6 client told "Packet Too Big" with less than 1280 ignores it (RFC 8201),
+    // so full-size packets of an IPv6 VIP must fit after encapsulation at 1280.
+    void mtu_after_encapsulation(const Service& s, const std::string& p, bool backend_v4, bool backend_v6) {
+        if (!index_.valid(p + ".mtu") || !index_.valid(p + ".vip") || !s.vip.is_v6()) return;
+        const auto worst = std::max(backend_v4 ? encap_overhead(s.forwarding, 4).value_or(0) : 0u,
+                                    backend_v6 ? encap_overhead(s.forwarding, 6).value_or(0) : 0u);
+        if (worst == 0 || s.mtu >= ipv6_min_mtu + worst) return;
+        if (s.mtu < ipv6_min_mtu) return;  // said already: below any IPv6 link
+        report(Severity::error, p + ".mtu", s.location,
+               std::to_string(s.mtu) + " leaves " + std::to_string(s.mtu - worst) + " bytes for an IPv6 client's packet after " +
+                   std::string(to_string(s.forwarding)) + " encapsulation (" + std::to_string(worst) +
+                   " bytes), and a Packet Too Big below " + std::to_string(ipv6_min_mtu) +
+                   " is ignored by clients; the smallest mtu for this service is " +
+                   std::to_string(ipv6_min_mtu + worst),
                &s);
     }
 

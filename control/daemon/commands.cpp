@@ -1,5 +1,4 @@
 // Daemon: the control-socket commands, and the operator drains kept on disk.
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/file_replace.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "daemon/version.h"
@@ -192,24 +192,17 @@ OperatorDrains Daemon::load_drains(const std::string& file) {
 }
 
 void Daemon::save_drains(const std::string& path, const OperatorDrains& drains) {
-    if (drains.empty()) {
-        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-            spdlog::warn("operator drains not removed file={} error={}", kv(path), kv(std::strerror(errno)));
+    try {
+        // A crash leaves the old file or the new one, never half; a link planted in
+        // the directory is never followed.
+        if (drains.empty()) {
+            common::remove_file(path);
+        } else {
+            common::replace_file(path, drains.to_json().dump(2) + "\n", 0640);
         }
-        return;
-    }
-    // Write-then-rename: a crash leaves the old file or the new one, never half.
-    const auto tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    const auto text = drains.to_json().dump(2) + "\n";
-    bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = fd >= 0 && ::fsync(fd) == 0 && ok;
-    if (fd >= 0) ::close(fd);
-    ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-    if (!ok) {
-        spdlog::warn("operator drains not saved file={} error={} note={}", kv(path), kv(std::strerror(errno)),
+    } catch (const common::FileReplaceError& e) {
+        spdlog::warn("operator drains not saved file={} error={} note={}", kv(path), kv(e.what()),
                      kv("they hold until julierd restarts"));
-        ::unlink(tmp.c_str());
     }
 }
 

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -25,6 +26,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/descriptors.h"
 #include "daemon/logging.h"
 
 namespace julier::daemon {
@@ -120,12 +122,15 @@ struct detail::ControlServerState {
     ControlServer::Handler handler;
     ControlAccess access;
     Stream::acceptor acceptor;
-    std::list<std::weak_ptr<Session>> sessions;
+    // Each open connection with its peer's uid: root's are counted apart.
+    std::list<std::pair<std::weak_ptr<Session>, unsigned>> sessions;
     bool closed = false;
 
-    std::size_t live_sessions() {
-        sessions.remove_if([](const auto& w) { return w.expired(); });
-        return sessions.size();
+    // Open connections in all, and those of users other than root.
+    std::pair<std::size_t, std::size_t> live_sessions() {
+        sessions.remove_if([](const auto& s) { return s.first.expired(); });
+        const auto others = std::count_if(sessions.begin(), sessions.end(), [](const auto& s) { return s.second != 0; });
+        return {sessions.size(), static_cast<std::size_t>(others)};
     }
 };
 
@@ -135,16 +140,14 @@ using State = detail::ControlServerState;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(std::shared_ptr<State> state, Stream::socket socket)
+    Session(std::shared_ptr<State> state, Stream::socket socket, Peer peer)
         : state_(std::move(state)),
           socket_(std::move(socket)),
           buffer_(protocol::kMaxLineBytes + 1),
-          idle_(state_->io) {}
+          idle_(state_->io),
+          peer_(peer) {}
 
-    void start() {
-        peer_ = peer_of(socket_.native_handle());
-        read_next();
-    }
+    void start() { read_next(); }
 
     void stop() {
         boost::system::error_code ignored;
@@ -156,12 +159,17 @@ public:
 private:
     void read_next() {
         // One deadline covers the whole line and the answer's write: a client that
-        // trickles bytes or never reads cannot hold the slot past it.
+        // trickles bytes or never reads cannot hold the slot past it. Only a complete
+        // request re-arms it: blank lines are not activity.
         idle_.expires_after(state_->access.idle_timeout);
         idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
             if (ec) return;
             if (auto self = weak.lock()) self->stop();
         });
+        read_line();
+    }
+
+    void read_line() {
         asio::async_read_until(socket_, buffer_, '\n',
                                [self = shared_from_this()](const boost::system::error_code& ec,
                                                            std::size_t n) { self->on_read(ec, n); });
@@ -185,7 +193,7 @@ private:
         buffer_.consume(n);
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) {
-            read_next();
+            read_line();  // under the deadline already running
             return;
         }
 
@@ -234,17 +242,27 @@ void accept_next(const std::shared_ptr<State>& state) {
         if (state->closed || ec == asio::error::operation_aborted) return;
         if (ec) {
             spdlog::warn("control socket accept failed error={}", kv(ec.message()));
-        } else if (state->live_sessions() >= ControlServer::kMaxConnections) {
-            // A fresh socket's send buffer is empty: this short write cannot block.
-            const auto line =
-                protocol::encode_response(protocol::failure("too many open control connections")) + "\n";
-            boost::system::error_code ignored;
-            asio::write(socket, asio::buffer(line), ignored);
-            socket.close(ignored);
         } else {
-            auto session = std::make_shared<Session>(state, std::move(socket));
-            state->sessions.push_back(session);
-            session->start();
+            common::set_close_on_exec(socket.native_handle());  // nothing forks between accept and here
+            const Peer peer = peer_of(socket.native_handle());
+            const auto [all, others] = state->live_sessions();
+            // Root may take the slots kept back from everyone else, so an operator
+            // is never locked out by the group's clients.
+            const bool full = all >= ControlServer::kMaxConnections ||
+                              (peer.uid != 0 && others >= ControlServer::kMaxConnections -
+                                                              ControlServer::kReservedForRoot);
+            if (full) {
+                // A fresh socket's send buffer is empty: this short write cannot block.
+                const auto line =
+                    protocol::encode_response(protocol::failure("too many open control connections")) + "\n";
+                boost::system::error_code ignored;
+                asio::write(socket, asio::buffer(line), ignored);
+                socket.close(ignored);
+            } else {
+                auto session = std::make_shared<Session>(state, std::move(socket), peer);
+                state->sessions.emplace_back(session, peer.uid);
+                session->start();
+            }
         }
         accept_next(state);
     });
@@ -269,6 +287,9 @@ void ControlServer::listen(const std::string& path) {
     boost::system::error_code ec;
     state_->acceptor.open(Stream(), ec);
     if (ec) throw socket_error(path, "cannot create socket", ec.value());
+    // Asio opens and accepts without close-on-exec: no exec check may inherit these.
+    if (!common::set_close_on_exec(state_->acceptor.native_handle()))
+        throw socket_error(path, "cannot set close-on-exec", errno);
     // Bind with a tight umask so the socket never exists with looser permissions.
     const mode_t old_mask = ::umask(0177);
     state_->acceptor.bind(Stream::endpoint(path), ec);
@@ -287,8 +308,8 @@ void ControlServer::close() {
     state_->closed = true;
     boost::system::error_code ignored;
     state_->acceptor.close(ignored);
-    for (auto& weak : state_->sessions) {
-        if (auto session = weak.lock()) session->stop();
+    for (auto& entry : state_->sessions) {
+        if (auto session = entry.first.lock()) session->stop();
     }
     state_->sessions.clear();
     if (!path_.empty()) {

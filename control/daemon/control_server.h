@@ -4,8 +4,9 @@
 // Bounded per connection: one request line (protocol::kMaxLineBytes) is read at a
 // time and the next only after its answer is written, so a client that never
 // reads cannot make julierd buffer more; a connection that does not complete a
-// request, or take its answer, within the idle timeout is closed. At most
-// kMaxConnections at once; the one over is told so and closed.
+// request, or take its answer, within the idle timeout is closed (blank lines do
+// not count as activity). At most kMaxConnections at once, kReservedForRoot of them
+// for root only; the one over is told so and closed.
 #pragma once
 
 #include <chrono>
@@ -63,6 +64,8 @@ public:
     const std::string& path() const { return path_; }
 
     static constexpr std::size_t kMaxConnections = 32;
+    // Of those, kept for root: other users together hold at most the rest.
+    static constexpr std::size_t kReservedForRoot = 4;
 
 private:
     std::shared_ptr<detail::ControlServerState> state_;

@@ -1,6 +1,7 @@
 #include "fleet/bird_control.h"
 
-#include <fcntl.h>
+#include "common/file_replace.h"
+
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -9,7 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -59,33 +59,33 @@ BirdControl::BirdControl(std::string include_path, std::string socket_path, std:
     : include_path_(std::move(include_path)), socket_path_(std::move(socket_path)), timeout_(timeout) {}
 
 void BirdControl::write_include(const std::string& text) const {
-    const auto tmp = include_path_ + ".tmp";
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(include_path_).parent_path(), ec);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw BirdError(fmt::format("cannot write {}: {}", tmp, errno_text()));
-    // BIRD runs as its own user: readable by all, whatever julierd's umask.
-    bool ok = ::fchmod(fd, 0644) == 0;
-    ok = ok && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ::fsync(fd) == 0 && ok;
-    const std::string error = ok ? std::string{} : errno_text();
-    ::close(fd);
-    if (ok && ::rename(tmp.c_str(), include_path_.c_str()) == 0) return;
-    const std::string why = ok ? errno_text() : error;
-    ::unlink(tmp.c_str());
-    throw BirdError(fmt::format("cannot write {}: {}", include_path_, why));
+    // BIRD runs as its own user: readable by all, whatever julierd's umask. The
+    // directory is often BIRD's own, so nothing planted there may be followed.
+    try {
+        common::replace_file(include_path_, text, 0644);
+    } catch (const common::FileReplaceError& e) {
+        throw BirdError(e.what());
+    }
 }
 
 std::vector<ReplyLine> BirdControl::command(const std::string& command) const {
     const auto deadline = Clock::now() + timeout_;
-    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (fd.get() < 0) throw BirdError(fmt::format("socket: {}", errno_text()));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (socket_path_.size() >= sizeof addr.sun_path) throw BirdError("BIRD socket path too long");
     std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-        throw BirdError(fmt::format("cannot connect to BIRD at {}: {}", socket_path_, errno_text()));
+    // Non-blocking: a BIRD whose backlog is full (it stopped accepting) answers
+    // EAGAIN instead of blocking connect() forever; retried until the deadline.
+    for (;;) {
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) break;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN)
+            throw BirdError(fmt::format("cannot connect to BIRD at {}: {}", socket_path_, errno_text()));
+        if (Clock::now() >= deadline) throw BirdError("BIRD did not accept the connection in time");
+        ::usleep(10 * 1000);
+    }
 
     ReplyReader hello;
     read_reply(fd.get(), hello, deadline, "its greeting");

@@ -1,5 +1,7 @@
 #include "health/child_process.h"
 
+#include "common/descriptors.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -102,7 +104,7 @@ timespec until(const timespec& from, const timespec& to)
     setpgid(command, command);
     // julierd sees the output end when the command's side closes it, and exec
     // failures only from the command.
-    syscall(SYS_close_range, 0u, ~0u, 0u);
+    common::close_from(0);
 
     siginfo_t info{};
     for (;;) {
@@ -263,7 +265,7 @@ std::optional<Child> spawn_child(const SpawnRequest& request, std::string* error
             if (dup3(setup_write, 3, O_CLOEXEC) < 0) child_fail(setup_write, Stage::descriptors);
             setup_write = 3;
         }
-        syscall(SYS_close_range, 4u, ~0u, 0u);
+        common::close_from(4);
 
         if (drop) {
             if (setgroups(1, &gid) != 0) child_fail(setup_write, Stage::setgroups);

@@ -1,5 +1,9 @@
 #include "health/datagram_operation.h"
 
+#include <cerrno>
+
+#include "common/descriptors.h"
+
 #include <boost/asio/error.hpp>
 
 namespace julier::health {
@@ -18,6 +22,9 @@ void DatagramOperation::exchange(const ProbeTarget& target, asio::const_buffer r
     udp::endpoint endpoint(target.address, target.port);
     boost::system::error_code error;
     socket_.open(endpoint.protocol(), error);
+    // Asio opens without close-on-exec: an exec check must not inherit it.
+    if (!error && !common::set_close_on_exec(socket_.native_handle()))
+        error.assign(errno, boost::system::system_category());
     if (!error) socket_.connect(endpoint, error);
     if (error) {
         finish_later(socket_failure(error, "preparing the socket"));

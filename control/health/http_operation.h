@@ -16,12 +16,14 @@
 #pragma once
 
 #include <array>
+#include <cerrno>
 #include <utility>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/descriptors.h"
 #include "health/http_check.h"
 #include "health/probe_operation.h"
 
@@ -67,6 +69,9 @@ public:
         boost::asio::ip::tcp::endpoint endpoint(target.address, target.port);
         boost::system::error_code error;
         Transport::socket(stream_).open(endpoint.protocol(), error);
+        // Asio opens without close-on-exec: an exec check must not inherit it.
+        if (!error && !common::set_close_on_exec(Transport::socket(stream_).native_handle()))
+            error.assign(errno, boost::system::system_category());
         if (error) {
             finish_later(socket_failure(error, "opening a socket"));
             return;

@@ -387,6 +387,7 @@ Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, 
     plan.max_backends = catalogue.limits.max_backends;
     plan.ring_capacity = catalogue.limits.ring_capacity;
     plan.settings.flood_new_flow_rate = catalogue.flood_protection.new_flow_rate_per_cpu;
+    plan.settings.icmp_answer_rate = catalogue.icmp_answers.rate_per_cpu;
 
     std::map<std::uint32_t, const PlannedService*> rings_before;  // by service id
     if (previous_plan) {

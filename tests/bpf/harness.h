@@ -257,6 +257,16 @@ class LbHarness {
     v.flood_new_flow_rate = rate;
     put_settings(side, v);
   }
+  void set_icmp_answer_rate(uint32_t side, uint32_t rate) {
+    jl_settings v{};
+    v.icmp_answer_rate = rate;
+    put_settings(side, v);
+  }
+  // Close every CPU's ICMP answer window, as if its second had passed.
+  void expire_icmp_windows() {
+    std::vector<jl_icmp_window> expired(possible_cpus());
+    update_percpu(skel_->maps.jl_icmp_window, 0u, expired);
+  }
   // Close every CPU's flood window, as if its second had passed.
   void expire_flood_windows() {
     std::vector<jl_flood_window> expired(possible_cpus());

@@ -4,6 +4,8 @@
 // forwarded to the backend that owns the flow.
 #include <catch2/catch.hpp>
 
+#include "config/encap_overhead.h"
+#include "cpu_pin.h"
 #include "lb_fixture.h"
 
 using namespace julier::test;
@@ -169,20 +171,92 @@ TEST_CASE("lb icmp: IPv6 over the MTU gets packet-too-big quoting what fits in 1
       }
     }
   }
-  SECTION("a small MTU: the whole packet is quoted") {
+  SECTION("a small MTU (below what configuration accepts): 1280 advertised, the answer no larger than the packet") {
     LbHarness lb;
     install(lb, tunnel(JL_MODE_IP6IP6, kVip6, "6", 700));
     Bytes big = client_packet(kClient6, kVip6, 701).build();
-    expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 660, 701), JL_CNT_TX_ICMP_TOO_BIG);
+    expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 1280, 701 - 48), JL_CNT_TX_ICMP_TOO_BIG);
     CHECK(lb.flow_keys().empty());
   }
   SECTION("odd lengths") {
     LbHarness lb;
     install(lb, tunnel(JL_MODE_GUE, kVip6, "4", 1000));
-    for (size_t len : {1001, 1003, 1233, 1235}) {
+    for (size_t len : {1001, 1003, 1233, 1235, 1281, 1283}) {
       Bytes big = client_packet(kClient6, kVip6, len).build();
-      expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 968, std::min<size_t>(len, 1232)),
+      expect_run(lb, big, XDP_TX, too_big_reply(big, kClient6, kVip6, 1280, std::min<size_t>(len - 48, 1232)),
                  JL_CNT_TX_ICMP_TOO_BIG);
+    }
+  }
+}
+
+TEST_CASE("lb icmp: answers are rate limited per CPU and counted when the limit bites", "[lb][icmp]") {
+  for (bool v6 : {false, true}) {
+    DYNAMIC_SECTION((v6 ? "IPv6" : "IPv4")) {
+      PinnedCpu cpu;
+      LbHarness lb;
+      const char* client = v6 ? kClient6 : kClient4;
+      const char* vip = v6 ? kVip6 : kVip4;
+      install(lb, tunnel(v6 ? JL_MODE_IP6IP6 : JL_MODE_IPIP, vip, v6 ? "6" : "4", 1400));
+      lb.set_icmp_answer_rate(0, 2);
+      const Bytes big = client_packet(client, vip, 1450).build();
+      CHECK(lb.run(big).verdict == XDP_TX);
+      CHECK(lb.run(big).verdict == XDP_TX);
+      expect_drop(lb, big, JL_CNT_DROP_ICMP_RATE);
+      expect_drop(lb, big, JL_CNT_DROP_ICMP_RATE);
+      CHECK(lb.counter(JL_CNT_TX_ICMP_TOO_BIG).packets == 2);
+      // Traffic that fits is not limited.
+      CHECK(lb.run(client_packet(client, vip, 1000).build()).verdict == XDP_TX);
+      // The next second, answers again.
+      lb.expire_icmp_windows();
+      CHECK(lb.run(big).verdict == XDP_TX);
+      CHECK(lb.counter(JL_CNT_TX_ICMP_TOO_BIG).packets == 3);
+      // 0: no limit.
+      lb.set_icmp_answer_rate(0, 0);
+      for (int i = 0; i < 5; ++i) CHECK(lb.run(big).verdict == XDP_TX);
+    }
+  }
+}
+
+TEST_CASE("lb icmp: no answer to unspecified, loopback, multicast or broadcast sources", "[lb][icmp]") {
+  for (const char* source : {"0.0.0.0", "0.1.2.3", "127.0.0.1", "224.0.0.1", "239.255.255.250", "255.255.255.255",
+                             "240.0.0.1", "::", "::1", "ff02::1", "ff0e::1"}) {
+    DYNAMIC_SECTION(source) {
+      LbHarness lb;
+      const bool v6 = is_v6(source);
+      const char* vip = v6 ? kVip6 : kVip4;
+      install(lb, tunnel(v6 ? JL_MODE_IP6IP6 : JL_MODE_IPIP, vip, v6 ? "6" : "4", 1400));
+      expect_drop(lb, client_packet(source, vip, 1450).build(), JL_CNT_DROP_TOO_BIG);
+      CHECK(lb.counter(JL_CNT_TX_ICMP_TOO_BIG).packets == 0);
+    }
+  }
+}
+
+TEST_CASE("lb icmp: at the smallest mtu configuration accepts, an IPv6 client is told exactly 1280", "[lb][icmp]") {
+  struct Case {
+    const char* name;
+    uint8_t mode;
+    julier::config::Forwarding forwarding;
+    std::string family;
+  };
+  const Case cases[] = {
+      {"IPv6 in IPv6", JL_MODE_IP6IP6, julier::config::Forwarding::ip6ip6, "6"},
+      {"GUE over IPv4", JL_MODE_GUE, julier::config::Forwarding::gue, "4"},
+      {"GUE over IPv6", JL_MODE_GUE, julier::config::Forwarding::gue, "6"},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      // The configuration's own figure: the forwarder must agree with it.
+      const uint32_t overhead = *julier::config::encap_overhead(c.forwarding, c.family == "6" ? 6 : 4);
+      const auto smallest = static_cast<uint16_t>(JL_IPV6_MIN_MTU + overhead);
+      LbHarness lb;
+      install(lb, tunnel(c.mode, kVip6, c.family, smallest));
+      CHECK(lb.run(client_packet(kClient6, kVip6, JL_IPV6_MIN_MTU).build()).verdict == XDP_TX);
+      for (size_t len : {JL_IPV6_MIN_MTU + 1u, 1500u}) {
+        Bytes big = client_packet(kClient6, kVip6, len).build();
+        const Bytes reply = too_big_reply(big, kClient6, kVip6, JL_IPV6_MIN_MTU, 1232);
+        expect_run(lb, big, XDP_TX, reply, JL_CNT_TX_ICMP_TOO_BIG);
+        CHECK(reply.size() <= big.size());
+      }
     }
   }
 }

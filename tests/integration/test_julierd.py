@@ -444,6 +444,16 @@ def test(w: World) -> None:
     human = w.ctl("status", json_out=False).stdout
     check("FAILED" in human and "failed reloads: 2" in human, f"status table:\n{human}")
 
+    step("systemctl reload runs the unit's ExecReload: a refused file fails it, with the diagnostics")
+    unit = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../packaging/systemd/julierd.service")
+    exec_reload = next(line.split("=", 1)[1] for line in open(unit) if line.startswith("ExecReload="))
+    julierctl = os.path.join(w.build, "control/cli/julierctl")
+    argv = exec_reload.replace("/usr/bin/julierctl", f"{julierctl} --socket {w.socket}").split()
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    check(res.returncode != 0, f"ExecReload {exec_reload!r} succeeded on a refused file")
+    check(re.search(r"julier\.yaml:\d+:\d+: error:", res.stderr), f"ExecReload shows no diagnostics: {res.stderr}")
+    wait_for(lambda: w.ctl("status")["reload_failures"] == before["reload_failures"] + 3, "three failed reloads")
+
     step("reload: a flood rate applies at once; new flows over it are forwarded, not remembered")
     three = [(up, 100, "active"), (gone, 50, "active"), (BACKEND_NEW, 10, "active")]
     w.write_config(w.catalogue(three) + "flood_protection: {new_flow_rate_per_cpu: 1}\n")

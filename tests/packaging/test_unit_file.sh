@@ -3,12 +3,13 @@
 set -euo pipefail
 unit=$1
 julierd=$2
+julierctl=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Verify a copy that points at the built binary and drops the man: links (the pages
 # are only installed by the package; the package test verifies the installed unit).
-sed -e "s|/usr/sbin/julierd|$julierd|" -e '/^Documentation=/d' "$unit" > "$work/julierd.service"
+sed -e "s|/usr/sbin/julierd|$julierd|" -e "s|/usr/bin/julierctl|$julierctl|" -e '/^Documentation=/d' "$unit" > "$work/julierd.service"
 systemd-analyze verify "$work/julierd.service"
 
 score=$(systemd-analyze security --offline=true "$work/julierd.service" 2>/dev/null |
@@ -24,3 +25,8 @@ grep -qx 'Group=julier' "$unit" || { echo "unit lacks Group=julier: the julier g
 grep -qx 'RuntimeDirectoryMode=0750' "$unit" || { echo "unit's RuntimeDirectoryMode is not 0750"; exit 1; }
 if grep -q '^CapabilityBoundingSet=.*CAP_CHOWN' "$unit"; then echo "unit grants CAP_CHOWN"; exit 1; fi
 echo "control socket group: Group=julier, runtime directory 0750"
+
+# `systemctl reload` must wait for julierd's verdict, so a refused file fails it:
+# through the control socket, not a bare signal.
+grep -qx 'ExecReload=/usr/bin/julierctl reload' "$unit" || { echo "ExecReload does not wait for the reload's verdict"; exit 1; }
+echo "reload: julierctl reload (a refused file fails systemctl reload)"

@@ -180,6 +180,31 @@ TEST_CASE("a service-specific finding about an inherited value names the service
                    "1200 is below the IPv6 minimum link MTU 1280 (this service sends IPv6) (service 'v6')");
 }
 
+TEST_CASE("an IPv6 VIP's mtu leaves 1280 bytes after encapsulation, or names the smallest that does", "[config]") {
+    auto r = parse(lines({
+        "interfaces: [eth0]",
+        "defaults: {encap_source: {ipv4: 198.18.0.2, ipv6: \"2001:db8::2\"}}",
+        "services:",
+        "  - {name: a, vip: \"2001:db8::1\", port: 1, forwarding: ip6ip6, mtu: 1280, backends: [\"2001:db8::20\"]}",
+        "  - {name: b, vip: \"2001:db8::1\", port: 2, forwarding: gue, mtu: 1320, backends: [198.18.0.20, \"2001:db8::20\"]}",
+        "  - {name: c, vip: \"2001:db8::1\", port: 3, forwarding: ip6ip6, mtu: 1320, backends: [\"2001:db8::20\"]}",
+        "  - {name: d, vip: \"2001:db8::1\", port: 4, forwarding: gue, mtu: 1312, backends: [198.18.0.20]}",
+        "  - {name: e, vip: 198.19.0.1, port: 5, forwarding: gue, mtu: 1300, backends: [\"2001:db8::20\"]}",
+        "  - {name: f, vip: \"2001:db8::1\", port: 6, forwarding: l2, mtu: 1280, backends: [\"2001:db8::20\"]}",
+    }));
+    INFO(all_text(r));
+    REQUIRE(r.errors() == 2);
+    const auto& a = r.diagnostics[0];
+    CHECK(a.field == "services[0].mtu");
+    CHECK(a.location.line == 4);
+    CHECK(a.message == "1280 leaves 1240 bytes for an IPv6 client's packet after ip6ip6 encapsulation (40 bytes), and a "
+                       "Packet Too Big below 1280 is ignored by clients; the smallest mtu for this service is 1320");
+    const auto& b = r.diagnostics[1];
+    CHECK(b.field == "services[1].mtu");
+    CHECK_THAT(b.message, Catch::Contains("gue encapsulation (52 bytes)") &&
+                              Catch::EndsWith("the smallest mtu for this service is 1332"));
+}
+
 TEST_CASE("limits: services, backends and ring slots", "[config]") {
     auto r = parse(lines({
         "interfaces: [eth0]",

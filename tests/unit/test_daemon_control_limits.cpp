@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -276,4 +277,85 @@ TEST_CASE("control access: root and the socket's group connect, other users do n
     CHECK(connect_as(member_gid) == 0);
     CHECK(connect_as(other_gid) == 20);  // EACCES
     CHECK(s.requests == 1);
+}
+
+TEST_CASE("control limits: blank lines do not keep a connection past the idle timeout",
+          "[daemon][control][security]") {
+    Served s(ControlAccess{"julier", 1000ms});
+    const int chatty = connect_to(s.path);
+    REQUIRE(chatty >= 0);
+    const auto start = Clock::now();
+    // A newline every 100 ms for up to 4 s: each was once taken as activity.
+    std::thread feeder([chatty, start] {
+        while (Clock::now() - start < 4s) {
+            if (::send(chatty, "\n", 1, MSG_NOSIGNAL) != 1) return;
+            std::this_thread::sleep_for(100ms);
+        }
+    });
+    const auto held = time_until_closed(chatty, start);
+    feeder.join();
+    ::close(chatty);
+    CHECK(held >= 900ms);
+    CHECK(held < 3000ms);
+    CHECK(s.requests == 0);
+}
+
+TEST_CASE("control limits: the group's clients cannot take root's reserved slots",
+          "[daemon][control][security]") {
+    if (::geteuid() != 0) {
+        WARN("needs root to act as other users; skipped");
+        return;
+    }
+    const group* g = ::getgrnam("nogroup");
+    REQUIRE(g != nullptr);
+    const gid_t member_gid = g->gr_gid;
+    const passwd* nobody = ::getpwnam("nobody");
+    REQUIRE(nobody != nullptr);
+    const uid_t nobody_uid = nobody->pw_uid;
+
+    Served s(ControlAccess{"nogroup", 30000ms});
+    fs::permissions(s.dir, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+
+    // A group member opens every slot it can and keeps each busy with blank lines;
+    // it reports how many connections were refused, and holds them until told.
+    int report[2];
+    int release[2];
+    REQUIRE(::pipe(report) == 0);
+    REQUIRE(::pipe(release) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(member_gid) != 0 || ::setuid(nobody_uid) != 0) ::_exit(10);
+        // Only system calls here: the parent has other threads (no malloc after fork).
+        int held[ControlServer::kMaxConnections];
+        unsigned char refused = 0;
+        for (int& fd : held) {
+            fd = connect_to(s.path);
+            if (fd < 0) ::_exit(11);
+            ::send(fd, "\n", 1, MSG_NOSIGNAL);
+        }
+        // A refused connection gets its answer at once; a held one stays silent.
+        pollfd polled[ControlServer::kMaxConnections];
+        for (std::size_t i = 0; i < ControlServer::kMaxConnections; ++i) polled[i] = pollfd{held[i], POLLIN, 0};
+        ::usleep(500000);
+        if (::poll(polled, ControlServer::kMaxConnections, 0) < 0) ::_exit(13);
+        for (const auto& p : polled)
+            if (p.revents & POLLIN) ++refused;
+        if (::write(report[1], &refused, 1) != 1) ::_exit(12);
+        char go;
+        (void)::read(release[0], &go, 1);
+        ::_exit(0);
+    }
+    unsigned char refused = 0;
+    REQUIRE(::read(report[0], &refused, 1) == 1);
+    CHECK(refused == ControlServer::kReservedForRoot);
+    // Root is still served, on a reserved slot.
+    CHECK(answered_within(s.path, 1000ms));
+    CHECK(answered_within(s.path, 1000ms));
+    REQUIRE(::write(release[1], "x", 1) == 1);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    for (int fd : {report[0], report[1], release[0], release[1]}) ::close(fd);
 }

@@ -18,7 +18,6 @@
 #include "lib/l2.h"
 #include "lib/parse.h"
 
-#define JL_GUE_HLEN 4
 #define JL_FLOW_LABEL_MASK 0xfffffu
 #define JL_MAX_ENTROPY_BITS 16
 
@@ -41,9 +40,9 @@ JL_INLINE int jl_encap_overhead(__u8 mode, __u8 inner_family, __u8 outer_family)
 		return -1;
 	case JL_MODE_GUE:
 		if (outer_family == JL_FAMILY_V4)
-			return sizeof(struct iphdr) + sizeof(struct udphdr) + JL_GUE_HLEN;
+			return sizeof(struct iphdr) + sizeof(struct udphdr) + JL_GUE_HEADER_BYTES;
 		if (outer_family == JL_FAMILY_V6)
-			return sizeof(struct ipv6hdr) + sizeof(struct udphdr) + JL_GUE_HLEN;
+			return sizeof(struct ipv6hdr) + sizeof(struct udphdr) + JL_GUE_HEADER_BYTES;
 		return -1;
 	default:
 		return -1;
@@ -249,14 +248,14 @@ JL_INLINE int jl_encapsulate(struct xdp_md *ctx, const struct jl_pkt *pkt, const
 
 	{
 		struct udphdr *udp;
-		__u32 udp_len = inner_len + sizeof(*udp) + JL_GUE_HLEN;
+		__u32 udp_len = inner_len + sizeof(*udp) + JL_GUE_HEADER_BYTES;
 		__u32 inner_sum;
 		__u64 sum;
 		__u16 check;
 
 		l4 = data + udp_off;
 		udp = l4;
-		if (l4 + sizeof(*udp) + JL_GUE_HLEN > end)
+		if (l4 + sizeof(*udp) + JL_GUE_HEADER_BYTES > end)
 			return -1;
 		udp->source = bpf_htons(JL_GUE_SPORT_MIN + (hash & JL_GUE_SPORT_MASK));
 		udp->dest = vip->gue_port; /* network order, like every port in abi.h */
@@ -265,7 +264,7 @@ JL_INLINE int jl_encapsulate(struct xdp_md *ctx, const struct jl_pkt *pkt, const
 		/* GUE variant 0: version 0, C 0, hlen 0, proto/ctype, flags 0. */
 		*(jl_word32 *)(udp + 1) = bpf_htonl((__u32)inner_proto << 16);
 
-		inner_sum = jl_inner_sum(ctx, pkt, udp_off + sizeof(*udp) + JL_GUE_HLEN);
+		inner_sum = jl_inner_sum(ctx, pkt, udp_off + sizeof(*udp) + JL_GUE_HEADER_BYTES);
 		if (inner_sum == JL_CSUM_ERR)
 			return -1;
 
@@ -274,7 +273,7 @@ JL_INLINE int jl_encapsulate(struct xdp_md *ctx, const struct jl_pkt *pkt, const
 		end = (void *)(long)ctx->data_end;
 		l4 = data + udp_off;
 		udp = l4;
-		if (l4 + sizeof(*udp) + JL_GUE_HLEN > end)
+		if (l4 + sizeof(*udp) + JL_GUE_HEADER_BYTES > end)
 			return -1;
 		sum = inner_sum + jl_csum_words(l4, 3) + bpf_htons(IPPROTO_UDP) + bpf_htons(udp_len);
 		if (be->family == JL_FAMILY_V4) {

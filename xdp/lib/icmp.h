@@ -10,17 +10,64 @@
 #include "lib/common.h"
 #include "lib/csum.h"
 #include "lib/encap.h"
+#include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/stats.h"
 
 #define JL_ICMP_TTL 64
 /* Precedence "internetwork control", as routers send ICMP errors (RFC 1812 4.3.2.5). */
 #define JL_ICMP4_TOS 0xc0
-/* An ICMPv6 error must fit the IPv6 minimum MTU (RFC 4443 2.4 (c)). */
-#define JL_IPV6_MIN_MTU 1280
 #define JL_ICMP_HLEN 8
 /* RFC 792: the original IP header plus the first 8 bytes of its payload. */
 #define JL_ICMP4_QUOTE_L4 8
+
+/*
+ * Whether a source may be sent an ICMP error at all: never to an unspecified,
+ * loopback, multicast or broadcast source (RFC 1812 4.3.2.7, RFC 4443 2.4 (e)) -
+ * such a packet reaching the balancer is spoofed or broken.
+ */
+JL_INLINE int jl_icmp_source_ok(const struct jl_flow_key *flow)
+{
+	if (flow->family == JL_FAMILY_V4) {
+		__u32 a = bpf_ntohl(flow->src[0]);
+		__u8 first = a >> 24;
+
+		/* 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 and broadcast */
+		return first != 0 && first != 127 && first < 224;
+	}
+	/* :: and ::1 */
+	if (flow->src[0] == 0 && flow->src[1] == 0 && flow->src[2] == 0 &&
+	    (flow->src[3] == 0 || flow->src[3] == bpf_htonl(1)))
+		return 0;
+	return (bpf_ntohl(flow->src[0]) >> 24) != 0xff; /* ff00::/8 multicast */
+}
+
+/*
+ * Takes one answer from this CPU's budget for the current second (the side's
+ * jl_settings.icmp_answer_rate; 0 = no limit). 1: send; 0: over the rate.
+ */
+JL_INLINE int jl_icmp_rate_admit(__u32 side)
+{
+	struct jl_settings *settings = bpf_map_lookup_elem(&jl_settings, &side);
+	struct jl_icmp_window *w;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (!settings || settings->icmp_answer_rate == 0)
+		return 1;
+	w = bpf_map_lookup_elem(&jl_icmp_window, &zero);
+	if (!w)
+		return 1;
+	now = bpf_ktime_get_ns();
+	if (now - w->start_ns >= JL_FLOOD_WINDOW_NS) {
+		w->start_ns = now;
+		w->sent = 0;
+	}
+	if (w->sent >= settings->icmp_answer_rate)
+		return 0;
+	w->sent++;
+	return 1;
+}
 
 /*
  * Turn the frame into an ICMP error back to the client: Ethernet addresses swapped
@@ -126,7 +173,10 @@ __noinline int jl_icmp4_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 
 /*
  * IPv6: ICMPv6 packet too big with the MTU, quoting as much of the original as fits
- * in 1280 bytes, from the VIP.
+ * in 1280 bytes (RFC 4443 2.4 (c)) and never making the answer larger than the
+ * packet it is about, from the VIP. The MTU is never advertised below 1280: hosts
+ * ignore such a value (RFC 8201 4); configuration refuses an IPv6 VIP whose mtu
+ * leaves less than that after encapsulation.
  */
 __noinline int jl_icmp6_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mtu)
 {
@@ -143,9 +193,14 @@ __noinline int jl_icmp6_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 	bytes = pkt->frame_len;
 	__builtin_memcpy(client, pkt->flow.src, sizeof(client));
 	__builtin_memcpy(vip, pkt->flow.dst, sizeof(vip));
+	if (mtu < JL_IPV6_MIN_MTU)
+		mtu = JL_IPV6_MIN_MTU;
 	quote = pkt->ip_len;
 	if (quote > JL_IPV6_MIN_MTU - sizeof(*ip6) - JL_ICMP_HLEN)
 		quote = JL_IPV6_MIN_MTU - sizeof(*ip6) - JL_ICMP_HLEN;
+	/* No larger than what caused it: the new headers come out of the quote. */
+	if (quote + sizeof(*ip6) + JL_ICMP_HLEN > pkt->ip_len)
+		quote = pkt->ip_len > sizeof(*ip6) + JL_ICMP_HLEN ? pkt->ip_len - sizeof(*ip6) - JL_ICMP_HLEN : 0;
 	plen = JL_ICMP_HLEN + quote;
 
 	l3 = jl_icmp_reframe(ctx, pkt, quote, sizeof(*ip6) + JL_ICMP_HLEN, bpf_htons(ETH_P_IPV6));

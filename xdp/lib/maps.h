@@ -114,4 +114,11 @@ struct {
 	__type(value, struct jl_flood_window);
 } jl_flood_window SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct jl_icmp_window);
+} jl_icmp_window SEC(".maps");
+
 #endif /* JULIER_LIB_MAPS_H */

@@ -14,6 +14,17 @@ using test::Bytes;
 
 namespace {
 
+// RFC 1812 4.3.2.7 / RFC 4443 2.4 (e): no ICMP error to an unspecified, loopback,
+// multicast or broadcast (or class E) source.
+bool answerable_source(const Frame& p) {
+  const Addr& a = p.src;
+  if (p.family == 4) return a[0] != 0 && a[0] != 127 && a[0] < 224;
+  bool zero_to_14 = true;
+  for (int i = 0; i < 15; ++i) zero_to_14 = zero_to_14 && a[i] == 0;
+  if (zero_to_14 && (a[15] == 0 || a[15] == 1)) return false;
+  return a[0] != 0xff;
+}
+
 constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmp6 = 58;
 
 // docs/forwarder.md "Tunnels": bytes each mode adds, -1 where it cannot carry the family.
@@ -147,7 +158,8 @@ Expectation Checker::deliver(const Frame& p, const Service* s, bool icmp) const 
   if (e.overhead < 0) e.counter = JL_CNT_DROP_BAD_BACKEND;
   else if (p.ttl <= 1) e.counter = JL_CNT_DROP_TTL_EXPIRED;
   else if (p.ip_len + size_t(e.overhead) > s->spec.mtu)
-    e.counter = (icmp || (p.family == 4 && !p.df)) ? JL_CNT_DROP_TOO_BIG : JL_CNT_TX_ICMP_TOO_BIG;
+    e.counter = (icmp || (p.family == 4 && !p.df) || !answerable_source(p)) ? JL_CNT_DROP_TOO_BIG
+                                                                            : JL_CNT_TX_ICMP_TOO_BIG;
   else e.counter = egress(*s, icmp);
   return e;
 }
@@ -428,8 +440,12 @@ void Checker::check_too_big(std::span<const uint8_t> in, const Frame& p, const E
                             std::span<const uint8_t> out, std::string& err) const {
   const Service& s = *e.service;
   const size_t l3 = p.l3;
-  const uint32_t mtu = s.spec.mtu > e.overhead ? s.spec.mtu - uint32_t(e.overhead) : 0;
-  size_t quote = p.family == 4 ? std::min(p.hdr_len + 8, p.ip_len) : std::min<size_t>(p.ip_len, 1232);
+  uint32_t mtu = s.spec.mtu > e.overhead ? s.spec.mtu - uint32_t(e.overhead) : 0;
+  // IPv6: never advertised below 1280, and the answer (48 bytes of headers plus the
+  // quote) never larger than the packet it is about.
+  if (p.family == 6) mtu = std::max<uint32_t>(mtu, 1280);
+  size_t quote = p.family == 4 ? std::min(p.hdr_len + 8, p.ip_len)
+                               : std::min<size_t>(std::min<size_t>(p.ip_len, 1232), p.ip_len > 48 ? p.ip_len - 48 : 0);
   size_t hdr = p.family == 4 ? 28 : 48;
   if (in.size() > linear_ && out.size() > l3 + hdr + quote && out.size() - (l3 + hdr + quote) <= in.size() - linear_)
     out = out.first(l3 + hdr + quote);  // bytes of later buffers, as in check_delivery

@@ -14,7 +14,7 @@
 
 /* Bump whenever a map's key, value or meaning changes. Stored in the pinned
  * jl_meta map so that a daemon never adopts pinned state it cannot read. */
-#define JL_ABI_VERSION 2 /* 2: jl_settings, jl_flood_window, forward_flood counters */
+#define JL_ABI_VERSION 3 /* 2: jl_settings, jl_flood_window, forward_flood counters; 3: ICMP answer rate (jl_settings.icmp_answer_rate, jl_icmp_window, icmp_rate_limited) */
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
@@ -38,12 +38,26 @@
 #define JL_DEFAULT_FLOOD_NEW_FLOW_RATE 125000u
 #define JL_FLOOD_WINDOW_NS 1000000000ull /* one fixed window per CPU */
 
+/* ICMP the forwarder sends (packet too big, frag needed): answers per second per CPU
+ * (jl_settings.icmp_answer_rate), as RFC 4443 2.4 (f) requires of every ICMPv6
+ * sender; over it the packet is dropped and counted (icmp_rate_limited). Linux's
+ * own default is 1000 per second (net.ipv4.icmp_msgs_per_sec). */
+#define JL_DEFAULT_ICMP_ANSWER_RATE 1000u
+
 /* Parser limits. */
 #define JL_MAX_IPV6_EXT_HEADERS 4 /* hop-by-hop, routing, dest-opts, fragment */
 
 /* Seed of the flow hash. Must be identical on every box of a fleet: with the same
  * Maglev ring, the same flow then reaches the same backend through any box. */
 #define JL_HASH_SEED 0x6a756c69u /* "juli" */
+
+/* The GUE header (variant 0, no fields) between the outer UDP header and the packet. */
+#define JL_GUE_HEADER_BYTES 4u
+
+/* The smallest MTU an IPv6 link may have (RFC 8200 5): the least a Packet Too Big
+ * may advertise (RFC 8201 4), and so the least an IPv6 VIP's mtu minus its
+ * encapsulation may be. */
+#define JL_IPV6_MIN_MTU 1280u
 
 /* Source ports used for the outer UDP header of GUE (flow entropy for ECMP/RSS). */
 #define JL_GUE_SPORT_MIN 49152u
@@ -168,13 +182,19 @@ static inline __u64 jl_vip_filter_mask(const __u32 *addr)
  * together with it. All zero (a side never written) turns every setting off. */
 struct jl_settings {
 	__u32 flood_new_flow_rate; /* jl_flows writes per second per CPU; 0 = no limit */
-	__u32 pad;
+	__u32 icmp_answer_rate;    /* ICMP answers per second per CPU; 0 = no limit */
 };
 
 /* Value of jl_flood_window[0], one per CPU: the current one-second window. */
 struct jl_flood_window {
 	__u64 start_ns;   /* bpf_ktime_get_ns() when the window opened */
 	__u64 remembered; /* jl_flows writes admitted in it */
+};
+
+/* Value of jl_icmp_window[0], one per CPU: the ICMP answers of the current second. */
+struct jl_icmp_window {
+	__u64 start_ns; /* bpf_ktime_get_ns() when the window opened */
+	__u64 sent;     /* answers sent in it */
 };
 
 /* Value of jl_meta[0]: written once at load, read by a daemon adopting pins. */
@@ -210,7 +230,8 @@ struct jl_service_traffic {
 	X(PASS_ICMP_NOT_FLOW, pass, "icmp_not_flow") /* ICMP to a VIP address that quotes no VIP flow */ \
 	X(DROP_MALFORMED, drop, "malformed")         /* for a VIP address, cannot be parsed */ \
 	X(DROP_NO_BACKEND, drop, "no_backend")       /* the service has no usable backend */ \
-	X(DROP_TOO_BIG, drop, "too_big")             /* over the MTU and may not be answered (DF clear) */ \
+	X(DROP_TOO_BIG, drop, "too_big")             /* over the MTU and may not be answered (DF clear, or a source ICMP never answers) */ \
+	X(DROP_ICMP_RATE, drop, "icmp_rate_limited") /* over the MTU, and this CPU's ICMP answers for this second are spent */ \
 	X(DROP_TTL_EXPIRED, drop, "ttl_expired")     /* TTL / hop limit would reach 0 */ \
 	X(DROP_HEADROOM, drop, "headroom")           /* bpf_xdp_adjust_head/tail failed */ \
 	X(DROP_BAD_BACKEND, drop, "bad_backend")     /* ring slot names an empty or foreign backend */ \
@@ -245,6 +266,7 @@ enum jl_counter {
  *   jl_vip_filter     ARRAY of __u64 (JL_SIDES * JL_VIP_FILTER_WORDS): see above
  *   jl_settings       ARRAY of struct jl_settings                  (JL_SIDES)
  *   jl_flood_window   PERCPU_ARRAY[1] of struct jl_flood_window
+ *   jl_icmp_window    PERCPU_ARRAY[1] of struct jl_icmp_window
  * Read-only config (.rodata, set before load): jl_cfg_max_backends, jl_cfg_ring_capacity.
  */
 
