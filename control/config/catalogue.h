@@ -60,7 +60,9 @@ struct FloodProtection {
 
 // ICMP the forwarder sends itself (Packet Too Big, fragmentation needed).
 struct IcmpAnswers {
-    std::uint32_t rate_per_cpu = JL_DEFAULT_ICMP_ANSWER_RATE;  // answers per second per CPU; 0 = no limit
+    std::uint32_t rate_per_cpu =  // answers per second per CPU; 0 = no limit
+        schema::fallback(schema::Section::icmp_answers, "rate_per_cpu");
+    SourceLocation location;
 
     bool operator==(const IcmpAnswers&) const = default;
 };

@@ -29,6 +29,7 @@ const Keys interface_keys = schema::keys(Section::interface);
 const Keys metrics_keys = schema::keys(Section::metrics);
 const Keys limits_keys = schema::keys(Section::limits);
 const Keys flood_keys = schema::keys(Section::flood_protection);
+const Keys icmp_answers_keys = schema::keys(Section::icmp_answers);
 const Keys encap_keys = schema::keys(Section::encap_source);
 const Keys health_keys = schema::keys(Section::health);
 const Keys http_keys = schema::keys(Section::http);
@@ -139,6 +140,7 @@ public:
         if (auto v = top.get("metrics")) metrics(*v);
         if (auto v = top.get("limits")) limits(*v);
         if (auto v = top.get("flood_protection")) flood_protection(*v);
+        if (auto v = top.get("icmp_answers")) icmp_answers(*v);
         if (auto v = top.get("bgp")) bgp(*v);
 
         Layers defaults;
@@ -311,6 +313,18 @@ private:
             if (auto n = r_.integer(*x, x->path, f.min, f.max)) {
                 cat_.flood_protection.new_flow_rate_per_cpu = static_cast<std::uint32_t>(*n);
                 cat_.flood_protection.location = x->location;
+            }
+        }
+    }
+
+    void icmp_answers(const Located& v) {
+        cat_.icmp_answers.location = v.location;
+        if (!r_.mapping(v, icmp_answers_keys)) return;
+        if (auto x = Layers({v}).get("rate_per_cpu")) {
+            const schema::Field& f = schema::field(Section::icmp_answers, "rate_per_cpu");
+            if (auto n = r_.integer(*x, x->path, f.min, f.max)) {
+                cat_.icmp_answers.rate_per_cpu = static_cast<std::uint32_t>(*n);
+                cat_.icmp_answers.location = x->location;
             }
         }
     }

@@ -32,6 +32,7 @@ struct TableSpec {
 };
 constexpr TableSpec tables[] = {
     {"top", Section::top},         {"limits", Section::limits},   {"flood_protection", Section::flood_protection},
+    {"icmp_answers", Section::icmp_answers},
     {"services", Section::service}, {"health", Section::health},  {"backends", Section::backend},
     {"bgp", Section::bgp},
 };

@@ -23,6 +23,7 @@ enum class Section {
     metrics,
     limits,
     flood_protection,
+    icmp_answers,
     bgp,
     neighbour,         // an item of bgp.neighbours
     service,           // an item of services (and, for defaultable keys, defaults)
@@ -142,6 +143,8 @@ inline constexpr Field fields[] = {
           "The services. With none, every packet passes to the kernel (a warning)."),
     other(Section::top, "flood_protection", "mapping", "see [flood protection](#flood-protection)", "",
           "New-flow flood protection of the connection table."),
+    other(Section::top, "icmp_answers", "mapping", "see [ICMP answers](#icmp-answers)", "",
+          "How many ICMP errors the forwarder itself sends."),
 
     other(Section::interface, "name", "string", "—", "1-15 characters, no `/`, `:` or blanks",
           "The interface.", required),
@@ -168,6 +171,11 @@ inline constexpr Field fields[] = {
     integer(Section::flood_protection, "new_flow_rate_per_cpu", JL_DEFAULT_FLOOD_NEW_FLOW_RATE, 0, 100000000, "",
             "Connection-table writes per second on each CPU (a box with N receiving CPUs takes up to N times "
             "this). `0` turns the limit off."),
+
+    // RFC 4443 2.4 (f): every ICMPv6 sender limits its rate; Linux sends 1000 per second.
+    integer(Section::icmp_answers, "rate_per_cpu", JL_DEFAULT_ICMP_ANSWER_RATE, 0, 10000000, "",
+            "Packet Too Big / fragmentation-needed answers per second on each CPU; over it the packet is dropped "
+            "and counted as `icmp_rate_limited`. `0` turns the limit off."),
 
     other(Section::bgp, "bird_include", "absolute path", "`/run/bird/julier.conf`",
           "no blanks or quotes, at most 4000 characters",

@@ -92,6 +92,9 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
                        use.services, l.max_services, use.backends, l.max_backends, use.ring_slots, l.ring_capacity,
                        l.max_flows);
     out += flood_text(c.flood_protection, l, cpus);
+    out += c.icmp_answers.rate_per_cpu == 0
+               ? std::string("ICMP answers: no rate limit\n")
+               : fmt::format("ICMP answers: at most {}/s per CPU\n", c.icmp_answers.rate_per_cpu);
     const auto maps = estimate_map_memory(l, cpus);
     out += fmt::format("BPF map memory (estimate for {} CPUs): {}\n", cpus, bytes_text(total_bytes(maps)));
     for (const MapMemory& m : maps)

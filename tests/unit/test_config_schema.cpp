@@ -42,6 +42,8 @@ std::optional<Placed> place(schema::Section section, std::string_view key, const
     case schema::Section::limits: return Placed{head + "limits:\n  " + k + ": " + value + "\n" + service, "limits." + k};
     case schema::Section::flood_protection:
         return Placed{head + "flood_protection:\n  " + k + ": " + value + "\n" + service, "flood_protection." + k};
+    case schema::Section::icmp_answers:
+        return Placed{head + "icmp_answers:\n  " + k + ": " + value + "\n" + service, "icmp_answers." + k};
     case schema::Section::service:
         if (k == "port") return std::nullopt;  // required, read per service
         return Placed{head + "defaults:\n  " + k + ": " + value + "\n" + service, "defaults." + k};

@@ -158,3 +158,26 @@ TEST_CASE("flood_protection: --check shows the rate and the table's shortest tur
     REQUIRE(off.ok());
     CHECK_THAT(config::summarize(*off.catalogue, 2), Catch::Contains("flood protection: off"));
 }
+
+TEST_CASE("icmp_answers: the rate is read, bounded, planned into jl_settings and shown by --check",
+          "[config][icmp]") {
+    auto dflt = parse(with_flood(""));
+    REQUIRE(dflt.ok());
+    CHECK(dflt.catalogue->icmp_answers.rate_per_cpu == JL_DEFAULT_ICMP_ANSWER_RATE);
+    CHECK_THAT(config::summarize(*dflt.catalogue, 2), Catch::Contains("ICMP answers: at most 1000/s per CPU"));
+
+    auto set = parse(with_flood("icmp_answers: {rate_per_cpu: 50}\n"));
+    INFO(all_text(set));
+    REQUIRE(set.ok());
+    CHECK(set.catalogue->icmp_answers.rate_per_cpu == 50u);
+    CHECK(plan::make_plan(*set.catalogue, plan_test::all_resolved(*set.catalogue)).settings.icmp_answer_rate == 50u);
+    CHECK_THAT(config::summarize(*set.catalogue, 2), Catch::Contains("ICMP answers: at most 50/s per CPU"));
+
+    auto off = parse(with_flood("icmp_answers: {rate_per_cpu: 0}\n"));
+    REQUIRE(off.ok());
+    CHECK_THAT(config::summarize(*off.catalogue, 2), Catch::Contains("ICMP answers: no rate limit"));
+
+    auto bad = parse(with_flood("icmp_answers: {rate_per_cpu: -1, per_second: 3}\n"));
+    CHECK_FALSE(bad.ok());
+    CHECK(bad.errors() == 2);
+}
