@@ -4,7 +4,7 @@ SANBUILD ?= build-sanitize
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench package fuzz config-reference clean
+.PHONY: all deps build test demo bench package fuzz config-reference format clean
 
 all: build
 
@@ -43,6 +43,10 @@ config-reference: deps
 # Debian package of the release build: build/julier_<version>_<arch>.deb
 package: build
 	@cd $(BUILD) && cpack -G DEB
+
+# Formats every tracked C, C++ and BPF C file (.clang-format; the `format` test checks it).
+format: deps
+	@scripts/format
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD)
