@@ -14,7 +14,9 @@
 
 /* Bump whenever a map's key, value or meaning changes. Stored in the pinned
  * jl_meta map so that a daemon never adopts pinned state it cannot read. */
-#define JL_ABI_VERSION 3 /* 2: jl_settings, jl_flood_window, forward_flood counters; 3: ICMP answer rate (jl_settings.icmp_answer_rate, jl_icmp_window, icmp_rate_limited) */
+/* 2: jl_settings, jl_flood_window, forward_flood counters.
+ * 3: the ICMP answer rate (jl_settings.icmp_answer_rate, jl_icmp_window, icmp_rate_limited). */
+#define JL_ABI_VERSION 3
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
