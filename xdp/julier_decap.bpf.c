@@ -47,9 +47,9 @@ struct jl_gue_hdr {
 
 /* What sits between the Ethernet header and the inner IP header. */
 struct jl_tunnel {
-	__u32 inner_off;  /* from the start of the frame */
+	__u32 inner_off; /* from the start of the frame */
 	__u8 inner_family;
-	__u8 counter;     /* enum jl_decap_counter on success */
+	__u8 counter; /* enum jl_decap_counter on success */
 };
 
 /*
@@ -93,7 +93,8 @@ JL_INLINE int jl_gue(void *data, void *end, __u32 off, struct jl_tunnel *t)
 		t->counter = JL_DECAP_CNT_DECAP_GUE_DIRECT;
 		return 0;
 	}
-	if ((void *)(g + 1) > end || JL_GUE_VARIANT(g->vchl) != 0 || (g->vchl & (JL_GUE_C | JL_GUE_HLEN)))
+	if ((void *)(g + 1) > end || JL_GUE_VARIANT(g->vchl) != 0 ||
+	    (g->vchl & (JL_GUE_C | JL_GUE_HLEN)))
 		return -1;
 	if (g->proto == IPPROTO_IPIP)
 		t->inner_family = JL_FAMILY_V4;
@@ -162,54 +163,67 @@ int julier_decap(struct xdp_md *ctx)
 
 	parsed = jl_parse(ctx, &pkt);
 	if (parsed == JL_PARSE_NOT_IP)
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL,
+		                        pkt.frame_len, XDP_PASS);
 	if (parsed != JL_PARSE_OK)
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED,
+		                        pkt.frame_len, XDP_PASS);
 	if (pkt.frag)
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_FRAGMENT, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_FRAGMENT,
+		                        pkt.frame_len, XDP_PASS);
 
 	cfg = bpf_map_lookup_elem(&jl_decap_cfg, &zero);
 	if (!cfg)
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL,
+		                        pkt.frame_len, XDP_PASS);
 	gue_port = cfg->gue_port ? cfg->gue_port : bpf_htons(JL_DEFAULT_GUE_PORT);
 
 	switch (pkt.l4_proto) {
 	case IPPROTO_IPIP:
 		t.inner_off = pkt.l4_off;
 		t.inner_family = JL_FAMILY_V4;
-		t.counter = pkt.flow.family == JL_FAMILY_V4 ? JL_DECAP_CNT_DECAP_IPIP : JL_DECAP_CNT_DECAP_IP4IN6;
+		t.counter = pkt.flow.family == JL_FAMILY_V4 ? JL_DECAP_CNT_DECAP_IPIP
+		                                            : JL_DECAP_CNT_DECAP_IP4IN6;
 		break;
 	case IPPROTO_IPV6:
 		/* IPv6 in IPv4 (6in4) is no forwarding mode: left to the kernel. */
 		if (pkt.flow.family != JL_FAMILY_V6)
-			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL,
+			                        pkt.frame_len, XDP_PASS);
 		t.inner_off = pkt.l4_off;
 		t.inner_family = JL_FAMILY_V6;
 		t.counter = JL_DECAP_CNT_DECAP_IP6IP6;
 		break;
 	case IPPROTO_UDP:
 		if (pkt.flow.dport != gue_port)
-			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL,
+			                        pkt.frame_len, XDP_PASS);
 		if (jl_gue(data, end, pkt.l4_off + sizeof(struct udphdr), &t))
-			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+			return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED,
+			                        pkt.frame_len, XDP_PASS);
 		break;
 	default:
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_TUNNEL,
+		                        pkt.frame_len, XDP_PASS);
 	}
 
 	if (!jl_is_local(&pkt, cfg))
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_LOCAL, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_LOCAL,
+		                        pkt.frame_len, XDP_PASS);
 	inner_ecn = jl_inner_ecn(data, end, &t);
 	if (inner_ecn < 0)
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED,
+		                        pkt.frame_len, XDP_PASS);
 
 	/* RFC 6040, decided before anything is changed so that a drop leaves no trace. */
 	ecn = jl_ecn_decapsulate(pkt.tos & JL_ECN_MASK, inner_ecn);
 	if (ecn == JL_ECN_DROP)
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_DROP_ECN, pkt.frame_len, XDP_DROP);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_DROP_ECN, pkt.frame_len,
+		                        XDP_DROP);
 
 	if (jl_strip(ctx, &pkt, &t))
-		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED, pkt.frame_len, XDP_PASS);
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED,
+		                        pkt.frame_len, XDP_PASS);
 
 	if (ecn != inner_ecn) {
 		data = (void *)(long)ctx->data;

@@ -30,9 +30,9 @@ enum jl_delivery {
 struct jl_choice {
 	struct jl_backend *be;
 	__u32 backend_id;
-	__u32 hash;       /* entropy for outer headers, when hash_valid */
+	__u32 hash; /* entropy for outer headers, when hash_valid */
 	__u8 hash_valid;
-	__u8 remember;    /* write the choice to jl_flows once the packet is sent */
+	__u8 remember; /* write the choice to jl_flows once the packet is sent */
 };
 
 /* No drop: the choice is made. */
@@ -40,7 +40,7 @@ struct jl_choice {
 
 /* Fresh pick from the service's Maglev ring. Returns JL_CHOSEN or a drop counter. */
 JL_INLINE enum jl_counter jl_pick(const struct jl_vip *vip, __u32 side, __u32 ring_hash,
-				  struct jl_choice *c)
+                                  struct jl_choice *c)
 {
 	struct jl_backend *be;
 	__u32 id;
@@ -60,7 +60,7 @@ JL_INLINE enum jl_counter jl_pick(const struct jl_vip *vip, __u32 side, __u32 ri
 /* A flow keeps its backend while that backend takes it; otherwise it is (re-)picked
  * and the pick is remembered. */
 JL_INLINE enum jl_counter jl_choose(const struct jl_flow_key *flow, const struct jl_vip *vip,
-				    __u32 side, struct jl_choice *c)
+                                    __u32 side, struct jl_choice *c)
 {
 	__u32 ring_hash;
 
@@ -93,7 +93,7 @@ JL_INLINE int jl_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mtu, __u3
 /* Rewrite or encapsulate for the chosen backend, remember the flow (within the
  * flood rate), count, send. */
 JL_INLINE int jl_deliver(struct xdp_md *ctx, struct jl_pkt *pkt, const struct jl_vip *vip,
-			 struct jl_choice *c, enum jl_delivery kind, __u32 side)
+                         struct jl_choice *c, enum jl_delivery kind, __u32 side)
 {
 	const struct jl_backend *be = c->be;
 	__u64 bytes = pkt->frame_len;
@@ -113,7 +113,8 @@ JL_INLINE int jl_deliver(struct xdp_md *ctx, struct jl_pkt *pkt, const struct jl
 			/* Never an ICMP error about an ICMP error (RFC 1122 3.2.2). */
 			if (kind == JL_DELIVER_ICMP)
 				return jl_verdict(JL_CNT_DROP_TOO_BIG, bytes, XDP_DROP);
-			return jl_too_big(ctx, pkt, vip->mtu > overhead ? vip->mtu - overhead : 0, side);
+			return jl_too_big(ctx, pkt, vip->mtu > overhead ? vip->mtu - overhead : 0,
+			                  side);
 		}
 		if (!c->hash_valid)
 			c->hash = jl_hash_flow(&pkt->flow);
@@ -147,8 +148,8 @@ JL_INLINE int jl_parse_failure(const struct jl_pkt *pkt, int rc)
 	if (rc == JL_PARSE_NOT_IP)
 		return jl_verdict(JL_CNT_PASS_NOT_IP, bytes, XDP_PASS);
 	if (rc == JL_PARSE_MALFORMED)
-		vip_address = jl_frag_service_lookup(pkt->flow.dst, pkt->flow.proto, pkt->flow.family,
-						     jl_active_side()) != NULL;
+		vip_address = jl_frag_service_lookup(pkt->flow.dst, pkt->flow.proto,
+		                                     pkt->flow.family, jl_active_side()) != NULL;
 	else if (rc == JL_PARSE_MALFORMED_V6)
 		vip_address = jl_is_vip_address(pkt->flow.dst, JL_FAMILY_V6, jl_active_side());
 	if (vip_address)
@@ -225,7 +226,8 @@ int julier_lb(struct xdp_md *ctx)
 	if (jl_unlikely(pkt.frag))
 		return jl_fragment(ctx, &pkt, side);
 	if (pkt.l4_proto != IPPROTO_TCP && pkt.l4_proto != IPPROTO_UDP) {
-		if (pkt.l4_proto == (pkt.flow.family == JL_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+		if (pkt.l4_proto ==
+		    (pkt.flow.family == JL_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
 			return jl_icmp(ctx, &pkt, side);
 		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt.frame_len, XDP_PASS);
 	}

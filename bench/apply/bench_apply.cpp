@@ -58,7 +58,8 @@ std::string catalogue_text() {
     for (std::size_t s = 0; s < kServices; s++) {
         t += fmt::format("  - name: s{}\n    vip: 198.19.{}.{}\n    port: 80\n    protocol: tcp\n    backends:\n", s,
                          s / 250, s % 250 + 1);
-        for (int b = 0; b < kBackends; b++) t += fmt::format("      - {{address: {}, weight: 100}}\n", backend_address(b));
+        for (int b = 0; b < kBackends; b++)
+            t += fmt::format("      - {{address: {}, weight: 100}}\n", backend_address(b));
     }
     return t;
 }
@@ -88,9 +89,7 @@ extern "C" void on_signal(int sig) {
     _exit(128 + sig);
 }
 
-double ms_since(Clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 // Removes the forwarder's pins whatever happens.
 struct Forwarder {
@@ -154,7 +153,8 @@ int run(bool quick, const std::string& json_path) {
         dp::ApplyResult r = f.dp->apply(plan);
         double write_ms = ms_since(t1);
         cold.add(plan_ms, write_ms);
-        std::printf("cold round %d: load %.0f ms, plan %.0f ms, write %.0f ms\n", round + 1, open_ms, plan_ms, write_ms);
+        std::printf("cold round %d: load %.0f ms, plan %.0f ms, write %.0f ms\n", round + 1, open_ms, plan_ms,
+                    write_ms);
         std::fflush(stdout);
         require(r.generation == 1, fmt::format("cold apply: generation {}, expected 1", r.generation));
         require(r.services_written == kServices && r.backends_written == kServices * kBackends &&
@@ -186,8 +186,8 @@ int run(bool quick, const std::string& json_path) {
             // Proof: one ring was rewritten, not more, and it is live as planned.
             require(!cr.full_write, "change: the side was written whole");
             require(cr.ring_slots_written > 0 && cr.ring_slots_written <= 2 * kRing,
-                    fmt::format("change {}: {} ring slots written; expected 1..{} (one service, two generations)",
-                                c, cr.ring_slots_written, 2 * kRing));
+                    fmt::format("change {}: {} ring slots written; expected 1..{} (one service, two generations)", c,
+                                cr.ring_slots_written, 2 * kRing));
             changed_slots_max = std::max(changed_slots_max, cr.ring_slots_written);
             const pl::PlannedService* ps = next.find(fmt::format("s{}", s));
             require(ps != nullptr, "change: service missing from the plan");
@@ -210,8 +210,8 @@ int run(bool quick, const std::string& json_path) {
     out["apply.one_service_of_1000.write_ms"] = median(change.write_ms);
     out["apply.one_service_of_1000.waited_ms"] = median(change_waited_ms);
     out["apply.services"] = kServices;
-    std::printf("%zu services x %d backends, M = %u; medians of %d cold and %d change rounds\n\n", kServices,
-                kBackends, kRing, cold_rounds, change_rounds);
+    std::printf("%zu services x %d backends, M = %u; medians of %d cold and %d change rounds\n\n", kServices, kBackends,
+                kRing, cold_rounds, change_rounds);
     std::printf("%-28s %10s %10s %10s   %s\n", "figure", "total ms", "plan ms", "write ms", "proof");
     std::printf("%-28s %10.1f %10.1f %10.1f   %s\n", "apply.cold_1000_services", median(cold.total_ms),
                 median(cold.plan_ms), median(cold.write_ms), "every service, backend and slot written");
@@ -237,6 +237,5 @@ int main(int argc, char** argv) {
     app.add_option("--services", kServices, "services in the catalogue (for smoke tests only)")
         ->check(CLI::Range(10, 1000));
     CLI11_PARSE(app, argc, argv);
-    return julier::bench::run([&] { return run(options.quick, options.json_path); },
-                              "loads and pins the forwarder");
+    return julier::bench::run([&] { return run(options.quick, options.json_path); }, "loads and pins the forwarder");
 }

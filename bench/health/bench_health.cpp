@@ -54,8 +54,7 @@ namespace {
 // on the checker's machine.
 class Backends {
 public:
-    Backends(std::size_t addresses, std::size_t ports_per_address) : ports_(ports_per_address)
-    {
+    Backends(std::size_t addresses, std::size_t ports_per_address) : ports_(ports_per_address) {
         for (std::size_t a = 0; a < addresses; ++a) {
             std::string address = fmt::format("127.0.{}.{}", 1 + a / 250, 1 + a % 250);
             for (std::size_t p = 0; p < ports_per_address; ++p) {
@@ -63,7 +62,8 @@ public:
                 sockaddr_in local{};
                 local.sin_family = AF_INET;
                 inet_pton(AF_INET, address.c_str(), &local.sin_addr);
-                if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 || listen(fd, SOMAXCONN) != 0)
+                if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+                    listen(fd, SOMAXCONN) != 0)
                     throw std::runtime_error(fmt::format("cannot listen on {}: {}", address, std::strerror(errno)));
                 socklen_t length = sizeof local;
                 getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
@@ -84,8 +84,7 @@ public:
         while (tid_.load() == 0) std::this_thread::sleep_for(1ms);
     }
 
-    ~Backends()
-    {
+    ~Backends() {
         stop_.store(true);
         thread_.join();
         for (int fd : listeners_) close(fd);
@@ -95,8 +94,7 @@ public:
     std::size_t listeners() const { return listeners_.size(); }
 
     // CPU seconds used by the listeners' thread so far.
-    double cpu_seconds() const
-    {
+    double cpu_seconds() const {
         std::ifstream stat(fmt::format("/proc/self/task/{}/stat", tid_.load()));
         std::string line;
         std::getline(stat, line);
@@ -122,11 +120,12 @@ private:
     std::atomic<bool> stop_{false};
 };
 
-double thread_cpu_seconds()
-{
+double thread_cpu_seconds() {
     rusage usage{};
     getrusage(RUSAGE_THREAD, &usage);
-    auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
@@ -141,8 +140,7 @@ struct BareRun {
     std::uint64_t failures = 0;
 };
 
-BareRun bare_connects(const std::vector<tcp::endpoint>& endpoints, double per_second, double seconds)
-{
+BareRun bare_connects(const std::vector<tcp::endpoint>& endpoints, double per_second, double seconds) {
     int epoll = epoll_create1(EPOLL_CLOEXEC);
     int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     itimerspec tick{};
@@ -179,7 +177,8 @@ BareRun bare_connects(const std::vector<tcp::endpoint>& endpoints, double per_se
                     wait_connected.events = EPOLLOUT | EPOLLONESHOT;
                     wait_connected.data.fd = socket_fd;
                     epoll_ctl(epoll, EPOLL_CTL_ADD, socket_fd, &wait_connected);
-                    if (pending.size() <= static_cast<std::size_t>(socket_fd)) pending.resize(static_cast<std::size_t>(socket_fd) + 1);
+                    if (pending.size() <= static_cast<std::size_t>(socket_fd))
+                        pending.resize(static_cast<std::size_t>(socket_fd) + 1);
                     pending[static_cast<std::size_t>(socket_fd)] = 1;
                 }
                 continue;
@@ -201,16 +200,14 @@ BareRun bare_connects(const std::vector<tcp::endpoint>& endpoints, double per_se
     return run;
 }
 
-double percentile(std::vector<double> values, double p)
-{
+double percentile(std::vector<double> values, double p) {
     if (values.empty()) return 0.0;
     std::sort(values.begin(), values.end());
     auto rank = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
     return values[std::min(rank, values.size() - 1)];
 }
 
-void raise_fd_limit()
-{
+void raise_fd_limit() {
     rlimit limit{};
     if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
         limit.rlim_cur = limit.rlim_max;
@@ -220,8 +217,7 @@ void raise_fd_limit()
 
 }  // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     CLI::App app{"julier health-check benchmark: TCP checks of many backends on one thread"};
     std::size_t backends = 10000;
     double seconds = 10.0;
@@ -271,10 +267,13 @@ int main(int argc, char** argv)
         julier::health::Manager manager(io);
         bool measuring = false;
         std::vector<double> jitter_ms;
-        jitter_ms.reserve(static_cast<std::size_t>(static_cast<double>(backends) * seconds * 1000.0 / static_cast<double>(interval_ms) * 1.1) + 16);
+        jitter_ms.reserve(static_cast<std::size_t>(static_cast<double>(backends) * seconds * 1000.0 /
+                                                   static_cast<double>(interval_ms) * 1.1) +
+                          16);
         manager.on_probe_start([&](TimePoint scheduled, TimePoint started) {
             // Early (timer slack) or late, either way off the slot.
-            if (measuring) jitter_ms.push_back(std::abs(std::chrono::duration<double, std::milli>(started - scheduled).count()));
+            if (measuring)
+                jitter_ms.push_back(std::abs(std::chrono::duration<double, std::milli>(started - scheduled).count()));
         });
         std::uint64_t probes_done = 0, probes_passed = 0;
         manager.on_probe_result([&](const julier::health::Target&, const julier::health::Result& r) {
@@ -324,13 +323,14 @@ int main(int argc, char** argv)
         figures[prefix + "bare_connect_cpu_share"] = bare_share;
         figures[prefix + "cpu_ratio_to_bare_connects"] = bare_share > 0 ? cpu_share / bare_share : 0.0;
 
-        fmt::print("{} TCP backends ({} services, {} loopback listeners), interval {} ms, {:.1f} s measured\n", backends,
-                   (backends + addresses - 1) / addresses, servers.listeners(), interval_ms, wall);
+        fmt::print("{} TCP backends ({} services, {} loopback listeners), interval {} ms, {:.1f} s measured\n",
+                   backends, (backends + addresses - 1) / addresses, servers.listeners(), interval_ms, wall);
         fmt::print("  {:<40} {:>12}\n", "figure", "value");
         fmt::print("  {:<40} {:>12.4f}   (goal <= 0.05)\n", "checker CPU, share of one core", cpu_share);
-        fmt::print("  {:<40} {:>12.4f}   (same connections, bare system calls)\n", "bare connects CPU, share of one core",
-                   bare_share);
-        fmt::print("  {:<40} {:>12.2f}\n", "checker CPU / bare connects CPU", bare_share > 0 ? cpu_share / bare_share : 0.0);
+        fmt::print("  {:<40} {:>12.4f}   (same connections, bare system calls)\n",
+                   "bare connects CPU, share of one core", bare_share);
+        fmt::print("  {:<40} {:>12.2f}\n", "checker CPU / bare connects CPU",
+                   bare_share > 0 ? cpu_share / bare_share : 0.0);
         fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter p50 (ms)", p50);
         fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter p99 (ms)", p99);
         fmt::print("  {:<40} {:>12.3f}\n", "probe-start jitter max (ms)", max);
@@ -343,7 +343,8 @@ int main(int argc, char** argv)
 
         julier::bench::write_figures(figures, options.json_path);
         // A run where probes failed or fell behind measured something else.
-        bool valid = failures == 0 && bare_before.failures + bare_after.failures == 0 && static_cast<double>(probes) >= 0.98 * expected && up == backends;
+        bool valid = failures == 0 && bare_before.failures + bare_after.failures == 0 &&
+                     static_cast<double>(probes) >= 0.98 * expected && up == backends;
         if (!valid) fmt::print(stderr, "bench health: run not valid (failures, missed slots or backends not up)\n");
         return valid ? 0 : 1;
     });

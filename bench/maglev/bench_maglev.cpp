@@ -154,7 +154,6 @@ Churn churn_remove_one(const BackendSet& set, std::uint32_t m, int samples) {
 }
 
 int run(bool quick, const std::string& json_path) {
-
     const int rounds = quick ? 5 : 31;
     nlohmann::json out = nlohmann::json::object();
 
@@ -166,12 +165,9 @@ int run(bool quick, const std::string& json_path) {
         std::string key;
     };
     const Case cases[] = {
-        {65537, 10, false, false, "maglev.m65537_n10"},
-        {65537, 100, false, false, "maglev.m65537_n100"},
-        {65537, 1000, false, true, "maglev.m65537_n1000"},
-        {65537, 1000, true, false, "maglev.m65537_n1000_weighted"},
-        {65537, 5000, false, false, "maglev.m65537_n5000"},
-        {655373, 1000, false, true, "maglev.m655373_n1000"},
+        {65537, 10, false, false, "maglev.m65537_n10"},     {65537, 100, false, false, "maglev.m65537_n100"},
+        {65537, 1000, false, true, "maglev.m65537_n1000"},  {65537, 1000, true, false, "maglev.m65537_n1000_weighted"},
+        {65537, 5000, false, false, "maglev.m65537_n5000"}, {655373, 1000, false, true, "maglev.m655373_n1000"},
     };
 
     std::printf("%-8s %-6s %-8s %10s %12s %9s\n", "M", "N", "weights", "median ms", "textbook ms", "ratio");

@@ -18,13 +18,10 @@ using Clock = std::chrono::steady_clock;
 std::string connect_error(const std::string& path, int err) {
     switch (err) {
         case ENOENT: return fmt::format("julierd is not running: no control socket at {}", path);
-        case ECONNREFUSED:
-            return fmt::format("julierd is not running: nothing listens on {} (a stale socket)", path);
+        case ECONNREFUSED: return fmt::format("julierd is not running: nothing listens on {} (a stale socket)", path);
         case EACCES:
-        case EPERM:
-            return fmt::format("permission denied on {}: run as root or as a member of group julier", path);
-        case ENOTDIR:
-            return fmt::format("no control socket at {}: a path component is not a directory", path);
+        case EPERM: return fmt::format("permission denied on {}: run as root or as a member of group julier", path);
+        case ENOTDIR: return fmt::format("no control socket at {}: a path component is not a directory", path);
         default: return fmt::format("cannot connect to {}: {}", path, std::strerror(err));
     }
 }
@@ -40,8 +37,8 @@ int remaining_ms(Clock::time_point deadline) {
 ControlClient::ControlClient(std::string socket_path) : path_(std::move(socket_path)) {
     sockaddr_un addr{};
     if (path_.empty() || path_.size() >= sizeof(addr.sun_path)) {
-        throw ClientError(fmt::format("control socket path '{}' is empty or longer than {} bytes", path_,
-                                      sizeof(addr.sun_path) - 1));
+        throw ClientError(
+            fmt::format("control socket path '{}' is empty or longer than {} bytes", path_, sizeof(addr.sun_path) - 1));
     }
     fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw ClientError(fmt::format("cannot create a socket: {}", std::strerror(errno)));

@@ -28,18 +28,14 @@ std::string render(const protocol::Request& request, const nlohmann::json& resul
     using julier::cli::render_services;
     switch (request.command) {
         case protocol::Command::status: return julier::cli::render_status(result.get<protocol::Status>());
-        case protocol::Command::services:
-            return render_services(result.get<std::vector<protocol::ServiceInfo>>());
-        case protocol::Command::backends:
-            return render_backends(result.get<std::vector<protocol::BackendInfo>>());
+        case protocol::Command::services: return render_services(result.get<std::vector<protocol::ServiceInfo>>());
+        case protocol::Command::backends: return render_backends(result.get<std::vector<protocol::BackendInfo>>());
         case protocol::Command::drain:
         case protocol::Command::undrain:
             return julier::cli::render_drain(result.get<protocol::DrainResult>(),
                                              request.command == protocol::Command::drain);
-        case protocol::Command::reload:
-            return julier::cli::render_reload(result.get<protocol::ReloadResult>());
-        case protocol::Command::teardown:
-            return julier::cli::render_teardown(result.get<protocol::TeardownResult>());
+        case protocol::Command::reload: return julier::cli::render_reload(result.get<protocol::ReloadResult>());
+        case protocol::Command::teardown: return julier::cli::render_teardown(result.get<protocol::TeardownResult>());
     }
     return result.dump(2) + "\n";
 }
@@ -52,8 +48,7 @@ int run(const std::string& socket, const protocol::Request& request, bool json) 
     } catch (const ClientError& e) {
         fmt::print(stderr, "julierctl: {}\n", e.what());
         if (socket == julier::cli::kDefaultSocket) {
-            fmt::print(stderr,
-                       "julierctl: (a julierd with another control_socket: julierctl --socket PATH)\n");
+            fmt::print(stderr, "julierctl: (a julierd with another control_socket: julierctl --socket PATH)\n");
         }
         return kExitUnreachable;
     }
@@ -62,8 +57,7 @@ int run(const std::string& socket, const protocol::Request& request, bool json) 
         if (json) {
             fmt::print("{}\n", protocol::encode_response(response));
         } else {
-            fmt::print(stderr, "julierctl: {}: {}\n", protocol::command_name(request.command),
-                       response.error);
+            fmt::print(stderr, "julierctl: {}: {}\n", protocol::command_name(request.command), response.error);
             for (const auto& detail : response.details) fmt::print(stderr, "  {}\n", detail);
         }
         return kExitRefused;

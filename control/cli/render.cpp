@@ -102,8 +102,7 @@ std::string format_duration(std::int64_t seconds) {
 }
 
 std::string render_status(const daemon::protocol::Status& s) {
-    std::string out =
-        fmt::format("julierd {}, pid {}, up {}\n", s.version, s.pid, format_duration(s.uptime_seconds));
+    std::string out = fmt::format("julierd {}, pid {}, up {}\n", s.version, s.pid, format_duration(s.uptime_seconds));
     out += fmt::format("config       {} (generation {})\n", s.config_file, s.config_generation);
     out += fmt::format("dataplane    generation {}{}, pinned under {}\n", s.dataplane_generation,
                        s.adopted ? ", adopted at start" : "", s.pin_dir);
@@ -137,8 +136,8 @@ std::string render_status(const daemon::protocol::Status& s) {
     for (const auto& a : s.announcements) {
         std::string detail = fmt::format("{}/{} healthy backends", a.usable, a.needed);
         if (a.state == "hold-down") detail += fmt::format(", announced in {}", format_duration(a.announce_in_seconds));
-        out += fmt::format("vip          {} {} for {} ({}; {})\n", a.vip, a.state,
-                           format_duration(a.seconds_in_state), detail, join(a.services, ", "));
+        out += fmt::format("vip          {} {} for {} ({}; {})\n", a.vip, a.state, format_duration(a.seconds_in_state),
+                           detail, join(a.services, ", "));
     }
     return out;
 }
@@ -157,10 +156,9 @@ std::string render_services(const std::vector<daemon::protocol::ServiceInfo>& se
                  {"BYTES", A::right},
                  {"NEW FLOWS", A::right}});
     for (const auto& s : services) {
-        table.add_row({s.name, s.vip, s.port == 0 ? std::string("*") : std::to_string(s.port), s.protocol,
-                       s.forwarding, s.ring_size == 0 ? std::string("drop") : std::to_string(s.ring_size),
-                       fmt::format("{}/{}", s.backends_in_ring, s.backends), s.when_all_down,
-                       std::to_string(s.packets),
+        table.add_row({s.name, s.vip, s.port == 0 ? std::string("*") : std::to_string(s.port), s.protocol, s.forwarding,
+                       s.ring_size == 0 ? std::string("drop") : std::to_string(s.ring_size),
+                       fmt::format("{}/{}", s.backends_in_ring, s.backends), s.when_all_down, std::to_string(s.packets),
                        format_bytes(s.bytes), std::to_string(s.new_flows)});
     }
     return table.render();
@@ -179,14 +177,15 @@ std::string render_backends(const std::vector<BackendInfo>& backends) {
                  {"NOTE"}});
     for (const auto& b : backends) {
         table.add_row({b.service, b.address, std::to_string(b.weight), std::to_string(b.weight_now),
-                       std::string(health::to_string(b.health)), std::string(plan::state_word(b.state)), std::to_string(b.packets), format_bytes(b.bytes), backend_note(b)});
+                       std::string(health::to_string(b.health)), std::string(plan::state_word(b.state)),
+                       std::to_string(b.packets), format_bytes(b.bytes), backend_note(b)});
     }
     return table.render();
 }
 
 std::string render_reload(const daemon::protocol::ReloadResult& r) {
-    std::string out = fmt::format("reloaded: config generation {}, dataplane generation {}\n",
-                                  r.config_generation, r.dataplane_generation);
+    std::string out = fmt::format("reloaded: config generation {}, dataplane generation {}\n", r.config_generation,
+                                  r.dataplane_generation);
     for (const auto& w : r.warnings) out += w + '\n';
     return out;
 }
@@ -194,13 +193,12 @@ std::string render_reload(const daemon::protocol::ReloadResult& r) {
 std::string render_drain(const daemon::protocol::DrainResult& r, bool drain) {
     const auto& b = r.backend;
     if (!r.changed) {
-        return fmt::format("{} {}: already {} (state {})\n", b.service, b.address,
-                           drain ? "drained" : "undrained", plan::state_word(b.state));
+        return fmt::format("{} {}: already {} (state {})\n", b.service, b.address, drain ? "drained" : "undrained",
+                           plan::state_word(b.state));
     }
     return fmt::format("{} {}: {} (state {}, weight now {})\n", b.service, b.address,
                        drain ? "drained: keeps established flows, gets no new ones" : "undrained",
-                       plan::state_word(b.state),
-                       b.weight_now);
+                       plan::state_word(b.state), b.weight_now);
 }
 
 std::string render_teardown(const daemon::protocol::TeardownResult& r) {

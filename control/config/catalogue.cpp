@@ -14,9 +14,7 @@ std::string_view to_string(WhenAllDown v) { return enum_name(v); }
 std::string_view to_string(HealthKind v) { return enum_name(v); }
 std::string_view to_string(BackendState v) { return enum_name(v); }
 
-std::uint8_t ip_protocol_number(Protocol p) {
-    return p == Protocol::udp ? IPPROTO_UDP : IPPROTO_TCP;
-}
+std::uint8_t ip_protocol_number(Protocol p) { return p == Protocol::udp ? IPPROTO_UDP : IPPROTO_TCP; }
 
 std::string Metrics::listen() const {
     if (!enabled) return {};

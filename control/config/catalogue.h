@@ -120,10 +120,10 @@ struct HealthCheck {
     std::uint16_t port = schema::fallback(schema::Section::health, "port");  // 0: the service port
     // Weight ramps from 0 to full over this time after going up.
     Duration slow_start{schema::fallback(schema::Section::health, "slow_start")};
-    HttpCheck http;          // kind http / https
-    UdpCheck udp;            // kind udp
-    DnsCheck dns;            // kind dns
-    ExecCheck exec;          // kind exec
+    HttpCheck http;  // kind http / https
+    UdpCheck udp;    // kind udp
+    DnsCheck dns;    // kind dns
+    ExecCheck exec;  // kind exec
     SourceLocation location;
 
     bool operator==(const HealthCheck&) const = default;

@@ -21,11 +21,9 @@ constexpr std::optional<std::uint32_t> encap_overhead(Forwarding mode, int outer
     const std::uint32_t outer = outer_family == 6 ? sizeof(ip6_hdr) : sizeof(iphdr);
     switch (mode) {
         case Forwarding::l2: return std::nullopt;
-        case Forwarding::ipip:
-            return outer_family == 4 ? std::optional<std::uint32_t>(outer) : std::nullopt;
+        case Forwarding::ipip: return outer_family == 4 ? std::optional<std::uint32_t>(outer) : std::nullopt;
         case Forwarding::ip6ip6:
-        case Forwarding::ip4in6:
-            return outer_family == 6 ? std::optional<std::uint32_t>(outer) : std::nullopt;
+        case Forwarding::ip4in6: return outer_family == 6 ? std::optional<std::uint32_t>(outer) : std::nullopt;
         case Forwarding::gue: return outer + sizeof(udphdr) + JL_GUE_HEADER_BYTES;
     }
     return std::nullopt;

@@ -14,22 +14,20 @@ namespace julier::config {
 template <typename E>
 struct EnumNames;
 
-#define JULIER_ENUM_NAMES(Enum, ...)                                                  \
-    template <>                                                                       \
-    struct EnumNames<Enum> {                                                          \
-        static constexpr std::pair<std::string_view, Enum> table[] = {__VA_ARGS__};   \
+#define JULIER_ENUM_NAMES(Enum, ...)                                                \
+    template <>                                                                     \
+    struct EnumNames<Enum> {                                                        \
+        static constexpr std::pair<std::string_view, Enum> table[] = {__VA_ARGS__}; \
     }
 
 JULIER_ENUM_NAMES(XdpMode, {"native", XdpMode::native}, {"generic", XdpMode::generic});
-JULIER_ENUM_NAMES(Forwarding, {"l2", Forwarding::l2}, {"ipip", Forwarding::ipip},
-                  {"ip6ip6", Forwarding::ip6ip6}, {"ip4in6", Forwarding::ip4in6},
-                  {"gue", Forwarding::gue});
+JULIER_ENUM_NAMES(Forwarding, {"l2", Forwarding::l2}, {"ipip", Forwarding::ipip}, {"ip6ip6", Forwarding::ip6ip6},
+                  {"ip4in6", Forwarding::ip4in6}, {"gue", Forwarding::gue});
 JULIER_ENUM_NAMES(Protocol, {"tcp", Protocol::tcp}, {"udp", Protocol::udp});
 JULIER_ENUM_NAMES(HashMode, {"5tuple", HashMode::five_tuple}, {"source", HashMode::source});
 JULIER_ENUM_NAMES(WhenAllDown, {"drop", WhenAllDown::drop}, {"keep", WhenAllDown::keep});
-JULIER_ENUM_NAMES(HealthKind, {"tcp", HealthKind::tcp}, {"http", HealthKind::http},
-                  {"https", HealthKind::https}, {"udp", HealthKind::udp},
-                  {"dns", HealthKind::dns}, {"exec", HealthKind::exec},
+JULIER_ENUM_NAMES(HealthKind, {"tcp", HealthKind::tcp}, {"http", HealthKind::http}, {"https", HealthKind::https},
+                  {"udp", HealthKind::udp}, {"dns", HealthKind::dns}, {"exec", HealthKind::exec},
                   {"none", HealthKind::none});
 JULIER_ENUM_NAMES(BackendState, {"active", BackendState::active}, {"drain", BackendState::drain});
 

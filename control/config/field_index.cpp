@@ -23,7 +23,7 @@ std::string index_path(const std::string& parent, std::size_t index) {
 
 std::size_t FieldIndex::slot_of(std::string_view field) const {
     const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = std::hash<std::string_view>{}(field) & mask;; i = (i + 1) & mask)
+    for (std::size_t i = std::hash<std::string_view>{}(field)&mask;; i = (i + 1) & mask)
         if (slots_[i] == 0 || field_of(entries_[slots_[i] - 1]) == field) return i;
 }
 

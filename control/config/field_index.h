@@ -44,11 +44,11 @@ private:
     // Flat: one entry per field, names in one buffer, found through an
     // open-addressing hash table (tens of thousands of fields in a large catalogue).
     struct Entry {
-        std::uint32_t field;        // offset of the field's name in names_
+        std::uint32_t field;  // offset of the field's name in names_
         std::uint32_t field_size;
-        std::uint32_t origin;       // offset of the origin's path in names_ (may be the field's)
+        std::uint32_t origin;  // offset of the origin's path in names_ (may be the field's)
         std::uint32_t origin_size;
-        std::uint32_t file;         // index in files_
+        std::uint32_t file;  // index in files_
         int line;
         int column;
     };
@@ -63,9 +63,9 @@ private:
 
     std::vector<Entry> entries_;
     std::string names_;
-    std::vector<std::string> files_;   // nearly always one
+    std::vector<std::string> files_;    // nearly always one
     std::vector<std::uint32_t> slots_;  // entry index + 1; 0 = empty; size a power of two
-    std::set<std::string> invalid_;    // few: one per mistake
+    std::set<std::string> invalid_;     // few: one per mistake
 };
 
 // "services[2].backends[0].weight" -> "services[2].backends[0]" -> "services[2]" -> "services" -> "".

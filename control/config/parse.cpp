@@ -53,17 +53,15 @@ Duration milliseconds(std::uint64_t ms) { return Duration(static_cast<Duration::
 
 bool valid_service_name(std::string_view name) {
     if (name.empty() || name.size() > 63 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
-    return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-    });
+    return std::all_of(name.begin(), name.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 bool valid_interface_name(std::string_view name) {
     // IFNAMSIZ - 1 characters; '/' and ':' break sysfs paths and aliases.
     if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
-    return std::none_of(name.begin(), name.end(), [](unsigned char c) {
-        return c == '/' || c == ':' || std::isspace(c) || !std::isprint(c);
-    });
+    return std::none_of(name.begin(), name.end(),
+                        [](unsigned char c) { return c == '/' || c == ':' || std::isspace(c) || !std::isprint(c); });
 }
 
 bool valid_dns_name(std::string_view name) {
@@ -95,8 +93,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
     std::string_view host, port;
     if (text.starts_with('[')) {
         const auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return std::nullopt;
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
         host = text.substr(1, close - 1);
         port = text.substr(close + 2);
     } else {
@@ -145,8 +142,7 @@ public:
 
         Layers defaults;
         if (auto v = top.get("defaults")) {
-            if (r_.mapping(*v, defaultable_keys, service_only_keys,
-                           "can only be set per service, not in defaults")) {
+            if (r_.mapping(*v, defaultable_keys, service_only_keys, "can only be set per service, not in defaults")) {
                 defaults = Layers({*v});
                 // Read and checked once on their own, so that mistakes surface even
                 // without services; each service re-reads what it inherits.
@@ -223,9 +219,11 @@ private:
                 r_.mapping(item, interface_keys);
                 const Layers layer({item});
                 name = layer.get("name");
-                if (!name) r_.error(item.location, join_path(item.path, "name"), "missing (every interface needs a name)");
+                if (!name)
+                    r_.error(item.location, join_path(item.path, "name"), "missing (every interface needs a name)");
                 if (auto m = layer.get("xdp_mode"))
-                    if (auto mode = r_.enumeration<XdpMode>(*m, join_path(item.path, "xdp_mode"))) iface.xdp_mode = *mode;
+                    if (auto mode = r_.enumeration<XdpMode>(*m, join_path(item.path, "xdp_mode")))
+                        iface.xdp_mode = *mode;
             } else {
                 r_.invalid(item, item.path, "expected an interface name or {name: ..., xdp_mode: ...}");
                 continue;
@@ -234,8 +232,9 @@ private:
             auto text = r_.string(*name, name->path);
             if (!text) continue;
             if (!valid_interface_name(*text)) {
-                r_.invalid(*name, name->path,
-                           Reader::quote(*text) + " is not a valid interface name (1-15 characters, no '/', ':' or blanks)");
+                r_.invalid(
+                    *name, name->path,
+                    Reader::quote(*text) + " is not a valid interface name (1-15 characters, no '/', ':' or blanks)");
                 continue;
             }
             iface.name = *text;
@@ -333,8 +332,9 @@ private:
         auto p = r_.string(v, field);
         if (!p) return std::nullopt;
         if (p->empty() || (*p)[0] != '/' || has_blank(*p) || p->size() > max_len || p->find('"') != std::string::npos) {
-            r_.invalid(v, field, Reader::quote(*p) + " must be an absolute path without blanks or quotes, at most " +
-                                     std::to_string(max_len) + " characters");
+            r_.invalid(v, field,
+                       Reader::quote(*p) + " must be an absolute path without blanks or quotes, at most " +
+                           std::to_string(max_len) + " characters");
             return std::nullopt;
         }
         return p;
@@ -414,12 +414,12 @@ private:
             if (colon == std::string_view::npos) break;
             rest = rest.substr(colon + 1);
         }
-        ok = ok && (c.parts.size() == 3 ||
-                    (c.parts.size() == 2 && c.parts[0] <= 65535 && c.parts[1] <= 65535));
+        ok = ok && (c.parts.size() == 3 || (c.parts.size() == 2 && c.parts[0] <= 65535 && c.parts[1] <= 65535));
         if (!ok) {
-            r_.invalid(v, field, Reader::quote(*text) +
-                                     " is not a community: use \"A:B\" (standard, each 0-65535) or \"A:B:C\" "
-                                     "(large, each 0-4294967295)");
+            r_.invalid(v, field,
+                       Reader::quote(*text) +
+                           " is not a community: use \"A:B\" (standard, each 0-65535) or \"A:B:C\" "
+                           "(large, each 0-4294967295)");
             return std::nullopt;
         }
         for (std::size_t i = 0; i < c.parts.size(); ++i) c.text += (i ? ":" : "") + std::to_string(c.parts[i]);
@@ -431,7 +431,8 @@ private:
         uint_field(l, schema::field(Section::service_bgp, "min_healthy_backends"), prefix, out.min_healthy_backends);
         if (auto v = l.get("med")) {
             const schema::Field& f = schema::field(Section::service_bgp, "med");
-            if (auto n = r_.integer(*v, join_path(prefix, "med"), f.min, f.max)) out.med = static_cast<std::uint32_t>(*n);
+            if (auto n = r_.integer(*v, join_path(prefix, "med"), f.min, f.max))
+                out.med = static_cast<std::uint32_t>(*n);
         }
         if (auto v = l.get("communities")) {
             const std::string field = join_path(prefix, "communities");
@@ -478,8 +479,7 @@ private:
 
     void duration_field(const Layers& l, const schema::Field& f, const std::string& prefix, Duration& out) {
         if (auto v = l.get(f.key))
-            if (auto d = r_.duration(*v, join_path(prefix, f.key), milliseconds(f.min), milliseconds(f.max)))
-                out = *d;
+            if (auto d = r_.duration(*v, join_path(prefix, f.key), milliseconds(f.min), milliseconds(f.max))) out = *d;
     }
 
     // Every field `defaults` may set, from the first layer that has it.
@@ -523,7 +523,8 @@ private:
         if (auto v = hl.get("path"))
             if (auto p = r_.string(*v, join_path(http, "path"))) {
                 if (p->empty() || (*p)[0] != '/' || has_blank(*p))
-                    r_.invalid(*v, join_path(http, "path"), Reader::quote(*p) + " must start with '/' and contain no blanks");
+                    r_.invalid(*v, join_path(http, "path"),
+                               Reader::quote(*p) + " must start with '/' and contain no blanks");
                 else
                     h.http.path = *p;
             }
@@ -608,7 +609,8 @@ private:
 
     void exec_command(const Located& v, const std::string& field, ExecCheck& exec) {
         if (!v.node.IsSequence()) {
-            r_.invalid(v, field, "expected a list: the program and its arguments, e.g. [/usr/lib/julier/check, \"{address}\"]");
+            r_.invalid(v, field,
+                       "expected a list: the program and its arguments, e.g. [/usr/lib/julier/check, \"{address}\"]");
             return;
         }
         std::vector<std::string> argv;
@@ -696,7 +698,8 @@ private:
                 address = l.get("address");
                 if (!address) {
                     r_.index().mark_invalid(join_path(item.path, "address"));
-                    r_.error(item.location, join_path(item.path, "address"), "missing (every backend needs an address)");
+                    r_.error(item.location, join_path(item.path, "address"),
+                             "missing (every backend needs an address)");
                 }
                 uint_field(l, schema::field(Section::backend, "weight"), item.path, b.weight);
                 enum_field(l, "state", item.path, b.state);

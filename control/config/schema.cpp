@@ -31,9 +31,13 @@ struct TableSpec {
     Section root;
 };
 constexpr TableSpec tables[] = {
-    {"top", Section::top},         {"limits", Section::limits},   {"flood_protection", Section::flood_protection},
+    {"top", Section::top},
+    {"limits", Section::limits},
+    {"flood_protection", Section::flood_protection},
     {"icmp_answers", Section::icmp_answers},
-    {"services", Section::service}, {"health", Section::health},  {"backends", Section::backend},
+    {"services", Section::service},
+    {"health", Section::health},
+    {"backends", Section::backend},
     {"bgp", Section::bgp},
 };
 
@@ -51,10 +55,10 @@ std::string type_cell(const Field& f, unsigned inherited) {
 std::string default_cell(const Field& f) {
     if (!f.numeric_fallback) return std::string(f.default_text);
     switch (f.type) {
-    case Type::integer: return std::to_string(f.fallback);
-    case Type::duration: return "`" + milliseconds(f.fallback) + "`";
-    case Type::enumeration: return "`" + std::string(f.spelling(f.fallback)) + "`";
-    case Type::other: break;
+        case Type::integer: return std::to_string(f.fallback);
+        case Type::duration: return "`" + milliseconds(f.fallback) + "`";
+        case Type::enumeration: return "`" + std::string(f.spelling(f.fallback)) + "`";
+        case Type::other: break;
     }
     return std::string(f.default_text);
 }

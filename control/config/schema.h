@@ -19,22 +19,22 @@ namespace julier::config::schema {
 // Every mapping of the file that has keys of its own.
 enum class Section {
     top,
-    interface,         // an item of interfaces
+    interface,  // an item of interfaces
     metrics,
     limits,
     flood_protection,
     icmp_answers,
     bgp,
-    neighbour,         // an item of bgp.neighbours
-    service,           // an item of services (and, for defaultable keys, defaults)
+    neighbour,  // an item of bgp.neighbours
+    service,    // an item of services (and, for defaultable keys, defaults)
     encap_source,
-    service_bgp,       // a service's bgp
+    service_bgp,  // a service's bgp
     health,
     http,
     udp,
     dns,
     exec,
-    backend,           // an item of a service's backends
+    backend,  // an item of a service's backends
 };
 
 enum class Type { integer, duration, enumeration, other };  // what `fallback`, `min` and `max` count
@@ -45,14 +45,14 @@ struct Field {
     Section section;
     std::string_view key;
     Type type;
-    std::string_view type_text;     // as the reference shows it
-    std::uint64_t fallback;         // the default of an integer, duration (ms) or enum (its value)
-    bool numeric_fallback;          // false: default_text says it
-    std::string_view default_text;  // other defaults, as the reference shows them
-    std::uint64_t min, max;         // bounds of an integer or duration (ms)
-    std::string (*choices)();       // the allowed spellings, or nullptr
+    std::string_view type_text;                   // as the reference shows it
+    std::uint64_t fallback;                       // the default of an integer, duration (ms) or enum (its value)
+    bool numeric_fallback;                        // false: default_text says it
+    std::string_view default_text;                // other defaults, as the reference shows them
+    std::uint64_t min, max;                       // bounds of an integer or duration (ms)
+    std::string (*choices)();                     // the allowed spellings, or nullptr
     std::string_view (*spelling)(std::uint64_t);  // an enum value's spelling, or nullptr
-    std::string_view allowed;       // rules beyond the bounds and choices
+    std::string_view allowed;                     // rules beyond the bounds and choices
     std::string_view doc;
     unsigned flags;
 };
@@ -69,29 +69,45 @@ constexpr std::string_view spelling(std::uint64_t value) {
     return enum_name(static_cast<E>(value));
 }
 
-constexpr Field integer(Section s, std::string_view key, std::uint64_t fallback, std::uint64_t min,
-                        std::uint64_t max, std::string_view allowed, std::string_view doc, unsigned flags = none) {
+constexpr Field integer(Section s, std::string_view key, std::uint64_t fallback, std::uint64_t min, std::uint64_t max,
+                        std::string_view allowed, std::string_view doc, unsigned flags = none) {
     return {s, key, Type::integer, "integer", fallback, true, {}, min, max, nullptr, nullptr, allowed, doc, flags};
 }
 // An integer or duration whose default is no number ("none", "BIRD's").
 constexpr Field unset(Section s, std::string_view key, Type type, std::string_view default_text, std::uint64_t min,
                       std::uint64_t max, std::string_view allowed, std::string_view doc, unsigned flags = none) {
-    return {s,       key,     type,    type == Type::duration ? "duration" : "integer", 0, false, default_text, min, max,
-            nullptr, nullptr, allowed, doc, flags};
+    return {s,   key,     type,         type == Type::duration ? "duration" : "integer",
+            0,   false,   default_text, min,
+            max, nullptr, nullptr,      allowed,
+            doc, flags};
 }
 constexpr Field duration(Section s, std::string_view key, std::uint64_t fallback_ms, std::uint64_t min_ms,
                          std::uint64_t max_ms, std::string_view allowed, std::string_view doc) {
-    return {s, key, Type::duration, "duration", fallback_ms, true, {}, min_ms, max_ms, nullptr, nullptr, allowed, doc, none};
+    return {s,      key,    Type::duration, "duration", fallback_ms, true, {},
+            min_ms, max_ms, nullptr,        nullptr,    allowed,     doc,  none};
 }
 template <typename E>
 constexpr Field choice(Section s, std::string_view key, E fallback, std::string_view doc, unsigned flags = none) {
-    return {s,       key, Type::enumeration, "enum", static_cast<std::uint64_t>(fallback), true, {}, 0, 0, &choice_list<E>,
-            &spelling<E>, {}, doc, flags};
+    return {s,
+            key,
+            Type::enumeration,
+            "enum",
+            static_cast<std::uint64_t>(fallback),
+            true,
+            {},
+            0,
+            0,
+            &choice_list<E>,
+            &spelling<E>,
+            {},
+            doc,
+            flags};
 }
 // An enum whose default is no fixed value.
 template <typename E>
 constexpr Field choice_unset(Section s, std::string_view key, std::string_view default_text, std::string_view doc) {
-    return {s, key, Type::enumeration, "enum", 0, false, default_text, 0, 0, &choice_list<E>, &spelling<E>, {}, doc, none};
+    return {s, key, Type::enumeration, "enum",       0,  false, default_text,
+            0, 0,   &choice_list<E>,   &spelling<E>, {}, doc,   none};
 }
 constexpr Field other(Section s, std::string_view key, std::string_view type_text, std::string_view default_text,
                       std::string_view allowed, std::string_view doc, unsigned flags = none) {
@@ -146,10 +162,9 @@ inline constexpr Field fields[] = {
     other(Section::top, "icmp_answers", "mapping", "see [ICMP answers](#icmp-answers)", "",
           "How many ICMP errors the forwarder itself sends."),
 
-    other(Section::interface, "name", "string", "—", "1-15 characters, no `/`, `:` or blanks",
-          "The interface.", required),
-    choice_unset<XdpMode>(Section::interface, "xdp_mode", "the top-level `xdp_mode`",
-                          "Attach mode of this interface."),
+    other(Section::interface, "name", "string", "—", "1-15 characters, no `/`, `:` or blanks", "The interface.",
+          required),
+    choice_unset<XdpMode>(Section::interface, "xdp_mode", "the top-level `xdp_mode`", "Attach mode of this interface."),
 
     other(Section::metrics, "listen", "`address:port`", "`127.0.0.1:9641`", "",
           "Prometheus endpoint, an IPv4 address (the HTTP server Debian ships has no IPv6 support; julierd says "
@@ -183,7 +198,7 @@ inline constexpr Field fields[] = {
     other(Section::bgp, "bird_socket", "absolute path", "`/run/bird/bird.ctl`",
           "no blanks or quotes, at most 107 characters", "BIRD's control socket (`bird -s`)."),
     unset(Section::bgp, "local_as", Type::integer, "none", 1, max_as, "",
-                  "This box's AS; required when `neighbours` are listed."),
+          "This box's AS; required when `neighbours` are listed."),
     other(Section::bgp, "router_id", "IPv4 address", "none", "",
           "Written as BIRD's `router id` (else BIRD picks one from its interfaces; then it must not be set in "
           "`bird.conf` as well)."),
@@ -202,7 +217,7 @@ inline constexpr Field fields[] = {
           required),
     unset(Section::neighbour, "as", Type::integer, "—", 1, max_as, "", "The peer's AS.", required),
     unset(Section::neighbour, "hold_time", Type::duration, "BIRD's (240s)", 3000, 65535000, "whole seconds",
-                  "BGP hold time; keepalive and connect retry are a third of it."),
+          "BGP hold time; keepalive and connect retry are a third of it."),
 
     // A service. Keys without `defaultable` name one service only.
     other(Section::service, "name", "string", "—",
@@ -210,8 +225,7 @@ inline constexpr Field fields[] = {
           "Names the service in logs, metrics and `julierctl`.", required),
     other(Section::service, "vip", "address", "—", "unicast", "The virtual address clients connect to.", required),
     unset(Section::service, "port", Type::integer, "—", 0, 65535, "",
-                  "Destination port. `0` takes every port of the VIP and protocol (see [port 0](#port-0)).",
-                  required),
+          "Destination port. `0` takes every port of the VIP and protocol (see [port 0](#port-0)).", required),
     choice(Section::service, "protocol", Protocol::tcp, "Transport protocol."),
     other(Section::service, "backends", "list", "empty", "",
           "The backends, see [backends](#backends). An empty list is allowed (a warning): the service then drops "
@@ -241,8 +255,7 @@ inline constexpr Field fields[] = {
            "backend that is not draining, as if all were up (fail open: a possibly broken backend rather than "
            "none).",
            defaultable),
-    other(Section::service, "health", "mapping", "see [health](#health)", "", "How backends are checked.",
-          defaultable),
+    other(Section::service, "health", "mapping", "see [health](#health)", "", "How backends are checked.", defaultable),
     other(Section::service, "bgp", "mapping", "none", "", "How the service takes part in its VIP's announcement.",
           defaultable),
 
@@ -257,8 +270,7 @@ inline constexpr Field fields[] = {
     other(Section::service_bgp, "communities", "list", "none",
           "`\"A:B\"` (each 0-65535) or `\"A:B:C\"` (large, each 0-4294967295)",
           "Communities attached to the VIP's route."),
-    unset(Section::service_bgp, "med", Type::integer, "none", 0, max_as, "",
-                  "MULTI_EXIT_DISC of the VIP's route."),
+    unset(Section::service_bgp, "med", Type::integer, "none", 0, max_as, "", "MULTI_EXIT_DISC of the VIP's route."),
     integer(Section::service_bgp, "min_healthy_backends", 1, 1, 1u << 24, "",
             "The VIP is announced only while the service has at least this many backends getting new flows (up, "
             "not draining, weight > 0; a service failing open counts none). More than the service has backends: "
@@ -268,8 +280,7 @@ inline constexpr Field fields[] = {
            "`tcp`: a connection is accepted. `http`/`https`: a request gets an expected answer. `udp`: a datagram "
            "gets an answer. `dns`: a query gets a NOERROR answer. `exec`: a program exits 0. `none`: backends are "
            "always up."),
-    duration(Section::health, "interval", 2000, 10, hour_ms, "",
-             "Time between the starts of two checks of a backend."),
+    duration(Section::health, "interval", 2000, 10, hour_ms, "", "Time between the starts of two checks of a backend."),
     duration(Section::health, "timeout", 1000, 1, hour_ms, "shorter than `interval`",
              "A check not finished by then fails. Also bounds `exec`."),
     integer(Section::health, "rise", 2, 1, 1000, "", "Passes in a row for a down backend to come up."),
@@ -299,16 +310,28 @@ inline constexpr Field fields[] = {
           "If set, the answer must start with it; empty: any answer passes."),
 
     other(Section::dns, "name", "string", "`.`", "a domain name", "Name queried."),
-    {Section::dns, "type", Type::enumeration, "enum", 1, true, {}, 0, 0, &dns_type_list, &dns_type_name, "any case",
-     "Record type queried.", none},
+    {Section::dns,
+     "type",
+     Type::enumeration,
+     "enum",
+     1,
+     true,
+     {},
+     0,
+     0,
+     &dns_type_list,
+     &dns_type_name,
+     "any case",
+     "Record type queried.",
+     none},
 
     other(Section::exec, "command", "list of strings", "none", "first item an absolute path",
           "Program and arguments (required for `exec`). `{address}` and `{port}` in any argument become the "
           "backend address and the checked port. No shell, no `PATH` lookup."),
 
     other(Section::backend, "address", "address", "—",
-          "unicast, unique within the service, not the VIP; family as [forwarding](#forwarding) allows",
-          "The backend.", required),
+          "unicast, unique within the service, not the VIP; family as [forwarding](#forwarding) allows", "The backend.",
+          required),
     integer(Section::backend, "weight", 100, 0, maglev::kMaxWeight, "",
             "Share of new flows relative to the service's other backends. `0`: keeps its flows, gets no new ones."),
     choice(Section::backend, "state", BackendState::active,

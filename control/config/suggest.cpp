@@ -25,8 +25,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return prev[m];
 }
 
-std::optional<std::string_view> closest_match(std::string_view word,
-                                              const std::vector<std::string_view>& candidates) {
+std::optional<std::string_view> closest_match(std::string_view word, const std::vector<std::string_view>& candidates) {
     std::string lower(word);
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

@@ -11,7 +11,6 @@ namespace julier::config {
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The closest candidate if it is close enough to be a plausible typo of `word`.
-std::optional<std::string_view> closest_match(std::string_view word,
-                                              const std::vector<std::string_view>& candidates);
+std::optional<std::string_view> closest_match(std::string_view word, const std::vector<std::string_view>& candidates);
 
 }  // namespace julier::config

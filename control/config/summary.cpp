@@ -53,9 +53,8 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
     const LimitUse use = limit_use(c);
     std::size_t draining = 0;
     for (const Service& s : c.services)
-        draining += static_cast<std::size_t>(std::count_if(s.backends.begin(), s.backends.end(), [](const Backend& b) {
-            return b.state == BackendState::drain;
-        }));
+        draining += static_cast<std::size_t>(std::count_if(
+            s.backends.begin(), s.backends.end(), [](const Backend& b) { return b.state == BackendState::drain; }));
 
     std::string out = fmt::format("{}: {} services, {} backends ({} draining)\n", c.location.to_string(),
                                   c.services.size(), use.backends, draining);
@@ -83,14 +82,13 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
         for (const Backend& b : s.backends)
             if (b.state == BackendState::active) weight += b.weight;
         out += fmt::format("  {:<{}}  {:<{}}  {:<6}  ring {:>7}  {:>3} backend{} (active weight {})  {}\n", s.name,
-                           name_width, endpoint(s), ep_width, to_string(s.forwarding), s.ring_size,
-                           s.backends.size(), s.backends.size() == 1 ? " " : "s", weight, health_text(s.health));
+                           name_width, endpoint(s), ep_width, to_string(s.forwarding), s.ring_size, s.backends.size(),
+                           s.backends.size() == 1 ? " " : "s", weight, health_text(s.health));
     }
 
     const Limits& l = c.limits;
-    out += fmt::format("limits: services {}/{}, backends {}/{}, ring slots {}/{} per side, flows {}\n",
-                       use.services, l.max_services, use.backends, l.max_backends, use.ring_slots, l.ring_capacity,
-                       l.max_flows);
+    out += fmt::format("limits: services {}/{}, backends {}/{}, ring slots {}/{} per side, flows {}\n", use.services,
+                       l.max_services, use.backends, l.max_backends, use.ring_slots, l.ring_capacity, l.max_flows);
     out += flood_text(c.flood_protection, l, cpus);
     out += c.icmp_answers.rate_per_cpu == 0
                ? std::string("ICMP answers: no rate limit\n")

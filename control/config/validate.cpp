@@ -29,11 +29,11 @@ struct Carriage {
 
 Carriage carriage(Forwarding f) {
     switch (f) {
-    case Forwarding::ipip: return {4, 4};
-    case Forwarding::ip6ip6: return {6, 6};
-    case Forwarding::ip4in6: return {4, 6};
-    case Forwarding::l2:
-    case Forwarding::gue: return {0, 0};
+        case Forwarding::ipip: return {4, 4};
+        case Forwarding::ip6ip6: return {6, 6};
+        case Forwarding::ip4in6: return {4, 6};
+        case Forwarding::l2:
+        case Forwarding::gue: return {0, 0};
     }
     return {0, 0};
 }
@@ -51,8 +51,9 @@ public:
             const std::string p = index_path("services", i);
             if (index_.valid(p + ".name") && !s.name.empty()) {
                 if (auto [it, fresh] = names.emplace(s.name, &s); !fresh)
-                    report(Severity::error, p + ".name", s.location,
-                           "duplicate service name '" + s.name + "' (first at " + it->second->location.to_string() + ")");
+                    report(
+                        Severity::error, p + ".name", s.location,
+                        "duplicate service name '" + s.name + "' (first at " + it->second->location.to_string() + ")");
             }
             if (index_.valid(p + ".vip") && index_.valid(p + ".port") && index_.valid(p + ".protocol")) {
                 if (auto [it, fresh] = endpoints.emplace(std::tuple{s.vip, s.port, s.protocol}, &s); !fresh)
@@ -95,8 +96,8 @@ private:
             const Interface& iface = c_.interfaces[i];
             if (auto [it, fresh] = seen.emplace(iface.name, &iface); !fresh)
                 report(Severity::error, index_path("interfaces", i), iface.location,
-                       "interface '" + iface.name + "' is listed twice (first at " +
-                           it->second->location.to_string() + ")");
+                       "interface '" + iface.name + "' is listed twice (first at " + it->second->location.to_string() +
+                           ")");
         }
     }
 
@@ -144,8 +145,10 @@ private:
             const Service& o = c_.services[it->second];
             if (o.bgp.communities != s.bgp.communities || o.bgp.med != s.bgp.med)
                 report(Severity::error, p + ".bgp", s.location,
-                       "the VIP " + s.vip.to_string() + " is one route: its communities and med must be the same as "
-                       "in service '" + o.name + "' (at " + o.location.to_string() + ")",
+                       "the VIP " + s.vip.to_string() +
+                           " is one route: its communities and med must be the same as "
+                           "in service '" +
+                           o.name + "' (at " + o.location.to_string() + ")",
                        &s);
         }
     }
@@ -208,14 +211,14 @@ private:
     void encap_source(const Service& s, const std::string& p, bool backend_v4, bool backend_v6) {
         bool need_v4 = false, need_v6 = false;
         switch (s.forwarding) {
-        case Forwarding::l2: break;
-        case Forwarding::ipip: need_v4 = true; break;
-        case Forwarding::ip6ip6:
-        case Forwarding::ip4in6: need_v6 = true; break;
-        case Forwarding::gue:
-            need_v4 = backend_v4;
-            need_v6 = backend_v6;
-            break;
+            case Forwarding::l2: break;
+            case Forwarding::ipip: need_v4 = true; break;
+            case Forwarding::ip6ip6:
+            case Forwarding::ip4in6: need_v6 = true; break;
+            case Forwarding::gue:
+                need_v4 = backend_v4;
+                need_v6 = backend_v6;
+                break;
         }
         auto missing = [&](bool need, const std::optional<common::IpAddress>& have, const char* key, int family) {
             if (!need || have || !index_.valid(p + ".encap_source." + key)) return;
@@ -249,10 +252,10 @@ private:
         if (worst == 0 || s.mtu >= ipv6_min_mtu + worst) return;
         if (s.mtu < ipv6_min_mtu) return;  // said already: below any IPv6 link
         report(Severity::error, p + ".mtu", s.location,
-               std::to_string(s.mtu) + " leaves " + std::to_string(s.mtu - worst) + " bytes for an IPv6 client's packet after " +
-                   std::string(to_string(s.forwarding)) + " encapsulation (" + std::to_string(worst) +
-                   " bytes), and a Packet Too Big below " + std::to_string(ipv6_min_mtu) +
-                   " is ignored by clients; the smallest mtu for this service is " +
+               std::to_string(s.mtu) + " leaves " + std::to_string(s.mtu - worst) +
+                   " bytes for an IPv6 client's packet after " + std::string(to_string(s.forwarding)) +
+                   " encapsulation (" + std::to_string(worst) + " bytes), and a Packet Too Big below " +
+                   std::to_string(ipv6_min_mtu) + " is ignored by clients; the smallest mtu for this service is " +
                    std::to_string(ipv6_min_mtu + worst),
                &s);
     }
@@ -310,8 +313,8 @@ private:
                        " check needs health.port",
                    &s);
         if (h.kind == HealthKind::exec && h.exec.command.empty() && index_.valid(hp + ".exec.command"))
-            report(Severity::error, hp + ".exec.command", h.location,
-                   "missing: an exec check needs a command to run", &s);
+            report(Severity::error, hp + ".exec.command", h.location, "missing: an exec check needs a command to run",
+                   &s);
     }
 
     void health_timing(const Service& s, const std::string& p) {

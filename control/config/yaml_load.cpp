@@ -74,9 +74,9 @@ bool report_control_character(std::string_view text, Reader& reader) {
         if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
             char hex[8];
             std::snprintf(hex, sizeof hex, "0x%02x", c);
-            reader.error({reader.file(), line, column}, {},
-                         std::string("YAML syntax: control character ") + hex +
-                             " is not allowed in YAML (a binary file?)");
+            reader.error(
+                {reader.file(), line, column}, {},
+                std::string("YAML syntax: control character ") + hex + " is not allowed in YAML (a binary file?)");
             return true;
         }
         if (c == '\n') {

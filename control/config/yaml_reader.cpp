@@ -13,10 +13,10 @@ namespace {
 
 std::string kind_of(const YamlNode& node) {
     switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "'" + std::string(node.Scalar()) + "'";
-    default: return "nothing";
+        case YAML::NodeType::Map: return "a mapping";
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Scalar: return "'" + std::string(node.Scalar()) + "'";
+        default: return "nothing";
     }
 }
 
@@ -86,8 +86,7 @@ std::string Reader::did_you_mean(std::string_view word, const std::vector<std::s
 }
 
 bool Reader::mapping(const Located& v, const std::vector<std::string_view>& allowed,
-                     const std::vector<std::string_view>& misplaced, std::string_view misplaced_hint,
-                     bool extensions) {
+                     const std::vector<std::string_view>& misplaced, std::string_view misplaced_hint, bool extensions) {
     if (!v.node.IsMap()) {
         index_.mark_invalid(v.path);
         error(v.location, v.path, "expected a mapping (key: value), got " + kind_of(v.node));

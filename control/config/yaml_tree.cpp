@@ -2,17 +2,15 @@
 
 namespace julier::config {
 
-YAML::NodeType::value YamlNode::Type() const {
-    return tree_ ? tree_->nodes_[index_].type : YAML::NodeType::Undefined;
-}
+YAML::NodeType::value YamlNode::Type() const { return tree_ ? tree_->nodes_[index_].type : YAML::NodeType::Undefined; }
 
 std::size_t YamlNode::size() const {
     if (!tree_) return 0;
     const auto& e = tree_->nodes_[index_];
     switch (e.type) {
-    case YAML::NodeType::Sequence: return e.count;
-    case YAML::NodeType::Map: return e.count / 2;
-    default: return 0;
+        case YAML::NodeType::Sequence: return e.count;
+        case YAML::NodeType::Map: return e.count / 2;
+        default: return 0;
     }
 }
 

@@ -133,8 +133,8 @@ void Daemon::fill_fleet_status(protocol::Status& s) const {
         info.services = a.health.services;
         info.seconds_in_state = std::chrono::duration_cast<std::chrono::seconds>(now - a.since).count();
         if (a.state == fleet::VipState::hold_down)
-            info.announce_in_seconds =
-                std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(a.announce_at - now).count());
+            info.announce_in_seconds = std::max<std::int64_t>(
+                0, std::chrono::duration_cast<std::chrono::seconds>(a.announce_at - now).count());
         s.announcements.push_back(std::move(info));
     }
     const auto& neighbours = catalogue().bgp->neighbours;

@@ -60,11 +60,9 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
             spdlog::info("control command=reload {}", peer_text(peer));
             auto report = reload("control socket");
             if (!report.ok) {
-                return Reply{protocol::failure("reload failed; nothing changed", std::move(report.errors)),
-                             {}};
+                return Reply{protocol::failure("reload failed; nothing changed", std::move(report.errors)), {}};
             }
-            protocol::ReloadResult result{config_generation_, dataplane_->generation(),
-                                          std::move(report.warnings)};
+            protocol::ReloadResult result{config_generation_, dataplane_->generation(), std::move(report.warnings)};
             return Reply{protocol::success(result), {}};
         }
 
@@ -88,7 +86,7 @@ protocol::Status Daemon::status() const {
         s.interfaces.push_back(i.name);
         auto state = interface_states_.find(i.name);
         s.interface_states.push_back(state != interface_states_.end() ? state->second
-                                                                       : protocol::InterfaceState{i.name, true, 0, ""});
+                                                                      : protocol::InterfaceState{i.name, true, 0, ""});
     }
     s.services = catalogue().services.size();
     for (const auto& service : catalogue().services) s.backends += service.backends.size();
@@ -148,13 +146,13 @@ Reply Daemon::teardown(const Peer& peer) {
     } catch (const std::exception& e) {
         // The forwarder may be half torn down; exit anyway, saying what is left.
         spdlog::error("teardown failed error={}", kv(e.what()));
-        return Reply{protocol::failure(
-                         fmt::format("teardown failed: {}", e.what()),
-                         {fmt::format("check `ip link` for XDP programs and {} for pins", result.pin_dir)}),
-                     [this] {
-                         exit_code_ = 1;
-                         shutdown("teardown failed");
-                     }};
+        return Reply{
+            protocol::failure(fmt::format("teardown failed: {}", e.what()),
+                              {fmt::format("check `ip link` for XDP programs and {} for pins", result.pin_dir)}),
+            [this] {
+                exit_code_ = 1;
+                shutdown("teardown failed");
+            }};
     }
     reconciler_.set_writer({});
     dataplane_.reset();
@@ -184,8 +182,8 @@ OperatorDrains Daemon::load_drains(const std::string& file) {
     auto drains = OperatorDrains::from_json(document);
     for (const auto& [service, per_service] : drains.all()) {
         for (const auto& [address, o] : per_service) {
-            spdlog::info("operator override restored service={} backend={} state={}", kv(service),
-                         address.to_string(), config::to_string(o.state));
+            spdlog::info("operator override restored service={} backend={} state={}", kv(service), address.to_string(),
+                         config::to_string(o.state));
         }
     }
     return drains;

@@ -36,7 +36,6 @@ namespace asio = boost::asio;
 using Stream = asio::local::stream_protocol;
 namespace fs = std::filesystem;
 
-
 std::runtime_error socket_error(const std::string& path, const std::string& what, int err) {
     return std::runtime_error(fmt::format("control socket {}: {}: {}", path, what, std::strerror(err)));
 }
@@ -74,8 +73,7 @@ void prepare_directory(const std::string& socket_path, const std::string& group)
     std::error_code ec;
     if (fs::exists(dir, ec)) return;  // e.g. RuntimeDirectory= made it; its mode is the unit's choice
     fs::create_directories(dir, ec);
-    if (ec)
-        throw socket_error(socket_path, fmt::format("cannot create directory {}", dir.string()), ec.value());
+    if (ec) throw socket_error(socket_path, fmt::format("cannot create directory {}", dir.string()), ec.value());
     restrict_access(dir.string(), group, 0750, 0750);
 }
 
@@ -87,8 +85,8 @@ void clear_stale_socket(const std::string& path, asio::io_context& io) {
         throw socket_error(path, "cannot inspect", errno);
     }
     if (!S_ISSOCK(st.st_mode)) {
-        throw std::runtime_error(fmt::format(
-            "control socket {}: exists and is not a socket; remove it or set control_socket", path));
+        throw std::runtime_error(
+            fmt::format("control socket {}: exists and is not a socket; remove it or set control_socket", path));
     }
     Stream::socket probe(io);
     boost::system::error_code ec;
@@ -99,8 +97,7 @@ void clear_stale_socket(const std::string& path, asio::io_context& io) {
                         "--socket {} status)",
                         path, path));
     }
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        throw socket_error(path, "cannot remove stale socket", errno);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw socket_error(path, "cannot remove stale socket", errno);
 }
 
 Peer peer_of(int fd) {
@@ -129,7 +126,8 @@ struct detail::ControlServerState {
     // Open connections in all, and those of users other than root.
     std::pair<std::size_t, std::size_t> live_sessions() {
         sessions.remove_if([](const auto& s) { return s.first.expired(); });
-        const auto others = std::count_if(sessions.begin(), sessions.end(), [](const auto& s) { return s.second != 0; });
+        const auto others =
+            std::count_if(sessions.begin(), sessions.end(), [](const auto& s) { return s.second != 0; });
         return {sessions.size(), static_cast<std::size_t>(others)};
     }
 };
@@ -170,18 +168,16 @@ private:
     }
 
     void read_line() {
-        asio::async_read_until(socket_, buffer_, '\n',
-                               [self = shared_from_this()](const boost::system::error_code& ec,
-                                                           std::size_t n) { self->on_read(ec, n); });
+        asio::async_read_until(
+            socket_, buffer_, '\n',
+            [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) { self->on_read(ec, n); });
     }
 
     void on_read(const boost::system::error_code& ec, std::size_t n) {
         if (ec == asio::error::not_found) {
             // The buffer filled up without a newline: the request is over the limit.
-            send(
-                Reply{protocol::failure(fmt::format("request longer than {} bytes", protocol::kMaxLineBytes)),
-                      {}},
-                /*close_after=*/true);
+            send(Reply{protocol::failure(fmt::format("request longer than {} bytes", protocol::kMaxLineBytes)), {}},
+                 /*close_after=*/true);
             return;
         }
         if (ec) {
@@ -248,9 +244,9 @@ void accept_next(const std::shared_ptr<State>& state) {
             const auto [all, others] = state->live_sessions();
             // Root may take the slots kept back from everyone else, so an operator
             // is never locked out by the group's clients.
-            const bool full = all >= ControlServer::kMaxConnections ||
-                              (peer.uid != 0 && others >= ControlServer::kMaxConnections -
-                                                              ControlServer::kReservedForRoot);
+            const bool full =
+                all >= ControlServer::kMaxConnections ||
+                (peer.uid != 0 && others >= ControlServer::kMaxConnections - ControlServer::kReservedForRoot);
             if (full) {
                 // A fresh socket's send buffer is empty: this short write cannot block.
                 const auto line =
@@ -278,8 +274,8 @@ ControlServer::~ControlServer() { close(); }
 void ControlServer::listen(const std::string& path) {
     if (path.empty()) throw std::runtime_error("control socket: the path is empty");
     if (path.size() >= sizeof(sockaddr_un::sun_path)) {
-        throw std::runtime_error(fmt::format("control socket {}: path is {} bytes, the limit is {}", path,
-                                             path.size(), sizeof(sockaddr_un::sun_path) - 1));
+        throw std::runtime_error(fmt::format("control socket {}: path is {} bytes, the limit is {}", path, path.size(),
+                                             sizeof(sockaddr_un::sun_path) - 1));
     }
     prepare_directory(path, state_->access.group);
     clear_stale_socket(path, state_->io);

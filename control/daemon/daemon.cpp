@@ -153,7 +153,8 @@ void Daemon::start_forwarding() {
                              r.ok ? std::string_view{} : health::to_string(r.failure)});
     });
     health_->on_transition([this](const health::HealthEvent& e) { on_health_transition(e); });
-    health_->on_weight([this](const std::string&, const common::IpAddress&, double) { reconciler_.request("slow start"); });
+    health_->on_weight(
+        [this](const std::string&, const common::IpAddress&, double) { reconciler_.request("slow start"); });
     reconciler_.set_health(health_.get());
     // Before the first plan: it is the one that must keep adopted backends in their rings.
     const auto presume_until = Clock::now() + first_verdict_bound(catalogue());
@@ -194,8 +195,7 @@ void Daemon::open_dataplane() {
     try {
         dataplane_ = dataplane::Dataplane::open(options);
     } catch (const std::exception& e) {
-        throw StartupError(
-            fmt::format("cannot open the forwarder under {}: {}", running.pin_dir, e.what()));
+        throw StartupError(fmt::format("cannot open the forwarder under {}: {}", running.pin_dir, e.what()));
     }
     reconciler_.set_writer([dataplane = dataplane_.get()](const plan::Plan& plan) { return dataplane->apply(plan); });
     if (!dataplane_->adopted()) {
@@ -230,8 +230,8 @@ void Daemon::open_dataplane() {
         auto name = checked.find(key.service);
         if (name != checked.end() && in_ring.count(id) != 0) presumed_up.emplace(name->second, key.address);
     }
-    spdlog::info("dataplane adopted pin_dir={} generation={} services={} backends_presumed_up={}",
-                 kv(running.pin_dir), live.generation, live.services.size(), presumed_up.size());
+    spdlog::info("dataplane adopted pin_dir={} generation={} services={} backends_presumed_up={}", kv(running.pin_dir),
+                 live.generation, live.services.size(), presumed_up.size());
     reconciler_.adopt(std::move(ids), std::move(presumed_up));
 }
 
@@ -239,8 +239,8 @@ void Daemon::attach(const config::Interface& interface) {
     try {
         dataplane_->attach(interface.name, attach_mode(interface.xdp_mode));
     } catch (const std::exception& e) {
-        throw StartupError(fmt::format("{}: cannot attach to interface {}: {}",
-                                       interface.location.to_string(), interface.name, e.what()));
+        throw StartupError(fmt::format("{}: cannot attach to interface {}: {}", interface.location.to_string(),
+                                       interface.name, e.what()));
     }
     spdlog::info("attached interface={} mode={}", kv(interface.name), config::to_string(interface.xdp_mode));
     record_interface(interface.name, true, "attached at start", false);
@@ -340,8 +340,8 @@ void Daemon::arm_presume_expiry(Clock::time_point until) {
 
 void Daemon::on_health_transition(const health::HealthEvent& t) {
     const auto log = t.to == health::State::down ? spdlog::level::warn : spdlog::level::info;
-    spdlog::log(log, "health service={} backend={} from={} to={} reason={}", kv(t.service),
-                t.address.to_string(), health::to_string(t.from), health::to_string(t.to), kv(t.reason));
+    spdlog::log(log, "health service={} backend={} from={} to={} reason={}", kv(t.service), t.address.to_string(),
+                health::to_string(t.from), health::to_string(t.to), kv(t.reason));
     reconciler_.verdict_arrived(t.service, t.address);
     if (t.to == health::State::up) {
         // The probe's own traffic made the kernel learn the backend's MAC.
@@ -359,8 +359,7 @@ void Daemon::shutdown(std::string why) {
         spdlog::info("stopping reason={}", kv(why));
         notifier_.stopping("stopping after teardown");
     } else {
-        spdlog::info("stopping reason={} generation={} note={}", kv(why),
-                     dataplane_ ? dataplane_->generation() : 0,
+        spdlog::info("stopping reason={} generation={} note={}", kv(why), dataplane_ ? dataplane_->generation() : 0,
                      kv("the forwarder keeps forwarding with the last applied state"));
         notifier_.stopping("stopping; the forwarder keeps the last applied state");
     }

@@ -158,8 +158,8 @@ private:
     fleet::Announcer announcer_;
     std::unique_ptr<fleet::BirdControl> bird_;
     std::optional<config::Bgp> bird_bgp_;  // the bgp section bird_ last wrote for
-    std::string bird_written_;  // the include text BIRD last accepted; empty: must write
-    std::string bird_error_;    // the last failure talking to BIRD
+    std::string bird_written_;             // the include text BIRD last accepted; empty: must write
+    std::string bird_error_;               // the last failure talking to BIRD
     std::vector<fleet::ProtocolRow> bird_protocols_;
 
     std::uint64_t config_generation_ = 0;

@@ -141,8 +141,8 @@ void Daemon::on_netlink(const neigh::NetlinkEvents& events, bool lost) {
     for (const auto& n : events.neighbours) {
         if (!n.usable()) continue;
         for (const auto& [address, resolution] : reconciler_.next_hops()) {
-            const bool via = resolution.ok() ? resolution.next_hop->gateway.value_or(address) == n.address
-                                             : address == n.address;
+            const bool via =
+                resolution.ok() ? resolution.next_hop->gateway.value_or(address) == n.address : address == n.address;
             if (!via) continue;
             if (resolution.ok() && resolution.next_hop->dst_mac == *n.mac) continue;
             neighbours_changed_.insert(address);

@@ -34,9 +34,7 @@ public:
         dest.append(prefix, prefix + 3);
     }
 
-    std::unique_ptr<custom_flag_formatter> clone() const override {
-        return std::make_unique<JournalPriorityFlag>();
-    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JournalPriorityFlag>(); }
 };
 
 }  // namespace

@@ -47,9 +47,7 @@ void Notifier::ready(std::string_view status) { send(fmt::format("READY=1\nSTATU
 
 void Notifier::reloading() { send(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec())); }
 
-void Notifier::stopping(std::string_view status) {
-    send(fmt::format("STOPPING=1\nSTATUS={}", one_line(status)));
-}
+void Notifier::stopping(std::string_view status) { send(fmt::format("STOPPING=1\nSTATUS={}", one_line(status))); }
 
 void Notifier::status(std::string_view status) { send(fmt::format("STATUS={}", one_line(status))); }
 

@@ -85,8 +85,7 @@ std::vector<DroppedOverride> OperatorDrains::reconcile(const config::Catalogue& 
             if (backend == nullptr) {
                 reason = "backend removed from the catalogue";
             } else if (backend->state != it->second.config_state) {
-                reason =
-                    fmt::format("state changed in the catalogue to {}", config::to_string(backend->state));
+                reason = fmt::format("state changed in the catalogue to {}", config::to_string(backend->state));
             }
             if (reason.empty()) {
                 ++it;
@@ -132,8 +131,7 @@ OperatorDrains OperatorDrains::from_json(const nlohmann::json& document) {
         const auto service = string_member(e, "service");
         const auto address = common::IpAddress::parse(string_member(e, "backend"));
         const auto state = config::enum_from_name<config::BackendState>(string_member(e, "state"));
-        const auto config_state =
-            config::enum_from_name<config::BackendState>(string_member(e, "config_state"));
+        const auto config_state = config::enum_from_name<config::BackendState>(string_member(e, "config_state"));
         if (service.empty() || !address || !state || !config_state || *state == *config_state) continue;
         drains.overrides_[service][*address] = DrainOverride{*state, *config_state};
     }

@@ -45,8 +45,8 @@ class OperatorDrains {
 public:
     // drain (`desired` drain) or undrain (`desired` active) of `address` in `service`
     // of `catalogue` (the running one).
-    DrainChange set(const config::Catalogue& catalogue, const std::string& service,
-                    const std::string& address, config::BackendState desired);
+    DrainChange set(const config::Catalogue& catalogue, const std::string& service, const std::string& address,
+                    config::BackendState desired);
 
     // Applies the rule above for the next catalogue; returns what was dropped.
     std::vector<DroppedOverride> reconcile(const config::Catalogue& next);
@@ -54,9 +54,7 @@ public:
     std::optional<config::BackendState> override_for(const std::string& service,
                                                      const common::IpAddress& address) const;
 
-    const std::map<std::string, std::map<common::IpAddress, DrainOverride>>& all() const {
-        return overrides_;
-    }
+    const std::map<std::string, std::map<common::IpAddress, DrainOverride>>& all() const { return overrides_; }
     bool empty() const { return overrides_.empty(); }
 
     // Persistence across daemon restarts: a JSON document, and back. from_json

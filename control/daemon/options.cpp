@@ -21,9 +21,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     app.add_option("-c,--config", options.config_file,
                    std::string("Service catalogue (YAML); default ") + kDefaultConfigFile)
         ->option_text("FILE");
-    app.add_option(
-           "--check", check,
-           "Validate FILE, print its summary and diagnostics, and exit (0 = valid); touches nothing live")
+    app.add_option("--check", check,
+                   "Validate FILE, print its summary and diagnostics, and exit (0 = valid); touches nothing live")
         ->option_text("FILE");
     app.add_option("--log-level", level, "trace, debug, info, warning, error, critical or off")
         ->default_str("info")

@@ -142,8 +142,8 @@ DecodedRequest decode_request(std::string_view line) {
     const auto& spec = spec_of(*command);
 
     for (const auto& [key, value] : j.items()) {
-        const bool allowed = key == "command" || (key == "service" && spec.takes_service) ||
-                             (key == "backend" && spec.needs_backend);
+        const bool allowed =
+            key == "command" || (key == "service" && spec.takes_service) || (key == "backend" && spec.needs_backend);
         if (!allowed) return reject(fmt::format("command '{}' takes no field '{}'", spec.name, key));
     }
 
@@ -179,11 +179,9 @@ std::string encode_response(const Response& response) {
 
 Response decode_response(std::string_view line) {
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object())
-        return failure("the daemon sent a response that is not a JSON object");
+    if (j.is_discarded() || !j.is_object()) return failure("the daemon sent a response that is not a JSON object");
     auto ok = j.find("ok");
-    if (ok == j.end() || !ok->is_boolean())
-        return failure("the daemon sent a response without a boolean 'ok'");
+    if (ok == j.end() || !ok->is_boolean()) return failure("the daemon sent a response without a boolean 'ok'");
     if (ok->get<bool>()) return success(j.value("result", nlohmann::json{}));
 
     // Not j.value(): it throws on an "error" that is not a string.
@@ -230,9 +228,7 @@ void read_fields(const nlohmann::json& j, Message& v) {
 
 auto fields(Of<LastReload>) {
     using M = LastReload;
-    return std::tuple{field("result", &M::result),
-                      field("unix_time", &M::unix_time),
-                      field("error", &M::error)};
+    return std::tuple{field("result", &M::result), field("unix_time", &M::unix_time), field("error", &M::error)};
 }
 auto fields(Of<AnnouncementInfo>) {
     using M = AnnouncementInfo;
@@ -246,15 +242,11 @@ auto fields(Of<AnnouncementInfo>) {
 }
 auto fields(Of<BgpSessionInfo>) {
     using M = BgpSessionInfo;
-    return std::tuple{field("protocol", &M::protocol),
-                      field("neighbour", &M::neighbour),
-                      field("state", &M::state)};
+    return std::tuple{field("protocol", &M::protocol), field("neighbour", &M::neighbour), field("state", &M::state)};
 }
 auto fields(Of<InterfaceState>) {
     using M = InterfaceState;
-    return std::tuple{field("name", &M::name),
-                      field("attached", &M::attached),
-                      field("reattached", &M::reattached),
+    return std::tuple{field("name", &M::name), field("attached", &M::attached), field("reattached", &M::reattached),
                       field("note", &M::note)};
 }
 auto fields(Of<Status>) {
@@ -295,33 +287,25 @@ auto fields(Of<ServiceInfo>) {
 }
 auto fields(Of<BackendInfo>) {
     using M = BackendInfo;
-    return std::tuple{field("service", &M::service),
-                      field("address", &M::address),
-                      field("weight", &M::weight),
-                      field("weight_now", &M::weight_now),
-                      field("health", &M::health),
-                      field("health_reason", &M::health_reason),
-                      field("state", &M::state),
-                      field("drain_source", &M::drain_source),
-                      field("problem", &M::problem),
-                      field("packets", &M::packets),
+    return std::tuple{field("service", &M::service), field("address", &M::address),
+                      field("weight", &M::weight),   field("weight_now", &M::weight_now),
+                      field("health", &M::health),   field("health_reason", &M::health_reason),
+                      field("state", &M::state),     field("drain_source", &M::drain_source),
+                      field("problem", &M::problem), field("packets", &M::packets),
                       field("bytes", &M::bytes)};
 }
 auto fields(Of<ReloadResult>) {
     using M = ReloadResult;
     return std::tuple{field("config_generation", &M::config_generation),
-                      field("dataplane_generation", &M::dataplane_generation),
-                      field("warnings", &M::warnings)};
+                      field("dataplane_generation", &M::dataplane_generation), field("warnings", &M::warnings)};
 }
 auto fields(Of<DrainResult>) {
     using M = DrainResult;
-    return std::tuple{field("changed", &M::changed),
-                      field("backend", &M::backend)};
+    return std::tuple{field("changed", &M::changed), field("backend", &M::backend)};
 }
 auto fields(Of<TeardownResult>) {
     using M = TeardownResult;
-    return std::tuple{field("detached", &M::detached),
-                      field("pin_dir", &M::pin_dir)};
+    return std::tuple{field("detached", &M::detached), field("pin_dir", &M::pin_dir)};
 }
 
 }  // namespace

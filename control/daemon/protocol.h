@@ -84,9 +84,9 @@ struct LastReload {
 // One VIP's BGP announcement (only with a `bgp:` section).
 struct AnnouncementInfo {
     std::string vip;
-    std::string state;              // "announced", "hold-down" or "withdrawn"
-    std::uint32_t usable = 0;       // backends getting new flows (the service furthest from its minimum)
-    std::uint32_t needed = 0;       // min_healthy_backends
+    std::string state;         // "announced", "hold-down" or "withdrawn"
+    std::uint32_t usable = 0;  // backends getting new flows (the service furthest from its minimum)
+    std::uint32_t needed = 0;  // min_healthy_backends
     std::int64_t seconds_in_state = 0;
     std::int64_t announce_in_seconds = 0;  // hold-down: time left
     std::vector<std::string> services;
@@ -95,15 +95,15 @@ struct AnnouncementInfo {
 struct BgpSessionInfo {
     std::string protocol;  // BIRD protocol name
     std::string neighbour;
-    std::string state;     // BIRD's: "Established", "Active", ... or "unknown"
+    std::string state;  // BIRD's: "Established", "Active", ... or "unknown"
 };
 
 // One catalogue interface as julierd sees it now.
 struct InterfaceState {
     std::string name;
-    bool attached = false;           // the forwarder runs there now
-    std::uint64_t reattached = 0;    // times it came back (or lost the program) and was re-attached
-    std::string note;                // why it is not attached, or the last change
+    bool attached = false;         // the forwarder runs there now
+    std::uint64_t reattached = 0;  // times it came back (or lost the program) and was re-attached
+    std::string note;              // why it is not attached, or the last change
 };
 
 struct Status {
@@ -120,8 +120,8 @@ struct Status {
     std::vector<InterfaceState> interface_states;  // same order as interfaces
     std::uint64_t services = 0;
     std::uint64_t backends = 0;
-    bool adopted = false;  // the dataplane was adopted from pins at start
-    bool bgp = false;      // a `bgp:` section is configured
+    bool adopted = false;    // the dataplane was adopted from pins at start
+    bool bgp = false;        // a `bgp:` section is configured
     std::string bird_error;  // the last failure talking to BIRD, empty when the last exchange worked
     std::vector<AnnouncementInfo> announcements;
     std::vector<BgpSessionInfo> bgp_sessions;
@@ -149,11 +149,11 @@ struct BackendInfo {
     std::uint32_t weight_now = 0;  // in the ring now (0 when draining or down)
     // "up", "down" or "unknown", as the plan decided it (an unchecked backend is up)
     health::State health = health::State::unknown;
-    std::string health_reason;     // why the last transition happened
+    std::string health_reason;  // why the last transition happened
     // "active", "drain", "pending" (no health verdict yet) or "down" (plan::state_word)
     plan::BackendRole state = plan::BackendRole::down;
-    std::string drain_source;      // "", "config" or "operator"
-    std::string problem;           // why it cannot be forwarded to (e.g. no ARP answer)
+    std::string drain_source;  // "", "config" or "operator"
+    std::string problem;       // why it cannot be forwarded to (e.g. no ARP answer)
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
 };

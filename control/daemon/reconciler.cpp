@@ -23,8 +23,7 @@ std::string_view role_name(const std::optional<plan::BackendRole>& role) {
 }
 
 void log_diff(const plan::PlanDiff& d, const std::string& reason) {
-    for (const auto& name : d.added_services)
-        spdlog::info("service added service={} reason={}", kv(name), kv(reason));
+    for (const auto& name : d.added_services) spdlog::info("service added service={} reason={}", kv(name), kv(reason));
     for (const auto& name : d.removed_services) {
         spdlog::info("service removed service={} reason={}", kv(name), kv(reason));
     }
@@ -33,8 +32,8 @@ void log_diff(const plan::PlanDiff& d, const std::string& reason) {
                      b.kind == plan::PlanDiff::BackendChange::Kind::added     ? "added"
                      : b.kind == plan::PlanDiff::BackendChange::Kind::removed ? "removed"
                                                                               : "changed",
-                     kv(b.service), b.address.to_string(), role_name(b.old_role), role_name(b.new_role),
-                     b.new_weight, kv(reason));
+                     kv(b.service), b.address.to_string(), role_name(b.old_role), role_name(b.new_role), b.new_weight,
+                     kv(reason));
     }
     if (d.flood_new_flow_rate)
         spdlog::info("flood protection changed new_flow_rate_per_cpu={} from={} reason={}",
@@ -100,9 +99,8 @@ void Reconciler::Run::reconcile(const Writer& write, metrics::Metrics& metrics) 
     spdlog::info(
         "applied generation={} reason={} services_written={} backends_written={} ring_slots_written={} "
         "keys_deleted={} full_write={} waited_us={} plan_ms={} write_ms={}",
-        result->generation, kv(reason), result->services_written, result->backends_written,
-        result->ring_slots_written, result->keys_deleted, result->full_write, result->waited.count(),
-        ms(planned - started), ms(written - planned));
+        result->generation, kv(reason), result->services_written, result->backends_written, result->ring_slots_written,
+        result->keys_deleted, result->full_write, result->waited.count(), ms(planned - started), ms(written - planned));
 }
 
 Reconciler::Reconciler(boost::asio::io_context& io, metrics::Metrics& metrics, OnCommitted on_committed)
@@ -246,8 +244,7 @@ bool Reconciler::resolve_next_hops(const std::vector<common::IpAddress>& address
             // A failed refresh keeps the last good answer (the health check notices a
             // backend that really went away), and a failure stays the failure first
             // reported: only a new answer changes the plan.
-            spdlog::debug("next hop still unresolved backend={} error={}", address.to_string(),
-                          kv(resolution.error));
+            spdlog::debug("next hop still unresolved backend={} error={}", address.to_string(), kv(resolution.error));
             continue;
         }
         const bool changed = previous == next_hops_.end() || previous->second != resolution;
@@ -260,8 +257,7 @@ bool Reconciler::resolve_next_hops(const std::vector<common::IpAddress>& address
             spdlog::info("next hop backend={} mac={} interface={}", address.to_string(),
                          neigh::to_string(resolution.next_hop->dst_mac), kv(resolution.next_hop->ifname));
         } else if (changed) {
-            spdlog::warn("next hop unresolved backend={} error={}", address.to_string(),
-                         kv(resolution.error));
+            spdlog::warn("next hop unresolved backend={} error={}", address.to_string(), kv(resolution.error));
         }
         any_change = any_change || changed;
         next_hops_[address] = std::move(resolution);

@@ -130,8 +130,8 @@ private:
     std::unique_ptr<Run> run_;  // running now
     std::thread worker_;
     std::uint64_t runs_started_ = 0;
-    bool posted_ = false;                // a request is queued on the loop
-    std::optional<std::string> again_;   // reason of a request made while a run ran
+    bool posted_ = false;               // a request is queued on the loop
+    std::optional<std::string> again_;  // reason of a request made while a run ran
     bool stopped_ = false;
 };
 

@@ -6,13 +6,13 @@ namespace julier::daemon {
 namespace {
 
 std::string limits_text(const config::Limits& l) {
-    return fmt::format("max_services={} max_backends={} ring_capacity={} max_flows={}", l.max_services,
-                       l.max_backends, l.ring_capacity, l.max_flows);
+    return fmt::format("max_services={} max_backends={} ring_capacity={} max_flows={}", l.max_services, l.max_backends,
+                       l.ring_capacity, l.max_flows);
 }
 
 bool same_limits(const config::Limits& a, const config::Limits& b) {
-    return a.max_services == b.max_services && a.max_backends == b.max_backends &&
-           a.ring_capacity == b.ring_capacity && a.max_flows == b.max_flows;
+    return a.max_services == b.max_services && a.max_backends == b.max_backends && a.ring_capacity == b.ring_capacity &&
+           a.max_flows == b.max_flows;
 }
 
 bool same_metrics(const config::Metrics& a, const config::Metrics& b) {
@@ -31,8 +31,7 @@ const config::Interface* find(const std::vector<config::Interface>& list, const 
 ReloadDecision decide_reload(const config::Catalogue& running, const config::ParseResult& next) {
     ReloadDecision decision;
     for (const auto& d : next.diagnostics) {
-        (d.severity == config::Severity::error ? decision.errors : decision.warnings)
-            .push_back(d.to_string());
+        (d.severity == config::Severity::error ? decision.errors : decision.warnings).push_back(d.to_string());
     }
     if (!next.catalogue || !decision.errors.empty()) {
         if (decision.errors.empty()) decision.errors.push_back("the catalogue was not accepted");
@@ -58,9 +57,7 @@ ReloadDecision decide_reload(const config::Catalogue& running, const config::Par
         catalogue.control_socket = running.control_socket;
     }
     if (!same_metrics(catalogue.metrics, running.metrics)) {
-        const auto show = [](const config::Metrics& m) {
-            return m.enabled ? m.listen() : std::string("off");
-        };
+        const auto show = [](const config::Metrics& m) { return m.enabled ? m.listen() : std::string("off"); };
         keep("metrics.listen", show(running.metrics), show(catalogue.metrics));
         catalogue.metrics = running.metrics;
     }

@@ -58,12 +58,11 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
         ++reload_failures_;
         metrics_.lifecycle().reload_failed();
         last_reload_ = protocol::LastReload{"failed", std::time(nullptr), report.errors.front()};
-        for (const auto& e : report.errors)
-            spdlog::error("reload failed trigger={} error={}", trigger, kv(e));
-        spdlog::error("reload rejected failures={} generation={} note={}", reload_failures_,
-                      dataplane_->generation(), kv("nothing changed; the running catalogue stays"));
-        notifier_.ready(fmt::format("reload failed, running generation {} unchanged: {}",
-                                    dataplane_->generation(), report.errors.front()));
+        for (const auto& e : report.errors) spdlog::error("reload failed trigger={} error={}", trigger, kv(e));
+        spdlog::error("reload rejected failures={} generation={} note={}", reload_failures_, dataplane_->generation(),
+                      kv("nothing changed; the running catalogue stays"));
+        notifier_.ready(fmt::format("reload failed, running generation {} unchanged: {}", dataplane_->generation(),
+                                    report.errors.front()));
         return report;
     };
 
@@ -110,8 +109,8 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
     }
     check_interfaces("reload");
     for (const auto& d : dropped) {
-        spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service),
-                     d.address.to_string(), kv(d.reason));
+        spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service), d.address.to_string(),
+                     kv(d.reason));
     }
     save_drains(drains_file(catalogue()), reconciler_.desired().drains);
     health_->set_targets(health::health_targets(catalogue()));
@@ -121,8 +120,7 @@ Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
     report.ok = true;
 
     spdlog::info("reload done trigger={} config_generation={} generation={} services={} warnings={}", trigger,
-                 config_generation_, dataplane_->generation(), catalogue().services.size(),
-                 report.warnings.size());
+                 config_generation_, dataplane_->generation(), catalogue().services.size(), report.warnings.size());
     notifier_.ready(fmt::format("forwarding: {} services, config generation {}, dataplane generation {}",
                                 catalogue().services.size(), config_generation_, dataplane_->generation()));
     return report;

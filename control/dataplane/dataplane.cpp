@@ -121,11 +121,11 @@ std::string pinned_map_mismatch(const std::string& pin_dir, const julier_lb& ske
             info.map_flags != bpf_map__map_flags(map)) {
             auto flags = [](std::uint32_t f) { return fmt::format("flags {:#x}", f); };
             return "its map " + std::string(bpf_map__name(map)) + " has " + std::to_string(info.max_entries) +
-                   " entries of " + std::to_string(info.key_size) + "+" + std::to_string(info.value_size) +
-                   " bytes, " + flags(info.map_flags) + ", where this julierd needs " +
-                   std::to_string(bpf_map__max_entries(map)) + " of " + std::to_string(bpf_map__key_size(map)) + "+" +
-                   std::to_string(bpf_map__value_size(map)) + ", " + flags(bpf_map__map_flags(map)) +
-                   " (a forwarder of another build with the same ABI version " + std::to_string(JL_ABI_VERSION) + ")";
+                   " entries of " + std::to_string(info.key_size) + "+" + std::to_string(info.value_size) + " bytes, " +
+                   flags(info.map_flags) + ", where this julierd needs " + std::to_string(bpf_map__max_entries(map)) +
+                   " of " + std::to_string(bpf_map__key_size(map)) + "+" + std::to_string(bpf_map__value_size(map)) +
+                   ", " + flags(bpf_map__map_flags(map)) + " (a forwarder of another build with the same ABI version " +
+                   std::to_string(JL_ABI_VERSION) + ")";
         }
     }
     return "";
@@ -165,7 +165,8 @@ PinInspection inspect_pins(const Options& options, const julier_lb& skel) {
         result.state = PinState::incompatible;
         result.why = "its jl_meta map has another layout (" + std::to_string(info.value_size) +
                      "-byte values), so it comes from a julier of another ABI version; this julierd has ABI "
-                     "version " + std::to_string(JL_ABI_VERSION);
+                     "version " +
+                     std::to_string(JL_ABI_VERSION);
         return result;
     }
     jl_meta value{};
@@ -237,7 +238,8 @@ std::string incompatible_message(const Options& options, const std::string& why)
     std::string running = list.empty() ? "" : " It is attached to " + list + " and still forwarding.";
     return "the forwarder pinned under " + options.pin_dir + " cannot be adopted: " + why + "." + running +
            " julierd does not discard it on its own, since that drops its connection table. To replace it, run: " +
-           detach + "rm -r " + options.pin_dir + " and start julierd again (or go back to the julier version or "
+           detach + "rm -r " + options.pin_dir +
+           " and start julierd again (or go back to the julier version or "
            "limits it was loaded with)";
 }
 
@@ -271,7 +273,7 @@ struct Dataplane::Impl {
 
     MapRef active, meta, vips, frag_vips, rings, backends, flows, vip_filter, settings;
     MapRef service_stats, backend_stats, counters;  // value_size covers every CPU
-    MappedArray ring_slots;  // jl_rings in memory: both sides, JL_SIDES * ring_capacity
+    MappedArray ring_slots;                         // jl_rings in memory: both sides, JL_SIDES * ring_capacity
 
     // What each side holds; nullopt when not known (read back before writing).
     std::array<std::optional<SideImage>, JL_SIDES> images;
@@ -535,22 +537,21 @@ std::unique_ptr<Dataplane> Dataplane::open(const Options& options) {
     PinInspection pins = inspect_pins(options, *sized);
     sized.reset();
     switch (pins.state) {
-    case PinState::incompatible:
-        if (!options.replace_incompatible) {
-            throw DataplaneError(incompatible_message(options, pins.why));
-        }
-        spdlog::warn("dataplane replacing incompatible pins pin_dir={} reason=\"{}\"", options.pin_dir, pins.why);
-        teardown(options.pin_dir);
-        prepare_pin_dir(options.pin_dir);
-        break;
-    case PinState::incomplete:
-        spdlog::warn("dataplane discarding unfinished pins pin_dir={} reason=\"{}\"", options.pin_dir, pins.why);
-        teardown(options.pin_dir);
-        prepare_pin_dir(options.pin_dir);
-        break;
-    case PinState::none:
-    case PinState::compatible:
-        break;
+        case PinState::incompatible:
+            if (!options.replace_incompatible) {
+                throw DataplaneError(incompatible_message(options, pins.why));
+            }
+            spdlog::warn("dataplane replacing incompatible pins pin_dir={} reason=\"{}\"", options.pin_dir, pins.why);
+            teardown(options.pin_dir);
+            prepare_pin_dir(options.pin_dir);
+            break;
+        case PinState::incomplete:
+            spdlog::warn("dataplane discarding unfinished pins pin_dir={} reason=\"{}\"", options.pin_dir, pins.why);
+            teardown(options.pin_dir);
+            prepare_pin_dir(options.pin_dir);
+            break;
+        case PinState::none:
+        case PinState::compatible: break;
     }
 
     auto impl = std::make_unique<Impl>();
@@ -725,7 +726,7 @@ plan::IdAllocator Dataplane::live_ids() const {
     LiveState state = live_state();
     std::map<plan::ServiceKey, std::uint32_t> services;
     std::map<std::uint32_t, plan::ServiceKey> by_id;
-    auto address = [](const __u32 (&words)[4], std::uint8_t family) {
+    auto address = [](const __u32(&words)[4], std::uint8_t family) {
         common::IpAddress ip;
         ip.family = family == JL_FAMILY_V4 ? 4 : 6;
         std::memcpy(ip.bytes.data(), words, ip.family == 4 ? 4 : 16);

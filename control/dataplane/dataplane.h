@@ -122,8 +122,7 @@ public:
 
     std::uint32_t generation() const;
     LiveState live_state() const;
-    std::vector<std::uint32_t> read_ring(std::uint32_t side, std::uint32_t offset,
-                                         std::uint32_t size) const;
+    std::vector<std::uint32_t> read_ring(std::uint32_t side, std::uint32_t offset, std::uint32_t size) const;
     std::optional<jl_flow> lookup_flow(const jl_flow_key& key) const;
     std::size_t count_flows() const;
     Counters read_counters() const;

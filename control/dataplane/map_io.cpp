@@ -18,9 +18,7 @@ namespace {
 constexpr std::size_t kBatch = 16384;
 
 // ENOTSUPP (524) is kernel-internal but reaches user space for unsupported batches.
-bool batch_unsupported(int error) {
-    return error == EINVAL || error == EOPNOTSUPP || error == 524;
-}
+bool batch_unsupported(int error) { return error == EINVAL || error == EOPNOTSUPP || error == 524; }
 
 [[noreturn]] void fail(const MapRef& map, const char* what, int error) {
     throw DataplaneError(std::string(what) + " " + map.name + ": " + std::strerror(error));
@@ -47,9 +45,7 @@ Fd& Fd::operator=(Fd&& other) noexcept {
     return *this;
 }
 
-std::size_t percpu_stride(std::size_t value_size) {
-    return (value_size + 7) & ~std::size_t{7};
-}
+std::size_t percpu_stride(std::size_t value_size) { return (value_size + 7) & ~std::size_t{7}; }
 
 void update_element(const MapRef& map, const void* key, const void* value) {
     if (bpf_map_update_elem(map.fd, key, value, BPF_ANY) != 0) {

@@ -24,8 +24,8 @@ bool on_bpffs(const std::string& path) {
 }
 
 bool below(const std::string& path, const std::string& root) {
-    return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
-                            path[root.size()] == '/');
+    return path == root ||
+           (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
 }
 
 }  // namespace
@@ -54,9 +54,7 @@ void prepare_pin_dir(const std::string& pin_dir) {
     }
 }
 
-std::string pin_path(const std::string& pin_dir, const std::string& name) {
-    return pin_dir + "/" + name;
-}
+std::string pin_path(const std::string& pin_dir, const std::string& name) { return pin_dir + "/" + name; }
 
 bool pin_exists(const std::string& pin_dir, const std::string& name) {
     struct stat st {};

@@ -62,8 +62,8 @@ void check_fits(const plan::Plan& plan, const Limits& limits) {
     }
     for (const plan::FragVip& frag : plan.frag_vips) {
         if (frag.service >= plan.services.size()) {
-            throw DataplaneError("fragment VIP names service #" + std::to_string(frag.service) +
-                                 " of a plan with " + std::to_string(plan.services.size()));
+            throw DataplaneError("fragment VIP names service #" + std::to_string(frag.service) + " of a plan with " +
+                                 std::to_string(plan.services.size()));
         }
     }
 }
@@ -110,8 +110,8 @@ std::map<std::uint32_t, std::uint32_t> place_rings(const SideImage& current, con
     return placed;
 }
 
-void diff_table(const VipTable& before, const VipTable& after,
-                std::vector<std::pair<jl_vip_key, jl_vip>>& updates, std::vector<jl_vip_key>& deletes) {
+void diff_table(const VipTable& before, const VipTable& after, std::vector<std::pair<jl_vip_key, jl_vip>>& updates,
+                std::vector<jl_vip_key>& deletes) {
     for (const auto& [key, value] : after) {
         auto old = before.find(key);
         if (old == before.end() || !(old->second == value)) {

@@ -18,9 +18,7 @@
 namespace julier::dataplane {
 
 struct VipKeyLess {
-    bool operator()(const jl_vip_key& a, const jl_vip_key& b) const {
-        return std::memcmp(&a, &b, sizeof(a)) < 0;
-    }
+    bool operator()(const jl_vip_key& a, const jl_vip_key& b) const { return std::memcmp(&a, &b, sizeof(a)) < 0; }
 };
 
 using VipTable = std::map<jl_vip_key, jl_vip, VipKeyLess>;
@@ -39,8 +37,8 @@ struct RingRangeWrite {
 };
 
 struct SideImage {
-    VipTable vips;       // keys carry this side
-    VipTable frag_vips;  // keys carry this side
+    VipTable vips;                                 // keys carry this side
+    VipTable frag_vips;                            // keys carry this side
     std::map<std::uint32_t, jl_backend> backends;  // non-empty entries by backend id
     std::map<std::uint32_t, RingImage> rings;      // by service id
     // jl_vip_filter words of this side (JL_VIP_FILTER_WORDS); empty when not known.
@@ -79,12 +77,12 @@ struct SideWrites {
         }
         return slots;
     }
-    SideImage result;         // the side once these writes are done
+    SideImage result;  // the side once these writes are done
 
     bool empty() const {
-        return vip_updates.empty() && vip_deletes.empty() && frag_updates.empty() &&
-               frag_deletes.empty() && backend_writes.empty() && ring_ranges.empty() && ring_writes.empty() &&
-               filter_writes.empty() && !settings_write;
+        return vip_updates.empty() && vip_deletes.empty() && frag_updates.empty() && frag_deletes.empty() &&
+               backend_writes.empty() && ring_ranges.empty() && ring_writes.empty() && filter_writes.empty() &&
+               !settings_write;
     }
 };
 
@@ -106,7 +104,6 @@ private:
 std::vector<std::uint64_t> vip_filter(const VipTable& vips, const VipTable& frag_vips);
 
 // Pure. Throws DataplaneError when the plan does not fit the loaded limits.
-SideWrites plan_side_writes(const SideImage& current, const plan::Plan& plan, std::uint32_t side,
-                            const Limits& limits);
+SideWrites plan_side_writes(const SideImage& current, const plan::Plan& plan, std::uint32_t side, const Limits& limits);
 
 }  // namespace julier::dataplane

@@ -34,16 +34,14 @@ std::string xdp_error(int error) {
     return text;
 }
 
-enum xdp_attach_mode to_libxdp(AttachMode mode) {
-    return mode == AttachMode::native ? XDP_MODE_NATIVE : XDP_MODE_SKB;
-}
+enum xdp_attach_mode to_libxdp(AttachMode mode) { return mode == AttachMode::native ? XDP_MODE_NATIVE : XDP_MODE_SKB; }
 
 __u32 mode_flags(enum xdp_attach_mode mode) {
     switch (mode) {
-    case XDP_MODE_NATIVE: return XDP_FLAGS_DRV_MODE;
-    case XDP_MODE_SKB: return XDP_FLAGS_SKB_MODE;
-    case XDP_MODE_HW: return XDP_FLAGS_HW_MODE;
-    default: return 0;
+        case XDP_MODE_NATIVE: return XDP_FLAGS_DRV_MODE;
+        case XDP_MODE_SKB: return XDP_FLAGS_SKB_MODE;
+        case XDP_MODE_HW: return XDP_FLAGS_HW_MODE;
+        default: return 0;
     }
 }
 
@@ -88,22 +86,22 @@ void replace_single(const ForwarderIdentity& forwarder, std::uint32_t ifindex, c
                     std::uint32_t old_id, enum xdp_attach_mode mode) {
     Fd old_fd = program_fd_by_id(old_id);
     LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd.get());
-    if (bpf_xdp_attach(static_cast<int>(ifindex), forwarder.prog_fd, mode_flags(mode) | XDP_FLAGS_REPLACE, &opts) != 0) {
+    if (bpf_xdp_attach(static_cast<int>(ifindex), forwarder.prog_fd, mode_flags(mode) | XDP_FLAGS_REPLACE, &opts) !=
+        0) {
         throw DataplaneError("cannot replace the older julier forwarder on " + ifname + ": " + std::strerror(errno));
     }
 }
 
-void detach_single(std::uint32_t ifindex, const std::string& ifname, std::uint32_t prog_id,
-                   enum xdp_attach_mode mode) {
+void detach_single(std::uint32_t ifindex, const std::string& ifname, std::uint32_t prog_id, enum xdp_attach_mode mode) {
     Fd fd = program_fd_by_id(prog_id);
     LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd.get());
-    if (bpf_xdp_detach(static_cast<int>(ifindex), mode_flags(mode) | XDP_FLAGS_REPLACE, &opts) != 0 && errno != EEXIST) {
+    if (bpf_xdp_detach(static_cast<int>(ifindex), mode_flags(mode) | XDP_FLAGS_REPLACE, &opts) != 0 &&
+        errno != EEXIST) {
         throw DataplaneError("cannot detach the julier forwarder from " + ifname + ": " + std::strerror(errno));
     }
 }
 
-void attach_new(const ForwarderIdentity& forwarder, std::uint32_t ifindex, const std::string& ifname,
-                AttachMode mode) {
+void attach_new(const ForwarderIdentity& forwarder, std::uint32_t ifindex, const std::string& ifname, AttachMode mode) {
     Program prog(xdp_program__from_fd(forwarder.prog_fd));
     if (long error = libxdp_get_error(prog.get()); error || !prog) {
         prog.release();
@@ -118,8 +116,8 @@ void attach_new(const ForwarderIdentity& forwarder, std::uint32_t ifindex, const
             hint = "; the driver of " + ifname + " may lack native XDP: try xdp_mode: generic";
         }
         throw DataplaneError("cannot attach the forwarder to " + ifname + " in " +
-                             (mode == AttachMode::native ? "native" : "generic") + " mode: " + xdp_error(error) +
-                             hint + (log.text().empty() ? "" : "\n" + log.tail()));
+                             (mode == AttachMode::native ? "native" : "generic") + " mode: " + xdp_error(error) + hint +
+                             (log.text().empty() ? "" : "\n" + log.tail()));
     }
 }
 
@@ -187,7 +185,8 @@ void attach_forwarder(const ForwarderIdentity& forwarder, const std::string& ifn
         if (!is_forwarder(forwarder, id)) {
             throw DataplaneError("interface " + ifname + " already runs XDP program " + program_label(main) +
                                  ", which is not julier's; julier does not replace it. Remove it first "
-                                 "(ip link set dev " + ifname + " xdp off) or attach julier elsewhere");
+                                 "(ip link set dev " +
+                                 ifname + " xdp off) or attach julier elsewhere");
         }
         if (current != to_libxdp(mode)) {
             // A mode change cannot be done in place: detach, then attach anew.

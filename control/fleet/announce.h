@@ -47,8 +47,8 @@ std::string_view to_string(VipState);
 struct Announcement {
     VipHealth health;
     VipState state = VipState::withdrawn;
-    Clock::time_point since{};          // when `state` was entered
-    Clock::time_point announce_at{};    // hold_down: when it will be announced
+    Clock::time_point since{};        // when `state` was entered
+    Clock::time_point announce_at{};  // hold_down: when it will be announced
 };
 
 class Announcer {

@@ -51,16 +51,16 @@ struct detail::BirdExchange : std::enable_shared_from_this<detail::BirdExchange>
 
     template <typename Next>
     void read(ReplyReader& reader, Next next) {
-        socket.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &reader, next](const auto& error,
-                                                                                                std::size_t n) {
-            if (self->finished) return;
-            if (error == asio::error::eof)
-                return self->finish({}, fmt::format("BIRD closed the connection during {}", self->step));
-            if (error) return self->finish({}, fmt::format("reading from BIRD: {}", error.message()));
-            reader.feed(std::string_view(self->buffer.data(), n));
-            if (reader.done()) return next();
-            self->read(reader, next);
-        });
+        socket.async_read_some(
+            asio::buffer(buffer), [self = shared_from_this(), &reader, next](const auto& error, std::size_t n) {
+                if (self->finished) return;
+                if (error == asio::error::eof)
+                    return self->finish({}, fmt::format("BIRD closed the connection during {}", self->step));
+                if (error) return self->finish({}, fmt::format("reading from BIRD: {}", error.message()));
+                reader.feed(std::string_view(self->buffer.data(), n));
+                if (reader.done()) return next();
+                self->read(reader, next);
+            });
     }
 
     void send() {
@@ -79,9 +79,8 @@ struct detail::BirdExchange : std::enable_shared_from_this<detail::BirdExchange>
 
     // An error found before any asynchronous step: still reported from the loop.
     void finish_later(std::string error) {
-        asio::post(socket.get_executor(), [self = shared_from_this(), error = std::move(error)] {
-            self->finish({}, error);
-        });
+        asio::post(socket.get_executor(),
+                   [self = shared_from_this(), error = std::move(error)] { self->finish({}, error); });
     }
 
     void finish(std::vector<ReplyLine> lines, std::string error) {

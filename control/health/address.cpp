@@ -6,8 +6,7 @@ namespace julier::health {
 
 namespace ip = boost::asio::ip;
 
-ip::address to_asio(const common::IpAddress& address)
-{
+ip::address to_asio(const common::IpAddress& address) {
     if (address.is_v4()) {
         ip::address_v4::bytes_type bytes;
         std::copy_n(address.bytes.begin(), bytes.size(), bytes.begin());
@@ -21,8 +20,7 @@ ip::address to_asio(const common::IpAddress& address)
     return {};
 }
 
-common::IpAddress from_asio(const ip::address& address)
-{
+common::IpAddress from_asio(const ip::address& address) {
     common::IpAddress result;
     if (address.is_v4()) {
         auto bytes = address.to_v4().to_bytes();
@@ -36,13 +34,9 @@ common::IpAddress from_asio(const ip::address& address)
     return result;
 }
 
-std::string address_text(const ip::address& address)
-{
-    return address.to_string();
-}
+std::string address_text(const ip::address& address) { return address.to_string(); }
 
-std::string authority(const ip::address& address, std::uint16_t port)
-{
+std::string authority(const ip::address& address, std::uint16_t port) {
     std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
     return host + ":" + std::to_string(port);
 }

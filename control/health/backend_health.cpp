@@ -6,25 +6,18 @@
 namespace julier::health {
 
 BackendHealth::BackendHealth(Thresholds thresholds, bool ramp_first_up)
-    : thresholds_(thresholds), ramp_first_up_(ramp_first_up)
-{
-}
+    : thresholds_(thresholds), ramp_first_up_(ramp_first_up) {}
 
-std::uint32_t BackendHealth::passes_to_rise() const
-{
+std::uint32_t BackendHealth::passes_to_rise() const {
     std::uint32_t rise = std::max<std::uint32_t>(thresholds_.rise, 1);
     // rise = fall = 1 would follow every single result; demand one more pass.
     if (rise == 1 && failures_to_fall() == 1) return 2;
     return rise;
 }
 
-std::uint32_t BackendHealth::failures_to_fall() const
-{
-    return std::max<std::uint32_t>(thresholds_.fall, 1);
-}
+std::uint32_t BackendHealth::failures_to_fall() const { return std::max<std::uint32_t>(thresholds_.fall, 1); }
 
-std::optional<Transition> BackendHealth::record(bool ok, std::string_view reason, TimePoint now)
-{
+std::optional<Transition> BackendHealth::record(bool ok, std::string_view reason, TimePoint now) {
     if (ok) {
         failures_ = 0;
         if (passes_ < UINT32_MAX) ++passes_;
@@ -58,8 +51,7 @@ std::optional<Transition> BackendHealth::record(bool ok, std::string_view reason
     return transition;
 }
 
-void BackendHealth::assume_up(std::string reason, TimePoint now)
-{
+void BackendHealth::assume_up(std::string reason, TimePoint now) {
     passes_ = 0;
     failures_ = 0;
     state_ = State::up;
@@ -68,8 +60,7 @@ void BackendHealth::assume_up(std::string reason, TimePoint now)
     ramp_start_.reset();
 }
 
-double BackendHealth::weight_factor(TimePoint now) const
-{
+double BackendHealth::weight_factor(TimePoint now) const {
     if (state_ != State::up) return 0.0;
     if (!ramp_start_ || thresholds_.slow_start.count() <= 0) return 1.0;
     auto elapsed = now - *ramp_start_;
@@ -79,8 +70,7 @@ double BackendHealth::weight_factor(TimePoint now) const
     return std::chrono::duration<double>(elapsed).count() / std::chrono::duration<double>(total).count();
 }
 
-std::optional<TimePoint> BackendHealth::ramp_end() const
-{
+std::optional<TimePoint> BackendHealth::ramp_end() const {
     if (state_ != State::up || !ramp_start_ || thresholds_.slow_start.count() <= 0) return std::nullopt;
     return *ramp_start_ + std::chrono::duration_cast<Clock::duration>(thresholds_.slow_start);
 }

@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
 struct Thresholds {
-    std::uint32_t rise = 2;  // consecutive passes to go up (0 is taken as 1)
-    std::uint32_t fall = 3;  // consecutive failures to go down (0 is taken as 1)
+    std::uint32_t rise = 2;                   // consecutive passes to go up (0 is taken as 1)
+    std::uint32_t fall = 3;                   // consecutive failures to go down (0 is taken as 1)
     std::chrono::milliseconds slow_start{0};  // 0: full weight at once
 
     bool operator==(const Thresholds&) const = default;

@@ -25,7 +25,17 @@ namespace {
 
 // What the child reports through the setup-error pipe before it exits.
 enum class Stage : int {
-    setsid = 1, descriptors, setgroups, setgid, setuid, no_new_privs, parent_death, chdir, exec, fork, process_group
+    setsid = 1,
+    descriptors,
+    setgroups,
+    setgid,
+    setuid,
+    no_new_privs,
+    parent_death,
+    chdir,
+    exec,
+    fork,
+    process_group
 };
 
 struct SetupRecord {
@@ -33,26 +43,24 @@ struct SetupRecord {
     int error;
 };
 
-const char* stage_name(int stage)
-{
+const char* stage_name(int stage) {
     switch (static_cast<Stage>(stage)) {
-    case Stage::setsid: return "setsid";
-    case Stage::descriptors: return "redirecting descriptors";
-    case Stage::setgroups: return "setgroups";
-    case Stage::setgid: return "setgid";
-    case Stage::setuid: return "setuid";
-    case Stage::no_new_privs: return "no_new_privs";
-    case Stage::parent_death: return "parent death signal";
-    case Stage::chdir: return "chdir /";
-    case Stage::exec: return "execve";
-    case Stage::fork: return "fork";
-    case Stage::process_group: return "setpgid";
+        case Stage::setsid: return "setsid";
+        case Stage::descriptors: return "redirecting descriptors";
+        case Stage::setgroups: return "setgroups";
+        case Stage::setgid: return "setgid";
+        case Stage::setuid: return "setuid";
+        case Stage::no_new_privs: return "no_new_privs";
+        case Stage::parent_death: return "parent death signal";
+        case Stage::chdir: return "chdir /";
+        case Stage::exec: return "execve";
+        case Stage::fork: return "fork";
+        case Stage::process_group: return "setpgid";
     }
     return "setup";
 }
 
-[[noreturn]] void child_fail(int fd, Stage stage)
-{
+[[noreturn]] void child_fail(int fd, Stage stage) {
     SetupRecord record{static_cast<int>(stage), errno};
     ssize_t ignored = write(fd, &record, sizeof record);
     (void)ignored;
@@ -60,8 +68,7 @@ const char* stage_name(int stage)
 }
 
 // `to - from`, clamped at zero.
-timespec until(const timespec& from, const timespec& to)
-{
+timespec until(const timespec& from, const timespec& to) {
     timespec left{to.tv_sec - from.tv_sec, to.tv_nsec - from.tv_nsec};
     if (left.tv_nsec < 0) {
         left.tv_nsec += 1000000000L;
@@ -78,8 +85,7 @@ timespec until(const timespec& from, const timespec& to)
 // the same exit status, or death by the same signal (a kill at the deadline shows
 // as SIGKILL). Async-signal-safe calls only: it runs in a fork of a threaded process.
 [[noreturn]] void supervise(const char* program, char* const* argv, char* const* envp, int setup_write,
-                            const timespec& deadline)
-{
+                            const timespec& deadline) {
     // SIGCHLD stays pending while blocked, for sigtimedwait() below.
     sigset_t child_exit;
     sigemptyset(&child_exit);
@@ -135,44 +141,37 @@ timespec until(const timespec& from, const timespec& to)
     _exit(127);
 }
 
-int pidfd_open(pid_t pid)
-{
-    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-}
+int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Moves a descriptor to 3 or above, close-on-exec, so that it cannot collide with
 // the 0-2 the child sets up (julierd may run with a closed stdin).
-int above_stdio(int fd)
-{
+int above_stdio(int fd) {
     if (fd < 0 || fd > 2) return fd;
     int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     close(fd);
     return moved;
 }
 
-std::string system_error(const char* what)
-{
-    return std::string(what) + ": " + std::strerror(errno);
-}
+std::string system_error(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 }  // namespace
 
-std::optional<RunAs> lookup_user(const std::string& name, std::string* error)
-{
+std::optional<RunAs> lookup_user(const std::string& name, std::string* error) {
     long size = sysconf(_SC_GETPW_R_SIZE_MAX);
     std::vector<char> buffer(size > 0 ? static_cast<std::size_t>(size) : 16384);
     passwd entry{};
     passwd* found = nullptr;
     int rc = getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
     if (rc != 0 || found == nullptr) {
-        if (error) *error = "user \"" + name + "\" " + (rc != 0 ? std::string("cannot be looked up: ") + std::strerror(rc) : "does not exist");
+        if (error)
+            *error = "user \"" + name + "\" " +
+                     (rc != 0 ? std::string("cannot be looked up: ") + std::strerror(rc) : "does not exist");
         return std::nullopt;
     }
     return RunAs{name, found->pw_uid, found->pw_gid};
 }
 
-std::optional<std::string> resolve_program(const std::string& name, std::string* error)
-{
+std::optional<std::string> resolve_program(const std::string& name, std::string* error) {
     if (name.empty()) {
         if (error) *error = "empty command";
         return std::nullopt;
@@ -193,8 +192,7 @@ std::optional<std::string> resolve_program(const std::string& name, std::string*
     return std::nullopt;
 }
 
-std::optional<Child> spawn_child(const SpawnRequest& request, std::string* error)
-{
+std::optional<Child> spawn_child(const SpawnRequest& request, std::string* error) {
     auto fail = [&](std::string message) -> std::optional<Child> {
         if (error) *error = std::move(message);
         return std::nullopt;
@@ -303,8 +301,7 @@ std::optional<Child> spawn_child(const SpawnRequest& request, std::string* error
     return child;
 }
 
-std::string read_setup_error(int fd)
-{
+std::string read_setup_error(int fd) {
     SetupRecord record{};
     ssize_t got;
     do {
@@ -314,8 +311,7 @@ std::string read_setup_error(int fd)
     return std::string(stage_name(record.stage)) + ": " + std::strerror(record.error);
 }
 
-std::string describe_wait_status(int status)
-{
+std::string describe_wait_status(int status) {
     if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);

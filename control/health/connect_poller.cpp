@@ -12,8 +12,7 @@ namespace julier::health {
 
 namespace asio = boost::asio;
 
-std::shared_ptr<ConnectPoller> ConnectPoller::create(asio::io_context& io)
-{
+std::shared_ptr<ConnectPoller> ConnectPoller::create(asio::io_context& io) {
     int fd = epoll_create1(EPOLL_CLOEXEC);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
     return std::shared_ptr<ConnectPoller>(new ConnectPoller(io, fd));
@@ -23,8 +22,7 @@ ConnectPoller::ConnectPoller(asio::io_context& io, int epoll_fd) : epoll_(io, ep
 
 ConnectPoller::~ConnectPoller() = default;
 
-boost::system::error_code ConnectPoller::watch(int fd, Done done)
-{
+boost::system::error_code ConnectPoller::watch(int fd, Done done) {
     auto index = static_cast<std::size_t>(fd);
     if (watches_.size() <= index) watches_.resize(index + 1);
     Watch& watch = watches_[index];
@@ -45,8 +43,7 @@ boost::system::error_code ConnectPoller::watch(int fd, Done done)
     return {};
 }
 
-void ConnectPoller::forget(int fd)
-{
+void ConnectPoller::forget(int fd) {
     auto index = static_cast<std::size_t>(fd);
     if (index >= watches_.size() || !watches_[index].done) return;
     watches_[index].done = nullptr;
@@ -56,8 +53,7 @@ void ConnectPoller::forget(int fd)
     epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void ConnectPoller::wait()
-{
+void ConnectPoller::wait() {
     waiting_ = true;
     epoll_.async_wait(asio::posix::descriptor_base::wait_read,
                       [weak = weak_from_this()](const boost::system::error_code& error) {
@@ -70,8 +66,7 @@ void ConnectPoller::wait()
                       });
 }
 
-void ConnectPoller::dispatch()
-{
+void ConnectPoller::dispatch() {
     std::array<epoll_event, 256> events;
     while (true) {
         int count = epoll_wait(epoll_.native_handle(), events.data(), static_cast<int>(events.size()), 0);

@@ -21,8 +21,8 @@ protected:
         std::string_view waiting;
     };
 
-    DatagramOperation(boost::asio::io_context& io, TimePoint deadline, ProbeCallback done,
-                      std::size_t reply_capacity, Phases phases);
+    DatagramOperation(boost::asio::io_context& io, TimePoint deadline, ProbeCallback done, std::size_t reply_capacity,
+                      Phases phases);
 
     // Sends `request` (which must outlive the probe) on a socket connected to the
     // target, then hands each datagram received to on_reply().

@@ -11,20 +11,17 @@ constexpr std::size_t kMaxNameWire = 255;
 constexpr std::size_t kMaxLabel = 63;
 constexpr std::size_t kHeaderSize = 12;
 
-void put16(std::vector<std::uint8_t>& out, std::uint16_t value)
-{
+void put16(std::vector<std::uint8_t>& out, std::uint16_t value) {
     out.push_back(static_cast<std::uint8_t>(value >> 8));
     out.push_back(static_cast<std::uint8_t>(value & 0xff));
 }
 
-std::uint16_t get16(std::span<const std::uint8_t> bytes, std::size_t at)
-{
+std::uint16_t get16(std::span<const std::uint8_t> bytes, std::size_t at) {
     return static_cast<std::uint16_t>((bytes[at] << 8) | bytes[at + 1]);
 }
 
 // Appends one label to dotted text, escaping what would be ambiguous.
-void append_label(std::string& out, std::span<const std::uint8_t> label)
-{
+void append_label(std::string& out, std::span<const std::uint8_t> label) {
     for (std::uint8_t byte : label) {
         if (byte == '.' || byte == '\\') {
             out += '\\';
@@ -42,8 +39,8 @@ void append_label(std::string& out, std::span<const std::uint8_t> label)
 
 // Reads the (possibly compressed) name at `at`. On success sets `next` to the
 // first byte after the name as written at `at`.
-bool read_name(std::span<const std::uint8_t> bytes, std::size_t at, std::string& name, std::size_t& next, std::string& error)
-{
+bool read_name(std::span<const std::uint8_t> bytes, std::size_t at, std::string& name, std::size_t& next,
+               std::string& error) {
     name.clear();
     std::size_t wire = 0;
     bool jumped = false;
@@ -95,8 +92,7 @@ bool read_name(std::span<const std::uint8_t> bytes, std::size_t at, std::string&
 
 }  // namespace
 
-DnsQuery encode_dns_query(std::uint16_t id, std::string_view name, std::uint16_t type)
-{
+DnsQuery encode_dns_query(std::uint16_t id, std::string_view name, std::uint16_t type) {
     DnsQuery query;
     auto& out = query.bytes;
     put16(out, id);
@@ -138,8 +134,7 @@ DnsQuery encode_dns_query(std::uint16_t id, std::string_view name, std::uint16_t
     return query;
 }
 
-std::optional<DnsMessage> decode_dns_message(std::span<const std::uint8_t> bytes, std::string* error)
-{
+std::optional<DnsMessage> decode_dns_message(std::span<const std::uint8_t> bytes, std::string* error) {
     std::string problem;
     auto fail = [&](std::string message) -> std::optional<DnsMessage> {
         if (error) *error = std::move(message);
@@ -167,7 +162,8 @@ std::optional<DnsMessage> decode_dns_message(std::span<const std::uint8_t> bytes
     for (std::uint16_t i = 0; i < h.questions; ++i) {
         DnsQuestion question;
         std::size_t next = 0;
-        if (!read_name(bytes, at, question.name, next, problem)) return fail("question " + std::to_string(i + 1) + ": " + problem);
+        if (!read_name(bytes, at, question.name, next, problem))
+            return fail("question " + std::to_string(i + 1) + ": " + problem);
         if (next + 4 > bytes.size()) return fail("question " + std::to_string(i + 1) + " is truncated");
         question.type = get16(bytes, next);
         question.qclass = get16(bytes, next + 2);
@@ -177,8 +173,7 @@ std::optional<DnsMessage> decode_dns_message(std::span<const std::uint8_t> bytes
     return message;
 }
 
-std::string canonical_dns_name(std::string_view name)
-{
+std::string canonical_dns_name(std::string_view name) {
     // Round-trip through the wire form so both sides are spelled alike.
     auto query = encode_dns_query(0, name, 0);
     if (!query.error.empty()) return {};
@@ -186,33 +181,31 @@ std::string canonical_dns_name(std::string_view name)
     return message && !message->questions.empty() ? message->questions.front().name : std::string();
 }
 
-std::string dns_rcode_name(std::uint8_t rcode)
-{
-    static const char* const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-                                        "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+std::string dns_rcode_name(std::uint8_t rcode) {
+    static const char* const names[] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                        "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE"};
     if (rcode < std::size(names)) return names[rcode];
     return "RCODE" + std::to_string(rcode);
 }
 
-std::string dns_type_name(std::uint16_t type)
-{
+std::string dns_type_name(std::uint16_t type) {
     switch (type) {
-    case 1: return "A";
-    case 2: return "NS";
-    case 5: return "CNAME";
-    case 6: return "SOA";
-    case 12: return "PTR";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 28: return "AAAA";
-    case 33: return "SRV";
-    case 35: return "NAPTR";
-    case 43: return "DS";
-    case 48: return "DNSKEY";
-    case 64: return "SVCB";
-    case 65: return "HTTPS";
-    case 255: return "ANY";
-    default: return "TYPE" + std::to_string(type);
+        case 1: return "A";
+        case 2: return "NS";
+        case 5: return "CNAME";
+        case 6: return "SOA";
+        case 12: return "PTR";
+        case 15: return "MX";
+        case 16: return "TXT";
+        case 28: return "AAAA";
+        case 33: return "SRV";
+        case 35: return "NAPTR";
+        case 43: return "DS";
+        case 48: return "DNSKEY";
+        case 64: return "SVCB";
+        case 65: return "HTTPS";
+        case 255: return "ANY";
+        default: return "TYPE" + std::to_string(type);
     }
 }
 

@@ -15,7 +15,7 @@ inline constexpr std::uint16_t kDnsClassIn = 1;
 
 struct DnsHeader {
     std::uint16_t id = 0;
-    bool response = false;             // QR
+    bool response = false;  // QR
     std::uint8_t opcode = 0;
     bool authoritative = false;        // AA
     bool truncated = false;            // TC

@@ -22,12 +22,9 @@ public:
     DnsOperation(asio::io_context& io, TimePoint deadline, ProbeCallback done, std::uint16_t id)
         : DatagramOperation(io, deadline, std::move(done), kReplyCapacity,
                             {"sending the query", "waiting for the answer"}),
-          id_(id)
-    {
-    }
+          id_(id) {}
 
-    void start(const ProbeTarget& target, const config::DnsCheck& check)
-    {
+    void start(const ProbeTarget& target, const config::DnsCheck& check) {
         arm_deadline();
         set_phase("sending the query");
         if (target.port == 0) {
@@ -46,8 +43,7 @@ public:
     }
 
 private:
-    void on_reply(std::span<const std::uint8_t> reply) override
-    {
+    void on_reply(std::span<const std::uint8_t> reply) override {
         std::string problem;
         auto message = decode_dns_message(reply, &problem);
         if (!message) return finish(Result::fail(Failure::bad_response, "malformed DNS answer: " + problem));
@@ -74,9 +70,8 @@ private:
 
 DnsProbe::DnsProbe(asio::io_context& io) : io_(io), ids_(std::random_device{}()) {}
 
-ProbeHandle DnsProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                                  TimePoint deadline, ProbeCallback done)
-{
+ProbeHandle DnsProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                                  ProbeCallback done) {
     auto id = static_cast<std::uint16_t>(ids_());
     auto operation = std::make_shared<DnsOperation>(io_, deadline, std::move(done), id);
     operation->start(target, check.dns);

@@ -15,8 +15,8 @@ public:
     explicit DnsProbe(boost::asio::io_context& io);
 
     config::HealthKind kind() const override { return config::HealthKind::dns; }
-    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                            TimePoint deadline, ProbeCallback done) override;
+    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                            ProbeCallback done) override;
 
 private:
     boost::asio::io_context& io_;

@@ -27,8 +27,7 @@ struct ExecProbe::Slots {
     // returns true, or returns false when that check has ended meanwhile.
     std::deque<std::function<bool()>> waiting;
 
-    void release()
-    {
+    void release() {
         if (running > 0) --running;
         while (running < limit && !waiting.empty()) {
             auto next = std::move(waiting.front());
@@ -42,19 +41,16 @@ namespace {
 
 class ExecOperation final : public ProbeOperation {
 public:
-    ExecOperation(asio::io_context& io, TimePoint deadline, ProbeCallback done,
-                  std::shared_ptr<ExecProbe::Slots> slots, std::optional<RunAs> run_as, std::size_t max_output)
+    ExecOperation(asio::io_context& io, TimePoint deadline, ProbeCallback done, std::shared_ptr<ExecProbe::Slots> slots,
+                  std::optional<RunAs> run_as, std::size_t max_output)
         : ProbeOperation(io, deadline, std::move(done)),
           slots_(std::move(slots)),
           run_as_(std::move(run_as)),
           max_output_(max_output),
           exit_(io),
-          output_(io)
-    {
-    }
+          output_(io) {}
 
-    void start(const ProbeTarget& target, const config::ExecCheck& check, const std::string& user_error)
-    {
+    void start(const ProbeTarget& target, const config::ExecCheck& check, const std::string& user_error) {
         arm_deadline();
         if (!user_error.empty()) return finish_later(Result::fail(Failure::config, user_error));
         if (check.command.empty()) return finish_later(Result::fail(Failure::config, "health.exec.command is empty"));
@@ -81,8 +77,7 @@ public:
     }
 
 private:
-    void launch()
-    {
+    void launch() {
         waiting_ = false;
         ++slots_->running;
         holds_slot_ = true;
@@ -109,33 +104,35 @@ private:
             close(child_.setup_error);
             running_ = false;
             release_slot();
-            return finish_later(Result::fail(Failure::exec_error, "cannot watch " + request_.program + ": " + error_code.message()));
+            return finish_later(
+                Result::fail(Failure::exec_error, "cannot watch " + request_.program + ": " + error_code.message()));
         }
         output_.assign(child_.output, error_code);
-        if (error_code) close(child_.output);  // output is then simply not read
-        else read_output();
-        exit_.async_wait(asio::posix::descriptor_base::wait_read, [self = self<ExecOperation>()](const boost::system::error_code&) {
-            // Reap even after a timeout or cancel: the child must not stay a zombie.
-            self->collect();
-        });
+        if (error_code)
+            close(child_.output);  // output is then simply not read
+        else
+            read_output();
+        exit_.async_wait(asio::posix::descriptor_base::wait_read,
+                         [self = self<ExecOperation>()](const boost::system::error_code&) {
+                             // Reap even after a timeout or cancel: the child must not stay a zombie.
+                             self->collect();
+                         });
     }
 
-    void read_output()
-    {
-        output_.async_read_some(asio::buffer(chunk_), [self = self<ExecOperation>()](const boost::system::error_code& error, std::size_t size) {
+    void read_output() {
+        output_.async_read_some(asio::buffer(chunk_), [self = self<ExecOperation>()](
+                                                          const boost::system::error_code& error, std::size_t size) {
             self->keep_output(size);
             if (!error) self->read_output();
         });
     }
 
-    void keep_output(std::size_t size)
-    {
+    void keep_output(std::size_t size) {
         std::size_t room = max_output_ - std::min(max_output_, output_text_.size());
         output_text_.append(chunk_.data(), std::min(room, size));
     }
 
-    void collect()
-    {
+    void collect() {
         if (!running_) return;
         running_ = false;
         // The leader is still a zombie, so its group id cannot have been reused:
@@ -174,18 +171,17 @@ private:
     }
 
     // ": \"first line of output\"", or nothing when there was none.
-    std::string output_excerpt() const
-    {
+    std::string output_excerpt() const {
         std::string_view text = output_text_;
-        while (!text.empty() && (text.front() == '\n' || text.front() == '\r' || text.front() == ' ')) text.remove_prefix(1);
+        while (!text.empty() && (text.front() == '\n' || text.front() == '\r' || text.front() == ' '))
+            text.remove_prefix(1);
         text = text.substr(0, text.find('\n'));
         while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
         if (text.empty()) return {};
         return ": " + quoted(text, 120);
     }
 
-    void release_slot()
-    {
+    void release_slot() {
         if (!holds_slot_) return;
         holds_slot_ = false;
         // Posted: starting the next check forks, which should not nest inside
@@ -193,8 +189,7 @@ private:
         asio::post(io_, [slots = slots_] { slots->release(); });
     }
 
-    void stop_io() override
-    {
+    void stop_io() override {
         // The exit handler reaps the child and closes the descriptors. A supervised
         // command is ended by its supervisor at the deadline: killing the supervisor
         // (when julierd may at all) would leave the command's group running.
@@ -204,8 +199,7 @@ private:
         }
     }
 
-    Result timeout_result() override
-    {
+    Result timeout_result() override {
         std::string after = "timeout after " + describe(deadline_ - started_);
         if (waiting_)
             return Result::fail(Failure::timeout, after + " while waiting for a free exec slot (" +
@@ -230,8 +224,7 @@ private:
 }  // namespace
 
 std::vector<std::string> substitute_arguments(const std::vector<std::string>& command, const std::string& address,
-                                              std::uint16_t port)
-{
+                                              std::uint16_t port) {
     std::vector<std::string> argv;
     std::string port_text = std::to_string(port);
     for (std::string arg : command) {
@@ -249,8 +242,7 @@ std::vector<std::string> substitute_arguments(const std::vector<std::string>& co
 }
 
 ExecProbe::ExecProbe(asio::io_context& io, ExecOptions options)
-    : io_(io), options_(std::move(options)), slots_(std::make_shared<Slots>())
-{
+    : io_(io), options_(std::move(options)), slots_(std::make_shared<Slots>()) {
     slots_->limit = std::max<std::size_t>(options_.max_concurrent, 1);
     bool root = geteuid() == 0;
     if (!root && !options_.user) return;  // run as ourselves
@@ -269,15 +261,12 @@ ExecProbe::ExecProbe(asio::io_context& io, ExecOptions options)
     run_as_ = std::move(user);
 }
 
-std::size_t ExecProbe::running() const
-{
-    return slots_->running;
-}
+std::size_t ExecProbe::running() const { return slots_->running; }
 
-ProbeHandle ExecProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                                   TimePoint deadline, ProbeCallback done)
-{
-    auto operation = std::make_shared<ExecOperation>(io_, deadline, std::move(done), slots_, run_as_, options_.max_output_bytes);
+ProbeHandle ExecProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                                   ProbeCallback done) {
+    auto operation =
+        std::make_shared<ExecOperation>(io_, deadline, std::move(done), slots_, run_as_, options_.max_output_bytes);
     operation->start(target, check.exec, user_error_);
     return ProbeHandle(operation);
 }

@@ -39,16 +39,16 @@ struct ExecOptions {
 };
 
 // "{address}" and "{port}" replaced in every argument.
-std::vector<std::string> substitute_arguments(const std::vector<std::string>& command,
-                                              const std::string& address, std::uint16_t port);
+std::vector<std::string> substitute_arguments(const std::vector<std::string>& command, const std::string& address,
+                                              std::uint16_t port);
 
 class ExecProbe final : public Probe {
 public:
     ExecProbe(boost::asio::io_context& io, ExecOptions options = {});
 
     config::HealthKind kind() const override { return config::HealthKind::exec; }
-    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                            TimePoint deadline, ProbeCallback done) override;
+    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                            ProbeCallback done) override;
 
     // Commands running now (a killed one counts until it has been reaped).
     std::size_t running() const;

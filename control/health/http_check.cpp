@@ -7,8 +7,7 @@
 
 namespace julier::health {
 
-std::string http_host(const config::HttpCheck& check, const ProbeTarget& target, bool tls)
-{
+std::string http_host(const config::HttpCheck& check, const ProbeTarget& target, bool tls) {
     if (!check.host.empty()) return check.host;
     std::uint16_t default_port = tls ? 443 : 80;
     if (target.port == default_port)
@@ -16,15 +15,13 @@ std::string http_host(const config::HttpCheck& check, const ProbeTarget& target,
     return authority(target.address, target.port);
 }
 
-HttpRequest build_http_request(const config::HttpCheck& check, const ProbeTarget& target, bool tls)
-{
+HttpRequest build_http_request(const config::HttpCheck& check, const ProbeTarget& target, bool tls) {
     HttpRequest request;
     std::string path = check.path.empty() ? "/" : check.path;
     std::string host = http_host(check, target, tls);
     auto unsafe = [](const std::string& text) {
-        return std::any_of(text.begin(), text.end(), [](char c) {
-            return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\0';
-        });
+        return std::any_of(text.begin(), text.end(),
+                           [](char c) { return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\0'; });
     };
     if (unsafe(path)) {
         request.error = "health.http.path " + quoted(path) + " contains a blank or line break";
@@ -34,8 +31,11 @@ HttpRequest build_http_request(const config::HttpCheck& check, const ProbeTarget
         request.error = "health.http.host " + quoted(host) + " contains a blank or line break";
         return request;
     }
-    request.text = "GET " + path + " HTTP/1.1\r\n"
-                   "Host: " + host + "\r\n"
+    request.text = "GET " + path +
+                   " HTTP/1.1\r\n"
+                   "Host: " +
+                   host +
+                   "\r\n"
                    "User-Agent: julier-health\r\n"
                    "Accept: */*\r\n"
                    "Connection: close\r\n"
@@ -44,27 +44,23 @@ HttpRequest build_http_request(const config::HttpCheck& check, const ProbeTarget
 }
 
 HttpVerdict::HttpVerdict(const config::HttpCheck& check, HttpLimits limits)
-    : expect_status_(check.expect_status), expect_body_(check.expect_body), limits_(limits), parser_(limits)
-{
+    : expect_status_(check.expect_status), expect_body_(check.expect_body), limits_(limits), parser_(limits) {
     if (expect_status_.empty()) expect_status_.push_back(200);
 }
 
-std::optional<Result> HttpVerdict::feed(std::string_view data)
-{
+std::optional<Result> HttpVerdict::feed(std::string_view data) {
     parser_.feed(data);
     return judge(false);
 }
 
-Result HttpVerdict::close()
-{
+Result HttpVerdict::close() {
     parser_.close();
     auto verdict = judge(true);
     // judge(true) always decides; this is only a guard.
     return verdict ? *verdict : Result::fail(Failure::bad_response, "incomplete response");
 }
 
-std::optional<Result> HttpVerdict::judge(bool closed)
-{
+std::optional<Result> HttpVerdict::judge(bool closed) {
     if (parser_.failed()) return Result::fail(Failure::bad_response, "malformed response: " + parser_.error());
 
     if (!parser_.headers_complete()) {
@@ -87,14 +83,14 @@ std::optional<Result> HttpVerdict::judge(bool closed)
 
     std::string missing = "body does not contain " + quoted(expect_body_);
     if (parser_.body_truncated())
-        return Result::fail(Failure::body, missing + " in its first " + std::to_string(limits_.max_body_bytes) + " bytes");
+        return Result::fail(Failure::body,
+                            missing + " in its first " + std::to_string(limits_.max_body_bytes) + " bytes");
     if (parser_.body_complete()) return Result::fail(Failure::body, missing);
     if (closed) return Result::fail(Failure::body, missing + " (connection closed before the end of the body)");
     return std::nullopt;
 }
 
-std::string quoted(std::string_view text, std::size_t max_chars)
-{
+std::string quoted(std::string_view text, std::size_t max_chars) {
     std::string out = "\"";
     std::size_t shown = 0;
     for (char c : text) {

@@ -33,22 +33,19 @@ template <class Transport>
 class HttpOperation final : public ProbeOperation {
 public:
     template <class... StreamArgs>
-    HttpOperation(boost::asio::io_context& io, TimePoint deadline, ProbeCallback done,
-                  const config::HttpCheck& check, StreamArgs&&... stream_args)
+    HttpOperation(boost::asio::io_context& io, TimePoint deadline, ProbeCallback done, const config::HttpCheck& check,
+                  StreamArgs&&... stream_args)
         : ProbeOperation(io, deadline, std::move(done)),
           stream_(std::forward<StreamArgs>(stream_args)...),
           check_(check),
-          verdict_(check)
-    {
-    }
+          verdict_(check) {}
 
     typename Transport::Stream& stream() { return stream_; }
 
     // `setup` runs on the stream before connecting (TLS names); it returns an
     // error message, or an empty string to go on.
     template <class Setup>
-    void start(const ProbeTarget& target, Setup&& setup)
-    {
+    void start(const ProbeTarget& target, Setup&& setup) {
         arm_deadline();
         set_phase("connecting");
         if (target.port == 0) {
@@ -85,41 +82,41 @@ public:
     }
 
 private:
-    void on_connected()
-    {
+    void on_connected() {
         set_phase(Transport::tls ? "in the TLS handshake" : "sending the request");
-        Transport::handshake(stream_, [self = this->template self<HttpOperation>()](const boost::system::error_code& error) {
-            if (self->finished()) return;
-            if (error) return self->finish(Transport::handshake_failure(self->stream_, error));
-            self->send_request();
-        });
+        Transport::handshake(stream_,
+                             [self = this->template self<HttpOperation>()](const boost::system::error_code& error) {
+                                 if (self->finished()) return;
+                                 if (error) return self->finish(Transport::handshake_failure(self->stream_, error));
+                                 self->send_request();
+                             });
     }
 
-    void send_request()
-    {
+    void send_request() {
         set_phase("sending the request");
-        boost::asio::async_write(stream_, boost::asio::buffer(request_),
-                                 [self = this->template self<HttpOperation>()](const boost::system::error_code& error, std::size_t) {
-                                     if (self->finished()) return;
-                                     if (error) return self->finish(socket_failure(error, "sending the request"));
-                                     self->set_phase("waiting for the response");
-                                     self->read_more();
-                                 });
+        boost::asio::async_write(
+            stream_, boost::asio::buffer(request_),
+            [self = this->template self<HttpOperation>()](const boost::system::error_code& error, std::size_t) {
+                if (self->finished()) return;
+                if (error) return self->finish(socket_failure(error, "sending the request"));
+                self->set_phase("waiting for the response");
+                self->read_more();
+            });
     }
 
-    void read_more()
-    {
-        stream_.async_read_some(boost::asio::buffer(buffer_),
-                                [self = this->template self<HttpOperation>()](const boost::system::error_code& error, std::size_t size) {
-                                    if (self->finished()) return;
-                                    if (size > 0) {
-                                        if (auto verdict = self->verdict_.feed(std::string_view(self->buffer_.data(), size)))
-                                            return self->finish(std::move(*verdict));
-                                    }
-                                    if (error && Transport::is_end_of_stream(error)) return self->finish(self->verdict_.close());
-                                    if (error) return self->finish(socket_failure(error, "reading the response"));
-                                    self->read_more();
-                                });
+    void read_more() {
+        stream_.async_read_some(
+            boost::asio::buffer(buffer_),
+            [self = this->template self<HttpOperation>()](const boost::system::error_code& error, std::size_t size) {
+                if (self->finished()) return;
+                if (size > 0) {
+                    if (auto verdict = self->verdict_.feed(std::string_view(self->buffer_.data(), size)))
+                        return self->finish(std::move(*verdict));
+                }
+                if (error && Transport::is_end_of_stream(error)) return self->finish(self->verdict_.close());
+                if (error) return self->finish(socket_failure(error, "reading the response"));
+                self->read_more();
+            });
     }
 
     void stop_io() override { Transport::shutdown(stream_); }

@@ -19,20 +19,17 @@ struct PlainTransport {
     static tcp::socket& socket(Stream& stream) { return stream; }
 
     template <class Handler>
-    static void handshake(Stream&, Handler&& handler)
-    {
+    static void handshake(Stream&, Handler&& handler) {
         handler(boost::system::error_code());
     }
 
-    static Result handshake_failure(Stream&, const boost::system::error_code& error)
-    {
+    static Result handshake_failure(Stream&, const boost::system::error_code& error) {
         return socket_failure(error, "");
     }
 
     static bool is_end_of_stream(const boost::system::error_code& error) { return error == asio::error::eof; }
 
-    static void shutdown(Stream& stream)
-    {
+    static void shutdown(Stream& stream) {
         if (!stream.is_open()) return;
         boost::system::error_code ignored;
         // Reset rather than FIN for the same reason as the tcp check: no TIME_WAIT
@@ -44,9 +41,8 @@ struct PlainTransport {
 
 }  // namespace
 
-ProbeHandle HttpProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                                   TimePoint deadline, ProbeCallback done)
-{
+ProbeHandle HttpProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                                   ProbeCallback done) {
     auto operation = std::make_shared<HttpOperation<PlainTransport>>(io_, deadline, std::move(done), check.http, io_);
     operation->start(target, [](tcp::socket&) { return std::string(); });
     return ProbeHandle(operation);

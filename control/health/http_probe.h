@@ -13,8 +13,8 @@ public:
     explicit HttpProbe(boost::asio::io_context& io) : io_(io) {}
 
     config::HealthKind kind() const override { return config::HealthKind::http; }
-    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                            TimePoint deadline, ProbeCallback done) override;
+    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                            ProbeCallback done) override;
 
 private:
     boost::asio::io_context& io_;

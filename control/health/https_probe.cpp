@@ -26,13 +26,11 @@ struct TlsTransport {
     static tcp::socket& socket(Stream& stream) { return stream.next_layer(); }
 
     template <class Handler>
-    static void handshake(Stream& stream, Handler&& handler)
-    {
+    static void handshake(Stream& stream, Handler&& handler) {
         stream.async_handshake(ssl::stream_base::client, std::forward<Handler>(handler));
     }
 
-    static Result handshake_failure(Stream& stream, const boost::system::error_code& error)
-    {
+    static Result handshake_failure(Stream& stream, const boost::system::error_code& error) {
         SSL* handle = stream.native_handle();
         if ((SSL_get_verify_mode(handle) & SSL_VERIFY_PEER) != 0) {
             long verify = SSL_get_verify_result(handle);
@@ -45,14 +43,12 @@ struct TlsTransport {
         return socket_failure(error, "in the TLS handshake");
     }
 
-    static bool is_end_of_stream(const boost::system::error_code& error)
-    {
+    static bool is_end_of_stream(const boost::system::error_code& error) {
         // A server that closes without close_notify ends the response too.
         return error == asio::error::eof || error == ssl::error::stream_truncated;
     }
 
-    static void shutdown(Stream& stream)
-    {
+    static void shutdown(Stream& stream) {
         tcp::socket& socket = stream.next_layer();
         if (!socket.is_open()) return;
         boost::system::error_code ignored;
@@ -63,8 +59,7 @@ struct TlsTransport {
     }
 };
 
-std::shared_ptr<ssl::context> make_context(bool verify, const TlsOptions& options)
-{
+std::shared_ptr<ssl::context> make_context(bool verify, const TlsOptions& options) {
     auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
     context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -85,8 +80,7 @@ std::shared_ptr<ssl::context> make_context(bool verify, const TlsOptions& option
     return context;
 }
 
-bool is_ip_literal(const std::string& name)
-{
+bool is_ip_literal(const std::string& name) {
     boost::system::error_code error;
     asio::ip::make_address(name, error);
     return !error;
@@ -94,8 +88,7 @@ bool is_ip_literal(const std::string& name)
 
 }  // namespace
 
-std::string tls_server_name(const config::HttpCheck& check)
-{
+std::string tls_server_name(const config::HttpCheck& check) {
     std::string name = check.sni;
     if (name.empty()) {
         name = check.host;
@@ -107,18 +100,15 @@ std::string tls_server_name(const config::HttpCheck& check)
 }
 
 HttpsProbe::HttpsProbe(asio::io_context& io, TlsOptions options)
-    : io_(io), verifying_(make_context(true, options)), trusting_(make_context(false, options))
-{
-}
+    : io_(io), verifying_(make_context(true, options)), trusting_(make_context(false, options)) {}
 
 HttpsProbe::~HttpsProbe() = default;
 
-ProbeHandle HttpsProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                                    TimePoint deadline, ProbeCallback done)
-{
+ProbeHandle HttpsProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                                    ProbeCallback done) {
     bool verify = check.http.verify_tls;
     auto operation = std::make_shared<HttpOperation<TlsTransport>>(io_, deadline, std::move(done), check.http, io_,
-                                                                    verify ? *verifying_ : *trusting_);
+                                                                   verify ? *verifying_ : *trusting_);
     std::string name = tls_server_name(check.http);
     std::string address = target.address.to_string();
     operation->start(target, [&](TlsTransport::Stream& stream) -> std::string {

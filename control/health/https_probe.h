@@ -31,8 +31,8 @@ public:
     ~HttpsProbe() override;
 
     config::HealthKind kind() const override { return config::HealthKind::https; }
-    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                            TimePoint deadline, ProbeCallback done) override;
+    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                            ProbeCallback done) override;
 
 private:
     boost::asio::io_context& io_;

@@ -18,8 +18,7 @@ namespace asio = boost::asio;
 namespace {
 
 // Identity of a target across reloads: service name and backend address.
-std::string target_key(std::string_view service, const common::IpAddress& address)
-{
+std::string target_key(std::string_view service, const common::IpAddress& address) {
     std::string key(service);
     key += '\0';
     key += static_cast<char>(address.family);
@@ -27,13 +26,11 @@ std::string target_key(std::string_view service, const common::IpAddress& addres
     return key;
 }
 
-Thresholds thresholds_of(const config::HealthCheck& check)
-{
+Thresholds thresholds_of(const config::HealthCheck& check) {
     return Thresholds{check.rise, check.fall, check.slow_start};
 }
 
-Clock::duration positive(std::chrono::milliseconds value)
-{
+Clock::duration positive(std::chrono::milliseconds value) {
     // The catalogue validates these; a zero here would spin.
     return std::max<Clock::duration>(value, std::chrono::milliseconds(1));
 }
@@ -55,9 +52,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
               key(std::move(key)),
               target(target),
               probe_target{to_asio(target.address), target.port},
-              health(thresholds_of(target.check), ramp_first_up)
-        {
-        }
+              health(thresholds_of(target.check), ramp_first_up) {}
 
         std::uint64_t id = 0;
         std::string key;
@@ -76,9 +71,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
     };
 
     Impl(asio::io_context& io, ManagerOptions options)
-        : io(io), options(options), probes(io, std::move(options.probes)), timer(io), epoch(Clock::now())
-    {
-    }
+        : io(io), options(options), probes(io, std::move(options.probes)), timer(io), epoch(Clock::now()) {}
 
     asio::io_context& io;
     ManagerOptions options;
@@ -102,8 +95,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
     StartObserver start_observer;
     ResultObserver result_observer;
 
-    Entry* lookup(std::uint64_t id)
-    {
+    Entry* lookup(std::uint64_t id) {
         auto index = static_cast<std::size_t>(id & 0xffffffffu);
         if (index >= table.size() || !table[index] || table[index]->id != id) return nullptr;
         return table[index].get();
@@ -112,8 +104,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
     Entry& create(const std::string& key, const Target& target);
     void remove(Entry& entry);
     template <class F>
-    void for_each(F&& f) const
-    {
+    void for_each(F&& f) const {
         for (const auto& entry : table)
             if (entry) f(*entry);
     }
@@ -132,8 +123,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
     const Entry* find(std::string_view service, const common::IpAddress& address) const;
 };
 
-Manager::Impl::Entry& Manager::Impl::create(const std::string& key, const Target& target)
-{
+Manager::Impl::Entry& Manager::Impl::create(const std::string& key, const Target& target) {
     std::uint32_t index;
     if (!free_slots.empty()) {
         index = free_slots.back();
@@ -149,8 +139,7 @@ Manager::Impl::Entry& Manager::Impl::create(const std::string& key, const Target
     return *table[index];
 }
 
-void Manager::Impl::remove(Entry& entry)
-{
+void Manager::Impl::remove(Entry& entry) {
     entry.handle.cancel();
     ids.erase(entry.key);
     auto index = static_cast<std::uint32_t>(entry.id & 0xffffffffu);
@@ -159,8 +148,7 @@ void Manager::Impl::remove(Entry& entry)
     --live;
 }
 
-void Manager::Impl::set_targets(const std::vector<Target>& targets)
-{
+void Manager::Impl::set_targets(const std::vector<Target>& targets) {
     if (stopped) return;
     TimePoint now = Clock::now();
     std::unordered_set<std::uint64_t> keep;
@@ -205,8 +193,7 @@ void Manager::Impl::set_targets(const std::vector<Target>& targets)
     arm_timer();
 }
 
-void Manager::Impl::stop()
-{
+void Manager::Impl::stop() {
     stopped = true;
     timer.cancel();
     timer_at = TimePoint::max();
@@ -219,14 +206,12 @@ void Manager::Impl::stop()
     }
 }
 
-void Manager::Impl::schedule(Entry& entry, TimePoint not_before)
-{
+void Manager::Impl::schedule(Entry& entry, TimePoint not_before) {
     entry.next_start = next_slot(epoch, positive(entry.target.check.interval), entry.offset, not_before);
     queue.push(Slot{entry.next_start, entry.id});
 }
 
-void Manager::Impl::arm_timer()
-{
+void Manager::Impl::arm_timer() {
     if (stopped || queue.empty()) return;
     TimePoint first = queue.top().at;
     if (first == timer_at) return;
@@ -240,8 +225,7 @@ void Manager::Impl::arm_timer()
     });
 }
 
-void Manager::Impl::on_timer()
-{
+void Manager::Impl::on_timer() {
     TimePoint now = Clock::now();
     TimePoint horizon = now + options.timer_slack;
     // A bounded batch per turn: when thousands are due at once (a loop that fell
@@ -270,8 +254,7 @@ void Manager::Impl::on_timer()
     arm_timer();
 }
 
-void Manager::Impl::start_probe(Entry& entry, TimePoint scheduled, TimePoint now)
-{
+void Manager::Impl::start_probe(Entry& entry, TimePoint scheduled, TimePoint now) {
     if (entry.in_flight) return;  // the slot is skipped
     Probe* probe = probes.find(entry.target.check.kind);
     if (!probe) return;
@@ -281,12 +264,12 @@ void Manager::Impl::start_probe(Entry& entry, TimePoint scheduled, TimePoint now
     // A plain pointer keeps the callback within std::function's inline storage (no
     // allocation per probe). Safe: every probe in flight is cancelled before this
     // Impl goes (stop() in ~Manager, remove()), and a cancelled probe never calls back.
-    entry.handle = probe->async_probe(entry.probe_target, entry.target.check, deadline,
-                                      [self = this, id = entry.id](Result result) { self->on_result(id, std::move(result)); });
+    entry.handle =
+        probe->async_probe(entry.probe_target, entry.target.check, deadline,
+                           [self = this, id = entry.id](Result result) { self->on_result(id, std::move(result)); });
 }
 
-void Manager::Impl::on_result(std::uint64_t id, Result result)
-{
+void Manager::Impl::on_result(std::uint64_t id, Result result) {
     Entry* found = lookup(id);
     if (!found) return;
     Entry& entry = *found;
@@ -308,31 +291,29 @@ void Manager::Impl::on_result(std::uint64_t id, Result result)
     }
     if (!transition_handler) return;
     // Copied out: the handler may call set_targets(), which can drop `entry`.
-    HealthEvent event{entry.target.service, entry.target.address, transition->from, transition->to,
-                      std::move(transition->reason), transition->at};
+    HealthEvent event{entry.target.service, entry.target.address,          transition->from,
+                      transition->to,       std::move(transition->reason), transition->at};
     auto handler = transition_handler;
     handler(event);
 }
 
-void Manager::Impl::start_ramp(Entry& entry)
-{
+void Manager::Impl::start_ramp(Entry& entry) {
     ++entry.ramp_generation;
     auto end = entry.health.ramp_end();
     if (!end) return;
     if (!entry.ramp_timer) entry.ramp_timer = std::make_unique<asio::steady_timer>(io);
-    auto step = std::max<Clock::duration>(entry.health.thresholds().slow_start / std::max<std::size_t>(options.ramp_steps, 1),
-                                          options.min_ramp_step);
+    auto step = std::max<Clock::duration>(
+        entry.health.thresholds().slow_start / std::max<std::size_t>(options.ramp_steps, 1), options.min_ramp_step);
     entry.ramp_timer->expires_at(std::min(Clock::now() + step, *end));
-    entry.ramp_timer->async_wait([weak = weak_from_this(), id = entry.id, generation = entry.ramp_generation](
-                                     const boost::system::error_code& error) {
+    entry.ramp_timer->async_wait([weak = weak_from_this(), id = entry.id,
+                                  generation = entry.ramp_generation](const boost::system::error_code& error) {
         auto self = weak.lock();
         if (!self || error) return;
         self->on_ramp_tick(id, generation);
     });
 }
 
-void Manager::Impl::on_ramp_tick(std::uint64_t id, std::uint64_t generation)
-{
+void Manager::Impl::on_ramp_tick(std::uint64_t id, std::uint64_t generation) {
     Entry* found = lookup(id);
     if (!found || found->ramp_generation != generation || stopped) return;
     Entry& entry = *found;
@@ -340,8 +321,8 @@ void Manager::Impl::on_ramp_tick(std::uint64_t id, std::uint64_t generation)
     double factor = entry.health.weight_factor(now);
     auto end = entry.health.ramp_end();
     if (end && now < *end) {
-        auto step = std::max<Clock::duration>(entry.health.thresholds().slow_start / std::max<std::size_t>(options.ramp_steps, 1),
-                                              options.min_ramp_step);
+        auto step = std::max<Clock::duration>(
+            entry.health.thresholds().slow_start / std::max<std::size_t>(options.ramp_steps, 1), options.min_ramp_step);
         entry.ramp_timer->expires_at(std::min(now + step, *end));
         entry.ramp_timer->async_wait([weak = weak_from_this(), id, generation](const boost::system::error_code& error) {
             auto self = weak.lock();
@@ -357,8 +338,7 @@ void Manager::Impl::on_ramp_tick(std::uint64_t id, std::uint64_t generation)
     }
 }
 
-void Manager::Impl::post_unchecked_up(std::uint64_t id)
-{
+void Manager::Impl::post_unchecked_up(std::uint64_t id) {
     asio::post(io, [weak = weak_from_this(), id] {
         auto self = weak.lock();
         if (!self || self->stopped) return;
@@ -376,8 +356,7 @@ void Manager::Impl::post_unchecked_up(std::uint64_t id)
     });
 }
 
-BackendStatus Manager::Impl::status_of(const Entry& entry, TimePoint now) const
-{
+BackendStatus Manager::Impl::status_of(const Entry& entry, TimePoint now) const {
     BackendStatus status;
     status.service = entry.target.service;
     status.address = entry.target.address;
@@ -393,59 +372,36 @@ BackendStatus Manager::Impl::status_of(const Entry& entry, TimePoint now) const
     return status;
 }
 
-const Manager::Impl::Entry* Manager::Impl::find(std::string_view service, const common::IpAddress& address) const
-{
+const Manager::Impl::Entry* Manager::Impl::find(std::string_view service, const common::IpAddress& address) const {
     auto id = ids.find(target_key(service, address));
     if (id == ids.end()) return nullptr;
     return lookup(id->second);
 }
 
-Manager::Manager(asio::io_context& io, ManagerOptions options) : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+Manager::Manager(asio::io_context& io, ManagerOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {}
 
-Manager::~Manager()
-{
-    impl_->stop();
-}
+Manager::~Manager() { impl_->stop(); }
 
-void Manager::on_transition(TransitionHandler handler)
-{
-    impl_->transition_handler = std::move(handler);
-}
+void Manager::on_transition(TransitionHandler handler) { impl_->transition_handler = std::move(handler); }
 
-void Manager::on_weight(WeightHandler handler)
-{
-    impl_->weight_handler = std::move(handler);
-}
+void Manager::on_weight(WeightHandler handler) { impl_->weight_handler = std::move(handler); }
 
-void Manager::on_probe_start(StartObserver observer)
-{
-    impl_->start_observer = std::move(observer);
-}
+void Manager::on_probe_start(StartObserver observer) { impl_->start_observer = std::move(observer); }
 
-void Manager::on_probe_result(ResultObserver observer)
-{
-    impl_->result_observer = std::move(observer);
-}
+void Manager::on_probe_result(ResultObserver observer) { impl_->result_observer = std::move(observer); }
 
-void Manager::set_targets(const std::vector<Target>& targets)
-{
-    impl_->set_targets(targets);
-}
+void Manager::set_targets(const std::vector<Target>& targets) { impl_->set_targets(targets); }
 
-void Manager::stop()
-{
-    impl_->stop();
-}
+void Manager::stop() { impl_->stop(); }
 
-std::optional<BackendStatus> Manager::status(std::string_view service, const common::IpAddress& address) const
-{
+std::optional<BackendStatus> Manager::status(std::string_view service, const common::IpAddress& address) const {
     const auto* entry = impl_->find(service, address);
     if (!entry) return std::nullopt;
     return impl_->status_of(*entry, Clock::now());
 }
 
-std::vector<BackendStatus> Manager::statuses() const
-{
+std::vector<BackendStatus> Manager::statuses() const {
     TimePoint now = Clock::now();
     std::vector<BackendStatus> all;
     all.reserve(impl_->live);
@@ -456,19 +412,14 @@ std::vector<BackendStatus> Manager::statuses() const
     return all;
 }
 
-double Manager::weight_factor(std::string_view service, const common::IpAddress& address) const
-{
+double Manager::weight_factor(std::string_view service, const common::IpAddress& address) const {
     const auto* entry = impl_->find(service, address);
     return entry ? entry->health.weight_factor(Clock::now()) : 0.0;
 }
 
-std::size_t Manager::size() const
-{
-    return impl_->live;
-}
+std::size_t Manager::size() const { return impl_->live; }
 
-Snapshot Manager::snapshot() const
-{
+Snapshot Manager::snapshot() const {
     TimePoint now = Clock::now();
     Snapshot all;
     impl_->for_each([&](const Impl::Entry& entry) {

@@ -57,8 +57,8 @@ struct BackendStatus {
     std::uint16_t port = 0;
     config::HealthKind kind = config::HealthKind::tcp;
     State state = State::unknown;
-    std::string reason;     // of the last transition
-    TimePoint since{};      // of the last transition
+    std::string reason;  // of the last transition
+    TimePoint since{};   // of the last transition
     double weight_factor = 0.0;
     std::uint32_t consecutive_passes = 0;
     std::uint32_t consecutive_failures = 0;
@@ -68,7 +68,8 @@ struct BackendStatus {
 class Manager {
 public:
     using TransitionHandler = std::function<void(const HealthEvent&)>;
-    using WeightHandler = std::function<void(const std::string& service, const common::IpAddress& address, double factor)>;
+    using WeightHandler =
+        std::function<void(const std::string& service, const common::IpAddress& address, double factor)>;
     // For measurements: each probe start with the slot it was scheduled for
     // (started - scheduled lies within [-timer_slack, lateness of the loop]).
     using StartObserver = std::function<void(TimePoint scheduled, TimePoint started)>;

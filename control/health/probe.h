@@ -53,9 +53,7 @@ public:
     // once (unless the probe is cancelled), never from inside async_probe, always
     // from the io_context the probe was made with, and no later than shortly after
     // `deadline`. Single-threaded: call from the io_context's thread.
-    virtual ProbeHandle async_probe(const ProbeTarget& target,
-                                    const config::HealthCheck& check,
-                                    TimePoint deadline,
+    virtual ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
                                     ProbeCallback done) = 0;
 };
 

@@ -9,19 +9,15 @@ namespace julier::health {
 
 namespace asio = boost::asio;
 
-void ProbeHandle::cancel()
-{
+void ProbeHandle::cancel() {
     if (auto operation = operation_.lock()) operation->cancel();
     operation_.reset();
 }
 
 ProbeOperation::ProbeOperation(asio::io_context& io, TimePoint deadline, ProbeCallback done)
-    : io_(io), started_(Clock::now()), deadline_(deadline), timer_(io), done_(std::move(done))
-{
-}
+    : io_(io), started_(Clock::now()), deadline_(deadline), timer_(io), done_(std::move(done)) {}
 
-void ProbeOperation::arm_deadline()
-{
+void ProbeOperation::arm_deadline() {
     timer_.expires_at(deadline_);
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
         if (error == asio::error::operation_aborted || self->finished_) return;
@@ -29,8 +25,7 @@ void ProbeOperation::arm_deadline()
     });
 }
 
-void ProbeOperation::cancel()
-{
+void ProbeOperation::cancel() {
     if (finished_) return;
     finished_ = true;
     done_ = nullptr;
@@ -38,8 +33,7 @@ void ProbeOperation::cancel()
     stop_io();
 }
 
-void ProbeOperation::finish(Result result)
-{
+void ProbeOperation::finish(Result result) {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
@@ -52,21 +46,17 @@ void ProbeOperation::finish(Result result)
     if (done) done(std::move(result));
 }
 
-void ProbeOperation::finish_later(Result result)
-{
-    asio::post(io_, [self = shared_from_this(), result = std::move(result)]() mutable {
-        self->finish(std::move(result));
-    });
+void ProbeOperation::finish_later(Result result) {
+    asio::post(io_,
+               [self = shared_from_this(), result = std::move(result)]() mutable { self->finish(std::move(result)); });
 }
 
-Result ProbeOperation::timeout_result()
-{
+Result ProbeOperation::timeout_result() {
     return Result::fail(Failure::timeout,
                         "timeout after " + describe(deadline_ - started_) + " while " + std::string(phase_));
 }
 
-Result socket_failure(const boost::system::error_code& error, std::string_view during)
-{
+Result socket_failure(const boost::system::error_code& error, std::string_view during) {
     namespace err = asio::error;
     Failure failure = Failure::network;
     std::string what;
@@ -76,8 +66,7 @@ Result socket_failure(const boost::system::error_code& error, std::string_view d
     } else if (error == err::host_unreachable || error == err::network_unreachable) {
         failure = Failure::unreachable;
         what = error == err::host_unreachable ? "host unreachable" : "network unreachable";
-    } else if (error == err::connection_reset || error == err::broken_pipe ||
-               error == err::connection_aborted) {
+    } else if (error == err::connection_reset || error == err::broken_pipe || error == err::connection_aborted) {
         failure = Failure::reset;
         what = "connection reset";
     } else if (error == err::eof) {
@@ -90,8 +79,7 @@ Result socket_failure(const boost::system::error_code& error, std::string_view d
     return Result::fail(failure, std::move(what));
 }
 
-std::string describe(std::chrono::nanoseconds duration)
-{
+std::string describe(std::chrono::nanoseconds duration) {
     using namespace std::chrono;
     if (duration < 0ns) duration = 0ns;
     if (duration >= 10ms || duration % 1ms == 0ns)

@@ -44,8 +44,7 @@ protected:
     virtual Result timeout_result();
 
     template <class Self>
-    std::shared_ptr<Self> self()
-    {
+    std::shared_ptr<Self> self() {
         return std::static_pointer_cast<Self>(shared_from_this());
     }
 

@@ -12,21 +12,21 @@ namespace julier::health {
 // Every way a probe can fail has one class, used as a metrics label; the free-text
 // reason carries the detail (which status, which signal, which TLS error).
 // X(name, label)
-#define JULIER_HEALTH_FAILURES(X)                                                   \
-    X(none, "none")                 /* the probe passed */                          \
-    X(timeout, "timeout")           /* no verdict before the deadline */            \
-    X(refused, "refused")           /* TCP RST or ICMP port unreachable */          \
-    X(unreachable, "unreachable")   /* no route, host or network unreachable */     \
-    X(reset, "reset")               /* connection reset or closed too early */      \
-    X(network, "network")           /* any other socket error */                    \
-    X(tls, "tls")                   /* TLS handshake or record failure */           \
-    X(tls_verify, "tls_verify")     /* certificate not trusted or wrong name */     \
-    X(bad_response, "bad_response") /* malformed or oversized answer */             \
-    X(status, "status")             /* HTTP status not expected */                  \
-    X(body, "body")                 /* HTTP body or UDP reply not as expected */    \
+#define JULIER_HEALTH_FAILURES(X)                                                     \
+    X(none, "none")                 /* the probe passed */                            \
+    X(timeout, "timeout")           /* no verdict before the deadline */              \
+    X(refused, "refused")           /* TCP RST or ICMP port unreachable */            \
+    X(unreachable, "unreachable")   /* no route, host or network unreachable */       \
+    X(reset, "reset")               /* connection reset or closed too early */        \
+    X(network, "network")           /* any other socket error */                      \
+    X(tls, "tls")                   /* TLS handshake or record failure */             \
+    X(tls_verify, "tls_verify")     /* certificate not trusted or wrong name */       \
+    X(bad_response, "bad_response") /* malformed or oversized answer */               \
+    X(status, "status")             /* HTTP status not expected */                    \
+    X(body, "body")                 /* HTTP body or UDP reply not as expected */      \
     X(dns_rcode, "dns_rcode")       /* DNS answer with an rcode other than NOERROR */ \
-    X(exit_status, "exit_status")   /* exec: non-zero exit or killed by a signal */ \
-    X(exec_error, "exec_error")     /* exec: the command could not be started */    \
+    X(exit_status, "exit_status")   /* exec: non-zero exit or killed by a signal */   \
+    X(exec_error, "exec_error")     /* exec: the command could not be started */      \
     X(config, "config")             /* the check cannot be run as configured */
 
 enum class Failure : unsigned char {

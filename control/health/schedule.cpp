@@ -2,8 +2,7 @@
 
 namespace julier::health {
 
-std::uint64_t stable_hash(std::string_view bytes)
-{
+std::uint64_t stable_hash(std::string_view bytes) {
     std::uint64_t h = 0xcbf29ce484222325ull;
     for (unsigned char c : bytes) {
         h ^= c;
@@ -18,16 +17,14 @@ std::uint64_t stable_hash(std::string_view bytes)
     return h;
 }
 
-Clock::duration phase_offset(std::uint64_t hash, Clock::duration interval)
-{
+Clock::duration phase_offset(std::uint64_t hash, Clock::duration interval) {
     if (interval <= Clock::duration::zero()) return Clock::duration::zero();
     auto span = static_cast<unsigned __int128>(interval.count());
     auto scaled = (static_cast<unsigned __int128>(hash) * span) >> 64;
     return Clock::duration(static_cast<Clock::rep>(scaled));
 }
 
-TimePoint next_slot(TimePoint epoch, Clock::duration interval, Clock::duration offset, TimePoint not_before)
-{
+TimePoint next_slot(TimePoint epoch, Clock::duration interval, Clock::duration offset, TimePoint not_before) {
     TimePoint first = epoch + offset;
     if (not_before <= first || interval <= Clock::duration::zero()) return first;
     auto behind = (not_before - first).count();

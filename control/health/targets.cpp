@@ -2,8 +2,7 @@
 
 namespace julier::health {
 
-std::vector<Target> health_targets(const config::Catalogue& catalogue)
-{
+std::vector<Target> health_targets(const config::Catalogue& catalogue) {
     std::vector<Target> targets;
     for (const auto& service : catalogue.services) {
         for (const auto& backend : service.backends) {

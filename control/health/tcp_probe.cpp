@@ -21,14 +21,11 @@ namespace {
 class TcpOperation final : public ProbeOperation {
 public:
     TcpOperation(asio::io_context& io, TimePoint deadline, ProbeCallback done, std::shared_ptr<ConnectPoller> poller)
-        : ProbeOperation(io, deadline, std::move(done)), poller_(std::move(poller))
-    {
-    }
+        : ProbeOperation(io, deadline, std::move(done)), poller_(std::move(poller)) {}
 
     ~TcpOperation() override { close_socket(); }
 
-    void start(const ProbeTarget& target)
-    {
+    void start(const ProbeTarget& target) {
         arm_deadline();
         set_phase("connecting");
         if (target.port == 0) {
@@ -49,12 +46,12 @@ public:
             finish_later(socket_failure(last_error(), ""));
             return;
         }
-        auto watching = poller_->watch(fd_, [weak = std::weak_ptr<TcpOperation>(self<TcpOperation>())](
-                                                const boost::system::error_code& error) {
-            auto self = weak.lock();
-            if (!self || self->finished()) return;
-            self->finish(error ? socket_failure(error, "") : Result::pass("connected"));
-        });
+        auto watching = poller_->watch(
+            fd_, [weak = std::weak_ptr<TcpOperation>(self<TcpOperation>())](const boost::system::error_code& error) {
+                auto self = weak.lock();
+                if (!self || self->finished()) return;
+                self->finish(error ? socket_failure(error, "") : Result::pass("connected"));
+            });
         if (watching) finish_later(socket_failure(watching, "watching the socket"));
     }
 
@@ -63,8 +60,7 @@ private:
 
     void stop_io() override { close_socket(); }
 
-    void close_socket()
-    {
+    void close_socket() {
         if (fd_ < 0) return;
         poller_->forget(fd_);
         // Close with a reset: a checker that sends FIN first collects one TIME_WAIT
@@ -86,9 +82,8 @@ TcpProbe::TcpProbe(asio::io_context& io) : io_(io), poller_(ConnectPoller::creat
 
 TcpProbe::~TcpProbe() = default;
 
-ProbeHandle TcpProbe::async_probe(const ProbeTarget& target, const config::HealthCheck&,
-                                  TimePoint deadline, ProbeCallback done)
-{
+ProbeHandle TcpProbe::async_probe(const ProbeTarget& target, const config::HealthCheck&, TimePoint deadline,
+                                  ProbeCallback done) {
     auto operation = std::make_shared<TcpOperation>(io_, deadline, std::move(done), poller_);
     operation->start(target);
     return ProbeHandle(operation);

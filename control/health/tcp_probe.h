@@ -17,8 +17,8 @@ public:
     ~TcpProbe() override;
 
     config::HealthKind kind() const override { return config::HealthKind::tcp; }
-    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                            TimePoint deadline, ProbeCallback done) override;
+    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                            ProbeCallback done) override;
 
 private:
     boost::asio::io_context& io_;

@@ -26,12 +26,9 @@ public:
         : DatagramOperation(io, deadline, std::move(done), std::max(kMinReplyBuffer, check.expect.size()),
                             {"sending", "waiting for a reply"}),
           payload_(check.payload),
-          expect_(check.expect)
-    {
-    }
+          expect_(check.expect) {}
 
-    void start(const ProbeTarget& target)
-    {
+    void start(const ProbeTarget& target) {
         arm_deadline();
         set_phase("sending");
         if (target.port == 0) {
@@ -42,8 +39,7 @@ public:
     }
 
 private:
-    void on_reply(std::span<const std::uint8_t> bytes) override
-    {
+    void on_reply(std::span<const std::uint8_t> bytes) override {
         std::string_view reply(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         if (reply.substr(0, expect_.size()) == expect_)
             return finish(Result::pass("reply of " + std::to_string(bytes.size()) + " bytes"));
@@ -57,9 +53,8 @@ private:
 
 }  // namespace
 
-ProbeHandle UdpProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                                  TimePoint deadline, ProbeCallback done)
-{
+ProbeHandle UdpProbe::async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                                  ProbeCallback done) {
     auto operation = std::make_shared<UdpOperation>(io_, deadline, std::move(done), check.udp);
     operation->start(target);
     return ProbeHandle(operation);

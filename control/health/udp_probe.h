@@ -14,8 +14,8 @@ public:
     explicit UdpProbe(boost::asio::io_context& io) : io_(io) {}
 
     config::HealthKind kind() const override { return config::HealthKind::udp; }
-    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check,
-                            TimePoint deadline, ProbeCallback done) override;
+    ProbeHandle async_probe(const ProbeTarget& target, const config::HealthCheck& check, TimePoint deadline,
+                            ProbeCallback done) override;
 
 private:
     boost::asio::io_context& io_;

@@ -145,9 +145,8 @@ void run_turns(const Schedule& schedule, TurnPosition& at, Claim& claim) {
 // Walks until `stop` slots are left (at least one turn) and returns the slots left.
 // Not inlined: on its own, the hot loop keeps all of its state in registers.
 template <int kWidth>
-[[gnu::noinline]] std::uint32_t walk_phase(const Schedule& schedule, TurnPosition& at,
-                                           std::span<Occupancy> taken_map, std::span<std::int32_t> table,
-                                           std::uint32_t remaining, std::uint32_t stop) {
+[[gnu::noinline]] std::uint32_t walk_phase(const Schedule& schedule, TurnPosition& at, std::span<Occupancy> taken_map,
+                                           std::span<std::int32_t> table, std::uint32_t remaining, std::uint32_t stop) {
     static_assert(kWidth == 2 || kWidth == 4);
     Occupancy* const taken = taken_map.data();
     std::int32_t* const out = table.data();
@@ -282,8 +281,8 @@ void check_ring_size(std::uint64_t ring_size) {
     // At most kMaxRingSize, itself prime, so a next prime exists.
     const auto size = static_cast<std::uint32_t>(ring_size);
     if (!is_prime(size)) {
-        throw std::invalid_argument(fmt::format("maglev: ring size {} is not prime (next prime: {})",
-                                                ring_size, *next_prime(size)));
+        throw std::invalid_argument(
+            fmt::format("maglev: ring size {} is not prime (next prime: {})", ring_size, *next_prime(size)));
     }
 }
 

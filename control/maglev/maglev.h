@@ -41,10 +41,8 @@ inline constexpr std::uint32_t kMaxRingSize = 2'147'483'647u;
 
 // SipHash-2-4 keys of the two permutation hashes: the ASCII bytes of
 // "julier maglev of" (offset) and "julier maglev sk" (skip).
-inline constexpr SipKey kOffsetKey{'j', 'u', 'l', 'i', 'e', 'r', ' ', 'm',
-                                   'a', 'g', 'l', 'e', 'v', ' ', 'o', 'f'};
-inline constexpr SipKey kSkipKey{'j', 'u', 'l', 'i', 'e', 'r', ' ', 'm',
-                                 'a', 'g', 'l', 'e', 'v', ' ', 's', 'k'};
+inline constexpr SipKey kOffsetKey{'j', 'u', 'l', 'i', 'e', 'r', ' ', 'm', 'a', 'g', 'l', 'e', 'v', ' ', 'o', 'f'};
+inline constexpr SipKey kSkipKey{'j', 'u', 'l', 'i', 'e', 'r', ' ', 'm', 'a', 'g', 'l', 'e', 'v', ' ', 's', 'k'};
 
 // A backend's preference list in a ring of M slots: the j-th preferred slot is
 // (offset + j * skip) mod M, which visits every slot once when M is prime.
@@ -77,8 +75,8 @@ struct Cursor {
     std::uint32_t earn;    // credit per visit: weight << level, in (kWeightUnit / 2, kWeightUnit]
     std::uint32_t slot;    // next slot of its permutation not yet looked at
     std::uint32_t skip;
-    std::uint32_t skip2;   // 2 * skip mod M, for looking at two slots per step
-    std::int32_t index;    // position in the caller's span
+    std::uint32_t skip2;  // 2 * skip mod M, for looking at two slots per step
+    std::int32_t index;   // position in the caller's span
 };
 
 // Sort key of a backend: the first 16 bytes of its identity, zero padded, as two
@@ -103,8 +101,8 @@ private:
     std::vector<detail::IdentityKey> order_;  // backends sorted by identity
     std::vector<detail::Cursor> cursors_;
     std::vector<detail::Occupancy> taken_;  // a byte per slot: fewer instructions than bits
-    std::vector<std::uint32_t> free_;     // free slots, once few are left
-    std::vector<std::uint32_t> inverse_;  // skip^-1 mod M per cursor, 0 = not yet computed
+    std::vector<std::uint32_t> free_;       // free slots, once few are left
+    std::vector<std::uint32_t> inverse_;    // skip^-1 mod M per cursor, 0 = not yet computed
 };
 
 }  // namespace julier::maglev

@@ -51,8 +51,8 @@ std::uint64_t siphash24(const SipKey& key, std::span<const std::uint8_t> message
     const std::uint64_t k0 = load_le64(key.data());
     const std::uint64_t k1 = load_le64(key.data() + 8);
     // "somepseudorandomlygeneratedbytes", the initialisation constants of the spec.
-    SipState s{k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
-               k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
+    SipState s{k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL, k0 ^ 0x6c7967656e657261ULL,
+               k1 ^ 0x7465646279746573ULL};
 
     const std::size_t len = message.size();
     const std::size_t whole = len & ~std::size_t{7};
@@ -75,8 +75,8 @@ std::uint64_t siphash24(const SipKey& key, std::span<const std::uint8_t> message
 }
 
 std::uint64_t siphash24(const SipKey& key, std::string_view message) {
-    return siphash24(key, std::span<const std::uint8_t>(
-                              reinterpret_cast<const std::uint8_t*>(message.data()), message.size()));
+    return siphash24(
+        key, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(message.data()), message.size()));
 }
 
 }  // namespace julier::maglev

@@ -27,8 +27,7 @@ void add_sample(prometheus::MetricFamily& family, Labels labels, double value);
 // Appends one histogram sample. `counts[i]` counts observations in
 // (bounds[i-1], bounds[i]]; counts has one more element than bounds, for those
 // above every bound.
-void add_histogram(prometheus::MetricFamily& family, Labels labels,
-                   std::span<const double> bounds, std::span<const std::uint64_t> counts,
-                   double sum);
+void add_histogram(prometheus::MetricFamily& family, Labels labels, std::span<const double> bounds,
+                   std::span<const std::uint64_t> counts, double sum);
 
 }  // namespace julier::metrics

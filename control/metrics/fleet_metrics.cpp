@@ -7,26 +7,22 @@
 
 namespace julier::metrics {
 
-void FleetMetrics::set_announcements(std::vector<VipAnnouncement> vips)
-{
+void FleetMetrics::set_announcements(std::vector<VipAnnouncement> vips) {
     std::lock_guard lock(mutex_);
     vips_ = std::move(vips);
 }
 
-void FleetMetrics::set_sessions(std::vector<BgpSession> sessions)
-{
+void FleetMetrics::set_sessions(std::vector<BgpSession> sessions) {
     std::lock_guard lock(mutex_);
     sessions_ = std::move(sessions);
 }
 
-std::vector<prometheus::MetricFamily> FleetMetrics::Collect() const
-{
+std::vector<prometheus::MetricFamily> FleetMetrics::Collect() const {
     auto announced = make_family(spec::vip_announced);
     auto session = make_family(spec::bgp_session_up);
     {
         std::lock_guard lock(mutex_);
-        for (const auto& v : vips_)
-            add_sample(announced, {{"vip", v.vip}}, v.announced ? 1 : 0);
+        for (const auto& v : vips_) add_sample(announced, {{"vip", v.vip}}, v.announced ? 1 : 0);
         for (const auto& s : sessions_)
             add_sample(session, {{"neighbour", s.neighbour}, {"protocol", s.protocol}}, s.established ? 1 : 0);
     }

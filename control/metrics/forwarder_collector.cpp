@@ -26,24 +26,21 @@ constexpr std::array<VerdictReason, JL_CNT_COUNT> verdict_reasons{{
 #undef JL_VERDICT_REASON
 }};
 
-void add_forwarder(std::vector<prometheus::MetricFamily>& out, const dataplane::Counters& counters)
-{
+void add_forwarder(std::vector<prometheus::MetricFamily>& out, const dataplane::Counters& counters) {
     auto packets = make_family(spec::forwarder_packets);
     auto bytes = make_family(spec::forwarder_bytes);
     for (std::size_t i = 0; i < verdict_reasons.size(); ++i) {
         const auto& [verdict, reason] = verdict_reasons[i];
         add_sample(packets, {{"verdict", verdict}, {"reason", reason}},
                    static_cast<double>(counters.reasons[i].packets));
-        add_sample(bytes, {{"verdict", verdict}, {"reason", reason}},
-                   static_cast<double>(counters.reasons[i].bytes));
+        add_sample(bytes, {{"verdict", verdict}, {"reason", reason}}, static_cast<double>(counters.reasons[i].bytes));
     }
     out.push_back(std::move(packets));
     out.push_back(std::move(bytes));
 }
 
 void add_traffic(std::vector<prometheus::MetricFamily>& out, const LabelTable& table,
-                 const dataplane::Counters& counters)
-{
+                 const dataplane::Counters& counters) {
     auto service_packets = make_family(spec::service_packets);
     auto service_bytes = make_family(spec::service_bytes);
     auto service_new_flows = make_family(spec::service_new_flows);
@@ -64,21 +61,18 @@ void add_traffic(std::vector<prometheus::MetricFamily>& out, const LabelTable& t
             add_sample(service_new_flows, labels, static_cast<double>(t.new_flows));
         }
         for (const auto& backend : service.backends) {
-            if (backend.id >= counters.backends.size())
-                continue;
+            if (backend.id >= counters.backends.size()) continue;
             const auto& t = counters.backends[backend.id];
             const Labels labels{{"service", service.name}, {"backend", backend.address}};
             add_sample(backend_packets, labels, static_cast<double>(t.packets));
             add_sample(backend_bytes, labels, static_cast<double>(t.bytes));
         }
     }
-    for (auto* family : {&service_packets, &service_bytes, &service_new_flows,
-                         &backend_packets, &backend_bytes})
+    for (auto* family : {&service_packets, &service_bytes, &service_new_flows, &backend_packets, &backend_bytes})
         out.push_back(std::move(*family));
 }
 
-void add_backend_state(std::vector<prometheus::MetricFamily>& out, const LabelTable& table)
-{
+void add_backend_state(std::vector<prometheus::MetricFamily>& out, const LabelTable& table) {
     auto up = make_family(spec::backend_up);
     auto weight = make_family(spec::backend_weight);
     auto configured_weight = make_family(spec::backend_configured_weight);
@@ -92,37 +86,31 @@ void add_backend_state(std::vector<prometheus::MetricFamily>& out, const LabelTa
             add_sample(draining, labels, backend.draining ? 1 : 0);
         }
     }
-    for (auto* family : {&up, &weight, &configured_weight, &draining})
-        out.push_back(std::move(*family));
+    for (auto* family : {&up, &weight, &configured_weight, &draining}) out.push_back(std::move(*family));
 }
 
 }  // namespace
 
 ForwarderCollector::ForwarderCollector(ForwarderReader reader) : reader_(std::move(reader)) {}
 
-void ForwarderCollector::set_reader(ForwarderReader reader)
-{
+void ForwarderCollector::set_reader(ForwarderReader reader) {
     std::lock_guard lock(read_mutex_);
     reader_ = std::move(reader);
 }
 
-void ForwarderCollector::publish(std::shared_ptr<const LabelTable> table)
-{
+void ForwarderCollector::publish(std::shared_ptr<const LabelTable> table) {
     std::lock_guard lock(table_mutex_);
     table_ = std::move(table);
 }
 
-std::shared_ptr<const LabelTable> ForwarderCollector::label_table() const
-{
+std::shared_ptr<const LabelTable> ForwarderCollector::label_table() const {
     std::lock_guard lock(table_mutex_);
     return table_;
 }
 
-std::optional<ForwarderReading> ForwarderCollector::read() const
-{
+std::optional<ForwarderReading> ForwarderCollector::read() const {
     // Called with read_mutex_ held.
-    if (!reader_)
-        return std::nullopt;
+    if (!reader_) return std::nullopt;
     std::string error;
     try {
         auto reading = reader_();
@@ -141,8 +129,7 @@ std::optional<ForwarderReading> ForwarderCollector::read() const
     return std::nullopt;
 }
 
-std::vector<prometheus::MetricFamily> ForwarderCollector::Collect() const
-{
+std::vector<prometheus::MetricFamily> ForwarderCollector::Collect() const {
     const auto table = label_table();
     std::optional<ForwarderReading> reading;
     std::uint64_t read_errors = 0;
@@ -155,14 +142,12 @@ std::vector<prometheus::MetricFamily> ForwarderCollector::Collect() const
     std::vector<prometheus::MetricFamily> out;
     if (reading) {
         add_forwarder(out, reading->counters);
-        if (table)
-            add_traffic(out, *table, reading->counters);
+        if (table) add_traffic(out, *table, reading->counters);
         auto generation = make_family(spec::dataplane_generation);
         add_sample(generation, {}, reading->generation);
         out.push_back(std::move(generation));
     }
-    if (table)
-        add_backend_state(out, *table);
+    if (table) add_backend_state(out, *table);
     auto errors = make_family(spec::forwarder_read_errors);
     add_sample(errors, {}, static_cast<double>(read_errors));
     out.push_back(std::move(errors));

@@ -23,8 +23,8 @@ class HealthMetrics final : public ProbeRecorder, public prometheus::Collectable
 public:
     // Upper bounds (seconds) of the duration buckets: from a local TCP connect to an
     // exec check near its timeout.
-    static constexpr std::array<double, 13> duration_bounds{
-        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    static constexpr std::array<double, 13> duration_bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                            0.25,  0.5,    1,     2.5,  5,     10};
 
     void record_probe(const ProbeOutcome& outcome) override;
 
@@ -39,7 +39,7 @@ private:
         std::array<std::uint64_t, duration_bounds.size() + 1> counts{};  // last: above every bound
         double sum = 0;
     };
-    using DurationKey = std::tuple<std::string, std::string>;               // service, kind
+    using DurationKey = std::tuple<std::string, std::string>;              // service, kind
     using FailureKey = std::tuple<std::string, std::string, std::string>;  // service, backend, reason
 
     mutable std::mutex mutex_;

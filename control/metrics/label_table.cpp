@@ -6,22 +6,17 @@ namespace julier::metrics {
 
 namespace {
 
-std::string protocol_label(std::uint8_t protocol)
-{
+std::string protocol_label(std::uint8_t protocol) {
     switch (protocol) {
-    case IPPROTO_TCP:
-        return "tcp";
-    case IPPROTO_UDP:
-        return "udp";
-    default:
-        return std::to_string(protocol);
+        case IPPROTO_TCP: return "tcp";
+        case IPPROTO_UDP: return "udp";
+        default: return std::to_string(protocol);
     }
 }
 
 }  // namespace
 
-LabelTable make_label_table(const plan::Plan& plan)
-{
+LabelTable make_label_table(const plan::Plan& plan) {
     LabelTable table;
     table.services.reserve(plan.services.size());
     for (const auto& service : plan.services) {

@@ -13,22 +13,22 @@
 namespace julier::metrics {
 
 struct BackendLabels {
-    std::uint32_t id = 0;             // index into the forwarder's backend counters
-    std::string address;              // label "backend"
-    bool up = false;                  // julier_backend_up: the decided health is up
-    bool draining = false;            // julier_backend_draining
-    std::uint32_t weight = 0;         // julier_backend_weight (in the ring now)
+    std::uint32_t id = 0;      // index into the forwarder's backend counters
+    std::string address;       // label "backend"
+    bool up = false;           // julier_backend_up: the decided health is up
+    bool draining = false;     // julier_backend_draining
+    std::uint32_t weight = 0;  // julier_backend_weight (in the ring now)
     std::uint32_t configured_weight = 0;
 
     bool operator==(const BackendLabels&) const = default;
 };
 
 struct ServiceLabels {
-    std::uint32_t id = 0;   // index into the forwarder's service counters
-    std::string name;       // label "service"
-    std::string vip;        // label "vip", canonical address text
-    std::string port;       // label "port", decimal; "0" = every port
-    std::string protocol;   // label "protocol": "tcp" | "udp"
+    std::uint32_t id = 0;  // index into the forwarder's service counters
+    std::string name;      // label "service"
+    std::string vip;       // label "vip", canonical address text
+    std::string port;      // label "port", decimal; "0" = every port
+    std::string protocol;  // label "protocol": "tcp" | "udp"
     std::vector<BackendLabels> backends;
 
     bool operator==(const ServiceLabels&) const = default;

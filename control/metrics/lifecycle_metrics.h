@@ -20,8 +20,7 @@ std::string_view build_version();
 
 class LifecycleMetrics final : public prometheus::Collectable {
 public:
-    explicit LifecycleMetrics(std::chrono::system_clock::time_point started =
-                                  std::chrono::system_clock::now());
+    explicit LifecycleMetrics(std::chrono::system_clock::time_point started = std::chrono::system_clock::now());
 
     // The configuration read at start-up is in use (not counted as a reload).
     void config_loaded(std::uint64_t generation);
@@ -43,8 +42,8 @@ private:
     mutable std::mutex mutex_;
     std::uint64_t reload_successes_ = 0;
     std::uint64_t reload_failures_ = 0;
-    std::optional<bool> last_successful_;       // unset until the first load
-    std::optional<double> last_success_time_;   // Unix seconds
+    std::optional<bool> last_successful_;      // unset until the first load
+    std::optional<double> last_success_time_;  // Unix seconds
     std::uint64_t generation_ = 0;
     struct Interface {
         bool attached = false;

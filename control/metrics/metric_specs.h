@@ -22,21 +22,18 @@ using prometheus::MetricType;
 
 // Forwarder traffic, read from the per-CPU BPF maps at scrape time. Bytes are frame
 // lengths as received, so the service, backend and verdict views add up alike.
-inline constexpr MetricSpec service_packets{
-    "julier_service_packets_total", MetricType::Counter,
-    "Packets the forwarder sent on to a backend of the service."};
+inline constexpr MetricSpec service_packets{"julier_service_packets_total", MetricType::Counter,
+                                            "Packets the forwarder sent on to a backend of the service."};
 inline constexpr MetricSpec service_bytes{
     "julier_service_bytes_total", MetricType::Counter,
     "Bytes (frame length as received) the forwarder sent on to a backend of the service."};
 inline constexpr MetricSpec service_new_flows{
     "julier_service_new_flows_total", MetricType::Counter,
     "Flows of the service that got a connection table entry (first packet of a flow)."};
-inline constexpr MetricSpec backend_packets{
-    "julier_backend_packets_total", MetricType::Counter,
-    "Packets the forwarder sent to the backend."};
-inline constexpr MetricSpec backend_bytes{
-    "julier_backend_bytes_total", MetricType::Counter,
-    "Bytes (frame length as received) the forwarder sent to the backend."};
+inline constexpr MetricSpec backend_packets{"julier_backend_packets_total", MetricType::Counter,
+                                            "Packets the forwarder sent to the backend."};
+inline constexpr MetricSpec backend_bytes{"julier_backend_bytes_total", MetricType::Counter,
+                                          "Bytes (frame length as received) the forwarder sent to the backend."};
 inline constexpr MetricSpec forwarder_packets{
     "julier_forwarder_packets_total", MetricType::Counter,
     "Packets the forwarder handled, by verdict and reason (every packet counts once)."};
@@ -52,32 +49,26 @@ inline constexpr MetricSpec dataplane_generation{
     "Generation of the plan the forwarder uses now (0 = nothing applied yet)."};
 
 // Backend state of the live plan.
-inline constexpr MetricSpec backend_up{
-    "julier_backend_up", MetricType::Gauge,
-    "1 when the backend passes its health check (or has none and is not down), "
-    "0 when it is down or not known yet."};
+inline constexpr MetricSpec backend_up{"julier_backend_up", MetricType::Gauge,
+                                       "1 when the backend passes its health check (or has none and is not down), "
+                                       "0 when it is down or not known yet."};
 inline constexpr MetricSpec backend_weight{
     "julier_backend_weight", MetricType::Gauge,
     "Weight of the backend in the Maglev ring now (0 while draining, down or unresolved)."};
-inline constexpr MetricSpec backend_configured_weight{
-    "julier_backend_configured_weight", MetricType::Gauge,
-    "Weight of the backend as the catalogue configures it."};
-inline constexpr MetricSpec backend_draining{
-    "julier_backend_draining", MetricType::Gauge,
-    "1 when the backend keeps its established flows but gets no new ones."};
+inline constexpr MetricSpec backend_configured_weight{"julier_backend_configured_weight", MetricType::Gauge,
+                                                      "Weight of the backend as the catalogue configures it."};
+inline constexpr MetricSpec backend_draining{"julier_backend_draining", MetricType::Gauge,
+                                             "1 when the backend keeps its established flows but gets no new ones."};
 
 // Health checks.
-inline constexpr MetricSpec health_check_duration{
-    "julier_health_check_duration_seconds", MetricType::Histogram,
-    "Time a health probe took, passed or failed."};
-inline constexpr MetricSpec health_check_failures{
-    "julier_health_check_failures_total", MetricType::Counter,
-    "Health probes that failed, by reason."};
+inline constexpr MetricSpec health_check_duration{"julier_health_check_duration_seconds", MetricType::Histogram,
+                                                  "Time a health probe took, passed or failed."};
+inline constexpr MetricSpec health_check_failures{"julier_health_check_failures_total", MetricType::Counter,
+                                                  "Health probes that failed, by reason."};
 
 // Configuration and process.
-inline constexpr MetricSpec config_reloads{
-    "julier_config_reloads_total", MetricType::Counter,
-    "Configuration reloads, by result."};
+inline constexpr MetricSpec config_reloads{"julier_config_reloads_total", MetricType::Counter,
+                                           "Configuration reloads, by result."};
 inline constexpr MetricSpec config_last_reload_successful{
     "julier_config_last_reload_successful", MetricType::Gauge,
     "1 when the last configuration load or reload succeeded, else 0."};
@@ -87,20 +78,17 @@ inline constexpr MetricSpec config_last_reload_success_timestamp{
 inline constexpr MetricSpec config_generation{
     "julier_config_generation", MetricType::Gauge,
     "Generation number of the configuration in use (0 until the first load)."};
-inline constexpr MetricSpec build_info{
-    "julier_build_info", MetricType::Gauge,
-    "Always 1; the labels say which julier build runs."};
-inline constexpr MetricSpec start_time{
-    "julier_start_time_seconds", MetricType::Gauge,
-    "Unix time when julierd started."};
+inline constexpr MetricSpec build_info{"julier_build_info", MetricType::Gauge,
+                                       "Always 1; the labels say which julier build runs."};
+inline constexpr MetricSpec start_time{"julier_start_time_seconds", MetricType::Gauge,
+                                       "Unix time when julierd started."};
 
 // Fleet: BGP announcement of the VIPs through BIRD (only with a `bgp:` section).
 inline constexpr MetricSpec vip_announced{
     "julier_vip_announced", MetricType::Gauge,
     "1 while this box asks BIRD to announce the VIP, 0 while it is withdrawn or in hold-down."};
-inline constexpr MetricSpec bgp_session_up{
-    "julier_bgp_session_up", MetricType::Gauge,
-    "1 when BIRD reports the BGP session to the neighbour Established, else 0."};
+inline constexpr MetricSpec bgp_session_up{"julier_bgp_session_up", MetricType::Gauge,
+                                           "1 when BIRD reports the BGP session to the neighbour Established, else 0."};
 
 // Interfaces of the catalogue.
 inline constexpr MetricSpec interface_attached{

@@ -10,24 +10,17 @@ Metrics::Metrics(ForwarderReader reader)
     : forwarder_(std::make_shared<ForwarderCollector>(std::move(reader))),
       health_(std::make_shared<HealthMetrics>()),
       lifecycle_(std::make_shared<LifecycleMetrics>()),
-      fleet_(std::make_shared<FleetMetrics>())
-{
-}
+      fleet_(std::make_shared<FleetMetrics>()) {}
 
-void Metrics::set_forwarder_reader(ForwarderReader reader)
-{
-    forwarder_->set_reader(std::move(reader));
-}
+void Metrics::set_forwarder_reader(ForwarderReader reader) { forwarder_->set_reader(std::move(reader)); }
 
-void Metrics::publish(LabelTable table)
-{
+void Metrics::publish(LabelTable table) {
     auto shared = std::make_shared<const LabelTable>(std::move(table));
     health_->retain(*shared);
     forwarder_->publish(std::move(shared));
 }
 
-std::string Metrics::render() const
-{
+std::string Metrics::render() const {
     std::vector<prometheus::MetricFamily> families;
     for (const auto& collectable : collectables()) {
         auto collected = collectable.lock()->Collect();
@@ -37,8 +30,7 @@ std::string Metrics::render() const
     return prometheus::TextSerializer().Serialize(families);
 }
 
-std::vector<std::weak_ptr<prometheus::Collectable>> Metrics::collectables() const
-{
+std::vector<std::weak_ptr<prometheus::Collectable>> Metrics::collectables() const {
     return {lifecycle_, forwarder_, health_, fleet_};
 }
 

@@ -8,9 +8,9 @@
 namespace julier::metrics {
 
 struct ProbeOutcome {
-    std::string_view service;   // the service's name
-    std::string_view backend;   // the backend's address, canonical text
-    std::string_view kind;      // config::to_string(HealthKind): "tcp", "http", ...
+    std::string_view service;  // the service's name
+    std::string_view backend;  // the backend's address, canonical text
+    std::string_view kind;     // config::to_string(HealthKind): "tcp", "http", ...
     std::chrono::nanoseconds duration{0};
     // Empty when the probe passed. Else a short fixed token naming the class of
     // failure ("timeout", "refused", "status", ...), never a message: each distinct

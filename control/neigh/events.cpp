@@ -16,8 +16,8 @@ namespace {
 
 template <typename Fn>
 void for_each_attribute(const nlmsghdr* header, std::size_t fixed_len, Fn fn) {
-    const auto* rta = reinterpret_cast<const rtattr*>(
-        reinterpret_cast<const char*>(NLMSG_DATA(header)) + NLMSG_ALIGN(fixed_len));
+    const auto* rta =
+        reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(NLMSG_DATA(header)) + NLMSG_ALIGN(fixed_len));
     int remaining = static_cast<int>(header->nlmsg_len) - static_cast<int>(NLMSG_SPACE(fixed_len));
     for (; RTA_OK(rta, remaining); rta = RTA_NEXT(rta, remaining)) {
         fn(rta->rta_type, RTA_DATA(rta), RTA_PAYLOAD(rta));
@@ -80,15 +80,10 @@ NetlinkEvents decode_events(const void* data, std::size_t length) {
     for (; NLMSG_OK(header, remaining); header = NLMSG_NEXT(header, remaining)) {
         switch (header->nlmsg_type) {
             case RTM_NEWLINK:
-            case RTM_DELLINK:
-                decode_link(header, out);
-                break;
+            case RTM_DELLINK: decode_link(header, out); break;
             case RTM_NEWNEIGH:
-            case RTM_DELNEIGH:
-                decode_neighbour(header, out);
-                break;
-            default:
-                break;
+            case RTM_DELNEIGH: decode_neighbour(header, out); break;
+            default: break;
         }
     }
     return out;

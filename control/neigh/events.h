@@ -24,9 +24,9 @@ struct LinkEvent {
 struct NeighbourEvent {
     common::IpAddress address;
     std::uint32_t ifindex = 0;
-    std::uint16_t state = 0;          // NUD_*
-    std::optional<MacAddress> mac;    // NDA_LLADDR of Ethernet length
-    bool removed = false;             // RTM_DELNEIGH
+    std::uint16_t state = 0;        // NUD_*
+    std::optional<MacAddress> mac;  // NDA_LLADDR of Ethernet length
+    bool removed = false;           // RTM_DELNEIGH
     // A state that forwarding can use (reachable, stale, delay, probe, permanent, noarp).
     bool usable() const;
 };

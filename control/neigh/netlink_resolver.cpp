@@ -15,8 +15,7 @@ namespace julier::neigh {
 namespace {
 
 // States in which the entry holds a MAC the kernel itself would send to.
-constexpr std::uint16_t kUsable =
-    NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
+constexpr std::uint16_t kUsable = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
 
 std::string protocol_name(const common::IpAddress& address) {
     return address.is_v4() ? "ARP" : "neighbour solicitation";
@@ -24,12 +23,12 @@ std::string protocol_name(const common::IpAddress& address) {
 
 std::string route_type_problem(std::uint8_t type, const common::IpAddress& destination) {
     switch (type) {
-    case RTN_UNICAST: return "";
-    case RTN_LOCAL: return destination.to_string() + " is an address of this host";
-    case RTN_BLACKHOLE: return "the route to " + destination.to_string() + " is a blackhole";
-    case RTN_UNREACHABLE: return "the route to " + destination.to_string() + " is unreachable";
-    case RTN_PROHIBIT: return "the route to " + destination.to_string() + " is prohibited";
-    default: return "the route to " + destination.to_string() + " is not a unicast route";
+        case RTN_UNICAST: return "";
+        case RTN_LOCAL: return destination.to_string() + " is an address of this host";
+        case RTN_BLACKHOLE: return "the route to " + destination.to_string() + " is a blackhole";
+        case RTN_UNREACHABLE: return "the route to " + destination.to_string() + " is unreachable";
+        case RTN_PROHIBIT: return "the route to " + destination.to_string() + " is prohibited";
+        default: return "the route to " + destination.to_string() + " is not a unicast route";
     }
 }
 
@@ -39,13 +38,12 @@ struct Pending {
     NextHop next_hop;       // everything but dst_mac
 };
 
-Resolution unanswered(const common::IpAddress& destination, const Pending& entry,
-                      const std::string& how_long) {
+Resolution unanswered(const common::IpAddress& destination, const Pending& entry, const std::string& how_long) {
     std::string who = entry.hop == destination
                           ? destination.to_string()
                           : "gateway " + entry.hop.to_string() + " (towards " + destination.to_string() + ")";
-    return Resolution{std::nullopt, who + " did not answer " + protocol_name(entry.hop) + " on " +
-                                        entry.next_hop.ifname + how_long};
+    return Resolution{std::nullopt,
+                      who + " did not answer " + protocol_name(entry.hop) + " on " + entry.next_hop.ifname + how_long};
 }
 
 }  // namespace
@@ -54,8 +52,7 @@ NetlinkResolver::NetlinkResolver() : NetlinkResolver(Options{}) {}
 
 NetlinkResolver::NetlinkResolver(Options options) : options_(options) {}
 
-std::map<common::IpAddress, Resolution> NetlinkResolver::resolve(
-    const std::vector<common::IpAddress>& destinations) {
+std::map<common::IpAddress, Resolution> NetlinkResolver::resolve(const std::vector<common::IpAddress>& destinations) {
     std::map<common::IpAddress, Resolution> result;
     std::map<common::IpAddress, Pending> pending;
     RtNetlink rtnl;
@@ -72,9 +69,9 @@ std::map<common::IpAddress, Resolution> NetlinkResolver::resolve(
             }
             Link link = rtnl.get_link(route.oif);
             if (link.type != ARPHRD_ETHER || !link.has_mac || (link.flags & IFF_NOARP)) {
-                result[destination] = Resolution{
-                    std::nullopt, "the route to " + destination.to_string() + " leaves through " +
-                                      link.name + ", which is not an Ethernet device with ARP"};
+                result[destination] =
+                    Resolution{std::nullopt, "the route to " + destination.to_string() + " leaves through " +
+                                                 link.name + ", which is not an Ethernet device with ARP"};
                 continue;
             }
             Pending entry;

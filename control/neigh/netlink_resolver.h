@@ -28,8 +28,7 @@ public:
     NetlinkResolver();
     explicit NetlinkResolver(Options options);
 
-    std::map<common::IpAddress, Resolution> resolve(
-        const std::vector<common::IpAddress>& destinations) override;
+    std::map<common::IpAddress, Resolution> resolve(const std::vector<common::IpAddress>& destinations) override;
 
 private:
     Options options_;

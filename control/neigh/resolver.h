@@ -21,9 +21,9 @@ std::string to_string(const MacAddress& mac);
 
 // Where a packet to one destination leaves this host.
 struct NextHop {
-    MacAddress dst_mac{};        // the destination's own, or its gateway's
-    MacAddress src_mac{};        // ours on the egress device
-    std::uint32_t ifindex = 0;   // egress device
+    MacAddress dst_mac{};       // the destination's own, or its gateway's
+    MacAddress src_mac{};       // ours on the egress device
+    std::uint32_t ifindex = 0;  // egress device
     std::string ifname;
     std::optional<common::IpAddress> gateway;  // set when the route goes via a router
     std::optional<common::IpAddress> source;   // the route's preferred source address
@@ -46,8 +46,7 @@ public:
     // Resolves every destination; one answer per distinct destination. May block
     // for a bounded time while the kernel asks the network (ARP / neighbour
     // discovery) for destinations it does not know yet.
-    virtual std::map<common::IpAddress, Resolution> resolve(
-        const std::vector<common::IpAddress>& destinations) = 0;
+    virtual std::map<common::IpAddress, Resolution> resolve(const std::vector<common::IpAddress>& destinations) = 0;
 };
 
 // Answers from a fixed table; anything not in it is "unresolvable".
@@ -57,8 +56,7 @@ public:
     void set(const common::IpAddress& destination, NextHop next_hop);
     void remove(const common::IpAddress& destination);
 
-    std::map<common::IpAddress, Resolution> resolve(
-        const std::vector<common::IpAddress>& destinations) override;
+    std::map<common::IpAddress, Resolution> resolve(const std::vector<common::IpAddress>& destinations) override;
 
 private:
     std::map<common::IpAddress, NextHop> table_;

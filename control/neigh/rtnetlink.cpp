@@ -60,9 +60,7 @@ private:
     std::size_t length_;
 };
 
-std::uint8_t af_of(const common::IpAddress& address) {
-    return address.is_v4() ? AF_INET : AF_INET6;
-}
+std::uint8_t af_of(const common::IpAddress& address) { return address.is_v4() ? AF_INET : AF_INET6; }
 
 std::optional<common::IpAddress> address_from(int family, const void* data, std::size_t len) {
     common::IpAddress address;
@@ -84,8 +82,8 @@ void for_each_attribute(const std::string& message, std::size_t fixed_len, Fn fn
     if (header->nlmsg_len < NLMSG_LENGTH(fixed_len)) {
         return;
     }
-    const auto* rta = reinterpret_cast<const rtattr*>(
-        static_cast<const char*>(NLMSG_DATA(header)) + NLMSG_ALIGN(fixed_len));
+    const auto* rta =
+        reinterpret_cast<const rtattr*>(static_cast<const char*>(NLMSG_DATA(header)) + NLMSG_ALIGN(fixed_len));
     int remaining = static_cast<int>(header->nlmsg_len - NLMSG_SPACE(fixed_len));
     for (; RTA_OK(rta, remaining); rta = RTA_NEXT(rta, remaining)) {
         fn(rta->rta_type, RTA_DATA(rta), RTA_PAYLOAD(rta));
@@ -153,8 +151,8 @@ std::string RtNetlink::transact(void* request, std::uint32_t length, bool expect
                 std::string text = std::strerror(-err->error);
                 if (msg->nlmsg_flags & NLM_F_ACK_TLVS) {
                     // With NETLINK_CAP_ACK the TLVs follow the bare nlmsgerr.
-                    const auto* rta = reinterpret_cast<const rtattr*>(
-                        reinterpret_cast<const char*>(err) + NLMSG_ALIGN(sizeof(*err)));
+                    const auto* rta =
+                        reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(err) + NLMSG_ALIGN(sizeof(*err)));
                     int left = static_cast<int>(msg->nlmsg_len - NLMSG_SPACE(sizeof(*err)));
                     for (; RTA_OK(rta, left); rta = RTA_NEXT(rta, left)) {
                         if (rta->rta_type == NLMSGERR_ATTR_MSG && RTA_PAYLOAD(rta) > 1) {
@@ -186,25 +184,20 @@ Route RtNetlink::get_route(const common::IpAddress& destination) {
     int family = fixed_part<rtmsg>(answer).rtm_family;
     for_each_attribute(answer, sizeof(rtmsg), [&](unsigned type, const void* data, std::size_t len) {
         switch (type) {
-        case RTA_OIF:
-            if (len == sizeof(std::uint32_t)) {
-                std::memcpy(&route.oif, data, sizeof(route.oif));
-            }
-            break;
-        case RTA_GATEWAY:
-            route.gateway = address_from(family, data, len);
-            break;
-        case RTA_VIA:
-            if (len > sizeof(rtvia)) {
-                const auto* via = static_cast<const rtvia*>(data);
-                route.gateway = address_from(via->rtvia_family, via->rtvia_addr, len - sizeof(rtvia));
-            }
-            break;
-        case RTA_PREFSRC:
-            route.prefsrc = address_from(family, data, len);
-            break;
-        default:
-            break;
+            case RTA_OIF:
+                if (len == sizeof(std::uint32_t)) {
+                    std::memcpy(&route.oif, data, sizeof(route.oif));
+                }
+                break;
+            case RTA_GATEWAY: route.gateway = address_from(family, data, len); break;
+            case RTA_VIA:
+                if (len > sizeof(rtvia)) {
+                    const auto* via = static_cast<const rtvia*>(data);
+                    route.gateway = address_from(via->rtvia_family, via->rtvia_addr, len - sizeof(rtvia));
+                }
+                break;
+            case RTA_PREFSRC: route.prefsrc = address_from(family, data, len); break;
+            default: break;
         }
     });
     return route;
@@ -234,8 +227,7 @@ Link RtNetlink::get_link(std::uint32_t ifindex) {
     return link;
 }
 
-std::optional<Neighbour> RtNetlink::get_neighbour(const common::IpAddress& address,
-                                                  std::uint32_t ifindex) {
+std::optional<Neighbour> RtNetlink::get_neighbour(const common::IpAddress& address, std::uint32_t ifindex) {
     ndmsg fixed{};
     fixed.ndm_family = af_of(address);
     fixed.ndm_ifindex = static_cast<int>(ifindex);

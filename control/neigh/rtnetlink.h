@@ -23,9 +23,9 @@ struct Route {
 struct Link {
     std::string name;
     MacAddress mac{};
-    bool has_mac = false;   // IFLA_ADDRESS of Ethernet length
-    unsigned type = 0;      // ARPHRD_*
-    unsigned flags = 0;     // IFF_*
+    bool has_mac = false;  // IFLA_ADDRESS of Ethernet length
+    unsigned type = 0;     // ARPHRD_*
+    unsigned flags = 0;    // IFF_*
 };
 
 struct Neighbour {
@@ -36,8 +36,7 @@ struct Neighbour {
 // A failed request: the kernel's errno, and its extended-ack words when it gave any.
 class NetlinkError : public std::runtime_error {
 public:
-    NetlinkError(int error, const std::string& message)
-        : std::runtime_error(message), error_(error) {}
+    NetlinkError(int error, const std::string& message) : std::runtime_error(message), error_(error) {}
     int error() const { return error_; }
 
 private:

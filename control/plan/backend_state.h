@@ -58,13 +58,13 @@ constexpr std::optional<BackendRole> role_from_state_word(std::string_view word)
 
 // Everything a backend's state depends on.
 struct BackendFacts {
-    health::Verdict verdict;                               // from the health snapshot
-    bool checked = true;                                   // its service has a health check
+    health::Verdict verdict;                                         // from the health snapshot
+    bool checked = true;                                             // its service has a health check
     config::BackendState configured = config::BackendState::active;  // the catalogue's `state`
-    std::optional<config::BackendState> override_state;    // the operator's drain/undrain
+    std::optional<config::BackendState> override_state;              // the operator's drain/undrain
     std::uint32_t configured_weight = 0;
-    const neigh::Resolution* next_hop = nullptr;           // nullptr: not resolved yet
-    bool l2 = false;                                       // forwarding l2 (MAC rewrite)
+    const neigh::Resolution* next_hop = nullptr;  // nullptr: not resolved yet
+    bool l2 = false;                              // forwarding l2 (MAC rewrite)
     // when_all_down: keep, and no backend of the service was usable: every
     // non-drained, resolved backend with a weight takes its full weight.
     bool fail_open = false;

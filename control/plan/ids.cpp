@@ -13,8 +13,7 @@ std::optional<std::uint32_t> IdPool::take(std::uint32_t capacity) {
         return next_++;
     }
     // Oldest release first; ids at or above a lowered capacity stay parked.
-    auto it = std::find_if(freed_.begin(), freed_.end(),
-                           [capacity](std::uint32_t id) { return id < capacity; });
+    auto it = std::find_if(freed_.begin(), freed_.end(), [capacity](std::uint32_t id) { return id < capacity; });
     if (it == freed_.end()) {
         return std::nullopt;
     }
@@ -126,8 +125,8 @@ bool unchanged(const std::map<BackendKey, std::uint32_t>& ids, const std::vector
 
 // Shared by both id kinds: keep, release, then assign.
 template <typename Key>
-void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector<Key>& wanted,
-              std::uint32_t capacity, const char* what, const char* limit_name) {
+void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector<Key>& wanted, std::uint32_t capacity,
+              const char* what, const char* limit_name) {
     std::set<Key> keep(wanted.begin(), wanted.end());
     for (auto it = ids.begin(); it != ids.end();) {
         if (!keep.contains(it->first) || it->second >= capacity) {
@@ -143,8 +142,8 @@ void reassign(std::map<Key, std::uint32_t>& ids, IdPool& pool, const std::vector
         }
         std::optional<std::uint32_t> id = pool.take(capacity);
         if (!id) {
-            throw PlanError("the catalogue needs " + std::to_string(keep.size()) + " " + what +
-                            " ids but " + limit_name + " is " + std::to_string(capacity));
+            throw PlanError("the catalogue needs " + std::to_string(keep.size()) + " " + what + " ids but " +
+                            limit_name + " is " + std::to_string(capacity));
         }
         ids.emplace(key, *id);
     }

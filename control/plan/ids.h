@@ -49,8 +49,8 @@ public:
     bool operator==(const IdPool&) const = default;
 
 private:
-    std::uint32_t next_ = 0;            // ids >= next_ were never handed out
-    std::deque<std::uint32_t> freed_;   // released ids below next_, oldest first
+    std::uint32_t next_ = 0;           // ids >= next_ were never handed out
+    std::deque<std::uint32_t> freed_;  // released ids below next_, oldest first
 };
 
 // Keeps service key -> service id and backend key -> backend id. A plain value:
@@ -74,9 +74,7 @@ public:
     static IdAllocator restore(const std::map<ServiceKey, std::uint32_t>& services,
                                const std::map<BackendKey, std::uint32_t>& backends);
 
-    bool operator==(const IdAllocator& other) const {
-        return state_ == other.state_ || state() == other.state();
-    }
+    bool operator==(const IdAllocator& other) const { return state_ == other.state_ || state() == other.state(); }
 
 private:
     struct State {

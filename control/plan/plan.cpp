@@ -54,8 +54,8 @@ std::vector<std::string> Plan::problems() const {
     for (const PlannedService& service : services) {
         for (const PlannedBackend& backend : service.backends) {
             if (!backend.problem.empty()) {
-                result.push_back("service " + service.name + ": backend " +
-                                 backend.address.to_string() + ": " + backend.problem);
+                result.push_back("service " + service.name + ": backend " + backend.address.to_string() + ": " +
+                                 backend.problem);
             }
         }
     }
@@ -75,18 +75,16 @@ void copy_address(const common::IpAddress& address, __u32 (&words)[4]) {
 
 std::uint8_t mode_of(Forwarding forwarding) {
     switch (forwarding) {
-    case Forwarding::l2: return JL_MODE_L2;
-    case Forwarding::ipip: return JL_MODE_IPIP;
-    case Forwarding::ip6ip6: return JL_MODE_IP6IP6;
-    case Forwarding::ip4in6: return JL_MODE_IP4IN6;
-    case Forwarding::gue: return JL_MODE_GUE;
+        case Forwarding::l2: return JL_MODE_L2;
+        case Forwarding::ipip: return JL_MODE_IPIP;
+        case Forwarding::ip6ip6: return JL_MODE_IP6IP6;
+        case Forwarding::ip4in6: return JL_MODE_IP4IN6;
+        case Forwarding::gue: return JL_MODE_GUE;
     }
     throw PlanError("unknown forwarding mode");
 }
 
-std::uint8_t family_of(const common::IpAddress& address) {
-    return address.is_v4() ? JL_FAMILY_V4 : JL_FAMILY_V6;
-}
+std::uint8_t family_of(const common::IpAddress& address) { return address.is_v4() ? JL_FAMILY_V4 : JL_FAMILY_V6; }
 
 jl_vip_key make_vip_key(const Service& service, std::uint16_t port) {
     jl_vip_key key{};
@@ -164,8 +162,7 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const ServiceRuntime& ru
     std::copy(next_hop.src_mac.begin(), next_hop.src_mac.end(), entry.src_mac);
     // With one XDP interface that is also the egress device the forwarder answers
     // with XDP_TX; anything else is a redirect to the egress device.
-    bool same_device = catalogue.interfaces.size() == 1 &&
-                       catalogue.interfaces.front().name == next_hop.ifname;
+    bool same_device = catalogue.interfaces.size() == 1 && catalogue.interfaces.front().name == next_hop.ifname;
     entry.ifindex = same_device ? 0 : next_hop.ifindex;
     if (out.role != BackendRole::down) {
         entry.flags = JL_BACKEND_F_KEEP_FLOWS;
@@ -244,8 +241,8 @@ void build_ring(PlannedService& planned) {
 // (the first one, a reload of a new catalogue) spreads them over the CPUs.
 void build_rings(const std::vector<PlannedService*>& pending) {
     constexpr std::size_t kPerThread = 16;  // fewer rings than this: not worth a thread
-    std::size_t threads = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                                pending.size() / kPerThread);
+    std::size_t threads =
+        std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), pending.size() / kPerThread);
     if (threads <= 1) {
         for (PlannedService* service : pending) {
             build_ring(*service);
@@ -278,9 +275,8 @@ void build_rings(const std::vector<PlannedService*>& pending) {
     }
 }
 
-PlannedService plan_service(const Catalogue& catalogue, const Service& service,
-                            const RuntimeState& runtime, const IdAllocator& ids,
-                            const std::map<std::uint32_t, const PlannedService*>& previous,
+PlannedService plan_service(const Catalogue& catalogue, const Service& service, const RuntimeState& runtime,
+                            const IdAllocator& ids, const std::map<std::uint32_t, const PlannedService*>& previous,
                             bool& ring_pending) {
     PlannedService out;
     out.name = service.name;
@@ -314,8 +310,8 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service,
     auto plan_backends = [&](bool fail_open) {
         out.backends.clear();
         for (const config::Backend& backend : service.backends) {
-            out.backends.push_back(plan_backend(catalogue, service_runtime, backend, fail_open,
-                                                backend_id(backend.address), out.id));
+            out.backends.push_back(
+                plan_backend(catalogue, service_runtime, backend, fail_open, backend_id(backend.address), out.id));
         }
         return std::any_of(out.backends.begin(), out.backends.end(),
                            [](const PlannedBackend& b) { return b.weight > 0; });
@@ -338,8 +334,7 @@ void check_limits(const Catalogue& catalogue) {
     }
 }
 
-std::vector<FragVip> choose_frag_vips(const std::vector<PlannedService>& services,
-                                      const Catalogue& catalogue) {
+std::vector<FragVip> choose_frag_vips(const std::vector<PlannedService>& services, const Catalogue& catalogue) {
     // (address, protocol) -> index of the service with the lowest port; port 0 sorts first.
     std::map<std::pair<common::IpAddress, std::uint8_t>, std::size_t> chosen;
     for (std::size_t i = 0; i < services.size(); ++i) {
@@ -375,8 +370,7 @@ Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, 
 
     Plan plan;
     plan.ids = previous;
-    plan.ids.update(service_keys, catalogue.limits.max_services, backend_keys,
-                    catalogue.limits.max_backends);
+    plan.ids.update(service_keys, catalogue.limits.max_services, backend_keys, catalogue.limits.max_backends);
     // The allocator keeps exactly the distinct keys: fewer ids than keys is a key
     // given twice, which the catalogue's checks refuse (config/validate.cpp).
     common::invariant(plan.ids.services().size() == service_keys.size(),
@@ -399,7 +393,8 @@ Plan make_plan_reusing(const Catalogue& catalogue, const RuntimeState& runtime, 
     std::vector<bool> ring_pending(catalogue.services.size(), false);
     for (std::size_t i = 0; i < catalogue.services.size(); ++i) {
         bool pending = false;
-        plan.services.push_back(plan_service(catalogue, catalogue.services[i], runtime, plan.ids, rings_before, pending));
+        plan.services.push_back(
+            plan_service(catalogue, catalogue.services[i], runtime, plan.ids, rings_before, pending));
         ring_pending[i] = pending;
     }
     std::vector<PlannedService*> pending;
@@ -424,8 +419,8 @@ Plan make_plan(const Catalogue& catalogue, const RuntimeState& runtime, const Pl
 }
 
 bool PlanDiff::empty() const {
-    return added_services.empty() && removed_services.empty() && changed_services.empty() &&
-           backends.empty() && !frag_vips_changed && !flood_new_flow_rate;
+    return added_services.empty() && removed_services.empty() && changed_services.empty() && backends.empty() &&
+           !frag_vips_changed && !flood_new_flow_rate;
 }
 
 PlanDiff diff(const Plan& old_plan, const Plan& new_plan) {
@@ -436,8 +431,7 @@ PlanDiff diff(const Plan& old_plan, const Plan& new_plan) {
     }
     std::set<std::uint32_t> new_ids;
 
-    auto backend_changes = [&result](const std::string& service,
-                                     const std::vector<PlannedBackend>* before,
+    auto backend_changes = [&result](const std::string& service, const std::vector<PlannedBackend>* before,
                                      const std::vector<PlannedBackend>* after) {
         std::map<std::uint32_t, const PlannedBackend*> old_backends;
         if (before) {
@@ -449,22 +443,21 @@ PlanDiff diff(const Plan& old_plan, const Plan& new_plan) {
             for (const PlannedBackend& b : *after) {
                 auto it = old_backends.find(b.id);
                 if (it == old_backends.end()) {
-                    result.backends.push_back({service, b.address, PlanDiff::BackendChange::Kind::added,
-                                               std::nullopt, b.role, 0, b.weight});
+                    result.backends.push_back(
+                        {service, b.address, PlanDiff::BackendChange::Kind::added, std::nullopt, b.role, 0, b.weight});
                     continue;
                 }
                 const PlannedBackend& o = *it->second;
                 if (!(o == b)) {
-                    result.backends.push_back({service, b.address,
-                                               PlanDiff::BackendChange::Kind::changed, o.role,
+                    result.backends.push_back({service, b.address, PlanDiff::BackendChange::Kind::changed, o.role,
                                                b.role, o.weight, b.weight});
                 }
                 old_backends.erase(it);
             }
         }
         for (const auto& [id, o] : old_backends) {
-            result.backends.push_back({service, o->address, PlanDiff::BackendChange::Kind::removed,
-                                       o->role, std::nullopt, o->weight, 0});
+            result.backends.push_back(
+                {service, o->address, PlanDiff::BackendChange::Kind::removed, o->role, std::nullopt, o->weight, 0});
         }
     };
 
@@ -494,8 +487,7 @@ PlanDiff diff(const Plan& old_plan, const Plan& new_plan) {
         std::map<std::vector<std::uint8_t>, std::uint32_t> view;
         for (const FragVip& frag : plan.frag_vips) {
             const auto* bytes = reinterpret_cast<const std::uint8_t*>(&frag.key);
-            view.emplace(std::vector<std::uint8_t>(bytes, bytes + sizeof(frag.key)),
-                         plan.services[frag.service].id);
+            view.emplace(std::vector<std::uint8_t>(bytes, bytes + sizeof(frag.key)), plan.services[frag.service].id);
         }
         return view;
     };

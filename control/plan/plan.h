@@ -55,8 +55,8 @@ struct PlannedBackend {
     health::State health = health::State::unknown;
     // Where the drain came from when draining by state: "config" or "operator".
     std::string drain_source;
-    jl_backend entry{};    // exactly what jl_backends holds for this id
-    std::string problem;   // why it is unresolved (or an l2 backend behind a router)
+    jl_backend entry{};   // exactly what jl_backends holds for this id
+    std::string problem;  // why it is unresolved (or an l2 backend behind a router)
 
     // Equal when the forwarder would not tell them apart: `health` is shown, not
     // written (a drained backend whose verdict changes needs no new generation).
@@ -86,7 +86,7 @@ struct PlannedService {
 // (fragments after the first carry no ports): the port-0 service if there is one,
 // else the one with the lowest port.
 struct FragVip {
-    jl_vip_key key{};         // port 0, side 0 (the dataplane sets the side)
+    jl_vip_key key{};           // port 0, side 0 (the dataplane sets the side)
     std::uint32_t service = 0;  // index into Plan::services
 
     bool operator==(const FragVip&) const = default;
@@ -97,7 +97,7 @@ struct Plan {
     std::vector<FragVip> frag_vips;        // ordered by key bytes
     // jl_settings of the side: the catalogue's flood_protection.
     jl_settings settings{};
-    IdAllocator ids;                       // pass to the next make_plan
+    IdAllocator ids;                                       // pass to the next make_plan
     std::uint32_t max_services = JL_DEFAULT_MAX_SERVICES;  // the catalogue's limits
     std::uint32_t max_backends = JL_DEFAULT_MAX_BACKENDS;
     std::uint32_t ring_capacity = JL_DEFAULT_RING_CAPACITY;
@@ -114,8 +114,7 @@ struct Plan {
 // the running forwarder); ids of unchanged services and backends are kept. Throws
 // PlanError when the catalogue exceeds its limits (services, backend ids, ring
 // slots per side).
-Plan make_plan(const config::Catalogue& catalogue, const RuntimeState& runtime,
-               const IdAllocator& previous = {});
+Plan make_plan(const config::Catalogue& catalogue, const RuntimeState& runtime, const IdAllocator& previous = {});
 
 // The same, with the ids of `previous` (previous.ids), and reusing its rings: a
 // service whose ring inputs are all equal to those of the previous plan's service
@@ -127,7 +126,7 @@ Plan make_plan(const config::Catalogue& catalogue, const RuntimeState& runtime, 
 // What changed between two plans, for logs and reload answers. Services are matched
 // by id, backends by id.
 struct PlanDiff {
-    std::vector<std::string> added_services;    // names
+    std::vector<std::string> added_services;  // names
     std::vector<std::string> removed_services;
     std::vector<std::string> changed_services;  // VIP settings, ring or backends
     struct BackendChange {

@@ -13,28 +13,28 @@
 namespace julier::test {
 
 class PinnedCpu {
- public:
-  PinnedCpu() {
-    if (sched_getaffinity(0, sizeof(saved_), &saved_) != 0) fail("sched_getaffinity");
-    cpu_ = sched_getcpu();
-    if (cpu_ < 0) fail("sched_getcpu");
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu_, &one);
-    if (sched_setaffinity(0, sizeof(one), &one) != 0) fail("sched_setaffinity");
-  }
-  ~PinnedCpu() { sched_setaffinity(0, sizeof(saved_), &saved_); }
-  PinnedCpu(const PinnedCpu&) = delete;
-  PinnedCpu& operator=(const PinnedCpu&) = delete;
+public:
+    PinnedCpu() {
+        if (sched_getaffinity(0, sizeof(saved_), &saved_) != 0) fail("sched_getaffinity");
+        cpu_ = sched_getcpu();
+        if (cpu_ < 0) fail("sched_getcpu");
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu_, &one);
+        if (sched_setaffinity(0, sizeof(one), &one) != 0) fail("sched_setaffinity");
+    }
+    ~PinnedCpu() { sched_setaffinity(0, sizeof(saved_), &saved_); }
+    PinnedCpu(const PinnedCpu&) = delete;
+    PinnedCpu& operator=(const PinnedCpu&) = delete;
 
-  int cpu() const { return cpu_; }
+    int cpu() const { return cpu_; }
 
- private:
-  [[noreturn]] static void fail(const char* what) {
-    throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
-  }
-  cpu_set_t saved_{};
-  int cpu_ = -1;
+private:
+    [[noreturn]] static void fail(const char* what) {
+        throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
+    }
+    cpu_set_t saved_{};
+    int cpu_ = -1;
 };
 
 }  // namespace julier::test

@@ -26,309 +26,310 @@ enum class Inner { v4, v6 };
 
 // The client's packet to the VIP, appended to whatever outer layers p has.
 Packet& inner(Packet& p, Inner family, uint8_t ecn = kNotEct) {
-  if (family == Inner::v4)
-    p.ipv4("198.18.0.10", "198.19.0.1").id(0x77).df();
-  else
-    p.ipv6("2001:db8::10", "2001:db8:1::1").flow_label(0x5a5a5);
-  p.tos(static_cast<uint8_t>(0x28 << 2 | ecn));  // DSCP AF11-ish, so ECN edits must keep it
-  return p.tcp(40000, 80).flags(kTcpAck | kTcpPsh).seq(1000).ack(2000).payload("GET / HTTP/1.1\r\n");
+    if (family == Inner::v4)
+        p.ipv4("198.18.0.10", "198.19.0.1").id(0x77).df();
+    else
+        p.ipv6("2001:db8::10", "2001:db8:1::1").flow_label(0x5a5a5);
+    p.tos(static_cast<uint8_t>(0x28 << 2 | ecn));  // DSCP AF11-ish, so ECN edits must keep it
+    return p.tcp(40000, 80).flags(kTcpAck | kTcpPsh).seq(1000).ack(2000).payload("GET / HTTP/1.1\r\n");
 }
 
 Packet eth(std::optional<uint16_t> vlan = std::nullopt) {
-  Packet p;
-  p.eth(kBackendMac, kLbMac);
-  if (vlan) p.vlan(*vlan);
-  return p;
+    Packet p;
+    p.eth(kBackendMac, kLbMac);
+    if (vlan) p.vlan(*vlan);
+    return p;
 }
 
 // The frame the kernel should see after decapsulation.
 Bytes bare(Inner family, std::optional<uint16_t> vlan = std::nullopt, uint8_t ecn = kNotEct) {
-  Packet p = eth(vlan);
-  return inner(p, family, ecn).build();
+    Packet p = eth(vlan);
+    return inner(p, family, ecn).build();
 }
 
 // Exactly one counter moved, by one packet of `bytes` bytes.
 void check_only(const DecapHarness& h, jl_decap_counter which, uint64_t bytes) {
-  auto all = h.counters();
-  for (uint32_t c = 0; c < JL_DECAP_CNT_COUNT; c++) {
-    INFO("counter " << decap_counter_name(static_cast<jl_decap_counter>(c)));
-    CHECK(all[c].packets == (c == which ? 1u : 0u));
-    CHECK(all[c].bytes == (c == which ? bytes : 0u));
-  }
+    auto all = h.counters();
+    for (uint32_t c = 0; c < JL_DECAP_CNT_COUNT; c++) {
+        INFO("counter " << decap_counter_name(static_cast<jl_decap_counter>(c)));
+        CHECK(all[c].packets == (c == which ? 1u : 0u));
+        CHECK(all[c].bytes == (c == which ? bytes : 0u));
+    }
 }
 
 void expect_decap(const Bytes& in, const Bytes& expected, jl_decap_counter which, DecapHarness* shared = nullptr) {
-  std::optional<DecapHarness> own;
-  DecapHarness& h = shared ? *shared : own.emplace();
-  REQUIRE(verify_checksums(in) == "");
-  XdpResult r = h.run(in);
-  CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
-  CHECK(hex_diff(expected, r.data) == "");
-  CHECK(verify_checksums(r.data) == "");
-  if (!shared) check_only(h, which, in.size());
+    std::optional<DecapHarness> own;
+    DecapHarness& h = shared ? *shared : own.emplace();
+    REQUIRE(verify_checksums(in) == "");
+    XdpResult r = h.run(in);
+    CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
+    CHECK(hex_diff(expected, r.data) == "");
+    CHECK(verify_checksums(r.data) == "");
+    if (!shared) check_only(h, which, in.size());
 }
 
 void expect_untouched(const Bytes& in, jl_decap_counter which, DecapHarness* shared = nullptr) {
-  std::optional<DecapHarness> own;
-  DecapHarness& h = shared ? *shared : own.emplace();
-  XdpResult r = h.run(in);
-  CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
-  CHECK(hex_diff(in, r.data) == "");
-  if (!shared) check_only(h, which, in.size());
+    std::optional<DecapHarness> own;
+    DecapHarness& h = shared ? *shared : own.emplace();
+    XdpResult r = h.run(in);
+    CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
+    CHECK(hex_diff(in, r.data) == "");
+    if (!shared) check_only(h, which, in.size());
 }
 
 }  // namespace
 
 TEST_CASE("decap: IPIP", "[decap]") {
-  Packet p = eth();
-  p.ipv4(kLb4, kBe4).id(0);
-  expect_decap(inner(p, Inner::v4).build(), bare(Inner::v4), JL_DECAP_CNT_DECAP_IPIP);
+    Packet p = eth();
+    p.ipv4(kLb4, kBe4).id(0);
+    expect_decap(inner(p, Inner::v4).build(), bare(Inner::v4), JL_DECAP_CNT_DECAP_IPIP);
 }
 
 TEST_CASE("decap: IPv6 in IPv6", "[decap]") {
-  Packet p = eth();
-  p.ipv6(kLb6, kBe6).flow_label(0x1234);
-  expect_decap(inner(p, Inner::v6).build(), bare(Inner::v6), JL_DECAP_CNT_DECAP_IP6IP6);
+    Packet p = eth();
+    p.ipv6(kLb6, kBe6).flow_label(0x1234);
+    expect_decap(inner(p, Inner::v6).build(), bare(Inner::v6), JL_DECAP_CNT_DECAP_IP6IP6);
 }
 
 TEST_CASE("decap: IPv4 in IPv6", "[decap]") {
-  Packet p = eth();
-  p.ipv6(kLb6, kBe6);
-  expect_decap(inner(p, Inner::v4).build(), bare(Inner::v4), JL_DECAP_CNT_DECAP_IP4IN6);
+    Packet p = eth();
+    p.ipv6(kLb6, kBe6);
+    expect_decap(inner(p, Inner::v4).build(), bare(Inner::v4), JL_DECAP_CNT_DECAP_IP4IN6);
 }
 
 TEST_CASE("decap: IPv6 outer with a destination-options header before the tunnel", "[decap]") {
-  Packet p = eth();
-  p.ipv6(kLb6, kBe6).dest_opts();
-  expect_decap(inner(p, Inner::v6).build(), bare(Inner::v6), JL_DECAP_CNT_DECAP_IP6IP6);
+    Packet p = eth();
+    p.ipv6(kLb6, kBe6).dest_opts();
+    expect_decap(inner(p, Inner::v6).build(), bare(Inner::v6), JL_DECAP_CNT_DECAP_IP6IP6);
 }
 
 TEST_CASE("decap: GUE variant 0, every outer/inner family pair", "[decap]") {
-  for (Inner outer : {Inner::v4, Inner::v6}) {
-    for (Inner in : {Inner::v4, Inner::v6}) {
-      INFO("outer " << (outer == Inner::v4 ? "IPv4" : "IPv6") << ", inner " << (in == Inner::v4 ? "IPv4" : "IPv6"));
-      Packet p = eth();
-      if (outer == Inner::v4)
-        p.ipv4(kLb4, kBe4);
-      else
-        p.ipv6(kLb6, kBe6);
-      p.udp(49152 + 77, kGue).gue();
-      expect_decap(inner(p, in).build(), bare(in), JL_DECAP_CNT_DECAP_GUE);
+    for (Inner outer : {Inner::v4, Inner::v6}) {
+        for (Inner in : {Inner::v4, Inner::v6}) {
+            INFO("outer " << (outer == Inner::v4 ? "IPv4" : "IPv6") << ", inner "
+                          << (in == Inner::v4 ? "IPv4" : "IPv6"));
+            Packet p = eth();
+            if (outer == Inner::v4)
+                p.ipv4(kLb4, kBe4);
+            else
+                p.ipv6(kLb6, kBe6);
+            p.udp(49152 + 77, kGue).gue();
+            expect_decap(inner(p, in).build(), bare(in), JL_DECAP_CNT_DECAP_GUE);
+        }
     }
-  }
 }
 
 TEST_CASE("decap: GUE variant 1 (IP right after UDP)", "[decap]") {
-  for (Inner outer : {Inner::v4, Inner::v6}) {
-    for (Inner in : {Inner::v4, Inner::v6}) {
-      INFO("outer " << (outer == Inner::v4 ? "IPv4" : "IPv6") << ", inner " << (in == Inner::v4 ? "IPv4" : "IPv6"));
-      Packet p = eth();
-      if (outer == Inner::v4)
-        p.ipv4(kLb4, kBe4).udp(50000, kGue).l4_checksum(0);  // IPv4 tunnels may omit it
-      else
-        p.ipv6(kLb6, kBe6).udp(50000, kGue);
-      expect_decap(inner(p, in).build(), bare(in), JL_DECAP_CNT_DECAP_GUE_DIRECT);
+    for (Inner outer : {Inner::v4, Inner::v6}) {
+        for (Inner in : {Inner::v4, Inner::v6}) {
+            INFO("outer " << (outer == Inner::v4 ? "IPv4" : "IPv6") << ", inner "
+                          << (in == Inner::v4 ? "IPv4" : "IPv6"));
+            Packet p = eth();
+            if (outer == Inner::v4)
+                p.ipv4(kLb4, kBe4).udp(50000, kGue).l4_checksum(0);  // IPv4 tunnels may omit it
+            else
+                p.ipv6(kLb6, kBe6).udp(50000, kGue);
+            expect_decap(inner(p, in).build(), bare(in), JL_DECAP_CNT_DECAP_GUE_DIRECT);
+        }
     }
-  }
 }
 
 TEST_CASE("decap: the 802.1Q tag stays and carries the inner ethertype", "[decap]") {
-  Packet ipip = eth(100);
-  ipip.ipv4(kLb4, kBe4);
-  expect_decap(inner(ipip, Inner::v4).build(), bare(Inner::v4, 100), JL_DECAP_CNT_DECAP_IPIP);
+    Packet ipip = eth(100);
+    ipip.ipv4(kLb4, kBe4);
+    expect_decap(inner(ipip, Inner::v4).build(), bare(Inner::v4, 100), JL_DECAP_CNT_DECAP_IPIP);
 
-  Packet gue = eth(4094);
-  gue.ipv6(kLb6, kBe6).udp(50000, kGue).gue();
-  expect_decap(inner(gue, Inner::v4).build(), bare(Inner::v4, 4094), JL_DECAP_CNT_DECAP_GUE);
+    Packet gue = eth(4094);
+    gue.ipv6(kLb6, kBe6).udp(50000, kGue).gue();
+    expect_decap(inner(gue, Inner::v4).build(), bare(Inner::v4, 4094), JL_DECAP_CNT_DECAP_GUE);
 
-  Packet v4in6 = eth(1);
-  v4in6.ipv6(kLb6, kBe6);
-  expect_decap(inner(v4in6, Inner::v4).build(), bare(Inner::v4, 1), JL_DECAP_CNT_DECAP_IP4IN6);
+    Packet v4in6 = eth(1);
+    v4in6.ipv6(kLb6, kBe6);
+    expect_decap(inner(v4in6, Inner::v4).build(), bare(Inner::v4, 1), JL_DECAP_CNT_DECAP_IP4IN6);
 }
 
 TEST_CASE("decap: GUE port is configurable; other ports pass untouched", "[decap]") {
-  auto gue_to = [](uint16_t port) {
-    Packet p = eth();
-    p.ipv4(kLb4, kBe4).udp(50000, port).gue();
-    return inner(p, Inner::v4).build();
-  };
-  expect_untouched(gue_to(kGue + 1), JL_DECAP_CNT_PASS_NOT_TUNNEL);
+    auto gue_to = [](uint16_t port) {
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4).udp(50000, port).gue();
+        return inner(p, Inner::v4).build();
+    };
+    expect_untouched(gue_to(kGue + 1), JL_DECAP_CNT_PASS_NOT_TUNNEL);
 
-  DecapHarness h;
-  h.set_gue_port(7777);
-  expect_untouched(gue_to(kGue), JL_DECAP_CNT_PASS_NOT_TUNNEL, &h);
-  expect_decap(gue_to(7777), bare(Inner::v4), JL_DECAP_CNT_DECAP_GUE, &h);
-  CHECK(h.counter(JL_DECAP_CNT_PASS_NOT_TUNNEL).packets == 1);
-  CHECK(h.counter(JL_DECAP_CNT_DECAP_GUE).packets == 1);
+    DecapHarness h;
+    h.set_gue_port(7777);
+    expect_untouched(gue_to(kGue), JL_DECAP_CNT_PASS_NOT_TUNNEL, &h);
+    expect_decap(gue_to(7777), bare(Inner::v4), JL_DECAP_CNT_DECAP_GUE, &h);
+    CHECK(h.counter(JL_DECAP_CNT_PASS_NOT_TUNNEL).packets == 1);
+    CHECK(h.counter(JL_DECAP_CNT_DECAP_GUE).packets == 1);
 }
 
 TEST_CASE("decap: with local addresses set, other destinations pass untouched", "[decap]") {
-  DecapHarness h;
-  h.add_local(kBe4);
-  h.add_local(kBe6);
-  auto ipip_to = [](const char* dst) {
-    Packet p = eth();
-    p.ipv4(kLb4, dst);
-    return inner(p, Inner::v4).build();
-  };
-  auto ip6_to = [](const char* dst) {
-    Packet p = eth();
-    p.ipv6(kLb6, dst);
-    return inner(p, Inner::v6).build();
-  };
-  expect_untouched(ipip_to("198.18.0.21"), JL_DECAP_CNT_PASS_NOT_LOCAL, &h);
-  expect_untouched(ip6_to("2001:db8::21"), JL_DECAP_CNT_PASS_NOT_LOCAL, &h);
-  // An IPv4 address that equals the first word of a local IPv6 one is not local.
-  expect_untouched(ipip_to("32.1.13.184"), JL_DECAP_CNT_PASS_NOT_LOCAL, &h);
-  expect_decap(ipip_to(kBe4), bare(Inner::v4), JL_DECAP_CNT_DECAP_IPIP, &h);
-  expect_decap(ip6_to(kBe6), bare(Inner::v6), JL_DECAP_CNT_DECAP_IP6IP6, &h);
-  CHECK(h.counter(JL_DECAP_CNT_PASS_NOT_LOCAL).packets == 3);
-  CHECK(h.counter(JL_DECAP_CNT_DECAP_IPIP).packets == 1);
-  CHECK(h.counter(JL_DECAP_CNT_DECAP_IP6IP6).packets == 1);
+    DecapHarness h;
+    h.add_local(kBe4);
+    h.add_local(kBe6);
+    auto ipip_to = [](const char* dst) {
+        Packet p = eth();
+        p.ipv4(kLb4, dst);
+        return inner(p, Inner::v4).build();
+    };
+    auto ip6_to = [](const char* dst) {
+        Packet p = eth();
+        p.ipv6(kLb6, dst);
+        return inner(p, Inner::v6).build();
+    };
+    expect_untouched(ipip_to("198.18.0.21"), JL_DECAP_CNT_PASS_NOT_LOCAL, &h);
+    expect_untouched(ip6_to("2001:db8::21"), JL_DECAP_CNT_PASS_NOT_LOCAL, &h);
+    // An IPv4 address that equals the first word of a local IPv6 one is not local.
+    expect_untouched(ipip_to("32.1.13.184"), JL_DECAP_CNT_PASS_NOT_LOCAL, &h);
+    expect_decap(ipip_to(kBe4), bare(Inner::v4), JL_DECAP_CNT_DECAP_IPIP, &h);
+    expect_decap(ip6_to(kBe6), bare(Inner::v6), JL_DECAP_CNT_DECAP_IP6IP6, &h);
+    CHECK(h.counter(JL_DECAP_CNT_PASS_NOT_LOCAL).packets == 3);
+    CHECK(h.counter(JL_DECAP_CNT_DECAP_IPIP).packets == 1);
+    CHECK(h.counter(JL_DECAP_CNT_DECAP_IP6IP6).packets == 1);
 }
 
 TEST_CASE("decap: traffic that is no tunnel passes untouched", "[decap]") {
-  expect_untouched(bare(Inner::v4), JL_DECAP_CNT_PASS_NOT_TUNNEL);
-  expect_untouched(bare(Inner::v6, 10), JL_DECAP_CNT_PASS_NOT_TUNNEL);
-  expect_untouched(Packet().eth(kBackendMac, kLbMac).ipv4(kLb4, kBe4).udp(53, 53).payload("dns").build(),
-                   JL_DECAP_CNT_PASS_NOT_TUNNEL);
-  expect_untouched(Packet().eth(kBackendMac, kLbMac).ethertype(kEthArp).payload_size(28).build(),
-                   JL_DECAP_CNT_PASS_NOT_TUNNEL);
-  // 6in4 is no forwarding mode of julier; the kernel decides.
-  Packet sit = eth();
-  sit.ipv4(kLb4, kBe4);
-  expect_untouched(inner(sit, Inner::v6).build(), JL_DECAP_CNT_PASS_NOT_TUNNEL);
+    expect_untouched(bare(Inner::v4), JL_DECAP_CNT_PASS_NOT_TUNNEL);
+    expect_untouched(bare(Inner::v6, 10), JL_DECAP_CNT_PASS_NOT_TUNNEL);
+    expect_untouched(Packet().eth(kBackendMac, kLbMac).ipv4(kLb4, kBe4).udp(53, 53).payload("dns").build(),
+                     JL_DECAP_CNT_PASS_NOT_TUNNEL);
+    expect_untouched(Packet().eth(kBackendMac, kLbMac).ethertype(kEthArp).payload_size(28).build(),
+                     JL_DECAP_CNT_PASS_NOT_TUNNEL);
+    // 6in4 is no forwarding mode of julier; the kernel decides.
+    Packet sit = eth();
+    sit.ipv4(kLb4, kBe4);
+    expect_untouched(inner(sit, Inner::v6).build(), JL_DECAP_CNT_PASS_NOT_TUNNEL);
 }
 
 TEST_CASE("decap: a frame cut at any byte passes untouched", "[decap]") {
-  std::vector<std::pair<const char*, Bytes>> frames;
-  {
-    Packet p = eth(5);
-    p.ipv4(kLb4, kBe4);
-    frames.emplace_back("IPIP", inner(p, Inner::v4).build());
-  }
-  {
-    Packet p = eth();
-    p.ipv6(kLb6, kBe6).udp(50000, kGue).gue();
-    frames.emplace_back("GUE over IPv6", inner(p, Inner::v6).build());
-  }
-  {
-    Packet p = eth();
-    p.ipv4(kLb4, kBe4).udp(50000, kGue);
-    frames.emplace_back("GUE variant 1", inner(p, Inner::v4).build());
-  }
-  for (const auto& [name, full] : frames) {
-    DecapHarness h;
-    // BPF_PROG_TEST_RUN takes no XDP frame shorter than an Ethernet header.
-    for (size_t n = 14; n < full.size(); n++) {
-      INFO(name << " cut to " << n << " of " << full.size() << " bytes");
-      Bytes cut = truncated(full, n);
-      XdpResult r = h.run(cut);
-      CHECK(r.verdict == XDP_PASS);
-      CHECK(hex_diff(cut, r.data) == "");
+    std::vector<std::pair<const char*, Bytes>> frames;
+    {
+        Packet p = eth(5);
+        p.ipv4(kLb4, kBe4);
+        frames.emplace_back("IPIP", inner(p, Inner::v4).build());
     }
-    auto all = h.counters();
-    uint64_t malformed = all[JL_DECAP_CNT_PASS_MALFORMED].packets;
-    INFO(name);
-    CHECK(malformed == full.size() - 14);  // every cut names the broken outer packet
-  }
+    {
+        Packet p = eth();
+        p.ipv6(kLb6, kBe6).udp(50000, kGue).gue();
+        frames.emplace_back("GUE over IPv6", inner(p, Inner::v6).build());
+    }
+    {
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4).udp(50000, kGue);
+        frames.emplace_back("GUE variant 1", inner(p, Inner::v4).build());
+    }
+    for (const auto& [name, full] : frames) {
+        DecapHarness h;
+        // BPF_PROG_TEST_RUN takes no XDP frame shorter than an Ethernet header.
+        for (size_t n = 14; n < full.size(); n++) {
+            INFO(name << " cut to " << n << " of " << full.size() << " bytes");
+            Bytes cut = truncated(full, n);
+            XdpResult r = h.run(cut);
+            CHECK(r.verdict == XDP_PASS);
+            CHECK(hex_diff(cut, r.data) == "");
+        }
+        auto all = h.counters();
+        uint64_t malformed = all[JL_DECAP_CNT_PASS_MALFORMED].packets;
+        INFO(name);
+        CHECK(malformed == full.size() - 14);  // every cut names the broken outer packet
+    }
 }
 
 TEST_CASE("decap: broken or unsupported tunnel headers pass untouched", "[decap]") {
-  auto gue = [](const std::function<void(Packet&)>& edit) {
-    Packet p = eth();
-    p.ipv4(kLb4, kBe4).udp(50000, kGue).gue();
-    edit(p);
-    return inner(p, Inner::v4).build();
-  };
-  SECTION("GUE optional fields (hlen 1)") {
-    expect_untouched(gue([](Packet& p) { p.gue_hlen(1); }), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("GUE control message") {
-    expect_untouched(gue([](Packet& p) { p.gue_control(); }), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("GUE variant 2") {
-    expect_untouched(gue([](Packet& p) { p.gue_version(2); }), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("GUE carrying a protocol that is not IP") {
-    expect_untouched(gue([](Packet& p) { p.gue_proto(kProtoUdp); }), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("GUE protocol and inner header disagree") {
-    expect_untouched(gue([](Packet& p) { p.gue_proto(kProtoIpv6); }), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("GUE variant 1 whose first nibble is no IP version") {
-    Packet p = eth();
-    p.ipv4(kLb4, kBe4).udp(50000, kGue);
-    inner(p, Inner::v4).ip_version(5);
-    expect_untouched(p.build(), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("IPIP whose inner header has IHL 4") {
-    Packet p = eth();
-    p.ipv4(kLb4, kBe4);
-    inner(p, Inner::v4).with<Ip4Layer>([](Ip4Layer& l) { l.ihl = 4; });
-    expect_untouched(p.build(), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("outer IPv4 with IHL 4") {
-    Packet p = eth();
-    p.ipv4(kLb4, kBe4).ihl(4);
-    expect_untouched(inner(p, Inner::v4).build(), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("outer IPv4 total length beyond the frame") {
-    Packet p = eth();
-    p.ipv4(kLb4, kBe4).total_length(1400);
-    expect_untouched(inner(p, Inner::v4).build(), JL_DECAP_CNT_PASS_MALFORMED);
-  }
-  SECTION("outer IPv6 payload length beyond the frame") {
-    Packet p = eth();
-    p.ipv6(kLb6, kBe6).payload_length(1400);
-    expect_untouched(inner(p, Inner::v6).build(), JL_DECAP_CNT_PASS_MALFORMED);
-  }
+    auto gue = [](const std::function<void(Packet&)>& edit) {
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4).udp(50000, kGue).gue();
+        edit(p);
+        return inner(p, Inner::v4).build();
+    };
+    SECTION("GUE optional fields (hlen 1)") {
+        expect_untouched(gue([](Packet& p) { p.gue_hlen(1); }), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("GUE control message") {
+        expect_untouched(gue([](Packet& p) { p.gue_control(); }), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("GUE variant 2") {
+        expect_untouched(gue([](Packet& p) { p.gue_version(2); }), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("GUE carrying a protocol that is not IP") {
+        expect_untouched(gue([](Packet& p) { p.gue_proto(kProtoUdp); }), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("GUE protocol and inner header disagree") {
+        expect_untouched(gue([](Packet& p) { p.gue_proto(kProtoIpv6); }), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("GUE variant 1 whose first nibble is no IP version") {
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4).udp(50000, kGue);
+        inner(p, Inner::v4).ip_version(5);
+        expect_untouched(p.build(), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("IPIP whose inner header has IHL 4") {
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4);
+        inner(p, Inner::v4).with<Ip4Layer>([](Ip4Layer& l) { l.ihl = 4; });
+        expect_untouched(p.build(), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("outer IPv4 with IHL 4") {
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4).ihl(4);
+        expect_untouched(inner(p, Inner::v4).build(), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("outer IPv4 total length beyond the frame") {
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4).total_length(1400);
+        expect_untouched(inner(p, Inner::v4).build(), JL_DECAP_CNT_PASS_MALFORMED);
+    }
+    SECTION("outer IPv6 payload length beyond the frame") {
+        Packet p = eth();
+        p.ipv6(kLb6, kBe6).payload_length(1400);
+        expect_untouched(inner(p, Inner::v6).build(), JL_DECAP_CNT_PASS_MALFORMED);
+    }
 }
 
 TEST_CASE("decap: fragments are never decapsulated", "[decap]") {
-  Packet v4 = eth();
-  v4.ipv4(kLb4, kBe4).mf();
-  expect_untouched(inner(v4, Inner::v4).build(), JL_DECAP_CNT_PASS_FRAGMENT);
-  Packet v4_last = eth();
-  v4_last.ipv4(kLb4, kBe4).frag_offset(185).ip_proto(kProtoIpip).payload_size(40);
-  expect_untouched(v4_last.build(), JL_DECAP_CNT_PASS_FRAGMENT);
-  Packet v6 = eth();
-  v6.ipv6(kLb6, kBe6).fragment6(0, true, 99);
-  expect_untouched(inner(v6, Inner::v6).build(), JL_DECAP_CNT_PASS_FRAGMENT);
+    Packet v4 = eth();
+    v4.ipv4(kLb4, kBe4).mf();
+    expect_untouched(inner(v4, Inner::v4).build(), JL_DECAP_CNT_PASS_FRAGMENT);
+    Packet v4_last = eth();
+    v4_last.ipv4(kLb4, kBe4).frag_offset(185).ip_proto(kProtoIpip).payload_size(40);
+    expect_untouched(v4_last.build(), JL_DECAP_CNT_PASS_FRAGMENT);
+    Packet v6 = eth();
+    v6.ipv6(kLb6, kBe6).fragment6(0, true, 99);
+    expect_untouched(inner(v6, Inner::v6).build(), JL_DECAP_CNT_PASS_FRAGMENT);
 }
 
 TEST_CASE("decap: ECN follows RFC 6040", "[decap]") {
-  struct Case {
-    uint8_t outer, inner, result;  // result 0xff: dropped
-  };
-  // RFC 6040 section 4.2, figure 4 (the rows this decapsulator implements).
-  const Case cases[] = {
-      {kEcnCe, kEct0, kEcnCe},    {kEcnCe, kEct1, kEcnCe},     {kEcnCe, kEcnCe, kEcnCe},
-      {kEcnCe, kNotEct, 0xff},    {kEct1, kEct0, kEct1},       {kEct1, kEct1, kEct1},
-      {kEct1, kNotEct, kNotEct},  {kEct0, kEct1, kEct1},       {kEct0, kNotEct, kNotEct},
-      {kNotEct, kEcnCe, kEcnCe},  {kNotEct, kEct0, kEct0},
-  };
-  for (Inner family : {Inner::v4, Inner::v6}) {
-    for (const Case& c : cases) {
-      INFO((family == Inner::v4 ? "IPv4" : "IPv6") << " inner, outer ECN " << int(c.outer) << ", inner ECN "
-                                                    << int(c.inner));
-      Packet p = eth();
-      p.ipv6(kLb6, kBe6).tos(0xb8).ecn(c.outer);  // DSCP EF outside: must not leak inside
-      Bytes in = inner(p, family, c.inner).build();
-      if (c.result == 0xff) {
-        DecapHarness h;
-        XdpResult r = h.run(in);
-        CHECK(verdict_name(r.verdict) == std::string("XDP_DROP"));
-        check_only(h, JL_DECAP_CNT_DROP_ECN, in.size());
-        continue;
-      }
-      jl_decap_counter kind = family == Inner::v4 ? JL_DECAP_CNT_DECAP_IP4IN6 : JL_DECAP_CNT_DECAP_IP6IP6;
-      // The builder computes the IPv4 header checksum of the expected frame afresh.
-      expect_decap(in, bare(family, std::nullopt, c.result), kind);
+    struct Case {
+        uint8_t outer, inner, result;  // result 0xff: dropped
+    };
+    // RFC 6040 section 4.2, figure 4 (the rows this decapsulator implements).
+    const Case cases[] = {
+        {kEcnCe, kEct0, kEcnCe},   {kEcnCe, kEct1, kEcnCe},   {kEcnCe, kEcnCe, kEcnCe},  {kEcnCe, kNotEct, 0xff},
+        {kEct1, kEct0, kEct1},     {kEct1, kEct1, kEct1},     {kEct1, kNotEct, kNotEct}, {kEct0, kEct1, kEct1},
+        {kEct0, kNotEct, kNotEct}, {kNotEct, kEcnCe, kEcnCe}, {kNotEct, kEct0, kEct0},
+    };
+    for (Inner family : {Inner::v4, Inner::v6}) {
+        for (const Case& c : cases) {
+            INFO((family == Inner::v4 ? "IPv4" : "IPv6")
+                 << " inner, outer ECN " << int(c.outer) << ", inner ECN " << int(c.inner));
+            Packet p = eth();
+            p.ipv6(kLb6, kBe6).tos(0xb8).ecn(c.outer);  // DSCP EF outside: must not leak inside
+            Bytes in = inner(p, family, c.inner).build();
+            if (c.result == 0xff) {
+                DecapHarness h;
+                XdpResult r = h.run(in);
+                CHECK(verdict_name(r.verdict) == std::string("XDP_DROP"));
+                check_only(h, JL_DECAP_CNT_DROP_ECN, in.size());
+                continue;
+            }
+            jl_decap_counter kind = family == Inner::v4 ? JL_DECAP_CNT_DECAP_IP4IN6 : JL_DECAP_CNT_DECAP_IP6IP6;
+            // The builder computes the IPv4 header checksum of the expected frame afresh.
+            expect_decap(in, bare(family, std::nullopt, c.result), kind);
+        }
     }
-  }
-  // The same through an IPv4 outer header and GUE.
-  Packet p = eth();
-  p.ipv4(kLb4, kBe4).ecn(kEcnCe).udp(50000, kGue).gue();
-  expect_decap(inner(p, Inner::v4, kEct1).build(), bare(Inner::v4, std::nullopt, kEcnCe), JL_DECAP_CNT_DECAP_GUE);
+    // The same through an IPv4 outer header and GUE.
+    Packet p = eth();
+    p.ipv4(kLb4, kBe4).ecn(kEcnCe).udp(50000, kGue).gue();
+    expect_decap(inner(p, Inner::v4, kEct1).build(), bare(Inner::v4, std::nullopt, kEcnCe), JL_DECAP_CNT_DECAP_GUE);
 }

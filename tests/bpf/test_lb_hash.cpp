@@ -14,13 +14,13 @@ using namespace julier::test;
 using namespace julier::test::lbfix;
 
 TEST_CASE("lb hash: the reference hash reproduces independently computed lookup3 vectors", "[lb][hash]") {
-  CHECK(lookup3_hashword(std::vector<uint32_t>{}, 0) == 0xdeadbeefu);
-  CHECK(lookup3_hashword(std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7, 8}, JL_HASH_SEED) == 0x9092fe0fu);
-  // 5-tuple 198.18.0.10:40000 -> 198.19.0.1:80 TCP.
-  CHECK(ref_flow_hash("198.18.0.10", "198.19.0.1", 40000, 80, IPPROTO_TCP) == 0x47afc8c4u);
-  // Source 198.18.0.10 alone, and the pair 198.18.0.10 -> 198.19.0.1.
-  CHECK(ref_source_hash("198.18.0.10") == 0xef6dcc3au);
-  CHECK(ref_pair_hash("198.18.0.10", "198.19.0.1") == 0x19308a29u);
-  // 5-tuple [2001:db8::10]:40000 -> [2001:db8:ff::1]:443 UDP.
-  CHECK(ref_flow_hash("2001:db8::10", "2001:db8:ff::1", 40000, 443, IPPROTO_UDP) == 0x8beae29du);
+    CHECK(lookup3_hashword(std::vector<uint32_t>{}, 0) == 0xdeadbeefu);
+    CHECK(lookup3_hashword(std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7, 8}, JL_HASH_SEED) == 0x9092fe0fu);
+    // 5-tuple 198.18.0.10:40000 -> 198.19.0.1:80 TCP.
+    CHECK(ref_flow_hash("198.18.0.10", "198.19.0.1", 40000, 80, IPPROTO_TCP) == 0x47afc8c4u);
+    // Source 198.18.0.10 alone, and the pair 198.18.0.10 -> 198.19.0.1.
+    CHECK(ref_source_hash("198.18.0.10") == 0xef6dcc3au);
+    CHECK(ref_pair_hash("198.18.0.10", "198.19.0.1") == 0x19308a29u);
+    // 5-tuple [2001:db8::10]:40000 -> [2001:db8:ff::1]:443 UDP.
+    CHECK(ref_flow_hash("2001:db8::10", "2001:db8:ff::1", 40000, 443, IPPROTO_UDP) == 0x8beae29du);
 }

@@ -5,10 +5,9 @@
 #include <bpf/bpf_helpers.h>
 
 SEC("xdp")
-int xdp_pass(struct xdp_md *ctx)
-{
-	(void)ctx;
-	return XDP_PASS;
+int xdp_pass(struct xdp_md* ctx) {
+    (void)ctx;
+    return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -31,12 +31,12 @@ namespace julier::integration {
 inline bool is_root() { return ::geteuid() == 0; }
 
 // Opens a root-only test: ends it (passed, with a warning) when not run as root.
-#define JULIER_SKIP_UNLESS_ROOT()                      \
-    do {                                               \
-        if (!::julier::integration::is_root()) {       \
-            WARN("skipped: needs root");               \
-            return;                                    \
-        }                                              \
+#define JULIER_SKIP_UNLESS_ROOT()                \
+    do {                                         \
+        if (!::julier::integration::is_root()) { \
+            WARN("skipped: needs root");         \
+            return;                              \
+        }                                        \
     } while (false)
 
 // /sys/fs/bpf/julier-test-<pid>-<n>, torn down (detach + unpin) when it goes.
@@ -127,14 +127,8 @@ inline const test::Mac kLbMac{0x02, 0xaa, 0x00, 0x00, 0x00, 0x01};
 inline constexpr const char* kClient = "198.18.0.10";
 
 // A TCP SYN from the client to vip:port.
-inline test::Bytes syn(const std::string& vip, std::uint16_t port, std::uint16_t sport,
-                       const char* client = kClient) {
-    return test::Packet()
-        .eth(kLbMac, kClientMac)
-        .ipv4(client, vip)
-        .tcp(sport, port)
-        .flags(test::kTcpSyn)
-        .build();
+inline test::Bytes syn(const std::string& vip, std::uint16_t port, std::uint16_t sport, const char* client = kClient) {
+    return test::Packet().eth(kLbMac, kClientMac).ipv4(client, vip).tcp(sport, port).flags(test::kTcpSyn).build();
 }
 
 // The connection-table key of that SYN (as the client sent it).

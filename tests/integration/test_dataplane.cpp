@@ -374,8 +374,8 @@ TEST_CASE("pins of another ABI or other limits are refused, not wiped", "[datapl
     set_pinned_abi_version(pins, JL_ABI_VERSION + 1);
     const std::string theirs = "ABI version " + std::to_string(JL_ABI_VERSION + 1);
     const std::string ours = "ABI version " + std::to_string(JL_ABI_VERSION);
-    CHECK_THROWS_WITH(Dataplane::open(options), Catch::Contains(theirs) && Catch::Contains(ours) &&
-                                                    Catch::Contains("rm -r " + pins.path()));
+    CHECK_THROWS_WITH(Dataplane::open(options),
+                      Catch::Contains(theirs) && Catch::Contains(ours) && Catch::Contains("rm -r " + pins.path()));
     set_pinned_abi_version(pins, JL_ABI_VERSION);
 
     dataplane::Options bigger = options;
@@ -415,9 +415,9 @@ TEST_CASE("a pinned jl_rings that is not memory-mappable is refused as another l
     // The same sizes without BPF_F_MMAPABLE, as a build before the mapped rings had.
     replace_pinned_map(pins, "jl_rings", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
                        JL_SIDES * options_for(pins).limits.ring_capacity);
-    CHECK_THROWS_WITH(Dataplane::open(options_for(pins)),
-                      Catch::Contains("jl_rings") && Catch::Contains("flags 0x0") &&
-                          Catch::Contains("flags 0x400") && Catch::Contains("rm -r " + pins.path()));
+    CHECK_THROWS_WITH(Dataplane::open(options_for(pins)), Catch::Contains("jl_rings") && Catch::Contains("flags 0x0") &&
+                                                              Catch::Contains("flags 0x400") &&
+                                                              Catch::Contains("rm -r " + pins.path()));
 }
 
 TEST_CASE("teardown removes every pin", "[dataplane][integration]") {

@@ -43,8 +43,8 @@ int load_pass_program() {
     return bpf_prog_load(BPF_PROG_TYPE_XDP, "other_pass", "GPL", insns, 2, nullptr);
 }
 
-#define EXPECT(cond)                                                             \
-    do {                                                                         \
+#define EXPECT(cond)                                                                      \
+    do {                                                                                  \
         if (!(cond)) return std::string("line ") + std::to_string(__LINE__) + ": " #cond; \
     } while (0)
 
@@ -84,7 +84,8 @@ TEST_CASE("attach adopts, replaces nothing foreign, detaches", "[dataplane][inte
         // Someone else's program is never replaced.
         dataplane::Fd other(load_pass_program());
         EXPECT(other);
-        EXPECT(bpf_xdp_attach(static_cast<int>(if_nametoindex("veth1")), other.get(), XDP_FLAGS_DRV_MODE, nullptr) == 0);
+        EXPECT(bpf_xdp_attach(static_cast<int>(if_nametoindex("veth1")), other.get(), XDP_FLAGS_DRV_MODE, nullptr) ==
+               0);
         try {
             dp->attach("veth1", AttachMode::native);
             return "attach over a foreign program succeeded";

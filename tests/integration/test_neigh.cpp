@@ -26,16 +26,15 @@ std::string link_mac(const std::string& prefix, const std::string& ifname) {
     return out.substr(at + 11, 17);
 }
 
-#define EXPECT(cond)                                                             \
-    do {                                                                         \
+#define EXPECT(cond)                                                                      \
+    do {                                                                                  \
         if (!(cond)) return std::string("line ") + std::to_string(__LINE__) + ": " #cond; \
     } while (0)
 
-#define EXPECT_CONTAINS(text, part)                                                                 \
-    do {                                                                                            \
-        if ((text).find(part) == std::string::npos)                                                 \
-            return std::string("line ") + std::to_string(__LINE__) + ": \"" + (text) + "\" lacks \"" + \
-                   (part) + "\"";                                                                    \
+#define EXPECT_CONTAINS(text, part)                                                                                   \
+    do {                                                                                                              \
+        if ((text).find(part) == std::string::npos)                                                                   \
+            return std::string("line ") + std::to_string(__LINE__) + ": \"" + (text) + "\" lacks \"" + (part) + "\""; \
     } while (0)
 
 }  // namespace
@@ -77,8 +76,8 @@ TEST_CASE("the resolver finds next hops, MACs and egress devices", "[neigh][inte
         std::string ours = link_mac("", "veth0");
         std::string theirs = link_mac(in_peer, "veth1");
 
-        neigh::NetlinkResolver resolver(neigh::NetlinkResolver::Options{std::chrono::milliseconds(1500),
-                                                                         std::chrono::milliseconds(20)});
+        neigh::NetlinkResolver resolver(
+            neigh::NetlinkResolver::Options{std::chrono::milliseconds(1500), std::chrono::milliseconds(20)});
         auto answers = resolver.resolve({ip("198.18.0.2"), ip("198.18.0.77"), ip("198.20.0.1"), ip("198.19.5.5"),
                                          ip("2001:db8::2"), ip("198.18.0.1"), ip("198.18.0.2")});
         EXPECT(answers.size() == 6);

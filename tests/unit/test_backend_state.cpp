@@ -21,9 +21,9 @@ using plan::BackendRole;
 TEST_CASE("backend state: unchecked, draining and down look the same in plan, metrics and julierctl",
           "[plan][metrics][daemon][cli]") {
     auto unchecked_service = service("static", "198.19.0.2", 80, {backend("198.18.0.30")});  // health kind none
-    auto web = service("web", "198.19.0.1", 80,
-                       {backend("198.18.0.20"), backend("198.18.0.21", 100, config::BackendState::drain),
-                        backend("198.18.0.22")});
+    auto web = service(
+        "web", "198.19.0.1", 80,
+        {backend("198.18.0.20"), backend("198.18.0.21", 100, config::BackendState::drain), backend("198.18.0.22")});
     web.health.kind = config::HealthKind::tcp;
     const auto cat = catalogue({unchecked_service, web});
 

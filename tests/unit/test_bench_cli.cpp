@@ -53,8 +53,7 @@ TEST_CASE("bench: figures are written as one flat, indented JSON object", "[benc
     std::remove(path.c_str());
 
     CHECK_NOTHROW(bench::write_figures(figures, ""));  // no --json: no file
-    CHECK_THROWS_WITH(bench::write_figures(figures, "/nonexistent-dir/x.json"),
-                      "cannot write /nonexistent-dir/x.json");
+    CHECK_THROWS_WITH(bench::write_figures(figures, "/nonexistent-dir/x.json"), "cannot write /nonexistent-dir/x.json");
 }
 
 TEST_CASE("bench: run hands back the body's status and turns an exception into 1", "[bench]") {

@@ -46,7 +46,8 @@ TEST_CASE("julierctl render: backends table notes why a backend gets no traffic"
     protocol::BackendInfo drained{"web", "198.18.0.21", 100, 0, State::up, "", Role::draining, "operator", "", 0, 0};
     protocol::BackendInfo down{"web", "198.18.0.22", 50, 0, State::down, "connection refused", Role::down, "", "", 0,
                                0};
-    protocol::BackendInfo arp{"web", "198.18.0.23", 50, 0, State::unknown, "", Role::unresolved, "", "no ARP answer", 0, 0};
+    protocol::BackendInfo arp{"web", "198.18.0.23",   50, 0, State::unknown, "", Role::unresolved,
+                              "",    "no ARP answer", 0,  0};
     CHECK(render_backends({up, drained, down, arp}) ==
           "SERVICE  BACKEND      WEIGHT  NOW  HEALTH   STATE   PACKETS    BYTES  NOTE\n"
           "web      198.18.0.20     100  100  up       active        7  2.0 KiB\n"
@@ -86,8 +87,7 @@ TEST_CASE("julierctl render: status", "[cli][render]") {
           std::string::npos);
     CHECK(text.find("interfaces   eth0, eth1\n") != std::string::npos);
     CHECK(text.find("services     2 with 5 backends\n") != std::string::npos);
-    CHECK(text.find(": julier.yaml:3:7: error: services[0].port: bad (failed reloads: 1)\n") !=
-          std::string::npos);
+    CHECK(text.find(": julier.yaml:3:7: error: services[0].port: bad (failed reloads: 1)\n") != std::string::npos);
     CHECK(text.find("last reload  FAILED at ") != std::string::npos);
 
     s.last_reload = {"none", 0, ""};
@@ -99,17 +99,17 @@ TEST_CASE("julierctl render: status", "[cli][render]") {
     // Interface states: a missing one says so loudly, a re-attached one counts.
     s.interface_states = {{"eth0", true, 2, "re-attached"}, {"eth1", false, 0, "the interface does not exist"}};
     const auto states = render_status(s);
-    CHECK(states.find("interfaces   eth0 (re-attached 2 times), eth1 (NOT FORWARDING: the interface does not exist)\n") !=
-          std::string::npos);
+    CHECK(
+        states.find("interfaces   eth0 (re-attached 2 times), eth1 (NOT FORWARDING: the interface does not exist)\n") !=
+        std::string::npos);
     s.interface_states = {{"eth0", true, 1, "re-attached"}, {"eth1", true, 0, "attached at start"}};
     CHECK(render_status(s).find("interfaces   eth0 (re-attached 1 time), eth1\n") != std::string::npos);
 }
 
 TEST_CASE("julierctl render: command results", "[cli][render]") {
     protocol::BackendInfo b{"web", "198.18.0.21", 100, 0, State::up, "", Role::draining, "operator", "", 0, 0};
-    CHECK(
-        render_drain({true, b}, true) ==
-        "web 198.18.0.21: drained: keeps established flows, gets no new ones (state drain, weight now 0)\n");
+    CHECK(render_drain({true, b}, true) ==
+          "web 198.18.0.21: drained: keeps established flows, gets no new ones (state drain, weight now 0)\n");
     CHECK(render_drain({false, b}, true) == "web 198.18.0.21: already drained (state drain)\n");
     CHECK(render_reload({4, 12, {"w1"}}) == "reloaded: config generation 4, dataplane generation 12\nw1\n");
     CHECK(render_teardown({{"eth0", "eth1"}, "/sys/fs/bpf/julier"}) ==

@@ -65,8 +65,8 @@ struct Planted {
         const pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
-            const bool ok = ::setgid(nobody) == 0 && ::setuid(nobody) == 0 &&
-                            ::symlink(target.c_str(), (dir / name).c_str()) == 0;
+            const bool ok =
+                ::setgid(nobody) == 0 && ::setuid(nobody) == 0 && ::symlink(target.c_str(), (dir / name).c_str()) == 0;
             ::_exit(ok ? 0 : 1);
         }
         int status = 0;

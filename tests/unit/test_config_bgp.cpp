@@ -21,12 +21,11 @@ std::string with_bgp(std::initializer_list<const char*> bgp_lines, const char* s
 }  // namespace
 
 TEST_CASE("bgp: every field read, defaults where unset", "[config]") {
-    const auto r = parse(with_bgp({"bgp:", "  bird_include: /etc/bird/julier.conf", "  bird_socket: /run/bird/b.ctl",
-                                   "  local_as: 4200000001", "  router_id: 198.18.0.2", "  hold_down: 45s",
-                                   "  withdraw_on_stop: true", "  neighbours:",
-                                   "    - {address: 198.18.0.1, as: 65000, hold_time: 9s}",
-                                   "    - {address: \"2001:db8::1\", as: 65000}"},
-                                  "{communities: [\"65000:100\", \"65000:1:2\"], med: 7, min_healthy_backends: 2}"));
+    const auto r = parse(with_bgp(
+        {"bgp:", "  bird_include: /etc/bird/julier.conf", "  bird_socket: /run/bird/b.ctl", "  local_as: 4200000001",
+         "  router_id: 198.18.0.2", "  hold_down: 45s", "  withdraw_on_stop: true", "  neighbours:",
+         "    - {address: 198.18.0.1, as: 65000, hold_time: 9s}", "    - {address: \"2001:db8::1\", as: 65000}"},
+        "{communities: [\"65000:100\", \"65000:1:2\"], med: 7, min_healthy_backends: 2}"));
     INFO(all_text(r));
     REQUIRE(r.ok());
     REQUIRE(r.catalogue->bgp);
@@ -67,8 +66,8 @@ TEST_CASE("bgp: mistakes are located and explained", "[config]") {
                        Severity::error, 4, 3, "unknown key 'neighbors' (did you mean 'neighbours'?)");
     }
     SECTION("neighbours need a local AS") {
-        const auto d = only(parse(with_bgp({"bgp:", "  neighbours: [{address: 198.18.0.1, as: 65000}]"})),
-                            "bgp.local_as");
+        const auto d =
+            only(parse(with_bgp({"bgp:", "  neighbours: [{address: 198.18.0.1, as: 65000}]"})), "bgp.local_as");
         CHECK(d.severity == Severity::error);
         CHECK(d.message.find("local AS") != std::string::npos);
     }
@@ -77,22 +76,23 @@ TEST_CASE("bgp: mistakes are located and explained", "[config]") {
                        "bgp.neighbours[0].as", Severity::error, 5, 7, "missing (every neighbour needs address and as)");
     }
     SECTION("a neighbour listed twice") {
-        const auto d = only(parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbours:",
-                                            "    - {address: 198.18.0.1, as: 65000}",
-                                            "    - {address: 198.18.0.1, as: 65002}"})),
-                            "bgp.neighbours[1].address");
+        const auto d =
+            only(parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbours:", "    - {address: 198.18.0.1, as: 65000}",
+                                 "    - {address: 198.18.0.1, as: 65002}"})),
+                 "bgp.neighbours[1].address");
         CHECK(d.message.find("listed twice") != std::string::npos);
     }
     SECTION("hold time below BGP's minimum or not whole seconds") {
-        auto r = parse(with_bgp({"bgp:", "  local_as: 65001", "  neighbours: [{address: 198.18.0.1, as: 1, hold_time: 2s}]"}));
+        auto r = parse(
+            with_bgp({"bgp:", "  local_as: 65001", "  neighbours: [{address: 198.18.0.1, as: 1, hold_time: 2s}]"}));
         CHECK(r.errors() == 1);
-        r = parse(with_bgp({"bgp:", "  local_as: 65001",
-                            "  neighbours: [{address: 198.18.0.1, as: 1, hold_time: 3500ms}]"}));
+        r = parse(
+            with_bgp({"bgp:", "  local_as: 65001", "  neighbours: [{address: 198.18.0.1, as: 1, hold_time: 3500ms}]"}));
         CHECK(only(r, "bgp.neighbours[0].hold_time").message.find("whole seconds") != std::string::npos);
     }
     SECTION("router id must be IPv4, AS in range, paths absolute") {
-        const auto r = parse(with_bgp({"bgp:", "  router_id: \"2001:db8::2\"", "  local_as: 0",
-                                       "  bird_socket: bird.ctl"}));
+        const auto r =
+            parse(with_bgp({"bgp:", "  router_id: \"2001:db8::2\"", "  local_as: 0", "  bird_socket: bird.ctl"}));
         CHECK(r.errors() == 3);
         CHECK(only(r, "bgp.bird_socket").message.find("absolute") != std::string::npos);
     }
@@ -111,18 +111,18 @@ TEST_CASE("bgp: mistakes are located and explained", "[config]") {
 }
 
 TEST_CASE("bgp: services on one VIP must agree on its route's attributes and defaults apply to all", "[config]") {
-    const auto text = lines({"interfaces: [eth0]", "bgp:", "defaults:", "  bgp: {med: 5, min_healthy_backends: 2}",
-                             "services:", "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.21, 198.18.0.22]}",
-                             "  - {name: tls, vip: 198.19.0.1, port: 443, backends: [198.18.0.21, 198.18.0.22],",
-                             "     bgp: {med: 6}}"});
+    const auto text = lines(
+        {"interfaces: [eth0]", "bgp:", "defaults:", "  bgp: {med: 5, min_healthy_backends: 2}",
+         "services:", "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.21, 198.18.0.22]}",
+         "  - {name: tls, vip: 198.19.0.1, port: 443, backends: [198.18.0.21, 198.18.0.22],", "     bgp: {med: 6}}"});
     const auto r = parse(text);
     const auto d = only(r, "services[1].bgp");
     CHECK(d.severity == Severity::error);
     CHECK(d.message.find("service 'web'") != std::string::npos);
 
-    const auto ok = parse(lines({"interfaces: [eth0]", "bgp:", "defaults:", "  bgp: {med: 5, min_healthy_backends: 2}",
-                                 "services:",
-                                 "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.21, 198.18.0.22]}"}));
+    const auto ok =
+        parse(lines({"interfaces: [eth0]", "bgp:", "defaults:", "  bgp: {med: 5, min_healthy_backends: 2}",
+                     "services:", "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.21, 198.18.0.22]}"}));
     INFO(all_text(ok));
     REQUIRE(ok.ok());
     CHECK(ok.catalogue->services[0].bgp.med == 5u);
@@ -130,8 +130,8 @@ TEST_CASE("bgp: services on one VIP must agree on its route's attributes and def
 }
 
 TEST_CASE("bgp: --check's summary names the AS, neighbours, hold-down and BIRD's files", "[config]") {
-    const auto r = parse(with_bgp({"bgp:", "  local_as: 65001", "  hold_down: 90s",
-                                   "  neighbours: [{address: 198.18.0.1, as: 65000}]"}));
+    const auto r = parse(with_bgp(
+        {"bgp:", "  local_as: 65001", "  hold_down: 90s", "  neighbours: [{address: 198.18.0.1, as: 65000}]"}));
     REQUIRE(r.ok());
     const auto text = summarize(*r.catalogue, 2);
     INFO(text);

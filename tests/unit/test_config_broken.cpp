@@ -69,44 +69,61 @@ TEST_CASE("broken catalogues: each gets a clear, located error", "[config][broke
         {"tab indentation", service_head + "\tport: 80\n", {"t.yaml:5:", "YAML syntax"}},
         // yaml-cpp ends a quote left open at the end of the file: the value is then wrong.
         {"unclosed quote", service_head + "    port: \"80\n", {"t.yaml:5:11", "services[0].port", "'80 '", "0-65535"}},
-        {"a list where a mapping belongs", "interfaces: [eth0]\nservices: {name: web}\n",
+        {"a list where a mapping belongs",
+         "interfaces: [eth0]\nservices: {name: web}\n",
          {"t.yaml:2:11", "services", "expected a list", "got a mapping"}},
-        {"a mapping where a name belongs", "interfaces: [{name: [eth0]}]\nservices: []\n",
+        {"a mapping where a name belongs",
+         "interfaces: [{name: [eth0]}]\nservices: []\n",
          {"t.yaml:1:21", "interfaces[0].name", "a list"}},
-        {"a word where a number belongs", service_head + "    port: eighty\n    backends: [198.18.0.20]\n",
+        {"a word where a number belongs",
+         service_head + "    port: eighty\n    backends: [198.18.0.20]\n",
          {"t.yaml:5:11", "services[0].port", "'eighty'", "0-65535"}},
-        {"2^64", service_head + "    port: 80\n    backends:\n      - {address: 198.18.0.20, weight: 18446744073709551616}\n",
+        {"2^64",
+         service_head + "    port: 80\n    backends:\n      - {address: 198.18.0.20, weight: 18446744073709551616}\n",
          {"t.yaml:7:40", "services[0].backends[0].weight", "18446744073709551616", "0-1000000"}},
-        {"2^64 - 1", service_head + "    port: 18446744073709551615\n    backends: [198.18.0.20]\n",
+        {"2^64 - 1",
+         service_head + "    port: 18446744073709551615\n    backends: [198.18.0.20]\n",
          {"t.yaml:5:11", "services[0].port", "18446744073709551615", "0-65535"}},
-        {"a negative number", service_head + "    port: -1\n    backends: [198.18.0.20]\n",
+        {"a negative number",
+         service_head + "    port: -1\n    backends: [198.18.0.20]\n",
          {"t.yaml:5:11", "services[0].port", "-1 is out of range", "0-65535"}},
-        {"1e309", "interfaces: [eth0]\nlimits: {max_flows: 1e309}\nservices: []\n",
+        {"1e309",
+         "interfaces: [eth0]\nlimits: {max_flows: 1e309}\nservices: []\n",
          {"t.yaml:2:21", "limits.max_flows", "'1e309'"}},
-        {"a fraction", service_head + "    port: 80.5\n    backends: [198.18.0.20]\n",
+        {"a fraction",
+         service_head + "    port: 80.5\n    backends: [198.18.0.20]\n",
          {"t.yaml:5:11", "services[0].port", "'80.5'", "0-65535"}},
-        {"hex and octal are not numbers here", service_head + "    port: 0x50\n    backends: [198.18.0.20]\n",
+        {"hex and octal are not numbers here",
+         service_head + "    port: 0x50\n    backends: [198.18.0.20]\n",
          {"t.yaml:5:11", "services[0].port", "'0x50'"}},
-        {"an address out of range", service_head + "    port: 80\n    backends: [198.18.0.256]\n",
+        {"an address out of range",
+         service_head + "    port: 80\n    backends: [198.18.0.256]\n",
          {"t.yaml:6:16", "services[0].backends[0]", "'198.18.0.256'"}},
-        {"a NUL byte inside a quoted name", service_head + "    port: 80\n    backends: [198.18.0.20]\n" +
-                                                "  - name: \"w\\0b\"\n    vip: 198.19.0.2\n    port: 80\n"
-                                                "    backends: [198.18.0.20]\n",
+        {"a NUL byte inside a quoted name",
+         service_head + "    port: 80\n    backends: [198.18.0.20]\n" +
+             "  - name: \"w\\0b\"\n    vip: 198.19.0.2\n    port: 80\n"
+             "    backends: [198.18.0.20]\n",
          {"t.yaml:7:11", "services[1].name"}},
-        {"a raw NUL byte in the text", std::string("interfaces: [eth0]\n\0services: []\n", 33),
+        {"a raw NUL byte in the text",
+         std::string("interfaces: [eth0]\n\0services: []\n", 33),
          {"t.yaml:2:1: error: YAML syntax: control character 0x00 is not allowed"}},
-        {"a NUL byte inside a value", std::string("interfaces: [et\0h0]\nservices: []\n", 32),
+        {"a NUL byte inside a value",
+         std::string("interfaces: [et\0h0]\nservices: []\n", 32),
          {"t.yaml:1:16: error: YAML syntax: control character 0x00 is not allowed"}},
         {"an escape character", "interfaces: [eth0]\nservices: \x1b[31m\n", {"t.yaml:2:11", "control character 0x1b"}},
-        {"invalid UTF-8", std::string("interfaces: [eth0]\nservices: \xc3\x28\xff\n"),
+        {"invalid UTF-8",
+         std::string("interfaces: [eth0]\nservices: \xc3\x28\xff\n"),
          {"t.yaml:2:11", "services", "expected a list"}},
         {"flow lists 100 000 deep", nested(100000, "[", "]"), {"t.yaml:1:", "YAML syntax: nested too deeply"}},
         {"flow mappings 100 000 deep", nested(100000, "{a: ", "}"), {"t.yaml:1:", "YAML syntax: nested too deeply"}},
-        {"block lists 100 000 deep", "interfaces:\n" + nested(100000, "- ", "").substr(12),
+        {"block lists 100 000 deep",
+         "interfaces:\n" + nested(100000, "- ", "").substr(12),
          {"t.yaml:2:", "YAML syntax: nested too deeply"}},
-        {"an alias to an undefined anchor", "interfaces: *nowhere\nservices: []\n",
+        {"an alias to an undefined anchor",
+         "interfaces: *nowhere\nservices: []\n",
          {"t.yaml:1:13", "YAML syntax", "anchor"}},
-        {"two documents", "interfaces: [eth0]\nservices: []\n---\nservices: []\n",
+        {"two documents",
+         "interfaces: [eth0]\nservices: []\n---\nservices: []\n",
          {"t.yaml:3:1", "only one YAML document"}},
         {"a document end and junk", "interfaces: [eth0]\n...\n  , x\n", {"t.yaml:3:3", "unexpected ','"}},
         {"whitespace only", " \n\t\n  \n", {"t.yaml: error: the file is empty"}},
@@ -202,9 +219,7 @@ TEST_CASE("broken catalogue files: missing, not a file, looping, unreadable, hug
         const auto path = (dir / "missing.yaml").string();
         CHECK(message_of(path) == path + ": error: cannot read: No such file or directory");
     }
-    SECTION("a directory") {
-        CHECK(message_of(dir.string()) == dir.string() + ": error: cannot read: is a directory");
-    }
+    SECTION("a directory") { CHECK(message_of(dir.string()) == dir.string() + ": error: cannot read: is a directory"); }
     SECTION("a FIFO without a writer: refused at once, not waited on") {
         const auto path = (dir / "fifo.yaml").string();
         REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
@@ -270,7 +285,8 @@ TEST_CASE("broken catalogues: YAML aliases cannot multiply a small file into mil
     // if read as written.
     std::string text = "interfaces: [eth0]\nx-backends: &b [";
     for (unsigned i = 0; i < 20000; ++i)
-        text += (i ? ", " : "") + std::string("198.18.") + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
+        text +=
+            (i ? ", " : "") + std::string("198.18.") + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
     text += "]\nx-service: &s {name: web, vip: 198.19.0.1, port: 80, backends: *b}\nservices: [";
     for (unsigned i = 0; i < 20000; ++i) text += i ? ", *s" : "*s";
     text += "]\n";

@@ -89,7 +89,8 @@ TEST_CASE("unknown top-level keys, except x- extension keys that hold anchors", 
     CHECK_FALSE(r.ok());
     REQUIRE(r.diagnostics.size() == 1);
     require_at(r.diagnostics[0], Severity::error, 3, 1);
-    CHECK(r.diagnostics[0].to_string() == "t.yaml:3:1: error: servises: unknown key 'servises' (did you mean 'services'?)");
+    CHECK(r.diagnostics[0].to_string() ==
+          "t.yaml:3:1: error: servises: unknown key 'servises' (did you mean 'services'?)");
 }
 
 TEST_CASE("duplicate keys point at the second and name the first", "[config]") {

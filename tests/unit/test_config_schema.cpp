@@ -39,26 +39,30 @@ std::optional<Placed> place(schema::Section section, std::string_view key, const
     const std::string service = "services:\n  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.20]}\n";
     const std::string head = "interfaces: [eth0]\n";
     switch (section) {
-    case schema::Section::limits: return Placed{head + "limits:\n  " + k + ": " + value + "\n" + service, "limits." + k};
-    case schema::Section::flood_protection:
-        return Placed{head + "flood_protection:\n  " + k + ": " + value + "\n" + service, "flood_protection." + k};
-    case schema::Section::icmp_answers:
-        return Placed{head + "icmp_answers:\n  " + k + ": " + value + "\n" + service, "icmp_answers." + k};
-    case schema::Section::service:
-        if (k == "port") return std::nullopt;  // required, read per service
-        return Placed{head + "defaults:\n  " + k + ": " + value + "\n" + service, "defaults." + k};
-    case schema::Section::health:
-        return Placed{head + "defaults:\n  health:\n    " + k + ": " + value + "\n" + service, "defaults.health." + k};
-    case schema::Section::encap_source:
-        return Placed{head + "defaults:\n  encap_source:\n    " + k + ": " + value + "\n" + service,
-                      "defaults.encap_source." + k};
-    case schema::Section::service_bgp:
-        return Placed{head + "defaults:\n  bgp:\n    " + k + ": " + value + "\n" + service, "defaults.bgp." + k};
-    case schema::Section::backend:
-        return Placed{head + "services:\n  - name: web\n    vip: 198.19.0.1\n    port: 80\n    backends:\n"
-                             "      - {address: 198.18.0.20, " + k + ": " + value + "}\n",
-                      "services[0].backends[0]." + k};
-    default: return std::nullopt;
+        case schema::Section::limits:
+            return Placed{head + "limits:\n  " + k + ": " + value + "\n" + service, "limits." + k};
+        case schema::Section::flood_protection:
+            return Placed{head + "flood_protection:\n  " + k + ": " + value + "\n" + service, "flood_protection." + k};
+        case schema::Section::icmp_answers:
+            return Placed{head + "icmp_answers:\n  " + k + ": " + value + "\n" + service, "icmp_answers." + k};
+        case schema::Section::service:
+            if (k == "port") return std::nullopt;  // required, read per service
+            return Placed{head + "defaults:\n  " + k + ": " + value + "\n" + service, "defaults." + k};
+        case schema::Section::health:
+            return Placed{head + "defaults:\n  health:\n    " + k + ": " + value + "\n" + service,
+                          "defaults.health." + k};
+        case schema::Section::encap_source:
+            return Placed{head + "defaults:\n  encap_source:\n    " + k + ": " + value + "\n" + service,
+                          "defaults.encap_source." + k};
+        case schema::Section::service_bgp:
+            return Placed{head + "defaults:\n  bgp:\n    " + k + ": " + value + "\n" + service, "defaults.bgp." + k};
+        case schema::Section::backend:
+            return Placed{head +
+                              "services:\n  - name: web\n    vip: 198.19.0.1\n    port: 80\n    backends:\n"
+                              "      - {address: 198.18.0.20, " +
+                              k + ": " + value + "}\n",
+                          "services[0].backends[0]." + k};
+        default: return std::nullopt;
     }
 }
 
@@ -112,8 +116,8 @@ TEST_CASE("the parser enforces each integer bound of the schema", "[config][sche
 }
 
 TEST_CASE("the built-in defaults are the schema's", "[config][schema]") {
-    const auto r = parse(lines({"interfaces: [eth0]", "bgp: {}", "services:",
-                                "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.20]}"}));
+    const auto r = parse(lines({"interfaces: [eth0]", "bgp: {}",
+                                "services:", "  - {name: web, vip: 198.19.0.1, port: 80, backends: [198.18.0.20]}"}));
     REQUIRE(r.ok());
     const Catalogue& c = *r.catalogue;
     const Service& s = c.services[0];

@@ -42,10 +42,8 @@ TEST_CASE("map memory follows the kernel's layout for each map kind", "[config]"
     CHECK(map_named(maps, "jl_counters").entries == JL_CNT_COUNT);
     // Hashes: 48-byte element header + key + value per entry, 16 bytes per bucket,
     // buckets rounded up to a power of two (6 -> 8, 9 -> 16).
-    CHECK(map_named(maps, "jl_vips").bytes ==
-          6 * (48 + up8(sizeof(jl_vip_key)) + up8(sizeof(jl_vip))) + 8 * 16);
-    CHECK(map_named(maps, "jl_flows").bytes ==
-          9 * (48 + up8(sizeof(jl_flow_key)) + up8(sizeof(jl_flow))) + 16 * 16);
+    CHECK(map_named(maps, "jl_vips").bytes == 6 * (48 + up8(sizeof(jl_vip_key)) + up8(sizeof(jl_vip))) + 8 * 16);
+    CHECK(map_named(maps, "jl_flows").bytes == 9 * (48 + up8(sizeof(jl_flow_key)) + up8(sizeof(jl_flow))) + 16 * 16);
 
     std::uint64_t sum = 0;
     for (const auto& m : maps) sum += m.bytes;

@@ -186,7 +186,8 @@ TEST_CASE("an IPv6 VIP's mtu leaves 1280 bytes after encapsulation, or names the
         "defaults: {encap_source: {ipv4: 198.18.0.2, ipv6: \"2001:db8::2\"}}",
         "services:",
         "  - {name: a, vip: \"2001:db8::1\", port: 1, forwarding: ip6ip6, mtu: 1280, backends: [\"2001:db8::20\"]}",
-        "  - {name: b, vip: \"2001:db8::1\", port: 2, forwarding: gue, mtu: 1320, backends: [198.18.0.20, \"2001:db8::20\"]}",
+        "  - {name: b, vip: \"2001:db8::1\", port: 2, forwarding: gue, mtu: 1320, backends: [198.18.0.20, "
+        "\"2001:db8::20\"]}",
         "  - {name: c, vip: \"2001:db8::1\", port: 3, forwarding: ip6ip6, mtu: 1320, backends: [\"2001:db8::20\"]}",
         "  - {name: d, vip: \"2001:db8::1\", port: 4, forwarding: gue, mtu: 1312, backends: [198.18.0.20]}",
         "  - {name: e, vip: 198.19.0.1, port: 5, forwarding: gue, mtu: 1300, backends: [\"2001:db8::20\"]}",
@@ -197,8 +198,9 @@ TEST_CASE("an IPv6 VIP's mtu leaves 1280 bytes after encapsulation, or names the
     const auto& a = r.diagnostics[0];
     CHECK(a.field == "services[0].mtu");
     CHECK(a.location.line == 4);
-    CHECK(a.message == "1280 leaves 1240 bytes for an IPv6 client's packet after ip6ip6 encapsulation (40 bytes), and a "
-                       "Packet Too Big below 1280 is ignored by clients; the smallest mtu for this service is 1320");
+    CHECK(a.message ==
+          "1280 leaves 1240 bytes for an IPv6 client's packet after ip6ip6 encapsulation (40 bytes), and a "
+          "Packet Too Big below 1280 is ignored by clients; the smallest mtu for this service is 1320");
     const auto& b = r.diagnostics[1];
     CHECK(b.field == "services[1].mtu");
     CHECK_THAT(b.message, Catch::Contains("gue encapsulation (52 bytes)") &&
@@ -436,8 +438,9 @@ TEST_CASE("validate works on a catalogue built in code, without an index", "[con
     std::vector<std::string> text;
     for (const auto& d : findings) text.push_back(d.to_string());
     INFO(::Catch::Detail::stringify(text));
-    CHECK(std::find(text.begin(), text.end(), "built:3:1: error: services[1].name: duplicate service name 'x' "
-                                              "(first at built:3:1)") != text.end());
+    CHECK(std::find(text.begin(), text.end(),
+                    "built:3:1: error: services[1].name: duplicate service name 'x' "
+                    "(first at built:3:1)") != text.end());
     CHECK(std::find(text.begin(), text.end(),
                     "built:3:1: error: services[0].ring_size: 10 is not prime (the next prime is 11)") != text.end());
 }

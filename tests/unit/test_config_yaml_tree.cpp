@@ -65,7 +65,7 @@ TEST_CASE("yaml tree: an alias is the node it names, not a copy", "[config]") {
 TEST_CASE("duplicate keys are found in a mapping of many keys too", "[config]") {
     std::string text = "interfaces: [eth0]\nservices:\n  - name: web\n    vip: 198.19.0.1\n    port: 80\n";
     for (int i = 0; i < 40; ++i) text += "    x" + std::to_string(i) + ": 1\n";  // line 6 on
-    text += "    vip: 198.19.0.2\n";  // line 46
+    text += "    vip: 198.19.0.2\n";                                             // line 46
     const auto r = parse(text);
     CHECK_FALSE(r.ok());
     const auto d = only(r, "services[0].vip");

@@ -52,12 +52,13 @@ struct Served {
     std::thread thread;
 
     explicit Served(ControlAccess access)
-        : server(io,
-                 [this](const protocol::Request&, const Peer&) {
-                     ++requests;
-                     return Reply{protocol::success("ok"), {}};
-                 },
-                 std::move(access)) {
+        : server(
+              io,
+              [this](const protocol::Request&, const Peer&) {
+                  ++requests;
+                  return Reply{protocol::success("ok"), {}};
+              },
+              std::move(access)) {
         auto pattern = (fs::temp_directory_path() / "julier-ctl-limits-XXXXXX").string();
         REQUIRE(::mkdtemp(pattern.data()) != nullptr);
         dir = pattern;
@@ -221,8 +222,7 @@ TEST_CASE("control limits: the connection over the limit is refused, and slots c
     for (int fd : idle) ::close(fd);
 }
 
-TEST_CASE("control access: root and the socket's group connect, other users do not",
-          "[daemon][control][security]") {
+TEST_CASE("control access: root and the socket's group connect, other users do not", "[daemon][control][security]") {
     if (::geteuid() != 0) {
         WARN("needs root to act as other users; skipped");
         return;
@@ -279,8 +279,7 @@ TEST_CASE("control access: root and the socket's group connect, other users do n
     CHECK(s.requests == 1);
 }
 
-TEST_CASE("control limits: blank lines do not keep a connection past the idle timeout",
-          "[daemon][control][security]") {
+TEST_CASE("control limits: blank lines do not keep a connection past the idle timeout", "[daemon][control][security]") {
     Served s(ControlAccess{"julier", 1000ms});
     const int chatty = connect_to(s.path);
     REQUIRE(chatty >= 0);
@@ -300,8 +299,7 @@ TEST_CASE("control limits: blank lines do not keep a connection past the idle ti
     CHECK(s.requests == 0);
 }
 
-TEST_CASE("control limits: the group's clients cannot take root's reserved slots",
-          "[daemon][control][security]") {
+TEST_CASE("control limits: the group's clients cannot take root's reserved slots", "[daemon][control][security]") {
     if (::geteuid() != 0) {
         WARN("needs root to act as other users; skipped");
         return;

@@ -54,8 +54,7 @@ struct Served {
                 return Reply{protocol::success("bye"), [this] { after_sent_ran = true; }};
             }
             if (r.command == protocol::Command::reload) throw std::runtime_error("boom");
-            return Reply{protocol::success(nlohmann::json{{"n", requests.load()}, {"service", r.service}}),
-                         {}};
+            return Reply{protocol::success(nlohmann::json{{"n", requests.load()}, {"service", r.service}}), {}};
         }};
     std::thread thread;
 
@@ -131,8 +130,7 @@ TEST_CASE("control socket: after_sent runs once the answer is out", "[daemon][co
     auto r = client.call({protocol::Command::teardown, "", ""});
     CHECK(r.ok);
     CHECK(r.result == "bye");
-    for (int i = 0; i < 200 && !s.after_sent_ran; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 200 && !s.after_sent_ran; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     CHECK(s.after_sent_ran);
 }
 
@@ -165,9 +163,7 @@ TEST_CASE("control socket: file permissions", "[daemon][control]") {
 TEST_CASE("control socket: a live socket is refused, a stale one replaced", "[daemon][control]") {
     Served s;
     boost::asio::io_context io;
-    ControlServer second(io, [](const protocol::Request&, const Peer&) {
-        return Reply{protocol::success({}), {}};
-    });
+    ControlServer second(io, [](const protocol::Request&, const Peer&) { return Reply{protocol::success({}), {}}; });
     try {
         second.listen(s.path);
         FAIL("a second server took a live socket");
@@ -194,9 +190,7 @@ TEST_CASE("control socket: a live socket is refused, a stale one replaced", "[da
         std::FILE* f = std::fopen(file.c_str(), "w");
         std::fclose(f);
     }
-    ControlServer third(io, [](const protocol::Request&, const Peer&) {
-        return Reply{protocol::success({}), {}};
-    });
+    ControlServer third(io, [](const protocol::Request&, const Peer&) { return Reply{protocol::success({}), {}}; });
     CHECK_THROWS_WITH(third.listen(file), Catch::Contains("exists and is not a socket"));
     CHECK(fs::exists(file));
 }
@@ -204,8 +198,7 @@ TEST_CASE("control socket: a live socket is refused, a stale one replaced", "[da
 TEST_CASE("control socket client: clear errors when the daemon is not there", "[daemon][control]") {
     const fs::path dir = make_temp_dir();
     const auto missing = (dir / "none.sock").string();
-    CHECK_THROWS_WITH(ControlClient(missing),
-                      Catch::StartsWith("julierd is not running: no control socket at"));
+    CHECK_THROWS_WITH(ControlClient(missing), Catch::StartsWith("julierd is not running: no control socket at"));
 
     const auto stale = (dir / "stale.sock").string();
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -214,8 +207,7 @@ TEST_CASE("control socket client: clear errors when the daemon is not there", "[
     stale.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
     ::close(fd);
-    CHECK_THROWS_WITH(ControlClient(stale),
-                      Catch::Contains("nothing listens on") && Catch::Contains("stale"));
+    CHECK_THROWS_WITH(ControlClient(stale), Catch::Contains("nothing listens on") && Catch::Contains("stale"));
 
     CHECK_THROWS_AS(ControlClient(std::string(200, 'x')), ClientError);
     fs::remove_all(dir);

@@ -21,8 +21,7 @@ julier::config::Backend backend(const char* address, BackendState state = Backen
     return b;
 }
 
-julier::config::Catalogue catalogue(BackendState second_state = BackendState::active,
-                                    bool with_second = true) {
+julier::config::Catalogue catalogue(BackendState second_state = BackendState::active, bool with_second = true) {
     julier::config::Service web;
     web.name = "web";
     web.vip = ip("198.19.0.1");
@@ -76,10 +75,8 @@ TEST_CASE("operator drains: addresses are matched as addresses, not as text", "[
 TEST_CASE("operator drains: unknown service, backend or address are refused", "[daemon][drains]") {
     OperatorDrains drains;
     const auto c = catalogue();
-    CHECK(drains.set(c, "mail", "198.18.0.20", BackendState::drain).error ==
-          "no service 'mail' (services: web, dns)");
-    CHECK(drains.set(c, "web", "198.18.0.99", BackendState::drain).error ==
-          "service 'web' has no backend 198.18.0.99");
+    CHECK(drains.set(c, "mail", "198.18.0.20", BackendState::drain).error == "no service 'mail' (services: web, dns)");
+    CHECK(drains.set(c, "web", "198.18.0.99", BackendState::drain).error == "service 'web' has no backend 198.18.0.99");
     CHECK(drains.set(c, "web", "2001:db8::53", BackendState::drain).error ==
           "service 'web' has no backend 2001:db8::53");
     CHECK(drains.set(c, "web", "host.example", BackendState::drain).error ==
@@ -89,8 +86,7 @@ TEST_CASE("operator drains: unknown service, backend or address are refused", "[
     CHECK(drains.empty());
 }
 
-TEST_CASE("operator drains: an override survives reloads that leave the backend's state alone",
-          "[daemon][drains]") {
+TEST_CASE("operator drains: an override survives reloads that leave the backend's state alone", "[daemon][drains]") {
     OperatorDrains drains;
     drains.set(catalogue(), "web", "198.18.0.21", BackendState::drain);
     auto next = catalogue();
@@ -111,8 +107,7 @@ TEST_CASE("operator drains: the file changing the backend's state drops the over
     CHECK(drains.empty());
 }
 
-TEST_CASE("operator drains: undrain of a backend the file drains holds until the file changes",
-          "[daemon][drains]") {
+TEST_CASE("operator drains: undrain of a backend the file drains holds until the file changes", "[daemon][drains]") {
     OperatorDrains drains;
     const auto drained = catalogue(BackendState::drain);
     auto r = drains.set(drained, "web", "198.18.0.21", BackendState::active);

@@ -75,15 +75,13 @@ TEST_CASE("control protocol: command names round trip", "[daemon][protocol]") {
 
 TEST_CASE("control protocol: requests encode to the documented JSON", "[daemon][protocol]") {
     CHECK(json::parse(protocol::encode_request({Command::status, "", ""})) == json{{"command", "status"}});
-    CHECK(json::parse(protocol::encode_request({Command::backends, "", ""})) ==
-          json{{"command", "backends"}});
+    CHECK(json::parse(protocol::encode_request({Command::backends, "", ""})) == json{{"command", "backends"}});
     CHECK(json::parse(protocol::encode_request({Command::backends, "web", ""})) ==
           json{{"command", "backends"}, {"service", "web"}});
     CHECK(json::parse(protocol::encode_request({Command::drain, "web", "198.18.0.20"})) ==
           json{{"command", "drain"}, {"service", "web"}, {"backend", "198.18.0.20"}});
     // Arguments a command does not take are not sent.
-    CHECK(json::parse(protocol::encode_request({Command::reload, "web", "x"})) ==
-          json{{"command", "reload"}});
+    CHECK(json::parse(protocol::encode_request({Command::reload, "web", "x"})) == json{{"command", "reload"}});
 }
 
 TEST_CASE("control protocol: every encoded request decodes to itself", "[daemon][protocol]") {
@@ -115,10 +113,8 @@ TEST_CASE("control protocol: malformed requests are refused with a reason", "[da
     CHECK(error_of(R"({"command":"fly"})") ==
           "unknown command 'fly' (allowed: status, services, backends, drain, undrain, reload, teardown)");
     CHECK(error_of(R"({"command":"status","service":"web"})") == "command 'status' takes no field 'service'");
-    CHECK(error_of(R"({"command":"backends","backend":"1.2.3.4"})") ==
-          "command 'backends' takes no field 'backend'");
-    CHECK(error_of(R"({"command":"drain","service":"web"})") ==
-          "command 'drain' needs a non-empty 'backend'");
+    CHECK(error_of(R"({"command":"backends","backend":"1.2.3.4"})") == "command 'backends' takes no field 'backend'");
+    CHECK(error_of(R"({"command":"drain","service":"web"})") == "command 'drain' needs a non-empty 'backend'");
     CHECK(error_of(R"({"command":"undrain","backend":"198.18.0.20"})") ==
           "command 'undrain' needs a non-empty 'service'");
     CHECK(error_of(R"({"command":"drain","service":"","backend":"198.18.0.20"})") ==
@@ -147,27 +143,24 @@ TEST_CASE("control protocol: responses", "[daemon][protocol]") {
         CHECK(back.result == json{{"a", 1}});
     }
     SECTION("failure carries the error and details") {
-        auto line = protocol::encode_response(
-            protocol::failure("reload failed", {"f:1:2: error: x", "f:3:4: error: y"}));
-        CHECK(json::parse(line) == json{{"ok", false},
-                                        {"error", "reload failed"},
-                                        {"details", {"f:1:2: error: x", "f:3:4: error: y"}}});
+        auto line =
+            protocol::encode_response(protocol::failure("reload failed", {"f:1:2: error: x", "f:3:4: error: y"}));
+        CHECK(json::parse(line) ==
+              json{{"ok", false}, {"error", "reload failed"}, {"details", {"f:1:2: error: x", "f:3:4: error: y"}}});
         auto back = protocol::decode_response(line);
         CHECK_FALSE(back.ok);
         CHECK(back.error == "reload failed");
         CHECK(back.details == std::vector<std::string>{"f:1:2: error: x", "f:3:4: error: y"});
     }
     SECTION("a failure without details has no details field") {
-        CHECK(json::parse(protocol::encode_response(protocol::failure("no"))) ==
-              json{{"ok", false}, {"error", "no"}});
+        CHECK(json::parse(protocol::encode_response(protocol::failure("no"))) == json{{"ok", false}, {"error", "no"}});
     }
     SECTION("invalid UTF-8 is replaced, not thrown") {
         auto line = protocol::encode_response(protocol::failure(std::string("bad \xff byte")));
         CHECK(json::parse(line)["error"] == "bad \xef\xbf\xbd byte");
     }
     SECTION("garbage from the daemon becomes a failure that says so") {
-        CHECK(protocol::decode_response("oops").error ==
-              "the daemon sent a response that is not a JSON object");
+        CHECK(protocol::decode_response("oops").error == "the daemon sent a response that is not a JSON object");
         CHECK(protocol::decode_response(R"({"ok":"yes"})").error ==
               "the daemon sent a response without a boolean 'ok'");
         CHECK(protocol::decode_response(R"({"ok":false})").error == "unspecified error");
@@ -226,9 +219,9 @@ TEST_CASE("control protocol: typed payloads round trip and tolerate missing fiel
 TEST_CASE("control protocol: numbers that do not fit a field are refused, not cast", "[daemon][protocol]") {
     // Found by the control fuzzer: a weight of 1e107 was cast to uint32_t
     // (undefined behaviour); julierctl now reports the answer as unexpected.
-    for (const char* bad : {R"({"weight":1e107})", R"({"weight":4294967296})", R"({"weight":-1})",
-                            R"({"weight":1.5})", R"({"weight":"100"})", R"({"health":"sideways"})",
-                            R"({"state":"in_ring"})", R"({"state":3})"}) {
+    for (const char* bad :
+         {R"({"weight":1e107})", R"({"weight":4294967296})", R"({"weight":-1})", R"({"weight":1.5})",
+          R"({"weight":"100"})", R"({"health":"sideways"})", R"({"state":"in_ring"})", R"({"state":3})"}) {
         INFO(bad);
         CHECK_THROWS_AS(json::parse(bad).get<protocol::BackendInfo>(), json::type_error);
     }
@@ -241,16 +234,20 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
           "[daemon][protocol]") {
     // The expected lines are what this release's julierd sends and julierctl parses.
     const protocol::Status status = full_status();
-    CHECK(json(status).dump() ==
-          R"({"adopted":true,"announcements":[{"announce_in_seconds":18,"needed":3,"seconds_in_state":12,"services":["web"],"state":"hold-down","usable":2,"vip":"198.19.0.1"}],"backends":9,"bgp":true,"bgp_sessions":[{"neighbour":"198.18.0.1","protocol":"up1","state":"Established"}],"bird_error":"no socket","config_file":"/etc/julier/julier.yaml","config_generation":7,"dataplane_generation":11,"interface_states":[{"attached":true,"name":"eth0","note":"re-attached","reattached":3},{"attached":false,"name":"eth1","note":"the interface does not exist","reattached":0}],"interfaces":["eth0","eth1"],"last_reload":{"error":"julier.yaml:3:5: error: x","result":"failed","unix_time":1700000000},"pid":42,"pin_dir":"/sys/fs/bpf/julier","reload_failures":2,"services":3,"uptime_seconds":3601,"version":"1.2.3"})");
-    CHECK(json(full_service()).dump() ==
-          R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
-    CHECK(json(full_backend()).dump() ==
-          R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");
+    CHECK(
+        json(status).dump() ==
+        R"({"adopted":true,"announcements":[{"announce_in_seconds":18,"needed":3,"seconds_in_state":12,"services":["web"],"state":"hold-down","usable":2,"vip":"198.19.0.1"}],"backends":9,"bgp":true,"bgp_sessions":[{"neighbour":"198.18.0.1","protocol":"up1","state":"Established"}],"bird_error":"no socket","config_file":"/etc/julier/julier.yaml","config_generation":7,"dataplane_generation":11,"interface_states":[{"attached":true,"name":"eth0","note":"re-attached","reattached":3},{"attached":false,"name":"eth1","note":"the interface does not exist","reattached":0}],"interfaces":["eth0","eth1"],"last_reload":{"error":"julier.yaml:3:5: error: x","result":"failed","unix_time":1700000000},"pid":42,"pin_dir":"/sys/fs/bpf/julier","reload_failures":2,"services":3,"uptime_seconds":3601,"version":"1.2.3"})");
+    CHECK(
+        json(full_service()).dump() ==
+        R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
+    CHECK(
+        json(full_backend()).dump() ==
+        R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");
     CHECK(json(protocol::ReloadResult{8, 12, {"w1"}}).dump() ==
           R"({"config_generation":8,"dataplane_generation":12,"warnings":["w1"]})");
-    CHECK(json(protocol::DrainResult{true, full_backend()}).dump() ==
-          R"({"backend":{"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40},"changed":true})");
+    CHECK(
+        json(protocol::DrainResult{true, full_backend()}).dump() ==
+        R"({"backend":{"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40},"changed":true})");
     CHECK(json(protocol::TeardownResult{{"eth0"}, "/sys/fs/bpf/julier"}).dump() ==
           R"({"detached":["eth0"],"pin_dir":"/sys/fs/bpf/julier"})");
 

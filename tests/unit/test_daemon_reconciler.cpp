@@ -58,8 +58,7 @@ std::unique_ptr<neigh::Resolver> resolver_for(const config::Catalogue& cat) {
 
 }  // namespace
 
-TEST_CASE("reconciler: a synchronous reconcile commits what it applied, a failed one nothing",
-          "[daemon][reconciler]") {
+TEST_CASE("reconciler: a synchronous reconcile commits what it applied, a failed one nothing", "[daemon][reconciler]") {
     Harness h;
     const auto cat = web_catalogue();
     h.reconciler.reconcile_now(DesiredState{cat, {}}, "start");
@@ -116,8 +115,7 @@ TEST_CASE("reconciler: a burst of requests ends in one run, requests during a ru
     CHECK(h.committed.back() == "next hop changed");
 }
 
-TEST_CASE("reconciler: backends of an adopted forwarder are up until their first verdict",
-          "[daemon][reconciler]") {
+TEST_CASE("reconciler: backends of an adopted forwarder are up until their first verdict", "[daemon][reconciler]") {
     Harness h;
     const auto cat = web_catalogue();
     h.reconciler.set_resolver(resolver_for(cat));

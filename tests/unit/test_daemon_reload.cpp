@@ -35,8 +35,7 @@ Diagnostic diagnostic(Severity severity, int line, std::string field, std::strin
 
 }  // namespace
 
-TEST_CASE("reload rules: any error keeps the running catalogue and reports every diagnostic",
-          "[daemon][reload]") {
+TEST_CASE("reload rules: any error keeps the running catalogue and reports every diagnostic", "[daemon][reload]") {
     ParseResult next;
     next.diagnostics = {
         diagnostic(Severity::error, 4, "services[0].port", "70000 is out of range (allowed: 0-65535)"),
@@ -45,13 +44,11 @@ TEST_CASE("reload rules: any error keeps the running catalogue and reports every
     };
     const auto d = decide_reload(running(), next);
     CHECK_FALSE(d.catalogue);
-    CHECK(
-        d.errors ==
-        std::vector<std::string>{
-            "/etc/julier/julier.yaml:4:3: error: services[0].port: 70000 is out of range (allowed: 0-65535)",
-            "/etc/julier/julier.yaml:12:3: error: services[1].vip: 'x' is not an IP address"});
-    CHECK(d.warnings ==
-          std::vector<std::string>{"/etc/julier/julier.yaml:9:3: warning: services[0].ring_size: small"});
+    CHECK(d.errors ==
+          std::vector<std::string>{
+              "/etc/julier/julier.yaml:4:3: error: services[0].port: 70000 is out of range (allowed: 0-65535)",
+              "/etc/julier/julier.yaml:12:3: error: services[1].vip: 'x' is not an IP address"});
+    CHECK(d.warnings == std::vector<std::string>{"/etc/julier/julier.yaml:9:3: warning: services[0].ring_size: small"});
 }
 
 TEST_CASE("reload rules: a valid file with warnings is taken", "[daemon][reload]") {
@@ -66,8 +63,7 @@ TEST_CASE("reload rules: a valid file with warnings is taken", "[daemon][reload]
     CHECK(d.warnings.size() == 1);
 }
 
-TEST_CASE("reload rules: map sizes, pin_dir, control_socket and metrics wait for a restart",
-          "[daemon][reload]") {
+TEST_CASE("reload rules: map sizes, pin_dir, control_socket and metrics wait for a restart", "[daemon][reload]") {
     ParseResult next;
     next.catalogue = running();
     next.catalogue->limits.max_flows = 2048;
@@ -89,11 +85,9 @@ TEST_CASE("reload rules: map sizes, pin_dir, control_socket and metrics wait for
           "max_flows=1048576 to max_services=1024 max_backends=16384 ring_capacity=4194304 max_flows=2048; "
           "it takes "
           "effect when julierd restarts (the running value is kept)");
-    CHECK(d.warnings[1].find("pin_dir changed from /sys/fs/bpf/julier to /sys/fs/bpf/other") !=
-          std::string::npos);
+    CHECK(d.warnings[1].find("pin_dir changed from /sys/fs/bpf/julier to /sys/fs/bpf/other") != std::string::npos);
     CHECK(d.warnings[2].find("control_socket changed") != std::string::npos);
-    CHECK(d.warnings[3].find("metrics.listen changed from 127.0.0.1:9641 to 127.0.0.1:9999") !=
-          std::string::npos);
+    CHECK(d.warnings[3].find("metrics.listen changed from 127.0.0.1:9641 to 127.0.0.1:9999") != std::string::npos);
 }
 
 TEST_CASE("reload rules: an unchanged file warns about nothing", "[daemon][reload]") {

@@ -13,9 +13,8 @@ namespace {
 
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
-plan::PlannedBackend planned(std::uint32_t id, const char* address, std::uint32_t configured,
-                             std::uint32_t weight, BackendRole role, State health, std::string drain_source = {},
-                             std::string problem = {}) {
+plan::PlannedBackend planned(std::uint32_t id, const char* address, std::uint32_t configured, std::uint32_t weight,
+                             BackendRole role, State health, std::string drain_source = {}, std::string problem = {}) {
     plan::PlannedBackend b;
     b.health = health;
     b.id = id;
@@ -60,12 +59,12 @@ struct Fixture {
         pw.name = "web";
         pw.id = 3;
         pw.vip.ring_size = 1009;
-        pw.backends = {
-            planned(7, "198.18.0.20", 100, 60, BackendRole::in_ring, State::up),
-            planned(8, "198.18.0.21", 100, 0, BackendRole::draining, State::up, "operator"),
-            planned(9, "198.18.0.22", 50, 0, BackendRole::down, State::down),
-            planned(10, "198.18.0.23", 50, 0, BackendRole::unresolved, State::unknown, "", "did not answer ARP on eth0"),
-            planned(500, "198.18.0.24", 50, 0, BackendRole::pending, State::unknown)};
+        pw.backends = {planned(7, "198.18.0.20", 100, 60, BackendRole::in_ring, State::up),
+                       planned(8, "198.18.0.21", 100, 0, BackendRole::draining, State::up, "operator"),
+                       planned(9, "198.18.0.22", 50, 0, BackendRole::down, State::down),
+                       planned(10, "198.18.0.23", 50, 0, BackendRole::unresolved, State::unknown, "",
+                               "did not answer ARP on eth0"),
+                       planned(500, "198.18.0.24", 50, 0, BackendRole::pending, State::unknown)};
         plan::PlannedService pd;
         pd.name = "dns";
         pd.id = 0;

@@ -50,7 +50,8 @@ SideImage replay(SideImage side, const SideWrites& w, std::uint32_t side_no,
         }
     }
     for (const auto& range : w.ring_ranges) {
-        for (std::size_t i = 0; i < range.slots.size(); ++i) slots[range.offset + static_cast<std::uint32_t>(i)] = range.slots[i];
+        for (std::size_t i = 0; i < range.slots.size(); ++i)
+            slots[range.offset + static_cast<std::uint32_t>(i)] = range.slots[i];
     }
     for (const auto& [slot, id] : w.ring_writes) slots[slot] = id;
     for (const auto& [key, value] : side.vips) REQUIRE(key.side == side_no);
@@ -126,9 +127,9 @@ TEST_CASE("a side that already holds the plan needs no writes", "[dataplane][sid
 }
 
 TEST_CASE("a backend going down rewrites only the slots that moved", "[dataplane][side]") {
-    auto cat = catalogue({service("a", "198.19.0.1", 80,
-                                  {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")}),
-                          service("b", "198.19.0.1", 443, {backend("198.18.0.20")})});
+    auto cat = catalogue(
+        {service("a", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")}),
+         service("b", "198.19.0.1", 443, {backend("198.18.0.20")})});
     cat.services[0].health.kind = config::HealthKind::tcp;
     auto runtime = all_resolved(cat);
     for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
@@ -257,7 +258,8 @@ TEST_CASE("the VIP filter marks every word written and every VIP address", "[dat
     }
     // Nothing else: only those two addresses' bits are set beyond bit 0.
     std::size_t bits = 0;
-    for (std::uint64_t word : words) bits += static_cast<std::size_t>(__builtin_popcountll(word & ~JL_VIP_FILTER_WRITTEN));
+    for (std::uint64_t word : words)
+        bits += static_cast<std::size_t>(__builtin_popcountll(word & ~JL_VIP_FILTER_WRITTEN));
     CHECK(bits <= marked);
     CHECK(bits >= 1);
 
@@ -313,8 +315,8 @@ TEST_CASE("an equal ring in other storage writes nothing; a changed one only its
     SideWrites w = dataplane::plan_side_writes(base.result, changed, 0, limits());
     std::uint32_t offset = base.result.rings.at(p.services[0].id).offset;
     CHECK(w.ring_ranges.empty());
-    CHECK(w.ring_writes == std::vector<std::pair<std::uint32_t, std::uint32_t>>{{offset + 7, slots[7]},
-                                                                               {offset + 90, slots[90]}});
+    CHECK(w.ring_writes ==
+          std::vector<std::pair<std::uint32_t, std::uint32_t>>{{offset + 7, slots[7]}, {offset + 90, slots[90]}});
     CHECK(w.ring_slots() == 2);
     CHECK(w.result.rings.at(p.services[0].id).slots.shares(changed.services[0].ring));
 }
@@ -332,7 +334,7 @@ TEST_CASE("a ring that changes size is written whole at its new place", "[datapl
     const auto& range = w.ring_ranges[0];
     CHECK(range.slots.shares(next.find("b")->ring));
     CHECK(range.slots.size() == 211);
-    CHECK(range.offset == 303);  // first fit after a, c (and b's old hole is too small)
+    CHECK(range.offset == 303);    // first fit after a, c (and b's old hole is too small)
     CHECK(w.ring_writes.empty());  // a and c: the same rings, nothing to write
     std::map<std::uint32_t, std::uint32_t> slots;
     replay(base.result, w, 0, slots);

@@ -104,7 +104,8 @@ TEST_CASE("fleet: withdrawal is immediate, announcement waits for the hold-down"
     CHECK(a.all().at(ip("198.19.0.1")).state == VipState::announced);
 }
 
-TEST_CASE("fleet: unhealthy at first sight waits for the hold-down too and zero hold-down announces at once", "[fleet]") {
+TEST_CASE("fleet: unhealthy at first sight waits for the hold-down too and zero hold-down announces at once",
+          "[fleet]") {
     fleet::Announcer a;
     const auto t0 = Clock::time_point{} + seconds(100);
     a.update(one("198.19.0.1", false), t0, seconds(5));

@@ -59,8 +59,9 @@ TEST_CASE("bird include: one route per announced VIP, with its attributes, in it
 TEST_CASE("bird include: neighbours export only julier's routes, with their timers", "[fleet]") {
     const auto text = fleet::render_bird_include(two_neighbours(), {});
     INFO(text);
-    CHECK(contains(text, "protocol bgp julier_n1 {\n  local as 65001;\n  neighbor 198.18.0.1 as 65000;\n"
-                         "  hold time 9;\n  keepalive time 3;\n"));
+    CHECK(contains(text,
+                   "protocol bgp julier_n1 {\n  local as 65001;\n  neighbor 198.18.0.1 as 65000;\n"
+                   "  hold time 9;\n  keepalive time 3;\n"));
     CHECK(contains(text, "  ipv4 { import none; export where proto = \"julier_vips4\"; next hop self; };\n"));
     CHECK(contains(text, "protocol bgp julier_n2 {\n  local as 65001;\n  neighbor 2001:db8::1 as 65000;\n  ipv6 {"));
     CHECK(contains(text, "export where proto = \"julier_vips6\""));
@@ -78,9 +79,10 @@ TEST_CASE("bird reply: lines, continuations, the final line and errors", "[fleet
     fleet::ReplyReader r;
     r.feed("2002-Name       Proto      Table      State  Since         Info\n1002-device1    Device  ");
     CHECK_FALSE(r.done());
-    r.feed("   ---        up     17:49:03.951  \n julier_n1  BGP        ---        up     17:49:04.120  "
-           "Established   \n julier_n2  BGP        ---        start  2026-11-25 17:49:03  Active        "
-           "Socket: Connection refused\n0000 \n1002-ignored after the end\n");
+    r.feed(
+        "   ---        up     17:49:03.951  \n julier_n1  BGP        ---        up     17:49:04.120  "
+        "Established   \n julier_n2  BGP        ---        start  2026-11-25 17:49:03  Active        "
+        "Socket: Connection refused\n0000 \n1002-ignored after the end\n");
     REQUIRE(r.done());
     CHECK_FALSE(r.error());
     const auto rows = fleet::parse_protocols(r.lines());

@@ -163,7 +163,8 @@ std::string read_file(const fs::path& p) {
 TEST_CASE("bird control: a command gets BIRD's reply", "[fleet]") {
     TempDir dir;
     const auto sock = (dir.path / "bird.ctl").string();
-    FakeBird bird(sock, "2002-Name Proto Table State Since Info\n1002-julier_n1 BGP --- up 10:00:00.000 Established\n0000 \n");
+    FakeBird bird(
+        sock, "2002-Name Proto Table State Since Info\n1002-julier_n1 BGP --- up 10:00:00.000 Established\n0000 \n");
     BirdControl control((dir.path / "inc.conf").string(), sock);
     const auto rows = parse_protocols(control.command("show protocols"));
     CHECK(bird.command() == "show protocols");
@@ -214,7 +215,8 @@ TEST_CASE("bird control: the include file is replaced whole, its directory creat
 TEST_CASE("bird client: a command gets BIRD's reply without blocking the loop", "[fleet]") {
     TempDir dir;
     const auto sock = (dir.path / "bird.ctl").string();
-    FakeBird bird(sock, "2002-Name Proto Table State Since Info\n1002-julier_n1 BGP --- up 10:00:00.000 Established\n0000 \n");
+    FakeBird bird(
+        sock, "2002-Name Proto Table State Since Info\n1002-julier_n1 BGP --- up 10:00:00.000 Established\n0000 \n");
     const auto out = run_command(sock, "show protocols", std::chrono::milliseconds(1000));
     CHECK(out.error.empty());
     CHECK(bird.command() == "show protocols");

@@ -40,8 +40,7 @@ dataplane::Limits small_limits() {
 }
 
 plan::Plan plan_with_rate(std::uint32_t rate) {
-    auto cat = plan_test::catalogue(
-        {plan_test::service("web", "198.19.0.1", 80, {plan_test::backend("198.18.0.20")})});
+    auto cat = plan_test::catalogue({plan_test::service("web", "198.19.0.1", 80, {plan_test::backend("198.18.0.20")})});
     cat.flood_protection.new_flow_rate_per_cpu = rate;
     return plan::make_plan(cat, plan_test::all_resolved(cat));
 }
@@ -159,8 +158,7 @@ TEST_CASE("flood_protection: --check shows the rate and the table's shortest tur
     CHECK_THAT(config::summarize(*off.catalogue, 2), Catch::Contains("flood protection: off"));
 }
 
-TEST_CASE("icmp_answers: the rate is read, bounded, planned into jl_settings and shown by --check",
-          "[config][icmp]") {
+TEST_CASE("icmp_answers: the rate is read, bounded, planned into jl_settings and shown by --check", "[config][icmp]") {
     auto dflt = parse(with_flood(""));
     REQUIRE(dflt.ok());
     CHECK(dflt.catalogue->icmp_answers.rate_per_cpu == JL_DEFAULT_ICMP_ANSWER_RATE);

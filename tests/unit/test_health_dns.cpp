@@ -9,8 +9,7 @@ using namespace julier::health::testing;
 
 namespace {
 
-julier::config::HealthCheck dns_check(std::string name, std::uint16_t type)
-{
+julier::config::HealthCheck dns_check(std::string name, std::uint16_t type) {
     julier::config::HealthCheck check;
     check.kind = julier::config::HealthKind::dns;
     check.dns.name = std::move(name);
@@ -20,8 +19,7 @@ julier::config::HealthCheck dns_check(std::string name, std::uint16_t type)
 
 }  // namespace
 
-TEST_CASE("health dns: NOERROR passes, and the query is what was configured", "[health]")
-{
+TEST_CASE("health dns: NOERROR passes, and the query is what was configured", "[health]") {
     asio::io_context io;
     DnsProbe probe(io);
     for (const auto& address : {kLoopback4, kLoopback6}) {
@@ -34,12 +32,18 @@ TEST_CASE("health dns: NOERROR passes, and the query is what was configured", "[
         const std::string& query = server.queries()[0];
         // Flags: a standard query with recursion desired; one question.
         CHECK(query.substr(2, 4) == std::string("\x01\x00\x00\x01", 4));
-        CHECK(query.substr(12) == std::string("\x07" "example" "\x03" "com" "\x00" "\x00\x1c" "\x00\x01", 17));
+        CHECK(query.substr(12) == std::string("\x07"
+                                              "example"
+                                              "\x03"
+                                              "com"
+                                              "\x00"
+                                              "\x00\x1c"
+                                              "\x00\x01",
+                                              17));
     }
 }
 
-TEST_CASE("health dns: another rcode fails with its name", "[health]")
-{
+TEST_CASE("health dns: another rcode fails with its name", "[health]") {
     asio::io_context io;
     DnsProbe probe(io);
     DnsServer nxdomain(io, kLoopback4, 3);
@@ -52,8 +56,7 @@ TEST_CASE("health dns: another rcode fails with its name", "[health]")
           "SERVFAIL for . NS");
 }
 
-TEST_CASE("health dns: no answer, or answers to another query, time out", "[health]")
-{
+TEST_CASE("health dns: no answer, or answers to another query, time out", "[health]") {
     asio::io_context io;
     DnsProbe probe(io);
     DnsServer silent(io, kLoopback4, 0, DnsServer::Mode::silent);
@@ -66,11 +69,11 @@ TEST_CASE("health dns: no answer, or answers to another query, time out", "[heal
     CHECK(result.failure == Failure::timeout);
 }
 
-TEST_CASE("health dns: a closed port is refused, a bad name is a config failure", "[health]")
-{
+TEST_CASE("health dns: a closed port is refused, a bad name is a config failure", "[health]") {
     asio::io_context io;
     DnsProbe probe(io);
-    Result refused = probe_once(io, probe, ProbeTarget{kLoopback4, closed_udp_port(io, kLoopback4)}, dns_check("a.b", 1));
+    Result refused =
+        probe_once(io, probe, ProbeTarget{kLoopback4, closed_udp_port(io, kLoopback4)}, dns_check("a.b", 1));
     CHECK(refused.failure == Failure::refused);
 
     DnsServer server(io, kLoopback4, 0);

@@ -21,8 +21,7 @@ using namespace julier::health::testing;
 
 namespace {
 
-julier::config::HealthCheck exec_check(std::vector<std::string> command)
-{
+julier::config::HealthCheck exec_check(std::vector<std::string> command) {
     julier::config::HealthCheck check;
     check.kind = julier::config::HealthKind::exec;
     check.exec.command = std::move(command);
@@ -32,8 +31,7 @@ julier::config::HealthCheck exec_check(std::vector<std::string> command)
 const ProbeTarget kTarget{kLoopback4, 8080};
 
 // No longer running: gone, or at worst a zombie not yet reaped by its new parent.
-bool process_gone(pid_t pid)
-{
+bool process_gone(pid_t pid) {
     for (int i = 0; i < 200; ++i) {
         std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
         std::string id, comm, state;
@@ -43,8 +41,7 @@ bool process_gone(pid_t pid)
     return false;
 }
 
-pid_t read_pid(const std::filesystem::path& file)
-{
+pid_t read_pid(const std::filesystem::path& file) {
     pid_t pid = 0;
     std::ifstream(file) >> pid;
     return pid;
@@ -52,8 +49,7 @@ pid_t read_pid(const std::filesystem::path& file)
 
 // Removes CAP_KILL from this process's effective, permitted and inheritable sets,
 // as julierd has it under the shipped unit (CAP_KILL not in its bounding set).
-bool drop_cap_kill()
-{
+bool drop_cap_kill() {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
     if (syscall(SYS_capget, &header, data) != 0) return false;
@@ -67,8 +63,7 @@ bool drop_cap_kill()
 
 }  // namespace
 
-TEST_CASE("health exec: exit status 0 passes, anything else fails", "[health]")
-{
+TEST_CASE("health exec: exit status 0 passes, anything else fails", "[health]") {
     asio::io_context io;
     ExecProbe probe(io);
     Result pass = probe_once(io, probe, kTarget, exec_check({"/bin/true"}), 2000ms);
@@ -79,15 +74,17 @@ TEST_CASE("health exec: exit status 0 passes, anything else fails", "[health]")
     CHECK(fail.failure == Failure::exit_status);
     CHECK(fail.reason == "exit status 1");
 
-    Result noisy = probe_once(io, probe, kTarget, exec_check({"/bin/sh", "-c", "echo; echo 'db unreachable' >&2; echo more; exit 3"}), 2000ms);
+    Result noisy =
+        probe_once(io, probe, kTarget,
+                   exec_check({"/bin/sh", "-c", "echo; echo 'db unreachable' >&2; echo more; exit 3"}), 2000ms);
     CHECK(noisy.reason == "exit status 3: \"db unreachable\"");
 
     Result killed = probe_once(io, probe, kTarget, exec_check({"/bin/sh", "-c", "kill -TERM $$"}), 2000ms);
-    CHECK(killed.reason == std::string("killed by signal ") + std::to_string(SIGTERM) + " (" + sigdescr_np(SIGTERM) + ")");
+    CHECK(killed.reason ==
+          std::string("killed by signal ") + std::to_string(SIGTERM) + " (" + sigdescr_np(SIGTERM) + ")");
 }
 
-TEST_CASE("health exec: {address} and {port} are replaced, no shell involved", "[health]")
-{
+TEST_CASE("health exec: {address} and {port} are replaced, no shell involved", "[health]") {
     CHECK(substitute_arguments({"check", "--to={address}:{port}", "{port}{port}", "{addr}"}, "198.18.0.5", 443) ==
           std::vector<std::string>{"check", "--to=198.18.0.5:443", "443443", "{addr}"});
 
@@ -97,19 +94,20 @@ TEST_CASE("health exec: {address} and {port} are replaced, no shell involved", "
                              "sh", "{address}", "{port}", "$(id)"});
     CHECK(probe_once(io, probe, kTarget, check, 2000ms).ok);
 
-    auto env = exec_check({"/bin/sh", "-c", "test \"$JULIER_BACKEND_ADDRESS:$JULIER_BACKEND_PORT\" = 127.0.0.1:8080 && "
-                                            "test \"$(pwd)\" = / && test -z \"$JULIER_SECRET\""});
+    auto env = exec_check({"/bin/sh", "-c",
+                           "test \"$JULIER_BACKEND_ADDRESS:$JULIER_BACKEND_PORT\" = 127.0.0.1:8080 && "
+                           "test \"$(pwd)\" = / && test -z \"$JULIER_SECRET\""});
     setenv("JULIER_SECRET", "inherited", 1);
     CHECK(probe_once(io, probe, kTarget, env, 2000ms).ok);
     unsetenv("JULIER_SECRET");
 }
 
-TEST_CASE("health exec: a command past the timeout is killed with its children", "[health]")
-{
+TEST_CASE("health exec: a command past the timeout is killed with its children", "[health]") {
     asio::io_context io;
     ExecProbe probe(io);
     // The command starts a background child and says where it is; both must die.
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("julier-exec-test-" + std::to_string(getpid()));
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("julier-exec-test-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     chmod(dir.c_str(), 0777);  // the command may run as nobody
     std::filesystem::path pid_file = dir / "child.pid";
@@ -120,7 +118,8 @@ TEST_CASE("health exec: a command past the timeout is killed with its children",
     CHECK(result.reason == "timeout after 300 ms, /bin/sh killed");
     CHECK(result.duration < 1000ms);
 
-    run_until(io, [&] { return probe.running() == 0; }, 2000ms);
+    run_until(
+        io, [&] { return probe.running() == 0; }, 2000ms);
     CHECK(probe.running() == 0);
     pid_t child = 0;
     std::ifstream(pid_file) >> child;
@@ -137,8 +136,7 @@ TEST_CASE("health exec: a command past the timeout is killed with its children",
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("health exec: commands run unprivileged and cannot regain privileges", "[health]")
-{
+TEST_CASE("health exec: commands run unprivileged and cannot regain privileges", "[health]") {
     asio::io_context io;
     ExecProbe probe(io);
     auto no_new_privs = exec_check({"/bin/sh", "-c", "grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status"});
@@ -156,8 +154,7 @@ TEST_CASE("health exec: commands run unprivileged and cannot regain privileges",
     CHECK(probe_once(io, probe, kTarget, ids, 2000ms).ok);
 }
 
-TEST_CASE("health exec: an unknown user is reported on every check", "[health]")
-{
+TEST_CASE("health exec: an unknown user is reported on every check", "[health]") {
     asio::io_context io;
     ExecProbe probe(io, ExecOptions{std::string("no-such-user-julier"), 4, 512});
     Result result = probe_once(io, probe, kTarget, exec_check({"/bin/true"}), 2000ms);
@@ -165,8 +162,7 @@ TEST_CASE("health exec: an unknown user is reported on every check", "[health]")
     CHECK(result.reason == "cannot run exec checks: user \"no-such-user-julier\" does not exist");
 }
 
-TEST_CASE("health exec: commands that cannot start say why", "[health]")
-{
+TEST_CASE("health exec: commands that cannot start say why", "[health]") {
     asio::io_context io;
     ExecProbe probe(io);
     Result missing = probe_once(io, probe, kTarget, exec_check({"no-such-program-julier"}), 2000ms);
@@ -185,17 +181,17 @@ TEST_CASE("health exec: commands that cannot start say why", "[health]")
     CHECK(empty.failure == Failure::config);
 }
 
-TEST_CASE("health exec: concurrency is bounded and waiting counts against the deadline", "[health]")
-{
+TEST_CASE("health exec: concurrency is bounded and waiting counts against the deadline", "[health]") {
     asio::io_context io;
     ExecProbe probe(io, ExecOptions{std::nullopt, 1, 512});
     std::vector<Result> results;
     auto in = [](std::chrono::milliseconds span) { return std::chrono::steady_clock::now() + span; };
     auto collect = [&](Result result) { results.push_back(std::move(result)); };
     probe.async_probe(kTarget, exec_check({"/bin/sleep", "0.3"}), in(2000ms), collect);
-    probe.async_probe(kTarget, exec_check({"/bin/true"}), in(100ms), collect);  // cannot get the slot in time
+    probe.async_probe(kTarget, exec_check({"/bin/true"}), in(100ms), collect);   // cannot get the slot in time
     probe.async_probe(kTarget, exec_check({"/bin/true"}), in(2000ms), collect);  // gets it after the sleep
-    REQUIRE(run_until(io, [&] { return results.size() == 3; }, 4000ms));
+    REQUIRE(run_until(
+        io, [&] { return results.size() == 3; }, 4000ms));
     CHECK(results[0].failure == Failure::timeout);
     CHECK(results[0].reason == "timeout after 100 ms while waiting for a free exec slot (1 in use)");
     CHECK(results[1].ok);  // the sleep
@@ -203,13 +199,13 @@ TEST_CASE("health exec: concurrency is bounded and waiting counts against the de
     CHECK(results[2].duration >= 250ms);
 }
 
-TEST_CASE("health exec: a command past the timeout is killed even when julierd lacks CAP_KILL", "[health]")
-{
+TEST_CASE("health exec: a command past the timeout is killed even when julierd lacks CAP_KILL", "[health]") {
     if (geteuid() != 0) {
         WARN("skipped: needs root (commands then run as nobody)");
         return;
     }
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("julier-exec-nokill-" + std::to_string(getpid()));
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("julier-exec-nokill-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     chmod(dir.c_str(), 0777);  // the command runs as nobody
     std::filesystem::path command_pid = dir / "command.pid";
@@ -236,14 +232,18 @@ TEST_CASE("health exec: a command past the timeout is killed even when julierd l
             asio::io_context io;
             ExecProbe probe(io);
             std::optional<Result> result;
-            auto check = exec_check({"/bin/sh", "-c", "sleep 30 & echo $! > " + background_pid.string() +
-                                                          "; echo $$ > " + command_pid.string() + "; wait"});
+            auto check = exec_check(
+                {"/bin/sh", "-c",
+                 "sleep 30 & echo $! > " + background_pid.string() + "; echo $$ > " + command_pid.string() + "; wait"});
             probe.async_probe(kTarget, check, std::chrono::steady_clock::now() + 300ms,
                               [&](Result r) { result = std::move(r); });
             // While it runs, this process may not signal it: the premise of the test.
-            if (run_until(io, [&] { return result || read_pid(command_pid) > 0; }, 2000ms) && !result)
+            if (run_until(
+                    io, [&] { return result || read_pid(command_pid) > 0; }, 2000ms) &&
+                !result)
                 outcome.signal_error = kill(read_pid(command_pid), 0) == 0 ? 0 : errno;
-            run_until(io, [&] { return result && probe.running() == 0; }, 3000ms);
+            run_until(
+                io, [&] { return result && probe.running() == 0; }, 3000ms);
             if (result) {
                 outcome.failure = static_cast<int>(result->failure);
                 std::snprintf(outcome.reason, sizeof outcome.reason, "%s", result->reason.c_str());
@@ -278,8 +278,8 @@ TEST_CASE("health exec: a command past the timeout is killed even when julierd l
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("health exec: a command printing without end is bounded by the timeout and the excerpt", "[health][security]")
-{
+TEST_CASE("health exec: a command printing without end is bounded by the timeout and the excerpt",
+          "[health][security]") {
     asio::io_context io;
     ExecProbe probe(io);
     // Output as fast as the pipe takes it, for ever: read and dropped past 512 bytes,
@@ -290,11 +290,12 @@ TEST_CASE("health exec: a command printing without end is bounded by the timeout
     CHECK(endless.duration < 1500ms);
 
     // 64 MiB of one line, then a failure: the reason quotes a bounded excerpt.
-    Result flood = probe_once(io, probe, kTarget,
-                              exec_check({"/bin/sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x; exit 3"}), 10000ms);
+    Result flood = probe_once(
+        io, probe, kTarget, exec_check({"/bin/sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x; exit 3"}), 10000ms);
     CHECK(flood.failure == Failure::exit_status);
     CHECK_THAT(flood.reason, Catch::StartsWith("exit status 3: \"xxxx"));
     CHECK(flood.reason.size() < 600);
-    run_until(io, [&] { return probe.running() == 0; }, 2000ms);
+    run_until(
+        io, [&] { return probe.running() == 0; }, 2000ms);
     CHECK(probe.running() == 0);
 }

@@ -26,8 +26,8 @@
 #include "health/child_process.h"
 
 namespace fs = std::filesystem;
-using julier::health::SpawnRequest;
 using julier::health::spawn_child;
+using julier::health::SpawnRequest;
 
 namespace {
 
@@ -44,8 +44,7 @@ bool deny_close_range() {
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-           ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
 }
 
 // Runs `sh -c script` as a check would and returns its output.

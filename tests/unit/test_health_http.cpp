@@ -9,8 +9,7 @@ using namespace julier::health::testing;
 
 namespace {
 
-julier::config::HealthCheck http_check(const std::string& path = "/healthz")
-{
+julier::config::HealthCheck http_check(const std::string& path = "/healthz") {
     julier::config::HealthCheck check;
     check.kind = julier::config::HealthKind::http;
     check.http.path = path;
@@ -19,8 +18,7 @@ julier::config::HealthCheck http_check(const std::string& path = "/healthz")
 
 }  // namespace
 
-TEST_CASE("health http: a healthy backend passes and sees a proper request", "[health]")
-{
+TEST_CASE("health http: a healthy backend passes and sees a proper request", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     for (const auto& address : {kLoopback4, kLoopback6}) {
@@ -36,8 +34,7 @@ TEST_CASE("health http: a healthy backend passes and sees a proper request", "[h
     }
 }
 
-TEST_CASE("health http: the configured Host header is sent", "[health]")
-{
+TEST_CASE("health http: the configured Host header is sent", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     HttpServer server(io, kLoopback4, HttpAnswer{});
@@ -48,8 +45,7 @@ TEST_CASE("health http: the configured Host header is sent", "[health]")
     CHECK(server.requests()[0].find("\r\nHost: www.example.org\r\n") != std::string::npos);
 }
 
-TEST_CASE("health http: an unexpected status fails with the status", "[health]")
-{
+TEST_CASE("health http: an unexpected status fails with the status", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     HttpServer server(io, kLoopback4, answer(503, "overloaded"));
@@ -62,29 +58,25 @@ TEST_CASE("health http: an unexpected status fails with the status", "[health]")
     CHECK(probe_once(io, probe, ProbeTarget{kLoopback4, server.port()}, check).ok);
 }
 
-TEST_CASE("health http: the body must contain expect_body", "[health]")
-{
+TEST_CASE("health http: the body must contain expect_body", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     auto check = http_check();
     check.http.expect_body = "database: ok";
 
-    SECTION("plain body with the text")
-    {
+    SECTION("plain body with the text") {
         HttpServer server(io, kLoopback4, answer(200, "cache: ok\ndatabase: ok\n"));
         Result result = probe_once(io, probe, ProbeTarget{kLoopback4, server.port()}, check);
         CHECK(result.ok);
         CHECK(result.reason == "status 200, body matched");
     }
-    SECTION("chunked body with the text split between chunks")
-    {
+    SECTION("chunked body with the text split between chunks") {
         HttpAnswer chunked = answer(200, "xxxxxxxxxdatabase: okxxxxxxxxxxx");
         chunked.chunked = true;
         HttpServer server(io, kLoopback4, chunked);
         CHECK(probe_once(io, probe, ProbeTarget{kLoopback4, server.port()}, check).ok);
     }
-    SECTION("body without the text")
-    {
+    SECTION("body without the text") {
         HttpServer server(io, kLoopback4, answer(200, "database: down"));
         Result result = probe_once(io, probe, ProbeTarget{kLoopback4, server.port()}, check);
         CHECK(result.failure == Failure::body);
@@ -92,8 +84,7 @@ TEST_CASE("health http: the body must contain expect_body", "[health]")
     }
 }
 
-TEST_CASE("health http: a slow backend times out waiting for the response", "[health]")
-{
+TEST_CASE("health http: a slow backend times out waiting for the response", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     HttpAnswer slow;
@@ -104,16 +95,14 @@ TEST_CASE("health http: a slow backend times out waiting for the response", "[he
     CHECK(result.reason == "timeout after 150 ms while waiting for the response");
 }
 
-TEST_CASE("health http: a closed port is refused", "[health]")
-{
+TEST_CASE("health http: a closed port is refused", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     Result result = probe_once(io, probe, ProbeTarget{kLoopback4, closed_tcp_port(io, kLoopback4)}, http_check());
     CHECK(result.failure == Failure::refused);
 }
 
-TEST_CASE("health http: something that is not HTTP is a bad response", "[health]")
-{
+TEST_CASE("health http: something that is not HTTP is a bad response", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     HttpAnswer smtp;
@@ -124,8 +113,7 @@ TEST_CASE("health http: something that is not HTTP is a bad response", "[health]
     CHECK(result.reason == "malformed response: malformed status line \"220 mail.example.org ESMTP ready\"");
 }
 
-TEST_CASE("health http: a path with a line break is refused before connecting", "[health]")
-{
+TEST_CASE("health http: a path with a line break is refused before connecting", "[health]") {
     asio::io_context io;
     HttpProbe probe(io);
     HttpServer server(io, kLoopback4, HttpAnswer{});

@@ -9,8 +9,7 @@ using namespace julier::health::testing;
 
 namespace {
 
-julier::config::HealthCheck https_check()
-{
+julier::config::HealthCheck https_check() {
     julier::config::HealthCheck check;
     check.kind = julier::config::HealthKind::https;
     check.http.path = "/status";
@@ -19,8 +18,7 @@ julier::config::HealthCheck https_check()
 
 }  // namespace
 
-TEST_CASE("health https: a self-signed certificate fails verification, passes without it", "[health]")
-{
+TEST_CASE("health https: a self-signed certificate fails verification, passes without it", "[health]") {
     asio::io_context io;
     HttpsProbe probe(io);  // the system trust store
     KeyPair self_signed = make_certificate("backend.test", "DNS:backend.test,IP:127.0.0.1", nullptr, false);
@@ -44,8 +42,7 @@ TEST_CASE("health https: a self-signed certificate fails verification, passes wi
     CHECK(server.server_names() == std::vector<std::string>{"backend.test"});
 }
 
-TEST_CASE("health https: verification against a CA checks the name", "[health]")
-{
+TEST_CASE("health https: verification against a CA checks the name", "[health]") {
     asio::io_context io;
     KeyPair ca = make_certificate("julier test CA", "", nullptr, true);
     KeyPair leaf = make_certificate("backend.test", "DNS:backend.test,IP:127.0.0.1", &ca, false);
@@ -54,8 +51,7 @@ TEST_CASE("health https: verification against a CA checks the name", "[health]")
     HttpServer server(io, kLoopback4, HttpAnswer{}, server_context(leaf));
     ProbeTarget target{kLoopback4, server.port()};
 
-    SECTION("SNI from host, name matches")
-    {
+    SECTION("SNI from host, name matches") {
         auto check = https_check();
         check.http.host = "backend.test:8443";
         Result result = probe_once(io, probe, target, check);
@@ -64,8 +60,7 @@ TEST_CASE("health https: verification against a CA checks the name", "[health]")
         REQUIRE(server.requests().size() == 1);
         CHECK(server.requests()[0].find("\r\nHost: backend.test:8443\r\n") != std::string::npos);
     }
-    SECTION("SNI that the certificate does not name")
-    {
+    SECTION("SNI that the certificate does not name") {
         auto check = https_check();
         check.http.sni = "other.test";
         Result result = probe_once(io, probe, target, check);
@@ -74,16 +69,14 @@ TEST_CASE("health https: verification against a CA checks the name", "[health]")
                                    X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH));
         CHECK(server.server_names().empty());  // the handshake never completed
     }
-    SECTION("no name: the address is verified and no SNI is sent")
-    {
+    SECTION("no name: the address is verified and no SNI is sent") {
         Result result = probe_once(io, probe, target, https_check());
         CHECK(result.ok);
         CHECK(server.server_names() == std::vector<std::string>{""});
     }
 }
 
-TEST_CASE("health https: a server that does not speak TLS fails the handshake", "[health]")
-{
+TEST_CASE("health https: a server that does not speak TLS fails the handshake", "[health]") {
     asio::io_context io;
     HttpsProbe probe(io);
     BannerServer server(io, kLoopback4, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
@@ -94,8 +87,7 @@ TEST_CASE("health https: a server that does not speak TLS fails the handshake", 
     CHECK(result.reason.rfind("TLS handshake failed: ", 0) == 0);
 }
 
-TEST_CASE("health https: the server name comes from sni, else from host", "[health]")
-{
+TEST_CASE("health https: the server name comes from sni, else from host", "[health]") {
     julier::config::HttpCheck check;
     CHECK(tls_server_name(check).empty());
     check.host = "www.example.org";
@@ -110,8 +102,7 @@ TEST_CASE("health https: the server name comes from sni, else from host", "[heal
     CHECK(tls_server_name(check) == "api.example.org");
 }
 
-TEST_CASE("health https: a CA file that cannot be read is an error at start", "[health]")
-{
+TEST_CASE("health https: a CA file that cannot be read is an error at start", "[health]") {
     asio::io_context io;
     CHECK_THROWS_WITH(HttpsProbe(io, TlsOptions{"/nonexistent/ca.pem"}),
                       Catch::Matchers::StartsWith("cannot load CA file /nonexistent/ca.pem"));

@@ -16,8 +16,7 @@ using julier::config::HealthKind;
 
 namespace {
 
-Target tcp_target(const std::string& service, const asio::ip::address& address, std::uint16_t port)
-{
+Target tcp_target(const std::string& service, const asio::ip::address& address, std::uint16_t port) {
     Target target;
     target.service = service;
     target.address = from_asio(address);
@@ -34,21 +33,19 @@ struct Recorder {
     std::vector<HealthEvent> events;
     std::vector<double> weights;
 
-    explicit Recorder(Manager& manager)
-    {
+    explicit Recorder(Manager& manager) {
         manager.on_transition([this](const HealthEvent& event) { events.push_back(event); });
         manager.on_weight([this](const std::string&, const IpAddress&, double factor) { weights.push_back(factor); });
     }
-    std::size_t count(State to) const
-    {
-        return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const HealthEvent& e) { return e.to == to; }));
+    std::size_t count(State to) const {
+        return static_cast<std::size_t>(
+            std::count_if(events.begin(), events.end(), [&](const HealthEvent& e) { return e.to == to; }));
     }
 };
 
 }  // namespace
 
-TEST_CASE("health manager: a backend goes up, then down when it stops answering", "[health]")
-{
+TEST_CASE("health manager: a backend goes up, then down when it stops answering", "[health]") {
     asio::io_context io;
     Manager manager(io);
     Recorder recorder(manager);
@@ -63,7 +60,8 @@ TEST_CASE("health manager: a backend goes up, then down when it stops answering"
     manager.set_targets({target});
     CHECK(manager.status("web", target.address)->state == State::unknown);
 
-    REQUIRE(run_until(io, [&] { return recorder.count(State::up) == 1; }, 2000ms));
+    REQUIRE(run_until(
+        io, [&] { return recorder.count(State::up) == 1; }, 2000ms));
     const HealthEvent& up = recorder.events.at(0);
     CHECK(up.service == "web");
     CHECK(up.address == target.address);
@@ -74,7 +72,8 @@ TEST_CASE("health manager: a backend goes up, then down when it stops answering"
     CHECK(manager.weight_factor("web", target.address) == 1.0);  // start-up: no slow start
 
     server.close();
-    REQUIRE(run_until(io, [&] { return recorder.count(State::down) == 1; }, 2000ms));
+    REQUIRE(run_until(
+        io, [&] { return recorder.count(State::down) == 1; }, 2000ms));
     const HealthEvent& down = recorder.events.at(1);
     CHECK(down.from == State::up);
     CHECK(down.reason == "connection refused (2 consecutive failures)");
@@ -100,8 +99,7 @@ TEST_CASE("health manager: a backend goes up, then down when it stops answering"
     CHECK(verdict.reason == status->reason);
 }
 
-TEST_CASE("health manager: probes run every interval", "[health]")
-{
+TEST_CASE("health manager: probes run every interval", "[health]") {
     asio::io_context io;
     Manager manager(io);
     TcpServer server(io, kLoopback4);
@@ -110,11 +108,11 @@ TEST_CASE("health manager: probes run every interval", "[health]")
     manager.set_targets({tcp_target("web", kLoopback4, server.port())});
     run_for(io, 250ms);
     REQUIRE(scheduled.size() >= 8);
-    for (std::size_t i = 1; i < scheduled.size(); ++i) CHECK(scheduled[i] - scheduled[i - 1] == std::chrono::milliseconds(20));
+    for (std::size_t i = 1; i < scheduled.size(); ++i)
+        CHECK(scheduled[i] - scheduled[i - 1] == std::chrono::milliseconds(20));
 }
 
-TEST_CASE("health manager: many targets start spread over the interval, not in a burst", "[health]")
-{
+TEST_CASE("health manager: many targets start spread over the interval, not in a burst", "[health]") {
     asio::io_context io;
     Manager manager(io);
     TcpServer server(io, kLoopback4);
@@ -128,18 +126,19 @@ TEST_CASE("health manager: many targets start spread over the interval, not in a
     std::vector<TimePoint> starts;
     manager.on_probe_start([&](TimePoint slot, TimePoint) { starts.push_back(slot); });
     manager.set_targets(targets);
-    REQUIRE(run_until(io, [&] { return starts.size() >= 200; }, 2000ms));
+    REQUIRE(run_until(
+        io, [&] { return starts.size() >= 200; }, 2000ms));
     // The first round of 200 slots: spread over ~100 ms, 10 ms windows hold ~20 each.
     std::vector<TimePoint> first(starts.begin(), starts.begin() + 200);
     std::sort(first.begin(), first.end());
     CHECK(first.back() - first.front() > std::chrono::milliseconds(80));
     std::map<long, int> per_window;
-    for (auto slot : first) ++per_window[std::chrono::duration_cast<std::chrono::milliseconds>(slot - first.front()).count() / 10];
+    for (auto slot : first)
+        ++per_window[std::chrono::duration_cast<std::chrono::milliseconds>(slot - first.front()).count() / 10];
     for (const auto& [window, count] : per_window) CHECK(count < 50);
 }
 
-TEST_CASE("health manager: a reload keeps the state of targets that remain", "[health]")
-{
+TEST_CASE("health manager: a reload keeps the state of targets that remain", "[health]") {
     asio::io_context io;
     Manager manager(io);
     Recorder recorder(manager);
@@ -147,7 +146,8 @@ TEST_CASE("health manager: a reload keeps the state of targets that remain", "[h
     TcpServer server_b(io, kLoopback6);
     Target a = tcp_target("web", kLoopback4, server_a.port());
     manager.set_targets({a});
-    REQUIRE(run_until(io, [&] { return recorder.count(State::up) == 1; }, 2000ms));
+    REQUIRE(run_until(
+        io, [&] { return recorder.count(State::up) == 1; }, 2000ms));
 
     // Same target with other settings, plus a new one.
     a.check.rise = 5;
@@ -160,10 +160,12 @@ TEST_CASE("health manager: a reload keeps the state of targets that remain", "[h
     CHECK(manager.status("web", b.address)->state == State::unknown);
 
     // b was added after start-up: its first up ramps, in steps, up to full weight.
-    REQUIRE(run_until(io, [&] { return recorder.count(State::up) == 2; }, 2000ms));
+    REQUIRE(run_until(
+        io, [&] { return recorder.count(State::up) == 2; }, 2000ms));
     CHECK(recorder.events.back().address == b.address);
     CHECK(manager.weight_factor("web", b.address) < 0.5);
-    REQUIRE(run_until(io, [&] { return !recorder.weights.empty() && recorder.weights.back() == 1.0; }, 2000ms));
+    REQUIRE(run_until(
+        io, [&] { return !recorder.weights.empty() && recorder.weights.back() == 1.0; }, 2000ms));
     CHECK(recorder.weights.size() >= 2);
     CHECK(std::is_sorted(recorder.weights.begin(), recorder.weights.end()));
     CHECK(recorder.weights.front() > 0.0);
@@ -183,8 +185,7 @@ TEST_CASE("health manager: a reload keeps the state of targets that remain", "[h
     CHECK(statuses[0].address == b.address);
 }
 
-TEST_CASE("health manager: kind none is up without probes", "[health]")
-{
+TEST_CASE("health manager: kind none is up without probes", "[health]") {
     asio::io_context io;
     Manager manager(io);
     Recorder recorder(manager);
@@ -194,7 +195,8 @@ TEST_CASE("health manager: kind none is up without probes", "[health]")
     manager.on_probe_start([&](TimePoint slot, TimePoint) { starts.push_back(slot); });
     manager.set_targets({target});
     CHECK(recorder.events.empty());  // delivered from the io_context, not from set_targets
-    REQUIRE(run_until(io, [&] { return recorder.events.size() == 1; }, 1000ms));
+    REQUIRE(run_until(
+        io, [&] { return recorder.events.size() == 1; }, 1000ms));
     CHECK(recorder.events[0].to == State::up);
     CHECK(recorder.events[0].reason == "no health check configured");
     CHECK(manager.weight_factor("dns", target.address) == 1.0);
@@ -202,8 +204,7 @@ TEST_CASE("health manager: kind none is up without probes", "[health]")
     CHECK(starts.empty());
 }
 
-TEST_CASE("health manager: stopping with probes in flight is clean", "[health]")
-{
+TEST_CASE("health manager: stopping with probes in flight is clean", "[health]") {
     asio::io_context io;
     std::vector<Target> targets;
     StalledTcpServer stalled(io, kLoopback4);

@@ -9,8 +9,7 @@
 using namespace julier::health;
 using namespace std::chrono_literals;
 
-TEST_CASE("health: phase offsets scale the hash to the interval", "[health]")
-{
+TEST_CASE("health: phase offsets scale the hash to the interval", "[health]") {
     CHECK(phase_offset(0, 1000ns) == 0ns);
     CHECK(phase_offset(~0ull, 1000ns) == 999ns);
     CHECK(phase_offset(1ull << 63, 1000ns) == 500ns);
@@ -18,15 +17,13 @@ TEST_CASE("health: phase offsets scale the hash to the interval", "[health]")
     CHECK(phase_offset(12345, 0ns) == 0ns);
 }
 
-TEST_CASE("health: the hash is stable and separates similar names", "[health]")
-{
+TEST_CASE("health: the hash is stable and separates similar names", "[health]") {
     CHECK(stable_hash("web/198.18.0.1") == stable_hash("web/198.18.0.1"));
     CHECK(stable_hash("svc-1") != stable_hash("svc-2"));
     CHECK(stable_hash("") != stable_hash(std::string(1, '\0')));
 }
 
-TEST_CASE("health: 10000 targets spread evenly over the interval", "[health]")
-{
+TEST_CASE("health: 10000 targets spread evenly over the interval", "[health]") {
     constexpr int targets = 10000;
     constexpr int buckets = 20;
     std::array<int, buckets> counts{};
@@ -45,8 +42,7 @@ TEST_CASE("health: 10000 targets spread evenly over the interval", "[health]")
     }
 }
 
-TEST_CASE("health: the next slot is the first one not before the given time", "[health]")
-{
+TEST_CASE("health: the next slot is the first one not before the given time", "[health]") {
     const TimePoint epoch = TimePoint{} + 100s;
     const auto interval = std::chrono::duration_cast<Clock::duration>(1s);
     const auto offset = std::chrono::duration_cast<Clock::duration>(300ms);

@@ -14,23 +14,21 @@ const TimePoint t0 = TimePoint{} + 1000s;
 
 // Feeds results ('+' pass, '-' fail), one per second from t0; returns the
 // transitions as "from>to@index".
-std::vector<std::string> feed(BackendHealth& health, const std::string& results, TimePoint start = t0)
-{
+std::vector<std::string> feed(BackendHealth& health, const std::string& results, TimePoint start = t0) {
     std::vector<std::string> seen;
     for (std::size_t i = 0; i < results.size(); ++i) {
         bool ok = results[i] == '+';
         auto transition = health.record(ok, ok ? "" : "connection refused", start + std::chrono::seconds(i));
         if (transition)
-            seen.push_back(std::string(to_string(transition->from)) + ">" + std::string(to_string(transition->to)) + "@" +
-                           std::to_string(i));
+            seen.push_back(std::string(to_string(transition->from)) + ">" + std::string(to_string(transition->to)) +
+                           "@" + std::to_string(i));
     }
     return seen;
 }
 
 }  // namespace
 
-TEST_CASE("health: unknown goes up after rise passes and down after fall failures", "[health]")
-{
+TEST_CASE("health: unknown goes up after rise passes and down after fall failures", "[health]") {
     BackendHealth up(Thresholds{2, 3, 0ms});
     CHECK(up.state() == State::unknown);
     CHECK(feed(up, "++") == std::vector<std::string>{"unknown>up@1"});
@@ -46,8 +44,7 @@ TEST_CASE("health: unknown goes up after rise passes and down after fall failure
     CHECK(feed(mixed, "+-+-++") == std::vector<std::string>{"unknown>up@5"});
 }
 
-TEST_CASE("health: up and down follow rise and fall exactly, each transition once", "[health]")
-{
+TEST_CASE("health: up and down follow rise and fall exactly, each transition once", "[health]") {
     BackendHealth health(Thresholds{3, 2, 0ms});
     //               0123456789012345
     auto seen = feed(health, "+++++-+--+-+++++");
@@ -57,8 +54,7 @@ TEST_CASE("health: up and down follow rise and fall exactly, each transition onc
     CHECK(health.consecutive_failures() == 0);
 }
 
-TEST_CASE("health: a single-result threshold reports the probe's reason alone", "[health]")
-{
+TEST_CASE("health: a single-result threshold reports the probe's reason alone", "[health]") {
     BackendHealth health(Thresholds{1, 1, 0ms});
     auto first = health.record(true, "", t0);
     REQUIRE_FALSE(first);  // rise = fall = 1 asks for 2 passes to go up
@@ -73,8 +69,7 @@ TEST_CASE("health: a single-result threshold reports the probe's reason alone", 
     CHECK(down->at == t0 + 2s);
 }
 
-TEST_CASE("health: flapping results never move a backend on every probe", "[health]")
-{
+TEST_CASE("health: flapping results never move a backend on every probe", "[health]") {
     std::string alternating;
     for (int i = 0; i < 100; ++i) alternating += i % 2 == 0 ? '-' : '+';
     for (std::uint32_t rise = 1; rise <= 3; ++rise) {
@@ -96,8 +91,7 @@ TEST_CASE("health: flapping results never move a backend on every probe", "[heal
     }
 }
 
-TEST_CASE("health: weight factor is 0 unless up", "[health]")
-{
+TEST_CASE("health: weight factor is 0 unless up", "[health]") {
     BackendHealth health(Thresholds{2, 2, 0ms});
     CHECK(health.weight_factor(t0) == 0.0);
     feed(health, "--");
@@ -108,8 +102,7 @@ TEST_CASE("health: weight factor is 0 unless up", "[health]")
     CHECK_FALSE(health.ramp_end());
 }
 
-TEST_CASE("health: slow start ramps linearly after coming back from down", "[health]")
-{
+TEST_CASE("health: slow start ramps linearly after coming back from down", "[health]") {
     BackendHealth health(Thresholds{2, 2, 10s});
     feed(health, "++");  // up at t0+1s: the start-up case, no ramp
     CHECK(health.weight_factor(t0 + 1s) == 1.0);
@@ -138,8 +131,7 @@ TEST_CASE("health: slow start ramps linearly after coming back from down", "[hea
     CHECK(health.weight_factor(up + 8s) == Approx(0.2));
 }
 
-TEST_CASE("health: a backend added after start-up ramps on its first up", "[health]")
-{
+TEST_CASE("health: a backend added after start-up ramps on its first up", "[health]") {
     BackendHealth health(Thresholds{1, 2, 4s}, /*ramp_first_up=*/true);
     auto up = health.record(true, "", t0);
     REQUIRE(up);
@@ -148,8 +140,7 @@ TEST_CASE("health: a backend added after start-up ramps on its first up", "[heal
     CHECK(health.weight_factor(t0 + 4s) == 1.0);
 }
 
-TEST_CASE("health: new thresholds keep state and counts", "[health]")
-{
+TEST_CASE("health: new thresholds keep state and counts", "[health]") {
     BackendHealth health(Thresholds{2, 3, 0ms});
     feed(health, "++--");
     REQUIRE(health.state() == State::up);
@@ -161,8 +152,7 @@ TEST_CASE("health: new thresholds keep state and counts", "[health]")
     CHECK(down->reason == "timeout (3 consecutive failures)");
 }
 
-TEST_CASE("health: kind none is up at once at full weight", "[health]")
-{
+TEST_CASE("health: kind none is up at once at full weight", "[health]") {
     BackendHealth health(Thresholds{2, 3, 10s}, true);
     health.assume_up("no health check configured", t0);
     CHECK(health.state() == State::up);
@@ -170,8 +160,7 @@ TEST_CASE("health: kind none is up at once at full weight", "[health]")
     CHECK(health.reason() == "no health check configured");
 }
 
-TEST_CASE("health: state names", "[health]")
-{
+TEST_CASE("health: state names", "[health]") {
     CHECK(to_string(State::unknown) == "unknown");
     CHECK(to_string(State::up) == "up");
     CHECK(to_string(State::down) == "down");

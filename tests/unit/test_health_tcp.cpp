@@ -7,8 +7,7 @@
 using namespace julier::health;
 using namespace julier::health::testing;
 
-TEST_CASE("health tcp: passes when the port accepts", "[health]")
-{
+TEST_CASE("health tcp: passes when the port accepts", "[health]") {
     asio::io_context io;
     TcpProbe probe(io);
     julier::config::HealthCheck check;
@@ -23,8 +22,7 @@ TEST_CASE("health tcp: passes when the port accepts", "[health]")
     }
 }
 
-TEST_CASE("health tcp: a closed port is refused", "[health]")
-{
+TEST_CASE("health tcp: a closed port is refused", "[health]") {
     asio::io_context io;
     TcpProbe probe(io);
     julier::config::HealthCheck check;
@@ -35,8 +33,7 @@ TEST_CASE("health tcp: a closed port is refused", "[health]")
     CHECK(result.reason == "connection refused");
 }
 
-TEST_CASE("health tcp: a backend that does not answer times out at the deadline", "[health]")
-{
+TEST_CASE("health tcp: a backend that does not answer times out at the deadline", "[health]") {
     asio::io_context io;
     TcpProbe probe(io);
     julier::config::HealthCheck check;
@@ -48,8 +45,7 @@ TEST_CASE("health tcp: a backend that does not answer times out at the deadline"
     CHECK(result.duration < 400ms);
 }
 
-TEST_CASE("health tcp: no port is a configuration failure", "[health]")
-{
+TEST_CASE("health tcp: no port is a configuration failure", "[health]") {
     asio::io_context io;
     TcpProbe probe(io);
     julier::config::HealthCheck check;
@@ -58,8 +54,7 @@ TEST_CASE("health tcp: no port is a configuration failure", "[health]")
     CHECK(result.reason == "no port to check (set health.port)");
 }
 
-TEST_CASE("health tcp: a cancelled probe never calls back", "[health]")
-{
+TEST_CASE("health tcp: a cancelled probe never calls back", "[health]") {
     asio::io_context io;
     TcpProbe probe(io);
     julier::config::HealthCheck check;

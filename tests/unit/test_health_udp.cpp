@@ -9,8 +9,7 @@ using namespace julier::health::testing;
 
 namespace {
 
-julier::config::HealthCheck udp_check(std::string payload, std::string expect)
-{
+julier::config::HealthCheck udp_check(std::string payload, std::string expect) {
     julier::config::HealthCheck check;
     check.kind = julier::config::HealthKind::udp;
     check.udp.payload = std::move(payload);
@@ -20,8 +19,7 @@ julier::config::HealthCheck udp_check(std::string payload, std::string expect)
 
 }  // namespace
 
-TEST_CASE("health udp: any reply passes when nothing is expected", "[health]")
-{
+TEST_CASE("health udp: any reply passes when nothing is expected", "[health]") {
     asio::io_context io;
     UdpProbe probe(io);
     for (const auto& address : {kLoopback4, kLoopback6}) {
@@ -34,8 +32,7 @@ TEST_CASE("health udp: any reply passes when nothing is expected", "[health]")
     }
 }
 
-TEST_CASE("health udp: the reply must start with expect", "[health]")
-{
+TEST_CASE("health udp: the reply must start with expect", "[health]") {
     asio::io_context io;
     UdpProbe probe(io);
     UdpServer server(io, kLoopback4, std::string("+PONG\r\n"));
@@ -48,8 +45,7 @@ TEST_CASE("health udp: the reply must start with expect", "[health]")
     CHECK(result.reason == "reply \"+PONG\\r\\n\" does not start with \"-ERR\"");
 }
 
-TEST_CASE("health udp: silence is a timeout", "[health]")
-{
+TEST_CASE("health udp: silence is a timeout", "[health]") {
     asio::io_context io;
     UdpProbe probe(io);
     UdpServer server(io, kLoopback4, std::nullopt);
@@ -59,8 +55,7 @@ TEST_CASE("health udp: silence is a timeout", "[health]")
     CHECK(server.received().size() == 1);
 }
 
-TEST_CASE("health udp: a closed port is refused through ICMP", "[health]")
-{
+TEST_CASE("health udp: a closed port is refused through ICMP", "[health]") {
     asio::io_context io;
     UdpProbe probe(io);
     Result result = probe_once(io, probe, ProbeTarget{kLoopback4, closed_udp_port(io, kLoopback4)}, udp_check("x", ""));

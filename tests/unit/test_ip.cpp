@@ -34,9 +34,9 @@ TEST_CASE("IPv6 addresses parse and print in RFC 5952 form", "[ip]") {
 }
 
 TEST_CASE("malformed addresses are refused", "[ip]") {
-    for (const char* bad : {"", "198.18.0", "198.18.0.256", "198.18.0.1/32", " 198.18.0.1", "198.18.0.1 ",
-                            "2001:db8::1::2", "fe80::1%eth0", "[2001:db8::1]", "host.example", "0x1.2.3.4",
-                            "2001:db8:0:0:0:0:0:0:1"}) {
+    for (const char* bad :
+         {"", "198.18.0", "198.18.0.256", "198.18.0.1/32", " 198.18.0.1", "198.18.0.1 ", "2001:db8::1::2",
+          "fe80::1%eth0", "[2001:db8::1]", "host.example", "0x1.2.3.4", "2001:db8:0:0:0:0:0:0:1"}) {
         INFO(bad);
         CHECK_FALSE(IpAddress::parse(bad));
     }

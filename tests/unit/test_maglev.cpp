@@ -168,9 +168,8 @@ TEST_CASE("siphash24 matches the reference test vectors", "[maglev][siphash]") {
         key[i] = i;
     }
     const std::pair<std::size_t, const char*> vectors[] = {
-        {0, "310e0edd47db6f72"},  {1, "fd67dc93c539f874"},  {7, "37d1018bf50002ab"},
-        {8, "6224939a79f5f593"},  {15, "e545be4961ca29a1"}, {16, "db9bc2577fcc2a3f"},
-        {63, "724506eb4c328a95"},
+        {0, "310e0edd47db6f72"},  {1, "fd67dc93c539f874"},  {7, "37d1018bf50002ab"},  {8, "6224939a79f5f593"},
+        {15, "e545be4961ca29a1"}, {16, "db9bc2577fcc2a3f"}, {63, "724506eb4c328a95"},
     };
     for (const auto& [len, expected] : vectors) {
         std::vector<std::uint8_t> message(len);
@@ -474,8 +473,8 @@ TEST_CASE("a small reweight moves few of the other slots", "[maglev]") {
     for (std::size_t changed_index : {7u, 123u, 300u}) {
         for (int delta : {-5, -1, 1, 5}) {
             auto changed = backends;
-            changed[changed_index].weight = static_cast<std::uint32_t>(
-                static_cast<int>(changed[changed_index].weight) + delta);
+            changed[changed_index].weight =
+                static_cast<std::uint32_t>(static_cast<int>(changed[changed_index].weight) + delta);
             const auto after = mg::build_table(view(changed), m);  // same list: same indices
             const auto id = static_cast<std::int32_t>(changed_index);
             std::size_t others = 0, moved = 0;
@@ -565,8 +564,7 @@ TEST_CASE("invalid input is rejected with a clear error", "[maglev]") {
 
     auto heavy = backends;
     heavy[1].weight = mg::kMaxWeight + 1;
-    CHECK_THROWS_WITH(mg::build_table(view(heavy), 13),
-                      Catch::Contains("198.18.0.2") && Catch::Contains("1000001"));
+    CHECK_THROWS_WITH(mg::build_table(view(heavy), 13), Catch::Contains("198.18.0.2") && Catch::Contains("1000001"));
 
     auto twice = backends;
     twice.push_back(Named{"198.18.0.1", 5});

@@ -41,11 +41,9 @@ struct HttpResponse {
 
 // No Catch assertions in here: it also runs on threads of its own, and Catch's
 // assertions are for the test's thread only. nullopt on any failure.
-std::optional<HttpResponse> fetch(std::uint16_t port, const std::string& path)
-{
+std::optional<HttpResponse> fetch(std::uint16_t port, const std::string& path) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return std::nullopt;
+    if (fd < 0) return std::nullopt;
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -63,23 +61,20 @@ std::optional<HttpResponse> fetch(std::uint16_t port, const std::string& path)
     char buffer[4096];
     for (;;) {
         const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-        if (n <= 0)
-            break;
+        if (n <= 0) break;
         raw.append(buffer, static_cast<std::size_t>(n));
     }
     close(fd);
 
     const auto head_end = raw.find("\r\n\r\n");
-    if (head_end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12)
-        return std::nullopt;
+    if (head_end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) return std::nullopt;
     HttpResponse response;
     response.status = std::atoi(raw.c_str() + raw.find(' ') + 1);
     response.body = raw.substr(head_end + 4);
     return response;
 }
 
-HttpResponse http_get(std::uint16_t port, const std::string& path)
-{
+HttpResponse http_get(std::uint16_t port, const std::string& path) {
     auto response = fetch(port, path);
     INFO("GET http://127.0.0.1:" << port << path);
     REQUIRE(response.has_value());
@@ -95,18 +90,15 @@ struct Sample {
 };
 
 // Reads sample lines ("name{a="b",c="d"} 1.5"); comments are checked separately.
-std::vector<Sample> parse_samples(const std::string& text)
-{
+std::vector<Sample> parse_samples(const std::string& text) {
     std::vector<Sample> samples;
     std::size_t pos = 0;
     while (pos < text.size()) {
         auto end = text.find('\n', pos);
-        if (end == std::string::npos)
-            end = text.size();
+        if (end == std::string::npos) end = text.size();
         const std::string line = text.substr(pos, end - pos);
         pos = end + 1;
-        if (line.empty() || line[0] == '#')
-            continue;
+        if (line.empty() || line[0] == '#') continue;
         Sample sample;
         std::size_t i = line.find_first_of("{ ");
         REQUIRE(i != std::string::npos);
@@ -129,8 +121,7 @@ std::vector<Sample> parse_samples(const std::string& text)
                 }
                 sample.labels[key] = value;
                 i = j + 1;
-                if (line[i] == ',')
-                    ++i;
+                if (line[i] == ',') ++i;
             }
             ++i;
         }
@@ -146,40 +137,32 @@ struct Scrape {
     std::string text;
     std::vector<Sample> samples;
 
-    std::optional<double> find(const std::string& name, const LabelSet& labels = {}) const
-    {
+    std::optional<double> find(const std::string& name, const LabelSet& labels = {}) const {
         for (const auto& s : samples)
-            if (s.name == name && s.labels == labels)
-                return s.value;
+            if (s.name == name && s.labels == labels) return s.value;
         return std::nullopt;
     }
-    double value(const std::string& name, const LabelSet& labels = {}) const
-    {
+    double value(const std::string& name, const LabelSet& labels = {}) const {
         auto v = find(name, labels);
         INFO(name << " with the given labels is in the scrape");
         REQUIRE(v.has_value());
         return *v;
     }
-    std::vector<const Sample*> all(const std::string& name) const
-    {
+    std::vector<const Sample*> all(const std::string& name) const {
         std::vector<const Sample*> out;
         for (const auto& s : samples)
-            if (s.name == name)
-                out.push_back(&s);
+            if (s.name == name) out.push_back(&s);
         return out;
     }
-    bool mentions(const std::string& label_value) const
-    {
+    bool mentions(const std::string& label_value) const {
         for (const auto& s : samples)
             for (const auto& [k, v] : s.labels)
-                if (v == label_value)
-                    return true;
+                if (v == label_value) return true;
         return false;
     }
 };
 
-Scrape scrape(const HttpEndpoint& endpoint)
-{
+Scrape scrape(const HttpEndpoint& endpoint) {
     const auto response = http_get(endpoint.port(), "/metrics");
     REQUIRE(response.status == 200);
     return Scrape{response.body, parse_samples(response.body)};
@@ -191,8 +174,7 @@ struct Promtool {
 };
 
 // `promtool check metrics` lints the text format and the naming conventions.
-Promtool promtool_check(const std::string& text)
-{
+Promtool promtool_check(const std::string& text) {
     char path[] = "/tmp/julier-metrics-XXXXXX";
     const int fd = mkstemp(path);
     REQUIRE(fd >= 0);
@@ -203,8 +185,7 @@ Promtool promtool_check(const std::string& text)
     FILE* pipe = popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
     char buffer[512];
-    while (fgets(buffer, sizeof(buffer), pipe))
-        result.output += buffer;
+    while (fgets(buffer, sizeof(buffer), pipe)) result.output += buffer;
     const int status = pclose(pipe);
     unlink(path);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -216,28 +197,31 @@ Promtool promtool_check(const std::string& text)
 // web 198.18.0.100:80/tcp (service id 1): backends 198.18.1.1 (id 3, up, weight 100)
 // and 198.18.1.2 (id 5, draining); dns [2001:db8::53]:53/udp (id 0): backend
 // 2001:db8::10 (id 2, down).
-LabelTable two_services()
-{
+LabelTable two_services() {
     LabelTable table;
     table.services.push_back(ServiceLabels{
-        .id = 1, .name = "web", .vip = "198.18.0.100", .port = "80", .protocol = "tcp",
+        .id = 1,
+        .name = "web",
+        .vip = "198.18.0.100",
+        .port = "80",
+        .protocol = "tcp",
         .backends = {
-            {.id = 3, .address = "198.18.1.1", .up = true, .draining = false,
-             .weight = 100, .configured_weight = 100},
-            {.id = 5, .address = "198.18.1.2", .up = true, .draining = true,
-             .weight = 0, .configured_weight = 50},
+            {.id = 3, .address = "198.18.1.1", .up = true, .draining = false, .weight = 100, .configured_weight = 100},
+            {.id = 5, .address = "198.18.1.2", .up = true, .draining = true, .weight = 0, .configured_weight = 50},
         }});
     table.services.push_back(ServiceLabels{
-        .id = 0, .name = "dns", .vip = "2001:db8::53", .port = "53", .protocol = "udp",
+        .id = 0,
+        .name = "dns",
+        .vip = "2001:db8::53",
+        .port = "53",
+        .protocol = "udp",
         .backends = {
-            {.id = 2, .address = "2001:db8::10", .up = false, .draining = false,
-             .weight = 0, .configured_weight = 10},
+            {.id = 2, .address = "2001:db8::10", .up = false, .draining = false, .weight = 0, .configured_weight = 10},
         }});
     return table;
 }
 
-ForwarderReading reading()
-{
+ForwarderReading reading() {
     ForwarderReading r;
     r.generation = 42;
     r.counters.services.resize(4);
@@ -257,26 +241,17 @@ ForwarderReading reading()
     return r;
 }
 
-LabelSet web_service()
-{
-    return {{"service", "web"}, {"vip", "198.18.0.100"}, {"port", "80"}, {"protocol", "tcp"}};
-}
+LabelSet web_service() { return {{"service", "web"}, {"vip", "198.18.0.100"}, {"port", "80"}, {"protocol", "tcp"}}; }
 
-LabelSet backend(const std::string& service, const std::string& address)
-{
+LabelSet backend(const std::string& service, const std::string& address) {
     return {{"service", service}, {"backend", address}};
 }
 
-double unix_now()
-{
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
 
-TEST_CASE("metrics: forwarder counters carry the live plan's labels", "[metrics]")
-{
+TEST_CASE("metrics: forwarder counters carry the live plan's labels", "[metrics]") {
     Metrics metrics([] { return reading(); });
     metrics.publish(two_services());
     HttpEndpoint http("127.0.0.1:0", metrics);
@@ -327,8 +302,7 @@ TEST_CASE("metrics: forwarder counters carry the live plan's labels", "[metrics]
     CHECK(s.value("julier_forwarder_read_errors_total") == 0);
 }
 
-TEST_CASE("metrics: counters are read at scrape time", "[metrics]")
-{
+TEST_CASE("metrics: counters are read at scrape time", "[metrics]") {
     std::uint64_t packets = 0;
     Metrics metrics([&packets] {
         auto r = reading();
@@ -341,16 +315,17 @@ TEST_CASE("metrics: counters are read at scrape time", "[metrics]")
     packets = 5;
     CHECK(scrape(http).value("julier_backend_packets_total", backend("web", "198.18.1.1")) == 5);
     packets = 123456789012;  // beyond 32 bits, still exact in the text format
-    CHECK(scrape(http).value("julier_backend_packets_total", backend("web", "198.18.1.1")) ==
-          123456789012.0);
+    CHECK(scrape(http).value("julier_backend_packets_total", backend("web", "198.18.1.1")) == 123456789012.0);
 }
 
-TEST_CASE("metrics: a backend removed from the plan disappears on the next scrape", "[metrics]")
-{
+TEST_CASE("metrics: a backend removed from the plan disappears on the next scrape", "[metrics]") {
     Metrics metrics([] { return reading(); });
     metrics.publish(two_services());
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.2", .kind = "http",
-                                   .duration = std::chrono::milliseconds(20), .failure = "timeout"});
+    metrics.probes().record_probe({.service = "web",
+                                   .backend = "198.18.1.2",
+                                   .kind = "http",
+                                   .duration = std::chrono::milliseconds(20),
+                                   .failure = "timeout"});
     HttpEndpoint http("127.0.0.1:0", metrics);
 
     const auto before = scrape(http);
@@ -373,21 +348,29 @@ TEST_CASE("metrics: a backend removed from the plan disappears on the next scrap
     CHECK(after.value("julier_backend_packets_total", backend("web", "198.18.1.1")) == 6);
 }
 
-TEST_CASE("metrics: probe durations and failures", "[metrics]")
-{
+TEST_CASE("metrics: probe durations and failures", "[metrics]") {
     Metrics metrics;
     using std::chrono::milliseconds;
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.1", .kind = "http",
-                                   .duration = milliseconds(3), .failure = ""});
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.2", .kind = "http",
-                                   .duration = milliseconds(200), .failure = "status"});
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.2", .kind = "http",
-                                   .duration = milliseconds(3000), .failure = "timeout"});
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.2", .kind = "http",
-                                   .duration = milliseconds(5), .failure = "timeout"});
+    metrics.probes().record_probe(
+        {.service = "web", .backend = "198.18.1.1", .kind = "http", .duration = milliseconds(3), .failure = ""});
+    metrics.probes().record_probe({.service = "web",
+                                   .backend = "198.18.1.2",
+                                   .kind = "http",
+                                   .duration = milliseconds(200),
+                                   .failure = "status"});
+    metrics.probes().record_probe({.service = "web",
+                                   .backend = "198.18.1.2",
+                                   .kind = "http",
+                                   .duration = milliseconds(3000),
+                                   .failure = "timeout"});
+    metrics.probes().record_probe(
+        {.service = "web", .backend = "198.18.1.2", .kind = "http", .duration = milliseconds(5), .failure = "timeout"});
     // Free text is not a label value.
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.1", .kind = "http",
-                                   .duration = milliseconds(1), .failure = "Connection refused"});
+    metrics.probes().record_probe({.service = "web",
+                                   .backend = "198.18.1.1",
+                                   .kind = "http",
+                                   .duration = milliseconds(1),
+                                   .failure = "Connection refused"});
     HttpEndpoint http("127.0.0.1:0", metrics);
     const auto s = scrape(http);
 
@@ -395,16 +378,15 @@ TEST_CASE("metrics: probe durations and failures", "[metrics]")
         return s.value("julier_health_check_duration_seconds_bucket",
                        {{"service", "web"}, {"kind", "http"}, {"le", le}});
     };
-    CHECK(bucket("0.001") == 1);   // 1 ms falls in le=0.001
-    CHECK(bucket("0.005") == 3);   // 3 ms and 5 ms too
+    CHECK(bucket("0.001") == 1);  // 1 ms falls in le=0.001
+    CHECK(bucket("0.005") == 3);  // 3 ms and 5 ms too
     CHECK(bucket("0.1") == 3);
-    CHECK(bucket("0.25") == 4);    // 200 ms
+    CHECK(bucket("0.25") == 4);  // 200 ms
     CHECK(bucket("2.5") == 4);
-    CHECK(bucket("5") == 5);       // 3 s
+    CHECK(bucket("5") == 5);  // 3 s
     CHECK(bucket("+Inf") == 5);
     CHECK(s.value("julier_health_check_duration_seconds_count", {{"service", "web"}, {"kind", "http"}}) == 5);
-    CHECK(s.value("julier_health_check_duration_seconds_sum", {{"service", "web"}, {"kind", "http"}}) ==
-          Approx(3.209));
+    CHECK(s.value("julier_health_check_duration_seconds_sum", {{"service", "web"}, {"kind", "http"}}) == Approx(3.209));
 
     const LabelSet b2{{"service", "web"}, {"backend", "198.18.1.2"}};
     auto with = [](LabelSet l, const std::string& reason) {
@@ -418,8 +400,7 @@ TEST_CASE("metrics: probe durations and failures", "[metrics]")
     CHECK(s.all("julier_health_check_failures_total").size() == 3);
 }
 
-TEST_CASE("metrics: configuration loads and reloads", "[metrics]")
-{
+TEST_CASE("metrics: configuration loads and reloads", "[metrics]") {
     Metrics metrics;
     HttpEndpoint http("127.0.0.1:0", metrics);
 
@@ -455,8 +436,7 @@ TEST_CASE("metrics: configuration loads and reloads", "[metrics]")
     CHECK(s.value("julier_config_last_reload_success_timestamp_seconds") >= loaded_at);
 }
 
-TEST_CASE("metrics: interfaces attached, re-attached, and dropped from the catalogue", "[metrics]")
-{
+TEST_CASE("metrics: interfaces attached, re-attached, and dropped from the catalogue", "[metrics]") {
     Metrics metrics;
     HttpEndpoint http("127.0.0.1:0", metrics);
     CHECK_FALSE(scrape(http).find("julier_interface_attached", {{"interface", "eth0"}}));
@@ -476,8 +456,7 @@ TEST_CASE("metrics: interfaces attached, re-attached, and dropped from the catal
     CHECK_FALSE(s.find("julier_interface_attached", {{"interface", "eth0"}}));
 }
 
-TEST_CASE("metrics: build info and start time", "[metrics]")
-{
+TEST_CASE("metrics: build info and start time", "[metrics]") {
     const double before = unix_now();
     Metrics metrics;
     const double after = unix_now();
@@ -494,12 +473,10 @@ TEST_CASE("metrics: build info and start time", "[metrics]")
     CHECK(started <= Approx(after).margin(0.001));
 }
 
-TEST_CASE("metrics: a failing counter read leaves the rest of the scrape intact", "[metrics]")
-{
+TEST_CASE("metrics: a failing counter read leaves the rest of the scrape intact", "[metrics]") {
     bool fail = true;
     Metrics metrics([&fail]() -> ForwarderReading {
-        if (fail)
-            throw std::runtime_error("map jl_counters: lookup failed");
+        if (fail) throw std::runtime_error("map jl_counters: lookup failed");
         return reading();
     });
     metrics.publish(two_services());
@@ -519,8 +496,7 @@ TEST_CASE("metrics: a failing counter read leaves the rest of the scrape intact"
     CHECK(s.value("julier_dataplane_generation") == 42);
 }
 
-TEST_CASE("metrics: without a forwarder only state and process metrics appear", "[metrics]")
-{
+TEST_CASE("metrics: without a forwarder only state and process metrics appear", "[metrics]") {
     Metrics metrics;
     HttpEndpoint http("127.0.0.1:0", metrics);
     auto s = scrape(http);
@@ -535,14 +511,16 @@ TEST_CASE("metrics: without a forwarder only state and process metrics appear", 
     CHECK(s.all("julier_service_packets_total").empty());
 }
 
-TEST_CASE("metrics: promtool finds no problem in a full scrape", "[metrics]")
-{
+TEST_CASE("metrics: promtool finds no problem in a full scrape", "[metrics]") {
     Metrics metrics([] { return reading(); });
     metrics.publish(two_services());
     metrics.lifecycle().config_loaded(3);
     metrics.lifecycle().reload_failed();
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.2", .kind = "tcp",
-                                   .duration = std::chrono::milliseconds(7), .failure = "refused"});
+    metrics.probes().record_probe({.service = "web",
+                                   .backend = "198.18.1.2",
+                                   .kind = "tcp",
+                                   .duration = std::chrono::milliseconds(7),
+                                   .failure = "refused"});
     HttpEndpoint http("127.0.0.1:0", metrics);
     const auto s = scrape(http);
 
@@ -555,13 +533,15 @@ TEST_CASE("metrics: promtool finds no problem in a full scrape", "[metrics]")
     CHECK(s.text.find(metrics.render()) != std::string::npos);
 }
 
-TEST_CASE("metrics: every listed metric is exported with help and type, and no other", "[metrics]")
-{
+TEST_CASE("metrics: every listed metric is exported with help and type, and no other", "[metrics]") {
     Metrics metrics([] { return reading(); });
     metrics.publish(two_services());
     metrics.lifecycle().config_loaded(1);
-    metrics.probes().record_probe({.service = "web", .backend = "198.18.1.1", .kind = "tcp",
-                                   .duration = std::chrono::milliseconds(1), .failure = "refused"});
+    metrics.probes().record_probe({.service = "web",
+                                   .backend = "198.18.1.1",
+                                   .kind = "tcp",
+                                   .duration = std::chrono::milliseconds(1),
+                                   .failure = "refused"});
     HttpEndpoint http("127.0.0.1:0", metrics);
     const auto s = scrape(http);
 
@@ -574,8 +554,7 @@ TEST_CASE("metrics: every listed metric is exported with help and type, and no o
         CHECK(s.text.find("# TYPE " + name + " ") != std::string::npos);
     }
     for (const auto& sample : s.samples) {
-        if (sample.name.rfind("julier_", 0) != 0)
-            continue;  // the HTTP server's own exposer_* metrics
+        if (sample.name.rfind("julier_", 0) != 0) continue;  // the HTTP server's own exposer_* metrics
         std::string family = sample.name;
         for (const char* suffix : {"_bucket", "_sum", "_count"})
             if (!listed.count(family) && family.ends_with(suffix))
@@ -585,11 +564,10 @@ TEST_CASE("metrics: every listed metric is exported with help and type, and no o
     }
 }
 
-TEST_CASE("metrics: listen addresses that cannot be served are refused clearly", "[metrics]")
-{
+TEST_CASE("metrics: listen addresses that cannot be served are refused clearly", "[metrics]") {
     Metrics metrics;
-    for (const char* bad : {"127.0.0.1", "localhost:9641", "127.0.0.1:99999", "127.0.0.1:x",
-                            "[127.0.0.1]:9641", "::1:9641"}) {
+    for (const char* bad :
+         {"127.0.0.1", "localhost:9641", "127.0.0.1:99999", "127.0.0.1:x", "[127.0.0.1]:9641", "::1:9641"}) {
         INFO(bad);
         CHECK_THROWS_WITH(HttpEndpoint(bad, metrics),
                           Catch::Contains("invalid listen address") && Catch::Contains(bad));
@@ -607,17 +585,14 @@ TEST_CASE("metrics: listen addresses that cannot be served are refused clearly",
     REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0);
     const std::string busy = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
     CHECK_THROWS_WITH(HttpEndpoint(busy, metrics),
-                      Catch::Contains("cannot listen on " + busy) &&
-                          Catch::Contains("Address already in use"));
+                      Catch::Contains("cannot listen on " + busy) && Catch::Contains("Address already in use"));
     close(fd);
 
     // An address this host does not have (benchmarking range, used only inside test namespaces).
-    CHECK_THROWS_WITH(HttpEndpoint("198.19.255.254:9641", metrics),
-                      Catch::Contains("Cannot assign requested address"));
+    CHECK_THROWS_WITH(HttpEndpoint("198.19.255.254:9641", metrics), Catch::Contains("Cannot assign requested address"));
 }
 
-TEST_CASE("metrics: scrapes run while plans are published and probes recorded", "[metrics]")
-{
+TEST_CASE("metrics: scrapes run while plans are published and probes recorded", "[metrics]") {
     Metrics metrics([] { return reading(); });
     HttpEndpoint http("127.0.0.1:0", metrics);
     const auto full = two_services();
@@ -640,8 +615,7 @@ TEST_CASE("metrics: scrapes run while plans are published and probes recorded", 
                 for (auto at = response->body.find("\njulier_backend_up{"); at != std::string::npos;
                      at = response->body.find("\njulier_backend_up{", at + 1))
                     ++n;
-                if (n != 3 && n != 2 && n != 0)
-                    problem = "saw " + std::to_string(n) + " backends";
+                if (n != 3 && n != 2 && n != 0) problem = "saw " + std::to_string(n) + " backends";
             }
             if (!problem.empty()) {
                 std::lock_guard lock(problems_mutex);
@@ -653,10 +627,12 @@ TEST_CASE("metrics: scrapes run while plans are published and probes recorded", 
     std::thread a(scraper), b(scraper);
     for (int i = 0; i < 400; ++i) {
         metrics.publish(i % 2 ? reduced : full);
-        metrics.probes().record_probe({.service = "web", .backend = "198.18.1.2", .kind = "tcp",
-                                       .duration = std::chrono::microseconds(i), .failure = "timeout"});
-        if (i % 100 == 0)
-            metrics.set_forwarder_reader([] { return reading(); });
+        metrics.probes().record_probe({.service = "web",
+                                       .backend = "198.18.1.2",
+                                       .kind = "tcp",
+                                       .duration = std::chrono::microseconds(i),
+                                       .failure = "timeout"});
+        if (i % 100 == 0) metrics.set_forwarder_reader([] { return reading(); });
         std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     done = true;

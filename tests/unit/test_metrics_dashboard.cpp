@@ -25,8 +25,7 @@ namespace {
 
 const std::string datasource_uid = "${DS_PROMETHEUS}";
 
-json load_dashboard()
-{
+json load_dashboard() {
     const auto path = std::filesystem::path(JULIER_SOURCE_DIR) / "packaging" / "grafana" / "julier.json";
     std::ifstream in(path);
     INFO(path.string());
@@ -35,14 +34,12 @@ json load_dashboard()
 }
 
 // Panels at top level and inside rows.
-std::vector<const json*> all_panels(const json& dashboard)
-{
+std::vector<const json*> all_panels(const json& dashboard) {
     std::vector<const json*> out;
     for (const auto& panel : dashboard.at("panels")) {
         out.push_back(&panel);
         if (panel.contains("panels"))
-            for (const auto& inner : panel.at("panels"))
-                out.push_back(&inner);
+            for (const auto& inner : panel.at("panels")) out.push_back(&inner);
     }
     return out;
 }
@@ -53,8 +50,7 @@ struct MetricUse {
 };
 
 // The julier_* metric names a PromQL expression refers to, skipping quoted strings.
-std::vector<MetricUse> metric_uses(const std::string& expr)
-{
+std::vector<MetricUse> metric_uses(const std::string& expr) {
     std::vector<MetricUse> uses;
     const auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'; };
     std::size_t i = 0;
@@ -66,14 +62,12 @@ std::vector<MetricUse> metric_uses(const std::string& expr)
             i = close + 1;
         } else if (ident(c)) {
             std::size_t j = i;
-            while (j < expr.size() && ident(expr[j]))
-                ++j;
+            while (j < expr.size() && ident(expr[j])) ++j;
             const std::string word = expr.substr(i, j - i);
             if (word.rfind("julier_", 0) == 0) {
                 MetricUse use{word, {}};
                 std::size_t k = j;
-                while (k < expr.size() && expr[k] == ' ')
-                    ++k;
+                while (k < expr.size() && expr[k] == ' ') ++k;
                 if (k < expr.size() && expr[k] == '{') {
                     const auto close = expr.find('}', k);
                     REQUIRE(close != std::string::npos);
@@ -91,22 +85,18 @@ std::vector<MetricUse> metric_uses(const std::string& expr)
 
 // Whether `name` is an exported series name: a listed metric, or a histogram's
 // _bucket, _sum or _count series.
-bool exported(const std::string& name)
-{
+bool exported(const std::string& name) {
     for (const auto* spec : julier::metrics::all_metrics) {
-        if (name == spec->name)
-            return spec->type != prometheus::MetricType::Histogram;
+        if (name == spec->name) return spec->type != prometheus::MetricType::Histogram;
         if (spec->type == prometheus::MetricType::Histogram)
             for (const char* suffix : {"_bucket", "_sum", "_count"})
-                if (name == std::string(spec->name) + suffix)
-                    return true;
+                if (name == std::string(spec->name) + suffix) return true;
     }
     return false;
 }
 
 // Grafana's variables replaced by values PromQL accepts.
-std::string as_promql(std::string expr)
-{
+std::string as_promql(std::string expr) {
     const std::map<std::string, std::string> values{
         {"$__rate_interval", "5m"}, {"$instance", ".*"}, {"$service", ".*"}};
     for (const auto& [variable, value] : values)
@@ -121,8 +111,7 @@ struct Expression {
     bool needs_instance_filter = true;
 };
 
-std::vector<Expression> expressions(const json& dashboard)
-{
+std::vector<Expression> expressions(const json& dashboard) {
     std::vector<Expression> out;
     for (const auto* panel : all_panels(dashboard))
         if (panel->contains("targets"))
@@ -132,8 +121,8 @@ std::vector<Expression> expressions(const json& dashboard)
                                target.at("expr").get<std::string>()});
     for (const auto& annotation : dashboard.at("annotations").at("list"))
         if (annotation.contains("expr"))
-            out.push_back({"annotation " + annotation.at("name").get<std::string>(),
-                           annotation.at("expr").get<std::string>()});
+            out.push_back(
+                {"annotation " + annotation.at("name").get<std::string>(), annotation.at("expr").get<std::string>()});
     // Variable queries list label values; the instance variable itself cannot filter by instance.
     for (const auto& variable : dashboard.at("templating").at("list"))
         if (variable.at("type") == "query")
@@ -144,8 +133,7 @@ std::vector<Expression> expressions(const json& dashboard)
 
 }  // namespace
 
-TEST_CASE("dashboard: a Grafana dashboard with a templated data source", "[metrics][dashboard]")
-{
+TEST_CASE("dashboard: a Grafana dashboard with a templated data source", "[metrics][dashboard]") {
     const auto dashboard = load_dashboard();
     CHECK(dashboard.at("schemaVersion").get<int>() >= 39);
     CHECK_FALSE(dashboard.at("title").get<std::string>().empty());
@@ -162,11 +150,10 @@ TEST_CASE("dashboard: a Grafana dashboard with a templated data source", "[metri
     CHECK(variables["instance"].at("datasource").at("uid") == datasource_uid);
 }
 
-TEST_CASE("dashboard: panels have unique ids, a place and queries", "[metrics][dashboard]")
-{
+TEST_CASE("dashboard: panels have unique ids, a place and queries", "[metrics][dashboard]") {
     const auto dashboard = load_dashboard();
-    const std::set<std::string> known_types{"row", "timeseries", "stat", "state-timeline", "table",
-                                            "bargauge", "gauge", "text"};
+    const std::set<std::string> known_types{"row",   "timeseries", "stat",  "state-timeline",
+                                            "table", "bargauge",   "gauge", "text"};
     std::set<int> ids;
     for (const auto* panel : all_panels(dashboard)) {
         const auto title = panel->at("title").get<std::string>();
@@ -186,8 +173,7 @@ TEST_CASE("dashboard: panels have unique ids, a place and queries", "[metrics][d
         CHECK(grid.at("h").get<int>() >= 1);
         CHECK(grid.at("y").get<int>() >= 0);
 
-        if (type == "row")
-            continue;
+        if (type == "row") continue;
         CHECK(panel->at("datasource").at("uid") == datasource_uid);
         REQUIRE(panel->contains("targets"));
         CHECK_FALSE(panel->at("targets").empty());
@@ -201,8 +187,7 @@ TEST_CASE("dashboard: panels have unique ids, a place and queries", "[metrics][d
     CHECK(ids.size() >= 10);
 }
 
-TEST_CASE("dashboard: queries use exported metrics only, filtered by instance", "[metrics][dashboard]")
-{
+TEST_CASE("dashboard: queries use exported metrics only, filtered by instance", "[metrics][dashboard]") {
     const auto dashboard = load_dashboard();
     std::set<std::string> used;
     for (const auto& e : expressions(dashboard)) {
@@ -213,8 +198,7 @@ TEST_CASE("dashboard: queries use exported metrics only, filtered by instance", 
             INFO(use.name);
             CHECK(exported(use.name));
             used.insert(use.name);
-            if (e.needs_instance_filter)
-                CHECK(use.selector.find("instance=~\"$instance\"") != std::string::npos);
+            if (e.needs_instance_filter) CHECK(use.selector.find("instance=~\"$instance\"") != std::string::npos);
         }
     }
 
@@ -232,20 +216,17 @@ TEST_CASE("dashboard: queries use exported metrics only, filtered by instance", 
     for (const auto* panel : all_panels(dashboard))
         if (panel->at("type") == "state-timeline")
             for (const auto& target : panel->at("targets"))
-                health_timeline |= target.at("expr").get<std::string>().find("julier_backend_up") !=
-                                   std::string::npos;
+                health_timeline |= target.at("expr").get<std::string>().find("julier_backend_up") != std::string::npos;
     CHECK(health_timeline);
 }
 
-TEST_CASE("dashboard: every query is valid PromQL", "[metrics][dashboard]")
-{
+TEST_CASE("dashboard: every query is valid PromQL", "[metrics][dashboard]") {
     const auto dashboard = load_dashboard();
     // promtool parses a rule file's expressions; JSON is YAML, so the file is JSON.
     json rules = json::array();
     std::size_t n = 0;
     for (const auto& e : expressions(dashboard)) {
-        if (e.where.rfind("variable ", 0) == 0)
-            continue;  // label_values() is Grafana's, not PromQL
+        if (e.where.rfind("variable ", 0) == 0) continue;  // label_values() is Grafana's, not PromQL
         const auto expr = as_promql(e.expr);
         INFO(e.where << ": " << expr);
         CHECK(expr.find('$') == std::string::npos);  // a variable as_promql does not know
@@ -264,8 +245,7 @@ TEST_CASE("dashboard: every query is valid PromQL", "[metrics][dashboard]")
     FILE* pipe = popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
     char buffer[512];
-    while (fgets(buffer, sizeof(buffer), pipe))
-        output += buffer;
+    while (fgets(buffer, sizeof(buffer), pipe)) output += buffer;
     const int status = pclose(pipe);
     unlink(path);
     INFO("promtool check rules said:\n" << output);

@@ -14,8 +14,7 @@
 
 namespace {
 
-std::string read_docs()
-{
+std::string read_docs() {
     const auto path = std::filesystem::path(JULIER_SOURCE_DIR) / "docs" / "metrics.md";
     std::ifstream in(path);
     INFO(path.string());
@@ -26,16 +25,14 @@ std::string read_docs()
 }
 
 // The cell texts of the table row starting at `at` ("| `a` | b |" -> "`a`", "b").
-std::vector<std::string> cells(const std::string& text, std::size_t at)
-{
+std::vector<std::string> cells(const std::string& text, std::size_t at) {
     std::vector<std::string> out;
     const auto end = text.find('\n', at);
     std::string row = text.substr(at, end - at);
     std::size_t i = row.find('|');
     while (i != std::string::npos) {
         const auto next = row.find('|', i + 1);
-        if (next == std::string::npos)
-            break;
+        if (next == std::string::npos) break;
         auto cell = row.substr(i + 1, next - i - 1);
         cell.erase(0, cell.find_first_not_of(' '));
         cell.erase(cell.find_last_not_of(' ') + 1);
@@ -47,8 +44,7 @@ std::vector<std::string> cells(const std::string& text, std::size_t at)
 
 }  // namespace
 
-TEST_CASE("metrics docs: every metric has a row with its type", "[metrics]")
-{
+TEST_CASE("metrics docs: every metric has a row with its type", "[metrics]") {
     const auto docs = read_docs();
     for (const auto* spec : julier::metrics::all_metrics) {
         const std::string name(spec->name);
@@ -65,8 +61,7 @@ TEST_CASE("metrics docs: every metric has a row with its type", "[metrics]")
     }
 }
 
-TEST_CASE("metrics docs: the verdict table lists exactly the forwarder's counters", "[metrics]")
-{
+TEST_CASE("metrics docs: the verdict table lists exactly the forwarder's counters", "[metrics]") {
     std::set<std::pair<std::string, std::string>> counters;
 #define JL_DOC_COUNTER(name, verdict, label) counters.emplace(#verdict, label);
     JL_COUNTERS(JL_DOC_COUNTER)

@@ -36,8 +36,8 @@ std::optional<Answer> exchange(std::uint16_t port, const std::string& head, cons
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     timeval timeout{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    const std::string request = head + "\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(body.size()) +
-                                "\r\n\r\n" + body;
+    const std::string request =
+        head + "\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
         close(fd);
@@ -90,8 +90,12 @@ TEST_CASE("metrics endpoint: no method or path but GET /metrics does anything", 
             CHECK(julier_samples(answer->body).empty());
         }
     }
-    const std::vector<std::string> odd_paths = {"/", "/admin", "/reload", "/metrics/../etc/passwd",
-                                                "/%2e%2e/%2e%2e/etc/passwd", "/debug/pprof",
+    const std::vector<std::string> odd_paths = {"/",
+                                                "/admin",
+                                                "/reload",
+                                                "/metrics/../etc/passwd",
+                                                "/%2e%2e/%2e%2e/etc/passwd",
+                                                "/debug/pprof",
                                                 "/" + std::string(20000, 'a')};
     for (const auto& path : odd_paths) {
         INFO(path.substr(0, 40));

@@ -11,16 +11,14 @@ using julier::common::IpAddress;
 
 namespace {
 
-IpAddress ip(const char* text)
-{
+IpAddress ip(const char* text) {
     auto address = IpAddress::parse(text);
     REQUIRE(address);
     return *address;
 }
 
 plan::PlannedBackend planned(std::uint32_t id, const char* address, plan::BackendRole role, health::State health,
-                             std::uint32_t weight, std::uint32_t configured_weight)
-{
+                             std::uint32_t weight, std::uint32_t configured_weight) {
     plan::PlannedBackend backend;
     backend.id = id;
     backend.address = ip(address);
@@ -33,11 +31,10 @@ plan::PlannedBackend planned(std::uint32_t id, const char* address, plan::Backen
 
 }  // namespace
 
-TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "[metrics]")
-{
+TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "[metrics]") {
     // The labels copy the plan's decision (plan::decide_backend); they decide nothing.
-    using plan::BackendRole;
     using health::State;
+    using plan::BackendRole;
 
     plan::Plan plan;
     plan::PlannedService web;
@@ -70,15 +67,16 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
     CHECK(w.port == "443");
     CHECK(w.protocol == "tcp");
     REQUIRE(w.backends.size() == 4);
-    CHECK(w.backends[0] == metrics::BackendLabels{.id = 7, .address = "198.18.1.1", .up = true,
-                                                  .draining = false, .weight = 100,
-                                                  .configured_weight = 100});
-    CHECK(w.backends[1] == metrics::BackendLabels{.id = 8, .address = "198.18.1.2", .up = true,
-                                                  .draining = true, .weight = 0,
-                                                  .configured_weight = 50});
-    CHECK(w.backends[2] == metrics::BackendLabels{.id = 9, .address = "198.18.1.3", .up = false,
-                                                  .draining = false, .weight = 0,
-                                                  .configured_weight = 100});
+    CHECK(
+        w.backends[0] ==
+        metrics::BackendLabels{
+            .id = 7, .address = "198.18.1.1", .up = true, .draining = false, .weight = 100, .configured_weight = 100});
+    CHECK(w.backends[1] ==
+          metrics::BackendLabels{
+              .id = 8, .address = "198.18.1.2", .up = true, .draining = true, .weight = 0, .configured_weight = 50});
+    CHECK(w.backends[2] ==
+          metrics::BackendLabels{
+              .id = 9, .address = "198.18.1.3", .up = false, .draining = false, .weight = 0, .configured_weight = 100});
     // Checked but no result yet: not up.
     CHECK_FALSE(w.backends[3].up);
 
@@ -93,7 +91,6 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
     CHECK_FALSE(s.backends[1].up);
 }
 
-TEST_CASE("metrics labels: an empty plan gives an empty table", "[metrics]")
-{
+TEST_CASE("metrics labels: an empty plan gives an empty table", "[metrics]") {
     CHECK(metrics::make_label_table({}).services.empty());
 }

@@ -94,7 +94,9 @@ TEST_CASE("neigh events: a neighbour's address and MAC, usable only in a state w
     std::uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
     v6[15] = 0x21;
     Datagram d;
-    d.message(RTM_NEWNEIGH, neighbour(AF_INET, 4, NUD_REACHABLE)).attribute(NDA_DST, v4, 4).attribute(NDA_LLADDR, mac, 6);
+    d.message(RTM_NEWNEIGH, neighbour(AF_INET, 4, NUD_REACHABLE))
+        .attribute(NDA_DST, v4, 4)
+        .attribute(NDA_LLADDR, mac, 6);
     d.message(RTM_NEWNEIGH, neighbour(AF_INET6, 4, NUD_INCOMPLETE)).attribute(NDA_DST, v6, 16);
     d.message(RTM_DELNEIGH, neighbour(AF_INET, 4, NUD_STALE)).attribute(NDA_DST, v4, 4).attribute(NDA_LLADDR, mac, 6);
     const auto events = decode_events(d.bytes().data(), d.bytes().size());

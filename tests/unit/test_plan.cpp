@@ -21,8 +21,8 @@ using Health = health::State;
 
 namespace {
 
-void set_health(plan::RuntimeState& runtime, const std::string& service, const std::string& address,
-                Health health, double factor = 1.0) {
+void set_health(plan::RuntimeState& runtime, const std::string& service, const std::string& address, Health health,
+                double factor = 1.0) {
     runtime.health[service][ip(address)] = health::Verdict{health, factor, {}};
 }
 
@@ -33,8 +33,8 @@ bool in_ring(const plan::PlannedService& s, std::uint32_t id) {
 }  // namespace
 
 TEST_CASE("up backends share the ring and carry their next hop", "[plan]") {
-    auto cat = catalogue({service("web", "198.19.0.1", 80,
-                                  {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")})});
+    auto cat = catalogue(
+        {service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")})});
     cat.services[0].health.kind = HealthKind::tcp;
     auto runtime = all_resolved(cat);
     for (const char* a : {"198.18.0.20", "198.18.0.21", "198.18.0.22"}) {
@@ -169,8 +169,8 @@ TEST_CASE("drain keeps flows but takes no new ones; the operator overrides the f
 }
 
 TEST_CASE("a drained backend that goes down loses its flows", "[plan]") {
-    auto cat = catalogue({service("web", "198.19.0.1", 80,
-                                  {backend("198.18.0.20"), backend("198.18.0.21", 100, BackendState::drain)})});
+    auto cat = catalogue(
+        {service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21", 100, BackendState::drain)})});
     cat.services[0].health.kind = HealthKind::tcp;
     auto runtime = all_resolved(cat);
     set_health(runtime, "web", "198.18.0.20", Health::up);
@@ -232,8 +232,8 @@ TEST_CASE("slow start scales the weight and never rounds a start to nothing", "[
 TEST_CASE("when every backend is down: keep fails open, drop empties the ring", "[plan]") {
     auto make = [](WhenAllDown mode) {
         auto s = service("web", "198.19.0.1", 80,
-                         {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22", 100, BackendState::drain),
-                          backend("198.18.0.23")});
+                         {backend("198.18.0.20"), backend("198.18.0.21"),
+                          backend("198.18.0.22", 100, BackendState::drain), backend("198.18.0.23")});
         s.health.kind = HealthKind::tcp;
         s.when_all_down = mode;
         return catalogue({s});
@@ -361,10 +361,10 @@ TEST_CASE("IPv6 services and backends", "[plan]") {
 }
 
 TEST_CASE("the ring depends on the backends, not on their order or ids", "[plan]") {
-    auto a = catalogue({service("web", "198.19.0.1", 80,
-                                {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")})});
-    auto b = catalogue({service("web", "198.19.0.1", 80,
-                                {backend("198.18.0.22"), backend("198.18.0.20"), backend("198.18.0.21")})});
+    auto a = catalogue(
+        {service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")})});
+    auto b = catalogue(
+        {service("web", "198.19.0.1", 80, {backend("198.18.0.22"), backend("198.18.0.20"), backend("198.18.0.21")})});
     const auto pa = plan::make_plan(a, all_resolved(a));
     const auto pb = plan::make_plan(b, all_resolved(b));
     // Slot by slot the same backend address, whatever id it got.
@@ -376,7 +376,8 @@ TEST_CASE("the ring depends on the backends, not on their order or ids", "[plan]
     };
     REQUIRE(pa.services[0].ring.size() == pb.services[0].ring.size());
     for (std::size_t i = 0; i < pa.services[0].ring.size(); ++i) {
-        REQUIRE(address_of(pa.services[0], pa.services[0].ring[i]) == address_of(pb.services[0], pb.services[0].ring[i]));
+        REQUIRE(address_of(pa.services[0], pa.services[0].ring[i]) ==
+                address_of(pb.services[0], pb.services[0].ring[i]));
     }
 }
 
@@ -415,9 +416,7 @@ TEST_CASE("a catalogue the checks would refuse is a bug report, not a plan", "[p
         cat.services[0].backends[1].address = cat.services[0].backends[0].address;
         CHECK_THROWS_WITH(plan::make_plan(cat, runtime), Catch::StartsWith("bug: ") && Catch::Contains("twice"));
     }
-    SECTION("a valid catalogue plans") {
-        CHECK_NOTHROW(plan::make_plan(cat, runtime));
-    }
+    SECTION("a valid catalogue plans") { CHECK_NOTHROW(plan::make_plan(cat, runtime)); }
 }
 
 TEST_CASE("backend_addresses lists each address once, in catalogue order", "[plan]") {

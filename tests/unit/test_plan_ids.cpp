@@ -24,9 +24,9 @@ std::uint32_t backend_id(const plan::Plan& p, const std::string& service, const 
 }  // namespace
 
 TEST_CASE("ids survive re-planning; new ones are never-used ids first", "[plan][ids]") {
-    auto cat = catalogue({service("web", "198.19.0.1", 80,
-                                  {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")}),
-                          service("api", "198.19.0.2", 443, {backend("198.18.0.20")})});
+    auto cat = catalogue(
+        {service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")}),
+         service("api", "198.19.0.2", 443, {backend("198.18.0.20")})});
     plan::Plan first = plan::make_plan(cat, all_resolved(cat));
     std::set<std::uint32_t> first_ids;
     for (const auto& s : first.services) {
@@ -37,9 +37,9 @@ TEST_CASE("ids survive re-planning; new ones are never-used ids first", "[plan][
     CHECK(first.find("api")->id == 1);
 
     // Remove .21, add .23, reorder, rename api: everything kept keeps its id.
-    auto next = catalogue({service("api-renamed", "198.19.0.2", 443, {backend("198.18.0.20")}),
-                           service("web", "198.19.0.1", 80,
-                                   {backend("198.18.0.23"), backend("198.18.0.22"), backend("198.18.0.20")})});
+    auto next = catalogue(
+        {service("api-renamed", "198.19.0.2", 443, {backend("198.18.0.20")}),
+         service("web", "198.19.0.1", 80, {backend("198.18.0.23"), backend("198.18.0.22"), backend("198.18.0.20")})});
     plan::Plan second = plan::make_plan(next, all_resolved(next), first.ids);
     CHECK(second.find("web")->id == 0);
     CHECK(second.find("api-renamed")->id == 1);
@@ -63,7 +63,7 @@ TEST_CASE("freed ids are reused oldest first, only when no never-used id is left
     CHECK(*ids.backend_id(key("198.18.0.3")) == 2);
 
     ids.update({web}, 4, {key("198.18.0.1"), key("198.18.0.3")}, 4);  // frees 1
-    ids.update({web}, 4, {key("198.18.0.3")}, 4);                      // frees 0
+    ids.update({web}, 4, {key("198.18.0.3")}, 4);                     // frees 0
     ids.update({web}, 4, {key("198.18.0.3"), key("198.18.0.4")}, 4);
     CHECK(*ids.backend_id(key("198.18.0.4")) == 3);  // never used before
     ids.update({web}, 4, {key("198.18.0.3"), key("198.18.0.4"), key("198.18.0.5")}, 4);
@@ -72,11 +72,10 @@ TEST_CASE("freed ids are reused oldest first, only when no never-used id is left
     CHECK(*ids.backend_id(key("198.18.0.6")) == 0);
 
     IdAllocator before = ids;
-    CHECK_THROWS_AS(ids.update({web}, 4,
-                               {key("198.18.0.3"), key("198.18.0.4"), key("198.18.0.5"), key("198.18.0.6"),
-                                key("198.18.0.7")},
-                               4),
-                    plan::PlanError);
+    CHECK_THROWS_AS(
+        ids.update({web}, 4,
+                   {key("198.18.0.3"), key("198.18.0.4"), key("198.18.0.5"), key("198.18.0.6"), key("198.18.0.7")}, 4),
+        plan::PlanError);
     CHECK(ids == before);  // a failed update changes nothing
 }
 
@@ -89,9 +88,9 @@ TEST_CASE("restore() rebuilds ids read back from a running forwarder", "[plan][i
     CHECK(*ids.service_id(web) == 3);
     CHECK(*ids.backend_id(BackendKey{web, ip("198.18.0.20")}) == 5);
 
-    auto cat = catalogue({service("web", "198.19.0.1", 80,
-                                  {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")}),
-                          service("new", "198.19.0.9", 80, {backend("198.18.0.20")})});
+    auto cat = catalogue(
+        {service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21"), backend("198.18.0.22")}),
+         service("new", "198.19.0.9", 80, {backend("198.18.0.20")})});
     plan::Plan p = plan::make_plan(cat, all_resolved(cat), ids);
     CHECK(p.find("web")->id == 3);
     CHECK(backend_id(p, "web", "198.18.0.20") == 5);

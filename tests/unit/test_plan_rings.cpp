@@ -13,10 +13,9 @@ using namespace julier::plan_test;
 namespace {
 
 config::Catalogue two_services() {
-    auto cat = catalogue({service("web", "198.19.0.1", 80,
-                                  {backend("198.18.0.20"), backend("198.18.0.21", 50), backend("198.18.0.22")}),
-                          service("dns", "198.19.0.2", 53, {backend("198.18.0.20"), backend("198.18.0.23")},
-                                  config::Protocol::udp)});
+    auto cat = catalogue(
+        {service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21", 50), backend("198.18.0.22")}),
+         service("dns", "198.19.0.2", 53, {backend("198.18.0.20"), backend("198.18.0.23")}, config::Protocol::udp)});
     cat.services[0].health.kind = config::HealthKind::tcp;
     return cat;
 }
@@ -24,7 +23,8 @@ config::Catalogue two_services() {
 plan::RuntimeState all_up(const config::Catalogue& cat) {
     plan::RuntimeState runtime = all_resolved(cat);
     for (const auto& service : cat.services) {
-        for (const auto& b : service.backends) runtime.health[service.name][b.address].state = julier::health::State::up;
+        for (const auto& b : service.backends)
+            runtime.health[service.name][b.address].state = julier::health::State::up;
     }
     return runtime;
 }

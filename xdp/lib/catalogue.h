@@ -52,7 +52,7 @@ JL_INLINE struct jl_vip *jl_service_lookup(const struct jl_flow_key *f, __u32 si
 
 /* The service that takes fragments for addr/proto; also "is addr a VIP address". */
 JL_INLINE struct jl_vip *jl_frag_service_lookup(const __u32 *addr, __u8 proto, __u8 family,
-						__u32 side)
+                                                __u32 side)
 {
 	struct jl_vip_key key;
 

@@ -20,8 +20,8 @@
  * backend keeps the flag, so its flows stay although it left the ring.
  */
 JL_INLINE struct jl_backend *jl_flow_backend(const struct jl_flow_key *key,
-					     const struct jl_vip *vip, __u32 side,
-					     __u32 *backend_id)
+                                             const struct jl_vip *vip, __u32 side,
+                                             __u32 *backend_id)
 {
 	struct jl_flow *flow = bpf_map_lookup_elem(&jl_flows, key);
 	struct jl_backend *be;
@@ -37,12 +37,11 @@ JL_INLINE struct jl_backend *jl_flow_backend(const struct jl_flow_key *key,
 
 /* Remember (or replace) the backend of a flow. A full table evicts the least
  * recently used entry; a failure only costs stickiness, so it is not counted. */
-JL_INLINE void jl_flow_remember(const struct jl_flow_key *key, __u32 backend_id,
-				__u32 service_id)
+JL_INLINE void jl_flow_remember(const struct jl_flow_key *key, __u32 backend_id, __u32 service_id)
 {
 	struct jl_flow flow = {
-		.backend_id = backend_id,
-		.service_id = service_id,
+	        .backend_id = backend_id,
+	        .service_id = service_id,
 	};
 
 	bpf_map_update_elem(&jl_flows, key, &flow, BPF_ANY);

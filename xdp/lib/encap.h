@@ -128,7 +128,8 @@ JL_INLINE __u32 jl_inner_sum(struct xdp_md *ctx, const struct jl_pkt *pkt, __u32
 
 		if ((void *)(ip + 1) > end)
 			return JL_CSUM_ERR;
-		pseudo = (__u64)ip->saddr + ip->daddr + bpf_htons(pkt->l4_proto) + bpf_htons(l4_len);
+		pseudo =
+		        (__u64)ip->saddr + ip->daddr + bpf_htons(pkt->l4_proto) + bpf_htons(l4_len);
 		return (__u16)~jl_csum_fold(pseudo);
 	}
 	{
@@ -139,13 +140,12 @@ JL_INLINE __u32 jl_inner_sum(struct xdp_md *ctx, const struct jl_pkt *pkt, __u32
 			return JL_CSUM_ERR;
 		addrs = jl_csum_words(&ip6->saddr, 8);
 		pseudo = addrs + bpf_htons(pkt->l4_proto) + bpf_htons(l4_len);
-		return jl_csum_fold(jl_csum_words(ip6, 2) + addrs +
-				    (__u16)~jl_csum_fold(pseudo));
+		return jl_csum_fold(jl_csum_words(ip6, 2) + addrs + (__u16)~jl_csum_fold(pseudo));
 	}
 }
 
 JL_INLINE void jl_write_outer4(struct iphdr *ip, __u8 tos, __u32 tot_len, __u8 ttl, __u8 proto,
-			       __be32 saddr, __be32 daddr)
+                               __be32 saddr, __be32 daddr)
 {
 	*(__u8 *)ip = 0x45; /* version 4, 5 words */
 	ip->tos = tos;
@@ -161,7 +161,7 @@ JL_INLINE void jl_write_outer4(struct iphdr *ip, __u8 tos, __u32 tot_len, __u8 t
 }
 
 JL_INLINE void jl_write_outer6(struct ipv6hdr *ip6, __u8 tclass, __u32 hash, __u32 payload_len,
-			       __u8 nexthdr, __u8 hop_limit, const __u32 *saddr, const __u32 *daddr)
+                               __u8 nexthdr, __u8 hop_limit, const __u32 *saddr, const __u32 *daddr)
 {
 	*(jl_word32 *)ip6 = bpf_htonl(6u << 28 | (__u32)tclass << 20 | (hash & JL_FLOW_LABEL_MASK));
 	ip6->payload_len = bpf_htons(payload_len);
@@ -177,7 +177,7 @@ JL_INLINE void jl_write_outer6(struct ipv6hdr *ip6, __u8 tclass, __u32 hash, __u
  * Returns 0, or -1 if the headroom could not be grown or the frame is inconsistent.
  */
 JL_INLINE int jl_encapsulate(struct xdp_md *ctx, const struct jl_pkt *pkt, const struct jl_vip *vip,
-			     const struct jl_backend *be, __u32 hash, __u32 overhead)
+                             const struct jl_backend *be, __u32 hash, __u32 overhead)
 {
 	__u32 l3 = pkt->vlan ? ETH_HLEN + sizeof(struct jl_vlan_hdr) : ETH_HLEN;
 	__u32 inner_len = pkt->ip_len;
@@ -229,7 +229,8 @@ JL_INLINE int jl_encapsulate(struct xdp_md *ctx, const struct jl_pkt *pkt, const
 		if ((void *)(ip + 1) > end)
 			return -1;
 		jl_write_outer4(ip, pkt->tos, inner_len + overhead, vip->outer_ttl, outer_proto,
-				jl_with_entropy(vip->src4, vip->src_entropy_bits, hash), be->addr[0]);
+		                jl_with_entropy(vip->src4, vip->src_entropy_bits, hash),
+		                be->addr[0]);
 		udp_off = l3 + sizeof(*ip);
 	} else {
 		struct ipv6hdr *ip6 = data + l3;
@@ -239,8 +240,8 @@ JL_INLINE int jl_encapsulate(struct xdp_md *ctx, const struct jl_pkt *pkt, const
 			return -1;
 		__builtin_memcpy(saddr, vip->src6, sizeof(saddr));
 		saddr[3] = jl_with_entropy(saddr[3], vip->src_entropy_bits, hash);
-		jl_write_outer6(ip6, pkt->tos, hash, inner_len + overhead - sizeof(*ip6), outer_proto,
-				vip->outer_ttl, saddr, be->addr);
+		jl_write_outer6(ip6, pkt->tos, hash, inner_len + overhead - sizeof(*ip6),
+		                outer_proto, vip->outer_ttl, saddr, be->addr);
 		udp_off = l3 + sizeof(*ip6);
 	}
 	if (!gue)
@@ -275,7 +276,8 @@ JL_INLINE int jl_encapsulate(struct xdp_md *ctx, const struct jl_pkt *pkt, const
 		udp = l4;
 		if (l4 + sizeof(*udp) + JL_GUE_HEADER_BYTES > end)
 			return -1;
-		sum = inner_sum + jl_csum_words(l4, 3) + bpf_htons(IPPROTO_UDP) + bpf_htons(udp_len);
+		sum = inner_sum + jl_csum_words(l4, 3) + bpf_htons(IPPROTO_UDP) +
+		      bpf_htons(udp_len);
 		if (be->family == JL_FAMILY_V4) {
 			struct iphdr *ip = data + l3;
 

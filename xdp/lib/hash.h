@@ -22,25 +22,44 @@ JL_INLINE __u32 jl_rol32(__u32 x, int k)
 	return (x << k) | (x >> (32 - k));
 }
 
-#define JL_HASH_MIX(a, b, c)                                      \
-	do {                                                      \
-		a -= c; a ^= jl_rol32(c, 4);  c += b;             \
-		b -= a; b ^= jl_rol32(a, 6);  a += c;             \
-		c -= b; c ^= jl_rol32(b, 8);  b += a;             \
-		a -= c; a ^= jl_rol32(c, 16); c += b;             \
-		b -= a; b ^= jl_rol32(a, 19); a += c;             \
-		c -= b; c ^= jl_rol32(b, 4);  b += a;             \
+#define JL_HASH_MIX(a, b, c)                                                                       \
+	do {                                                                                       \
+		a -= c;                                                                            \
+		a ^= jl_rol32(c, 4);                                                               \
+		c += b;                                                                            \
+		b -= a;                                                                            \
+		b ^= jl_rol32(a, 6);                                                               \
+		a += c;                                                                            \
+		c -= b;                                                                            \
+		c ^= jl_rol32(b, 8);                                                               \
+		b += a;                                                                            \
+		a -= c;                                                                            \
+		a ^= jl_rol32(c, 16);                                                              \
+		c += b;                                                                            \
+		b -= a;                                                                            \
+		b ^= jl_rol32(a, 19);                                                              \
+		a += c;                                                                            \
+		c -= b;                                                                            \
+		c ^= jl_rol32(b, 4);                                                               \
+		b += a;                                                                            \
 	} while (0)
 
-#define JL_HASH_FINAL(a, b, c)                                    \
-	do {                                                      \
-		c ^= b; c -= jl_rol32(b, 14);                     \
-		a ^= c; a -= jl_rol32(c, 11);                     \
-		b ^= a; b -= jl_rol32(a, 25);                     \
-		c ^= b; c -= jl_rol32(b, 16);                     \
-		a ^= c; a -= jl_rol32(c, 4);                      \
-		b ^= a; b -= jl_rol32(a, 14);                     \
-		c ^= b; c -= jl_rol32(b, 24);                     \
+#define JL_HASH_FINAL(a, b, c)                                                                     \
+	do {                                                                                       \
+		c ^= b;                                                                            \
+		c -= jl_rol32(b, 14);                                                              \
+		a ^= c;                                                                            \
+		a -= jl_rol32(c, 11);                                                              \
+		b ^= a;                                                                            \
+		b -= jl_rol32(a, 25);                                                              \
+		c ^= b;                                                                            \
+		c -= jl_rol32(b, 16);                                                              \
+		a ^= c;                                                                            \
+		a -= jl_rol32(c, 4);                                                               \
+		b ^= a;                                                                            \
+		b -= jl_rol32(a, 14);                                                              \
+		c ^= b;                                                                            \
+		c -= jl_rol32(b, 24);                                                              \
 	} while (0)
 
 /* lookup3 hashword(k, n, JL_HASH_SEED); n is a constant at every call site. */

@@ -76,7 +76,7 @@ JL_INLINE int jl_icmp_rate_admit(__u32 side)
  * Returns the offset of the new IP header, or -1 if the frame could not be resized.
  */
 JL_INLINE int jl_icmp_reframe(struct xdp_md *ctx, const struct jl_pkt *pkt, __u32 quote_len,
-			      __u32 push, __be16 eth_proto)
+                              __u32 push, __be16 eth_proto)
 {
 	__u32 l3 = pkt->vlan ? ETH_HLEN + sizeof(struct jl_vlan_hdr) : ETH_HLEN;
 	__u8 old_dst[ETH_ALEN], old_src[ETH_ALEN];
@@ -152,7 +152,7 @@ __noinline int jl_icmp4_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 	if ((void *)(icmp + 1) > end)
 		return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
 	jl_write_outer4(ip, JL_ICMP4_TOS, sizeof(*ip) + JL_ICMP_HLEN + quote, JL_ICMP_TTL,
-			IPPROTO_ICMP, vip, client);
+	                IPPROTO_ICMP, vip, client);
 	icmp->type = JL_ICMP_DEST_UNREACH;
 	icmp->code = JL_ICMP_FRAG_NEEDED;
 	icmp->checksum = 0;
@@ -200,7 +200,9 @@ __noinline int jl_icmp6_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 		quote = JL_IPV6_MIN_MTU - sizeof(*ip6) - JL_ICMP_HLEN;
 	/* No larger than what caused it: the new headers come out of the quote. */
 	if (quote + sizeof(*ip6) + JL_ICMP_HLEN > pkt->ip_len)
-		quote = pkt->ip_len > sizeof(*ip6) + JL_ICMP_HLEN ? pkt->ip_len - sizeof(*ip6) - JL_ICMP_HLEN : 0;
+		quote = pkt->ip_len > sizeof(*ip6) + JL_ICMP_HLEN
+		                ? pkt->ip_len - sizeof(*ip6) - JL_ICMP_HLEN
+		                : 0;
 	plen = JL_ICMP_HLEN + quote;
 
 	l3 = jl_icmp_reframe(ctx, pkt, quote, sizeof(*ip6) + JL_ICMP_HLEN, bpf_htons(ETH_P_IPV6));
@@ -227,8 +229,8 @@ __noinline int jl_icmp6_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 	icmp6 = (void *)(ip6 + 1);
 	if ((void *)(icmp6 + 1) > end)
 		return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
-	total = sum + jl_csum_words(icmp6, 2) + jl_csum_words(&ip6->saddr, 8) +
-		bpf_htons(plen) + bpf_htons(IPPROTO_ICMPV6);
+	total = sum + jl_csum_words(icmp6, 2) + jl_csum_words(&ip6->saddr, 8) + bpf_htons(plen) +
+	        bpf_htons(IPPROTO_ICMPV6);
 	icmp6->icmp6_cksum = jl_csum_finish(total);
 	return jl_verdict(JL_CNT_TX_ICMP_TOO_BIG, bytes, XDP_TX);
 }
@@ -260,7 +262,7 @@ JL_INLINE int jl_icmp_is_error(struct xdp_md *ctx, const struct jl_pkt *pkt)
  * the quote is not a whole-enough TCP/UDP packet of the same family.
  */
 JL_INLINE int jl_icmp_quoted_flow(struct xdp_md *ctx, const struct jl_pkt *pkt,
-				  struct jl_flow_key *client)
+                                  struct jl_flow_key *client)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -281,7 +283,8 @@ JL_INLINE int jl_icmp_quoted_flow(struct xdp_md *ctx, const struct jl_pkt *pkt,
 		vihl = *(__u8 *)in;
 		hlen = (vihl & 0xf) * 4;
 		proto = in->protocol;
-		if ((vihl >> 4) != 4 || hlen < sizeof(*in) || (in->frag_off & bpf_htons(JL_IP_OFFSET)))
+		if ((vihl >> 4) != 4 || hlen < sizeof(*in) ||
+		    (in->frag_off & bpf_htons(JL_IP_OFFSET)))
 			return -1;
 		ports = data + off + hlen;
 		if ((void *)(ports + 1) > end)

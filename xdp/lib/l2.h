@@ -22,7 +22,7 @@ JL_INLINE int jl_mac_is_zero(const __u8 *mac)
  * received_dst must not overlap eth->h_source.
  */
 JL_INLINE void jl_set_macs(struct ethhdr *eth, const struct jl_backend *be,
-			   const __u8 *received_dst)
+                           const __u8 *received_dst)
 {
 	if (jl_mac_is_zero(be->src_mac))
 		__builtin_memcpy(eth->h_source, received_dst, ETH_ALEN);
@@ -45,8 +45,8 @@ JL_INLINE int jl_l2_rewrite(struct xdp_md *ctx, const struct jl_backend *be)
 }
 
 /* Out the receiving device (ifindex 0) or another one. */
-JL_INLINE int jl_egress(const struct jl_backend *be, enum jl_counter tx,
-			enum jl_counter redirect, __u64 bytes)
+JL_INLINE int jl_egress(const struct jl_backend *be, enum jl_counter tx, enum jl_counter redirect,
+                        __u64 bytes)
 {
 	if (be->ifindex == 0)
 		return jl_verdict(tx, bytes, XDP_TX);

@@ -36,14 +36,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, JL_SIDES * JL_LOAD_DEFAULT_SERVICES);
+	__uint(max_entries, JL_SIDES *JL_LOAD_DEFAULT_SERVICES);
 	__type(key, struct jl_vip_key);
 	__type(value, struct jl_vip);
 } jl_vips SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, JL_SIDES * JL_LOAD_DEFAULT_SERVICES);
+	__uint(max_entries, JL_SIDES *JL_LOAD_DEFAULT_SERVICES);
 	__type(key, struct jl_vip_key);
 	__type(value, struct jl_vip);
 } jl_frag_vips SEC(".maps");
@@ -53,14 +53,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, JL_SIDES * JL_LOAD_DEFAULT_RING_CAPACITY);
+	__uint(max_entries, JL_SIDES *JL_LOAD_DEFAULT_RING_CAPACITY);
 	__type(key, __u32);
 	__type(value, __u32);
 } jl_rings SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, JL_SIDES * JL_LOAD_DEFAULT_BACKENDS);
+	__uint(max_entries, JL_SIDES *JL_LOAD_DEFAULT_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct jl_backend);
 } jl_backends SEC(".maps");
@@ -95,7 +95,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, JL_SIDES * JL_VIP_FILTER_WORDS);
+	__uint(max_entries, JL_SIDES *JL_VIP_FILTER_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 } jl_vip_filter SEC(".maps");

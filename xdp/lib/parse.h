@@ -57,7 +57,7 @@ JL_INLINE int jl_ipv6_is_ext(__u8 nexthdr)
  * Returns 0, or -1 if the chain is truncated, overruns limit or is too deep.
  */
 JL_INLINE int jl_ipv6_walk(void *data, void *end, __u32 *off, __u8 *nexthdr, __u32 limit,
-			   __u8 *frag)
+                           __u8 *frag)
 {
 	__u32 o = *off;
 	__u8 nh = *nexthdr;

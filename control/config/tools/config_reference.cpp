@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (argc == 1) {
         for (const auto& t : reference_tables())
-            std::cout << "<!-- reference:" << t.name << " -->\n" << t.text << "<!-- /reference:" << t.name << " -->\n\n";
+            std::cout << "<!-- reference:" << t.name << " -->\n"
+                      << t.text << "<!-- /reference:" << t.name << " -->\n\n";
         return 0;
     }
     if (mode != "--write" || argc != 3) {

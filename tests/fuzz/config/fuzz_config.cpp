@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& d : result.diagnostics) {
         require(!d.message.empty(), "a diagnostic without a message");
         require(d.location.file == "fuzz.yaml", "a diagnostic naming another file");
-        require(d.location.line >= 0 && static_cast<std::size_t>(d.location.line) <= lines + 1, "a diagnostic past the end of the text");
+        require(d.location.line >= 0 && static_cast<std::size_t>(d.location.line) <= lines + 1,
+                "a diagnostic past the end of the text");
         require(!d.to_string().empty(), "an empty rendered diagnostic");
     }
     if (result.ok()) {

@@ -151,15 +151,19 @@ int main(int argc, char** argv) {
                 if (want.forwarded == got.forwarded && want.backend == got.backend) continue;
                 agrees[i] = false;
                 if (mismatches[i].size() < 3) {
-                    mismatches[i].push_back({{"service", p.service}, {"src", p.src}, {"sport", p.sport},
+                    mismatches[i].push_back({{"service", p.service},
+                                             {"src", p.src},
+                                             {"sport", p.sport},
                                              {"want", want.forwarded ? want.backend : "not forwarded"},
                                              {"got", got.forwarded ? got.backend : "not forwarded"},
                                              {"verdict", r.verdict}});
                 }
             }
         }
-        nlohmann::json out{{"generation", generation}, {"probes", probes.size()},
-                           {"matches", nlohmann::json::array()}, {"mismatches", mismatches}};
+        nlohmann::json out{{"generation", generation},
+                           {"probes", probes.size()},
+                           {"matches", nlohmann::json::array()},
+                           {"mismatches", mismatches}};
         for (size_t i = 0; i < plans.size(); ++i) {
             if (agrees[i]) out["matches"].push_back(i);
         }

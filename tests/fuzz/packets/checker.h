@@ -17,54 +17,54 @@
 namespace julier::fuzz {
 
 struct Outcome {
-  int verdict = -1;
-  test::Bytes out;                                // the frame as the program left it
-  std::array<jl_traffic, JL_CNT_COUNT> delta{};   // counters after minus before
-  // The connection table entry of the expectation's flow, before and after the run
-  // (read only when the expectation names a flow).
-  std::optional<jl_flow> flow_before, flow_after;
+    int verdict = -1;
+    test::Bytes out;                               // the frame as the program left it
+    std::array<jl_traffic, JL_CNT_COUNT> delta{};  // counters after minus before
+    // The connection table entry of the expectation's flow, before and after the run
+    // (read only when the expectation names a flow).
+    std::optional<jl_flow> flow_before, flow_after;
 };
 
 // What the documentation says must happen to a frame.
 struct Expectation {
-  jl_counter counter = JL_CNT_PASS_UNPARSED;
-  const Service* service = nullptr;  // the service that takes it, if any
-  bool icmp_error = false;           // an ICMP error sent to its flow's backend
-  int overhead = 0;                  // bytes a tunnel adds
-  // The client's flow of a TCP/UDP packet (not a fragment) to a service, or of the
-  // flow an ICMP error quotes: its connection table entry is checked too.
-  std::optional<jl_flow_key> flow;
-  bool fragment = false;  // a fragment: backend and outer fields from the address pair hash
+    jl_counter counter = JL_CNT_PASS_UNPARSED;
+    const Service* service = nullptr;  // the service that takes it, if any
+    bool icmp_error = false;           // an ICMP error sent to its flow's backend
+    int overhead = 0;                  // bytes a tunnel adds
+    // The client's flow of a TCP/UDP packet (not a fragment) to a service, or of the
+    // flow an ICMP error quotes: its connection table entry is checked too.
+    std::optional<jl_flow_key> flow;
+    bool fragment = false;  // a fragment: backend and outer fields from the address pair hash
 };
 
 class Checker {
- public:
-  // linear_frame: bytes of a frame the program sees (the rest is in fragments).
-  Checker(const Catalogue& cat, size_t linear_frame) : cat_(cat), linear_(linear_frame) {}
+public:
+    // linear_frame: bytes of a frame the program sees (the rest is in fragments).
+    Checker(const Catalogue& cat, size_t linear_frame) : cat_(cat), linear_(linear_frame) {}
 
-  // From the bytes the program sees.
-  Expectation expect(std::span<const uint8_t> in) const;
-  // A frame sent to a backend, as jl_service_stats / jl_backend_stats must count it.
-  struct Delivery {
-    int backend = -1;  // -1: not sent to a backend
-    uint32_t service_id = 0;
-    bool new_flow = false;  // a connection table write (first packet or re-pick)
-  };
-  // "" when every invariant holds, otherwise one line per violation.
-  std::string check(std::span<const uint8_t> in, const Outcome& o, Delivery* delivery = nullptr) const;
+    // From the bytes the program sees.
+    Expectation expect(std::span<const uint8_t> in) const;
+    // A frame sent to a backend, as jl_service_stats / jl_backend_stats must count it.
+    struct Delivery {
+        int backend = -1;  // -1: not sent to a backend
+        uint32_t service_id = 0;
+        bool new_flow = false;  // a connection table write (first packet or re-pick)
+    };
+    // "" when every invariant holds, otherwise one line per violation.
+    std::string check(std::span<const uint8_t> in, const Outcome& o, Delivery* delivery = nullptr) const;
 
- private:
-  Expectation deliver(const Frame& p, const Service* s, bool icmp) const;
-  // Returns the backend id the frame went to, or -1.
-  int check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e, uint32_t hash,
-                     std::span<const uint8_t> out, std::string& err) const;
-  void check_pick(const Frame& p, const Expectation& e, const Outcome& o, int backend, std::string& err) const;
-  void check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const;
-  void check_too_big(std::span<const uint8_t> in, const Frame& p, const Expectation& e,
-                     std::span<const uint8_t> out, std::string& err) const;
+private:
+    Expectation deliver(const Frame& p, const Service* s, bool icmp) const;
+    // Returns the backend id the frame went to, or -1.
+    int check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e, uint32_t hash,
+                       std::span<const uint8_t> out, std::string& err) const;
+    void check_pick(const Frame& p, const Expectation& e, const Outcome& o, int backend, std::string& err) const;
+    void check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const;
+    void check_too_big(std::span<const uint8_t> in, const Frame& p, const Expectation& e, std::span<const uint8_t> out,
+                       std::string& err) const;
 
-  const Catalogue& cat_;
-  size_t linear_;
+    const Catalogue& cat_;
+    size_t linear_;
 };
 
 const char* counter_label(jl_counter c);

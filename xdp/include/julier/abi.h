@@ -24,10 +24,10 @@
 #define JL_SIDES 2
 
 /* Load-time defaults (the real sizes come from the catalogue's `limits`). */
-#define JL_DEFAULT_MAX_SERVICES 1024u          /* services (VIP:port:proto) */
-#define JL_DEFAULT_MAX_BACKENDS 16384u         /* backend ids, per side */
-#define JL_DEFAULT_RING_CAPACITY (1u << 22)    /* ring slots, per side */
-#define JL_DEFAULT_MAX_FLOWS (1u << 20)        /* connection table entries */
+#define JL_DEFAULT_MAX_SERVICES 1024u       /* services (VIP:port:proto) */
+#define JL_DEFAULT_MAX_BACKENDS 16384u      /* backend ids, per side */
+#define JL_DEFAULT_RING_CAPACITY (1u << 22) /* ring slots, per side */
+#define JL_DEFAULT_MAX_FLOWS (1u << 20)     /* connection table entries */
 
 #define JL_DEFAULT_RING_SIZE 65537u
 #define JL_DEFAULT_MTU 1500u
@@ -72,11 +72,11 @@ enum jl_family {
 
 /* How a service forwards to its backends. */
 enum jl_mode {
-	JL_MODE_L2 = 0,      /* direct server return by MAC rewrite */
-	JL_MODE_IPIP = 1,    /* IPv4 in IPv4 */
-	JL_MODE_IP6IP6 = 2,  /* IPv6 in IPv6 */
-	JL_MODE_IP4IN6 = 3,  /* IPv4 in IPv6 */
-	JL_MODE_GUE = 4,     /* IP in UDP/GUE (variant 0), outer family = backend's */
+	JL_MODE_L2 = 0,     /* direct server return by MAC rewrite */
+	JL_MODE_IPIP = 1,   /* IPv4 in IPv4 */
+	JL_MODE_IP6IP6 = 2, /* IPv6 in IPv6 */
+	JL_MODE_IP4IN6 = 3, /* IPv4 in IPv6 */
+	JL_MODE_GUE = 4,    /* IP in UDP/GUE (variant 0), outer family = backend's */
 	JL_MODE_COUNT
 };
 
@@ -94,25 +94,25 @@ enum jl_backend_flags {
 
 /* Key of jl_vips and jl_frag_vips. */
 struct jl_vip_key {
-	__u32 addr[4];  /* IPv4: addr[0], addr[1..3] = 0 */
-	__u16 port;     /* 0 = every port (jl_frag_vips: always 0) */
-	__u8 proto;     /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;    /* enum jl_family */
-	__u32 side;     /* 0 or 1 */
+	__u32 addr[4]; /* IPv4: addr[0], addr[1..3] = 0 */
+	__u16 port;    /* 0 = every port (jl_frag_vips: always 0) */
+	__u8 proto;    /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;   /* enum jl_family */
+	__u32 side;    /* 0 or 1 */
 };
 
 /* Value of jl_vips: one service. */
 struct jl_vip {
-	__u32 service_id;   /* index into jl_service_stats */
-	__u32 ring_offset;  /* first slot of this service's ring within its side */
-	__u32 ring_size;    /* M (prime); 0 = no usable backend: drop, counted */
-	__u16 flags;        /* enum jl_vip_flags */
-	__u8 mode;          /* enum jl_mode */
-	__u8 outer_ttl;     /* TTL / hop limit of an outer header */
-	__u16 gue_port;     /* destination port of GUE (network order) */
-	__u16 mtu;          /* largest packet sent on; larger -> ICMP too big */
-	__u32 src4;         /* outer IPv4 source address */
-	__u32 src6[4];      /* outer IPv6 source address */
+	__u32 service_id;      /* index into jl_service_stats */
+	__u32 ring_offset;     /* first slot of this service's ring within its side */
+	__u32 ring_size;       /* M (prime); 0 = no usable backend: drop, counted */
+	__u16 flags;           /* enum jl_vip_flags */
+	__u8 mode;             /* enum jl_mode */
+	__u8 outer_ttl;        /* TTL / hop limit of an outer header */
+	__u16 gue_port;        /* destination port of GUE (network order) */
+	__u16 mtu;             /* largest packet sent on; larger -> ICMP too big */
+	__u32 src4;            /* outer IPv4 source address */
+	__u32 src6[4];         /* outer IPv6 source address */
 	__u8 src_entropy_bits; /* low bits of the outer source replaced by flow hash bits (0-16) */
 	__u8 pad[3];
 };
@@ -120,13 +120,13 @@ struct jl_vip {
 /* Value of jl_backends, indexed by side * max_backends + backend_id. A backend id
  * names one backend of one service and is stable across generations. */
 struct jl_backend {
-	__u32 addr[4];      /* IPv4: addr[0]; where l2 mode has no use for it */
-	__u32 service_id;   /* the service this id belongs to */
-	__u32 ifindex;      /* egress device; 0 = the receiving device (XDP_TX) */
-	__u8 family;        /* enum jl_family; 0 = empty slot */
-	__u8 flags;         /* enum jl_backend_flags */
-	__u8 dst_mac[6];    /* backend (l2) or next hop (encapsulation) */
-	__u8 src_mac[6];    /* our address on the egress device; zero = keep the received dst */
+	__u32 addr[4];    /* IPv4: addr[0]; where l2 mode has no use for it */
+	__u32 service_id; /* the service this id belongs to */
+	__u32 ifindex;    /* egress device; 0 = the receiving device (XDP_TX) */
+	__u8 family;      /* enum jl_family; 0 = empty slot */
+	__u8 flags;       /* enum jl_backend_flags */
+	__u8 dst_mac[6];  /* backend (l2) or next hop (encapsulation) */
+	__u8 src_mac[6];  /* our address on the egress device; zero = keep the received dst */
 	__u8 pad[2];
 };
 
@@ -159,7 +159,7 @@ struct jl_flow {
  */
 #define JL_VIP_FILTER_WORD_BITS 10
 #define JL_VIP_FILTER_WORDS (1u << JL_VIP_FILTER_WORD_BITS) /* per side */
-#define JL_VIP_FILTER_WRITTEN 1ull                            /* bit 0 of every word */
+#define JL_VIP_FILTER_WRITTEN 1ull                          /* bit 0 of every word */
 
 /* Mixes the address as it lies in memory (network order; IPv4: addr[1..3] = 0). */
 static inline __u32 jl_vip_filter_hash(const __u32 *addr)
@@ -169,7 +169,8 @@ static inline __u32 jl_vip_filter_hash(const __u32 *addr)
 
 static inline __u32 jl_vip_filter_index(const __u32 *addr, __u32 side)
 {
-	return side * JL_VIP_FILTER_WORDS + (jl_vip_filter_hash(addr) >> (32 - JL_VIP_FILTER_WORD_BITS));
+	return side * JL_VIP_FILTER_WORDS +
+	       (jl_vip_filter_hash(addr) >> (32 - JL_VIP_FILTER_WORD_BITS));
 }
 
 static inline __u64 jl_vip_filter_mask(const __u32 *addr)
@@ -225,31 +226,39 @@ struct jl_service_traffic {
  * Every verdict of the forwarder has exactly one counter. X(name, verdict, label):
  * `verdict` is pass, drop, tx or redirect; `label` is the metrics label value.
  */
-#define JL_COUNTERS(X)                                                              \
-	X(PASS_NOT_IP, pass, "not_ip")               /* ARP, LLDP, ... */                \
-	X(PASS_NOT_VIP, pass, "not_vip")             /* no service at that address/port/protocol */ \
-	X(PASS_UNPARSED, pass, "unparsed")           /* truncated/malformed, not for a VIP */ \
-	X(PASS_ICMP_NOT_FLOW, pass, "icmp_not_flow") /* ICMP to a VIP address that quotes no VIP flow */ \
-	X(DROP_MALFORMED, drop, "malformed")         /* for a VIP address, cannot be parsed */ \
-	X(DROP_NO_BACKEND, drop, "no_backend")       /* the service has no usable backend */ \
-	X(DROP_TOO_BIG, drop, "too_big")             /* over the MTU and may not be answered (DF clear, or a source ICMP never answers) */ \
-	X(DROP_ICMP_RATE, drop, "icmp_rate_limited") /* over the MTU, and this CPU's ICMP answers for this second are spent */ \
-	X(DROP_TTL_EXPIRED, drop, "ttl_expired")     /* TTL / hop limit would reach 0 */ \
-	X(DROP_HEADROOM, drop, "headroom")           /* bpf_xdp_adjust_head/tail failed */ \
-	X(DROP_BAD_BACKEND, drop, "bad_backend")     /* ring slot names an empty or foreign backend */ \
-	X(TX_FORWARD, tx, "forward")                 /* to a backend, back out the same device */ \
-	X(TX_FORWARD_FLOOD, tx, "forward_flood")     /* the same, new flow not remembered: over the flood rate */ \
-	X(TX_ICMP_TOO_BIG, tx, "icmp_too_big")       /* ICMP frag-needed / packet-too-big to the client */ \
-	X(TX_ICMP_ERROR, tx, "icmp_error")           /* ICMP error quoting a VIP flow, sent to its backend */ \
-	X(REDIRECT_FORWARD, redirect, "forward")     /* to a backend, out another device */ \
-	X(REDIRECT_FORWARD_FLOOD, redirect, "forward_flood") /* the same, new flow not remembered */ \
-	X(REDIRECT_ICMP_ERROR, redirect, "icmp_error") /* ICMP error quoting a VIP flow, out another device */
+#define JL_COUNTERS(X)                                                                                     \
+	X(PASS_NOT_IP, pass, "not_ip")     /* ARP, LLDP, ... */                                            \
+	X(PASS_NOT_VIP, pass, "not_vip")   /* no service at that address/port/protocol */                  \
+	X(PASS_UNPARSED, pass, "unparsed") /* truncated/malformed, not for a VIP */                        \
+	X(PASS_ICMP_NOT_FLOW, pass,                                                                        \
+	  "icmp_not_flow")                     /* ICMP to a VIP address that quotes no VIP flow */         \
+	X(DROP_MALFORMED, drop, "malformed")   /* for a VIP address, cannot be parsed */                   \
+	X(DROP_NO_BACKEND, drop, "no_backend") /* the service has no usable backend */                     \
+	X(DROP_TOO_BIG, drop,                                                                              \
+	  "too_big") /* over the MTU and may not be answered (DF clear, or a source ICMP never answers) */ \
+	X(DROP_ICMP_RATE, drop,                                                                            \
+	  "icmp_rate_limited") /* over the MTU, and this CPU's ICMP answers for this second are spent */   \
+	X(DROP_TTL_EXPIRED, drop, "ttl_expired") /* TTL / hop limit would reach 0 */                       \
+	X(DROP_HEADROOM, drop, "headroom")       /* bpf_xdp_adjust_head/tail failed */                     \
+	X(DROP_BAD_BACKEND, drop, "bad_backend") /* ring slot names an empty or foreign backend */         \
+	X(TX_FORWARD, tx, "forward")             /* to a backend, back out the same device */              \
+	X(TX_FORWARD_FLOOD, tx,                                                                            \
+	  "forward_flood") /* the same, new flow not remembered: over the flood rate */                    \
+	X(TX_ICMP_TOO_BIG, tx,                                                                             \
+	  "icmp_too_big") /* ICMP frag-needed / packet-too-big to the client */                            \
+	X(TX_ICMP_ERROR, tx,                                                                               \
+	  "icmp_error") /* ICMP error quoting a VIP flow, sent to its backend */                           \
+	X(REDIRECT_FORWARD, redirect, "forward") /* to a backend, out another device */                    \
+	X(REDIRECT_FORWARD_FLOOD, redirect,                                                                \
+	  "forward_flood") /* the same, new flow not remembered */                                         \
+	X(REDIRECT_ICMP_ERROR, redirect,                                                                   \
+	  "icmp_error") /* ICMP error quoting a VIP flow, out another device */
 
 enum jl_counter {
 #define JL_COUNTER_ENUM(name, verdict, label) JL_CNT_##name,
 	JL_COUNTERS(JL_COUNTER_ENUM)
 #undef JL_COUNTER_ENUM
-	JL_CNT_COUNT
+	        JL_CNT_COUNT
 };
 
 /*
@@ -291,29 +300,29 @@ struct jl_decap_addr {
 
 /* Value of jl_decap_cfg[0]. All zero is a working configuration. */
 struct jl_decap_cfg {
-	__u16 gue_port;    /* UDP destination port of GUE, network order; 0 = JL_DEFAULT_GUE_PORT */
+	__u16 gue_port; /* UDP destination port of GUE, network order; 0 = JL_DEFAULT_GUE_PORT */
 	__u16 pad;
 	__u32 local_addrs; /* entries in jl_decap_addrs; 0 = accept any outer destination */
 };
 
 /* Every result of the decapsulator has exactly one counter. X(name, verdict, label). */
-#define JL_DECAP_COUNTERS(X)                                                          \
-	X(DECAP_IPIP, pass, "ipip")             /* IPv4 in IPv4 */                    \
-	X(DECAP_IP6IP6, pass, "ip6ip6")         /* IPv6 in IPv6 */                    \
-	X(DECAP_IP4IN6, pass, "ip4in6")         /* IPv4 in IPv6 */                    \
-	X(DECAP_GUE, pass, "gue")               /* GUE variant 0 (header, hlen 0) */  \
-	X(DECAP_GUE_DIRECT, pass, "gue_direct") /* GUE variant 1 (IP right after UDP) */ \
-	X(PASS_NOT_TUNNEL, pass, "not_tunnel")  /* not IP, or no tunnel protocol/port */ \
-	X(PASS_NOT_LOCAL, pass, "not_local")    /* outer destination not in jl_decap_addrs */ \
-	X(PASS_FRAGMENT, pass, "fragment")      /* a fragment (never reassembled here) */ \
-	X(PASS_MALFORMED, pass, "malformed")    /* truncated/inconsistent, or GUE it does not take */ \
-	X(DROP_ECN, drop, "ecn")                /* outer CE on a Not-ECT inner packet (RFC 6040) */
+#define JL_DECAP_COUNTERS(X)                                                                       \
+	X(DECAP_IPIP, pass, "ipip")             /* IPv4 in IPv4 */                                 \
+	X(DECAP_IP6IP6, pass, "ip6ip6")         /* IPv6 in IPv6 */                                 \
+	X(DECAP_IP4IN6, pass, "ip4in6")         /* IPv4 in IPv6 */                                 \
+	X(DECAP_GUE, pass, "gue")               /* GUE variant 0 (header, hlen 0) */               \
+	X(DECAP_GUE_DIRECT, pass, "gue_direct") /* GUE variant 1 (IP right after UDP) */           \
+	X(PASS_NOT_TUNNEL, pass, "not_tunnel")  /* not IP, or no tunnel protocol/port */           \
+	X(PASS_NOT_LOCAL, pass, "not_local")    /* outer destination not in jl_decap_addrs */      \
+	X(PASS_FRAGMENT, pass, "fragment")      /* a fragment (never reassembled here) */          \
+	X(PASS_MALFORMED, pass, "malformed") /* truncated/inconsistent, or GUE it does not take */ \
+	X(DROP_ECN, drop, "ecn")             /* outer CE on a Not-ECT inner packet (RFC 6040) */
 
 enum jl_decap_counter {
 #define JL_DECAP_COUNTER_ENUM(name, verdict, label) JL_DECAP_CNT_##name,
 	JL_DECAP_COUNTERS(JL_DECAP_COUNTER_ENUM)
 #undef JL_DECAP_COUNTER_ENUM
-	JL_DECAP_CNT_COUNT
+	        JL_DECAP_CNT_COUNT
 };
 
 /*
