@@ -22,10 +22,12 @@ def family(addr: str) -> int:
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def http_once(vip: str, port: int, timeout: float) -> str:
+def http_once(vip: str, port: int, timeout: float) -> tuple[str, int]:
+    """The backend's answer and the local port the connection used."""
     with socket.socket(family(vip), socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect((vip, port))
+        local_port = s.getsockname()[1]
         s.sendall(f"GET / HTTP/1.1\r\nHost: {vip}\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while True:
@@ -36,21 +38,26 @@ def http_once(vip: str, port: int, timeout: float) -> str:
     head, _, body = data.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(f"bad response {head[:40]!r}")
-    return body.decode().strip()
+    return body.decode().strip(), local_port
 
 
 def cmd_http(a) -> dict:
-    counts, errors, samples = collections.Counter(), 0, []
+    counts, errors, samples, ports = collections.Counter(), 0, [], set()
     with concurrent.futures.ThreadPoolExecutor(a.parallel) as pool:
         futs = [pool.submit(http_once, a.vip, a.port, a.timeout) for _ in range(a.count)]
         for f in futs:
             try:
-                counts[f.result()] += 1
+                backend, port = f.result()
+                counts[backend] += 1
+                ports.add(port)
             except Exception as e:  # noqa: BLE001 - every failure is counted and sampled
                 errors += 1
                 if len(samples) < 5:
                     samples.append(str(e))
-    return {"by_backend": dict(counts), "errors": errors, "error_samples": samples}
+    # The kernel may hand a closed connection's source port to a later one (the
+    # server closes first, so the client keeps no TIME_WAIT): such a connection
+    # reuses its tuple's connection-table entry and is not a new flow.
+    return {"by_backend": dict(counts), "errors": errors, "error_samples": samples, "source_ports": len(ports)}
 
 
 def cmd_udp(a) -> dict:

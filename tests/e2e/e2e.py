@@ -173,11 +173,16 @@ def carry(build: str, mode: str, v6_vip: bool, v6_backends: bool) -> None:
         w.wait_all_up("web", be)
         w.wait_all_up("dns", be)
         roles = {"be1": 100, "be2": 100, "be3": 200}
-        assert_spread(w.client("http", "--vip", vip, "--count", "800"), roles, 0.06, f"{mode} tcp")
+        http = w.client("http", "--vip", vip, "--count", "800")
+        assert_spread(http, roles, 0.06, f"{mode} tcp")
         assert_spread(w.client("udp", "--vip", vip, "--count", "400"), roles, 0.08, f"{mode} udp")
         # Direct server return: the lb saw only the client->VIP direction.
         svc_stats = {s["name"]: s for s in w.jd.ctl("services")}
-        check(svc_stats["web"]["new_flows"] >= 800, f"web new_flows {svc_stats['web']['new_flows']} < 800")
+        # One entry per distinct client tuple: a source port the client's kernel gave
+        # out twice finds its entry again (this was the e2e tests' occasional failure).
+        tuples = http["source_ports"]
+        check(svc_stats["web"]["new_flows"] >= tuples,
+              f"web new_flows {svc_stats['web']['new_flows']} < {tuples} distinct client tuples")
 
 
 # One test per forwarding mode and address families: name -> (mode, IPv6 VIP, IPv6 backends).

@@ -11,6 +11,7 @@
 
 #include "lib/common.h"
 #include "lib/maps.h"
+#include "lib/rate.h"
 
 /* 1: remember this flow (and charge it to the window); 0: over the rate. */
 JL_INLINE int jl_flood_admit(__u32 side)
@@ -18,22 +19,11 @@ JL_INLINE int jl_flood_admit(__u32 side)
 	struct jl_settings *settings = bpf_map_lookup_elem(&jl_settings, &side);
 	struct jl_flood_window *w;
 	__u32 zero = 0;
-	__u64 now;
 
 	if (!settings || settings->flood_new_flow_rate == 0)
 		return 1;
 	w = bpf_map_lookup_elem(&jl_flood_window, &zero);
-	if (!w)
-		return 1;
-	now = bpf_ktime_get_ns();
-	if (now - w->start_ns >= JL_FLOOD_WINDOW_NS) {
-		w->start_ns = now;
-		w->remembered = 0;
-	}
-	if (w->remembered >= settings->flood_new_flow_rate)
-		return 0;
-	w->remembered++;
-	return 1;
+	return !w || jl_window_admit(&w->start_ns, &w->remembered, settings->flood_new_flow_rate);
 }
 
 #endif /* JULIER_LIB_FLOOD_H */

@@ -11,6 +11,7 @@
 #include "lib/csum.h"
 #include "lib/encap.h"
 #include "lib/maps.h"
+#include "lib/rate.h"
 #include "lib/parse.h"
 #include "lib/stats.h"
 
@@ -51,22 +52,11 @@ JL_INLINE int jl_icmp_rate_admit(__u32 side)
 	struct jl_settings *settings = bpf_map_lookup_elem(&jl_settings, &side);
 	struct jl_icmp_window *w;
 	__u32 zero = 0;
-	__u64 now;
 
 	if (!settings || settings->icmp_answer_rate == 0)
 		return 1;
 	w = bpf_map_lookup_elem(&jl_icmp_window, &zero);
-	if (!w)
-		return 1;
-	now = bpf_ktime_get_ns();
-	if (now - w->start_ns >= JL_FLOOD_WINDOW_NS) {
-		w->start_ns = now;
-		w->sent = 0;
-	}
-	if (w->sent >= settings->icmp_answer_rate)
-		return 0;
-	w->sent++;
-	return 1;
+	return !w || jl_window_admit(&w->start_ns, &w->sent, settings->icmp_answer_rate);
 }
 
 /*
