@@ -4,7 +4,7 @@ SANBUILD ?= build-sanitize
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench package fuzz config-reference format clean
+.PHONY: all deps build test demo bench package fuzz soak config-reference format clean
 
 all: build
 
@@ -39,6 +39,14 @@ fuzz: deps
 config-reference: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) --target config-reference
+
+# The e2e tests again and again (not in `make test`): each SOAK_RUNS times in a row,
+# stopping at the first failure.
+SOAK_RUNS ?= 20
+soak: deps
+	@cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DJULIER_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(SANBUILD) -j $(JOBS)
+	@cd $(SANBUILD) && ctest -L e2e --repeat until-fail:$(SOAK_RUNS) --output-on-failure
 
 # Debian package of the release build: build/julier_<version>_<arch>.deb
 package: build
