@@ -22,6 +22,7 @@ constexpr std::chrono::seconds kFleetTick{1};
 void Daemon::update_announcements(const std::string& reason) {
     if (!catalogue().bgp) {
         if (bird_) withdraw_announcements("bgp section removed");
+        bird_client_.reset();
         bird_.reset();
         bird_bgp_.reset();
         announcer_ = fleet::Announcer{};
@@ -33,7 +34,10 @@ void Daemon::update_announcements(const std::string& reason) {
         // The old file would keep announcing through the old BIRD: empty it first.
         if (bird_) withdraw_announcements("bird_include or bird_socket changed");
         announcer_ = fleet::Announcer{};  // the new BIRD announces what is healthy now, without hold-down
+        bird_client_.reset();             // answers of the old BIRD are dropped
+        bird_configuring_ = bird_reading_ = false;
         bird_ = std::make_unique<fleet::BirdControl>(bgp.bird_include, bgp.bird_socket);
+        bird_client_ = std::make_unique<fleet::BirdClient>(io_, bgp.bird_socket);
         bird_written_.clear();
     }
     bird_bgp_ = bgp;
@@ -50,21 +54,34 @@ void Daemon::update_announcements(const std::string& reason) {
     publish_fleet_metrics();
 
     const auto text = fleet::render_bird_include(bgp, announcer_.announced());
-    if (text == bird_written_) return;
+    // One configure at a time: a change made meanwhile is written by the next tick.
+    if (text == bird_written_ || bird_configuring_) return;
     try {
         bird_->write_include(text);
-        bird_->reconfigure();
-        bird_written_ = text;
-        if (!bird_error_.empty()) spdlog::info("bird reachable again socket={}", kv(bgp.bird_socket));
-        bird_error_.clear();
-        spdlog::info("bird reconfigured announced={} include={} reason={}", announcer_.announced().size(),
-                     kv(bgp.bird_include), kv(reason));
     } catch (const std::exception& e) {
-        // Retried every tick; logged when the failure changes.
-        if (bird_error_ != e.what())
-            spdlog::error("bird update failed error={} note={}", kv(e.what()), kv("retrying every second"));
-        bird_error_ = e.what();
+        note_bird_failure(e.what());
+        return;
     }
+    bird_configuring_ = true;
+    const auto announced = announcer_.announced().size();
+    bird_client_->command("configure",
+                          [this, text, announced, reason](std::vector<fleet::ReplyLine>, std::string error) {
+                              bird_configuring_ = false;
+                              if (!error.empty()) return note_bird_failure(error);
+                              bird_written_ = text;
+                              if (!bird_error_.empty())
+                                  spdlog::info("bird reachable again socket={}", kv(bird_client_->socket_path()));
+                              bird_error_.clear();
+                              spdlog::info("bird reconfigured announced={} include={} reason={}", announced,
+                                           kv(bird_->include_path()), kv(reason));
+                          });
+}
+
+void Daemon::note_bird_failure(const std::string& error) {
+    // Retried every tick; logged when the failure changes.
+    if (bird_error_ != error)
+        spdlog::error("bird update failed error={} note={}", kv(error), kv("retrying every second"));
+    bird_error_ = error;
 }
 
 void Daemon::withdraw_announcements(const std::string& why) {
@@ -94,16 +111,20 @@ void Daemon::arm_fleet_timer() {
 }
 
 void Daemon::read_bgp_sessions() {
-    if (!bird_) return;
-    try {
-        bird_protocols_ = fleet::parse_protocols(bird_->command("show protocols"));
-    } catch (const std::exception& e) {
-        bird_protocols_.clear();
-        if (bird_error_ != e.what()) spdlog::error("bird unreadable error={}", kv(e.what()));
-        bird_error_ = e.what();
-        bird_written_.clear();  // BIRD may have restarted without our routes: write again
-    }
-    publish_fleet_metrics();
+    if (!bird_client_ || bird_reading_) return;
+    bird_reading_ = true;
+    bird_client_->command("show protocols", [this](std::vector<fleet::ReplyLine> lines, std::string error) {
+        bird_reading_ = false;
+        if (error.empty()) {
+            bird_protocols_ = fleet::parse_protocols(lines);
+        } else {
+            bird_protocols_.clear();
+            if (bird_error_ != error) spdlog::error("bird unreadable error={}", kv(error));
+            bird_error_ = error;
+            bird_written_.clear();  // BIRD may have restarted without our routes: write again
+        }
+        publish_fleet_metrics();
+    });
 }
 
 void Daemon::publish_fleet_metrics() {

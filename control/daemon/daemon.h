@@ -41,6 +41,7 @@
 #include "daemon/views.h"
 #include "dataplane/dataplane.h"
 #include "fleet/announce.h"
+#include "fleet/bird_client.h"
 #include "fleet/bird_control.h"
 #include "fleet/bird_reply.h"
 #include "health/manager.h"
@@ -114,6 +115,7 @@ private:
     // Re-evaluates which VIPs to announce; rewrites BIRD's include file and asks
     // BIRD to reconfigure when that changed (or the last attempt failed).
     void update_announcements(const std::string& reason);
+    void note_bird_failure(const std::string& error);
     void arm_fleet_timer();
     // Withdraws every VIP (teardown; a clean stop with withdraw_on_stop).
     void withdraw_announcements(const std::string& why);
@@ -156,7 +158,12 @@ private:
     Reconciler reconciler_;
 
     fleet::Announcer announcer_;
+    // The include file, and the withdrawal at teardown or stop (bounded, blocking).
     std::unique_ptr<fleet::BirdControl> bird_;
+    // configure and show protocols on the loop, never blocking it; one of each at a time.
+    std::unique_ptr<fleet::BirdClient> bird_client_;
+    bool bird_configuring_ = false;
+    bool bird_reading_ = false;
     std::optional<config::Bgp> bird_bgp_;  // the bgp section bird_ last wrote for
     std::string bird_written_;             // the include text BIRD last accepted; empty: must write
     std::string bird_error_;               // the last failure talking to BIRD

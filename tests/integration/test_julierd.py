@@ -35,6 +35,51 @@ from julier import control_exchange  # noqa: E402
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
 
+
+class StuckBird:
+    """A stand-in for BIRD's control socket that stopped working: its backlog full and
+    never accepting, or accepting and never saying a word."""
+
+    def __init__(self, work: str, accept: bool):
+        self.path = os.path.join(work, f"bird-{'silent' if accept else 'stuck'}.ctl")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(0 if not accept else 16)
+        self.held: list[socket.socket] = []
+        self.stopped = False
+        self.thread = None
+        if accept:
+            self.thread = threading.Thread(target=self._accept, daemon=True)
+            self.thread.start()
+        else:
+            for _ in range(4):  # fill the backlog
+                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                c.setblocking(False)
+                try:
+                    c.connect(self.path)
+                except OSError:
+                    c.close()
+                    break
+                self.held.append(c)
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+                self.held.append(conn)
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.stopped = True
+        if self.thread:
+            self.thread.join()
+        for c in self.held:
+            c.close()
+        self.sock.close()
+        os.unlink(self.path)
+
 VIP = "198.19.0.1"
 LB_ADDR = "198.18.0.2"
 CLIENT = "198.18.0.10"
@@ -503,6 +548,37 @@ def test(w: World) -> None:
     r = w.ctl("undrain", "web", up)
     check(r["changed"] and r["backend"]["state"] == "active", f"undrain: {r}")
     w.ctl("drain", "web", up)  # kept for the restart below
+
+    step("a BIRD that never accepts, or never answers, does not stall the control socket")
+    bgp_base = w.catalogue([(up, 100, "active"), (gone, 60, "active"), (BACKEND_NEW, 10, "active")])
+    for kind, bird in (("never accepts", StuckBird(w.work, accept=False)), ("never answers", StuckBird(w.work, accept=True))):
+        try:
+            w.write_config(bgp_base + f"""bgp:
+  bird_include: {os.path.join(w.work, "bird-julier.conf")}
+  bird_socket: {bird.path}
+  local_as: 65001
+  router_id: {LB_ADDR}
+  neighbours:
+    - {{address: {CLIENT}, as: 65000}}
+""")
+            w.ctl("reload")
+            times = []
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline:
+                t0 = time.monotonic()
+                control_exchange(w.socket, b'{"command":"status"}\n', timeout=10)
+                times.append(time.monotonic() - t0)
+                time.sleep(0.05)
+            times.sort()
+            median, worst = times[len(times) // 2], times[-1]
+            print(f"  bird {kind}: status median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms over {len(times)}")
+            # The old blocking client held the loop for its whole 2 s timeout each tick.
+            check(median < 0.1 and worst < 1.0, f"status stalled while BIRD {kind}: median {median}, worst {worst}")
+            check(w.ctl("status").get("bird_error"), f"no bird_error while BIRD {kind}")
+        finally:
+            w.write_config(bgp_base)
+            w.ctl("reload")
+            bird.close()
 
     step("kill -9 and restart: adoption keeps flows, counters, generation and the drain")
     status = w.ctl("status")
