@@ -51,6 +51,18 @@ constexpr std::size_t max_file_bytes = 64u << 20;
 
 Duration milliseconds(std::uint64_t ms) { return Duration(static_cast<Duration::rep>(ms)); }
 
+// What one exec argument takes of exec's argument space: its text with each
+// {address} and {port} at their longest, and its NUL.
+std::size_t exec_argument_bytes(std::string_view arg) {
+    std::size_t bytes = arg.size() + 1;
+    for (auto [token, longest] : {std::pair<std::string_view, std::size_t>{"{address}", schema::max_address_text},
+                                  std::pair<std::string_view, std::size_t>{"{port}", schema::max_port_text}}) {
+        for (std::size_t at = arg.find(token); at != std::string_view::npos; at = arg.find(token, at + token.size()))
+            if (longest > token.size()) bytes += longest - token.size();
+    }
+    return bytes;
+}
+
 bool valid_service_name(std::string_view name) {
     if (name.empty() || name.size() > 63 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
     return std::all_of(name.begin(), name.end(),
@@ -159,7 +171,7 @@ public:
                 if (v->node.size() == 0)
                     r_.warning(v->location, "services", "no services: every packet passes to the kernel");
                 const std::size_t n = within_limits(v->node);
-                for (std::size_t i = 0; i < n; ++i) {
+                for (std::size_t i = 0; i < n && !r_.exhausted(); ++i) {
                     const YamlNode item = v->node[i];
                     service(Located{item, index_path("services", i), r_.where(item, v->location)}, defaults);
                 }
@@ -441,10 +453,20 @@ private:
                 return;
             }
             std::vector<Community> all;
+            std::size_t bytes = 0;  // on the wire
             for (std::size_t i = 0; i < v->node.size(); ++i) {
                 const Located item{v->node[i], index_path(v->path, i), r_.where(v->node[i], v->location)};
                 auto c = community(item, field);
                 if (!c) return;
+                bytes += c->parts.size() == 3 ? 12 : 4;
+                if (bytes > schema::max_community_bytes) {
+                    r_.invalid(item, field,
+                               "the communities up to this one take " + std::to_string(bytes) +
+                                   " bytes of a BGP UPDATE, more than " + std::to_string(schema::max_community_bytes) +
+                                   " (4 bytes a standard community, 12 a large one: at most 1000 standard or 333 "
+                                   "large)");
+                    return;
+                }
                 all.push_back(std::move(*c));
             }
             out.communities = std::move(all);
@@ -472,9 +494,10 @@ private:
             if (auto e = r_.enumeration<E>(*v, join_path(prefix, key))) out = *e;
     }
 
-    void string_field(const Layers& l, std::string_view key, const std::string& prefix, std::string& out) {
+    void string_field(const Layers& l, std::string_view key, const std::string& prefix, std::string& out,
+                      std::size_t max_bytes) {
         if (auto v = l.get(key))
-            if (auto s = r_.string(*v, join_path(prefix, key))) out = *s;
+            if (auto s = r_.string(*v, join_path(prefix, key), max_bytes)) out = *s;
     }
 
     void duration_field(const Layers& l, const schema::Field& f, const std::string& prefix, Duration& out) {
@@ -538,15 +561,15 @@ private:
                         out = *s;
                 }
         }
-        string_field(hl, "expect_body", http, h.http.expect_body);
+        string_field(hl, "expect_body", http, h.http.expect_body, schema::max_expect_body_bytes);
         if (auto v = hl.get("verify_tls"))
             if (auto b = r_.boolean(*v, join_path(http, "verify_tls"))) h.http.verify_tls = *b;
         if (auto v = hl.get("expect_status")) expect_status(*v, join_path(http, "expect_status"), h.http);
 
         const std::string udp = join_path(prefix, "udp");
         const Layers ul = nested(l, "udp", udp_keys);
-        string_field(ul, "payload", udp, h.udp.payload);
-        string_field(ul, "expect", udp, h.udp.expect);
+        string_field(ul, "payload", udp, h.udp.payload, schema::max_datagram_bytes);
+        string_field(ul, "expect", udp, h.udp.expect, schema::max_datagram_bytes);
 
         const std::string dns = join_path(prefix, "dns");
         const Layers dl = nested(l, "dns", dns_keys);
@@ -614,11 +637,21 @@ private:
             return;
         }
         std::vector<std::string> argv;
+        std::size_t bytes = 0;  // as exec will take them: substituted, each with its NUL
         for (std::size_t i = 0; i < v.node.size(); ++i) {
             const Located item{v.node[i], index_path(v.path, i), r_.where(v.node[i], v.location)};
             auto s = r_.scalar(item, field, "a string");
             if (!s) return;
-            argv.push_back(*s);
+            bytes += exec_argument_bytes(*s);
+            if (bytes > schema::max_exec_argv_bytes) {
+                r_.invalid(item, field,
+                           "the arguments up to this one take " + std::to_string(bytes) +
+                               " bytes once {address} and {port} are filled in, more than the " +
+                               std::to_string(schema::max_exec_argv_bytes) +
+                               " exec is sure to take; pass long data in a file");
+                return;
+            }
+            argv.push_back(std::move(*s));
         }
         if (argv.empty()) {
             r_.invalid(v, field, "the list is empty: name the program to run");

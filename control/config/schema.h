@@ -132,6 +132,22 @@ inline constexpr std::uint64_t max_as = 4294967295u;
 inline constexpr std::uint64_t hour_ms = 3600000;
 // sizeof(sockaddr_un::sun_path) minus the terminating NUL.
 inline constexpr std::size_t max_socket_path = 107;
+// Text a catalogue's strings may hold, so that a value inherited from `defaults` by
+// every service stays small. The body an http check keeps for matching (64 KiB)
+// and the largest UDP payload bound their fields; other strings 4 KiB.
+inline constexpr std::size_t max_string_bytes = 4096;
+inline constexpr std::size_t max_expect_body_bytes = 64 * 1024;
+inline constexpr std::size_t max_datagram_bytes = 65507;
+// An exec check's arguments after `{address}` and `{port}` are filled in, each
+// with its NUL: exec takes 128 KiB under any stack limit, half is left to the
+// environment.
+inline constexpr std::size_t max_exec_argv_bytes = 64 * 1024;
+// The longest text `{address}` and `{port}` become.
+inline constexpr std::size_t max_address_text = 39;
+inline constexpr std::size_t max_port_text = 5;
+// The communities of one route in one BGP UPDATE (4096 bytes with the other
+// attributes): 4 bytes a standard community, 12 a large one.
+inline constexpr std::size_t max_community_bytes = 4000;
 
 // In each section, the order of the parser's key lists (they order "did you mean"
 // and "allowed:" in messages) and of the reference.
@@ -268,7 +284,8 @@ inline constexpr Field fields[] = {
             "tunnelled flows over their queues. The addresses so formed must route back to this host."),
 
     other(Section::service_bgp, "communities", "list", "none",
-          "`\"A:B\"` (each 0-65535) or `\"A:B:C\"` (large, each 0-4294967295)",
+          "`\"A:B\"` (each 0-65535) or `\"A:B:C\"` (large, each 0-4294967295); at most 1000 standard or 333 "
+          "large (4000 bytes of one BGP UPDATE)",
           "Communities attached to the VIP's route."),
     unset(Section::service_bgp, "med", Type::integer, "none", 0, max_as, "", "MULTI_EXIT_DISC of the VIP's route."),
     integer(Section::service_bgp, "min_healthy_backends", 1, 1, 1u << 24, "",
@@ -295,18 +312,19 @@ inline constexpr Field fields[] = {
     other(Section::health, "dns", "mapping", "", "", "`dns` checks."),
     other(Section::health, "exec", "mapping", "", "", "`exec` checks."),
 
-    other(Section::http, "path", "string", "`/`", "starts with `/`, no blanks", "Request path."),
-    other(Section::http, "host", "string", "`\"\"`", "no blanks",
+    other(Section::http, "path", "string", "`/`", "starts with `/`, no blanks, at most 4096 bytes", "Request path."),
+    other(Section::http, "host", "string", "`\"\"`", "no blanks, at most 4096 bytes",
           "`Host` header (may carry `:port`); empty: the backend address."),
     integer(Section::http, "expect_status", 200, 100, 599, "one code or a list of at least one",
             "Status codes that pass."),
-    other(Section::http, "expect_body", "string", "`\"\"`", "", "If set, the body must contain it."),
+    other(Section::http, "expect_body", "string", "`\"\"`", "at most 65536 bytes (the body kept for matching)",
+          "If set, the body must contain it."),
     other(Section::http, "verify_tls", "boolean", "`true`", "", "`https`: verify the backend's certificate."),
-    other(Section::http, "sni", "string", "`\"\"`", "no blanks",
+    other(Section::http, "sni", "string", "`\"\"`", "no blanks, at most 4096 bytes",
           "`https`: server name sent; empty: `http.host` if set, else none."),
 
-    other(Section::udp, "payload", "string", "`\"\"`", "", "Datagram sent."),
-    other(Section::udp, "expect", "string", "`\"\"`", "",
+    other(Section::udp, "payload", "string", "`\"\"`", "at most 65507 bytes", "Datagram sent."),
+    other(Section::udp, "expect", "string", "`\"\"`", "at most 65507 bytes",
           "If set, the answer must start with it; empty: any answer passes."),
 
     other(Section::dns, "name", "string", "`.`", "a domain name", "Name queried."),
@@ -325,7 +343,8 @@ inline constexpr Field fields[] = {
      "Record type queried.",
      none},
 
-    other(Section::exec, "command", "list of strings", "none", "first item an absolute path",
+    other(Section::exec, "command", "list of strings", "none",
+          "first item an absolute path; at most 65536 bytes in all, `{address}` counted as 39",
           "Program and arguments (required for `exec`). `{address}` and `{port}` in any argument become the "
           "backend address and the checked port. No shell, no `PATH` lookup."),
 

@@ -1,5 +1,6 @@
 #include "config/yaml_load.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
@@ -20,6 +21,12 @@ namespace {
 // tree: later documents are an error and are only walked to their starts.
 class TreeBuilder : public YAML::EventHandler {
 public:
+    // A document the tree refuses to hold, where the refusal was written.
+    struct Refused {
+        YAML::Mark mark;
+        std::string message;
+    };
+
     std::vector<YAML::Mark> starts;
     YamlTree* tree = nullptr;  // null once the first document is done
 
@@ -28,9 +35,23 @@ public:
     void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
         if (tree) name(anchor, tree->add_null(mark));
     }
-    void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override {
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
         // yaml-cpp's parser refuses an alias to an anchor it has not seen.
-        if (tree && anchor < anchors_.size()) tree->add_alias(anchors_[anchor]);
+        if (!tree || anchor >= anchors_.size()) return;
+        switch (tree->add_alias(anchors_[anchor])) {
+            case YamlTree::AliasResult::added: return;
+            case YamlTree::AliasResult::loop:
+                throw Refused{mark, "YAML alias inside the value its anchor names: the value would contain itself"};
+            case YamlTree::AliasResult::over_nodes:
+                throw Refused{mark, fmt::format("YAML aliases repeat more than {} values in all (each alias counts "
+                                                "every value under its anchor, each time it appears); write the "
+                                                "values out, or share them through defaults",
+                                                tree->budget().nodes)};
+            case YamlTree::AliasResult::over_bytes:
+                throw Refused{mark, fmt::format("YAML aliases repeat more than {} MiB of text in all (each alias "
+                                                "counts the text under its anchor, each time it appears)",
+                                                tree->budget().bytes >> 20)};
+        }
     }
     void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   const std::string& value) override {
@@ -125,6 +146,8 @@ LoadedDocument load_single_document(std::string_view text, Reader& reader) {
         out.root = tree->root();
         out.tree = std::move(tree);
         out.status = LoadedDocument::Status::ok;
+    } catch (const TreeBuilder::Refused& e) {
+        reader.error(at(reader, e.mark), {}, e.message);
     } catch (const YAML::DeepRecursion& e) {
         // yaml-cpp's own message for this is "bad file".
         reader.error(at(reader, e.mark), {}, "YAML syntax: nested too deeply (lists or mappings inside each other)");

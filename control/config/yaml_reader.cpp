@@ -145,7 +145,19 @@ bool Reader::sequence(const Located& v) {
 }
 
 std::optional<std::string> Reader::scalar(const Located& v, const std::string& field, const std::string& expected) {
-    if (v.node.IsScalar()) return std::string(v.node.Scalar());
+    if (v.node.IsScalar()) {
+        const std::string_view text = v.node.Scalar();
+        if (text_read_ > kMaxTextRead) return std::nullopt;  // reported once, below
+        text_read_ += text.size();
+        if (text_read_ > kMaxTextRead) {
+            invalid(v, field,
+                    "the catalogue holds more than " + std::to_string(kMaxTextRead >> 20) +
+                        " MiB of text once defaults and YAML aliases are filled in (each service reads the defaults "
+                        "it inherits, each alias the value it names); not read further");
+            return std::nullopt;
+        }
+        return std::string(text);
+    }
     invalid(v, field, "expected " + expected + ", got " + kind_of(v.node));
     return std::nullopt;
 }
@@ -174,9 +186,15 @@ std::optional<std::uint64_t> Reader::integer(const Located& v, const std::string
     return value;
 }
 
-std::optional<std::string> Reader::string(const Located& v, const std::string& field) {
+std::optional<std::string> Reader::string(const Located& v, const std::string& field, std::size_t max_bytes) {
     auto text = scalar(v, field, "a string");
-    if (text) recorded(v, field);
+    if (!text) return std::nullopt;
+    if (text->size() > max_bytes) {
+        invalid(v, field,
+                std::to_string(text->size()) + " bytes, more than the " + std::to_string(max_bytes) + " allowed");
+        return std::nullopt;
+    }
+    recorded(v, field);
     return text;
 }
 

@@ -15,6 +15,7 @@
 #include "config/diagnostic.h"
 #include "config/enum_names.h"
 #include "config/field_index.h"
+#include "config/schema.h"
 #include "config/yaml_tree.h"
 
 namespace julier::config {
@@ -75,7 +76,9 @@ public:
     // names where the value was written and is what messages show.
     std::optional<std::uint64_t> integer(const Located& v, const std::string& field, std::uint64_t min,
                                          std::uint64_t max);
-    std::optional<std::string> string(const Located& v, const std::string& field);
+    // A string of at most `max_bytes`.
+    std::optional<std::string> string(const Located& v, const std::string& field,
+                                      std::size_t max_bytes = schema::max_string_bytes);
     std::optional<bool> boolean(const Located& v, const std::string& field);
     std::optional<Duration> duration(const Located& v, const std::string& field, Duration min, Duration max);
     // family 4 or 6 restricts the family; 0 takes either. Only unicast addresses.
@@ -96,7 +99,13 @@ public:
     }
 
     // The scalar text of `v`, or an error saying `expected` was wanted instead.
+    // Every read counts against kMaxTextRead: defaults are read once per service
+    // and aliases once per use, so this is the catalogue's text once expanded.
+    // Past it, one error and every later read fails.
     std::optional<std::string> scalar(const Located& v, const std::string& field, const std::string& expected);
+    static constexpr std::uint64_t kMaxTextRead = std::uint64_t{64} << 20;
+    // True once kMaxTextRead is passed: the rest of the catalogue is not read.
+    bool exhausted() const { return text_read_ > kMaxTextRead; }
 
     // Records where a successfully read value came from.
     void recorded(const Located& v, const std::string& field);
@@ -110,6 +119,7 @@ private:
     std::string file_;
     std::vector<Diagnostic>& out_;
     FieldIndex& index_;
+    std::uint64_t text_read_ = 0;
 };
 
 }  // namespace julier::config

@@ -56,6 +56,7 @@ std::uint32_t YamlTree::add_scalar(const YAML::Mark& mark, std::string_view text
     const std::uint32_t index = add(YAML::NodeType::Scalar, mark);
     nodes_[index].first = static_cast<std::uint32_t>(text_.size());
     nodes_[index].count = static_cast<std::uint32_t>(text.size());
+    nodes_[index].expanded_bytes = text.size();
     text_.append(text);
     return index;
 }
@@ -72,12 +73,26 @@ void YamlTree::end_collection() {
     open_.pop_back();
     nodes_[index].first = static_cast<std::uint32_t>(children_.size());
     nodes_[index].count = static_cast<std::uint32_t>(pending_.size() - start);
+    Entry& e = nodes_[index];
+    for (auto child = pending_.begin() + static_cast<std::ptrdiff_t>(start); child != pending_.end(); ++child) {
+        // Each child's expansion is within the document's, which the budget bounds.
+        e.expanded_nodes += nodes_[*child].expanded_nodes;
+        e.expanded_bytes += nodes_[*child].expanded_bytes;
+    }
     children_.insert(children_.end(), pending_.begin() + static_cast<std::ptrdiff_t>(start), pending_.end());
     pending_.resize(start);
 }
 
-void YamlTree::add_alias(std::uint32_t node) {
+YamlTree::AliasResult YamlTree::add_alias(std::uint32_t node) {
+    for (const auto& [open, start] : open_)
+        if (open == node) return AliasResult::loop;
+    const Entry& target = nodes_[node];
+    if (target.expanded_nodes > budget_.nodes - aliased_nodes_) return AliasResult::over_nodes;
+    if (target.expanded_bytes > budget_.bytes - aliased_bytes_) return AliasResult::over_bytes;
+    aliased_nodes_ += target.expanded_nodes;
+    aliased_bytes_ += target.expanded_bytes;
     if (!open_.empty()) pending_.push_back(node);
+    return AliasResult::added;
 }
 
 }  // namespace julier::config

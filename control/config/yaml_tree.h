@@ -49,8 +49,21 @@ private:
     std::uint32_t index_ = 0;
 };
 
+// How much YAML aliases may repeat in one document, beyond what it writes out: an
+// alias stands for the whole value it names, each time it appears, so a few
+// kilobytes of aliases of aliases can stand for gigabytes. Counted as the document
+// is built, before anything reads it; the alias that goes past either figure is
+// refused where it is written.
+struct AliasBudget {
+    std::uint64_t nodes = std::uint64_t{1} << 20;   // scalars, lists and mappings
+    std::uint64_t bytes = std::uint64_t{16} << 20;  // scalar text
+};
+
 class YamlTree {
 public:
+    YamlTree() = default;
+    explicit YamlTree(AliasBudget budget) : budget_(budget) {}
+
     // The document's top node, undefined when the document held none.
     YamlNode root() const { return nodes_.empty() ? YamlNode{} : YamlNode{this, 0}; }
 
@@ -61,8 +74,13 @@ public:
     std::uint32_t add_scalar(const YAML::Mark& mark, std::string_view text);
     std::uint32_t begin_collection(const YAML::Mark& mark, YAML::NodeType::value type);
     void end_collection();
-    // An alias: the node it names becomes the next child, shared.
-    void add_alias(std::uint32_t node);
+    // An alias: the node it names becomes the next child, shared. Refused (and
+    // not added) when it names a collection still open, which would make the
+    // document a loop, or when it takes the document past its AliasBudget.
+    enum class AliasResult { added, loop, over_nodes, over_bytes };
+    AliasResult add_alias(std::uint32_t node);
+
+    const AliasBudget& budget() const { return budget_; }
 
 private:
     friend class YamlNode;
@@ -75,6 +93,9 @@ private:
         // children_ (a mapping holds key, value, key, value, ...).
         std::uint32_t first = 0;
         std::uint32_t count = 0;
+        // The node with every alias in it written out: nodes and scalar bytes.
+        std::uint64_t expanded_nodes = 1;
+        std::uint64_t expanded_bytes = 0;
     };
 
     std::uint32_t add(YAML::NodeType::value type, const YAML::Mark& mark);
@@ -85,6 +106,11 @@ private:
     // Collections being built, innermost last, with where their children start in pending_.
     std::vector<std::pair<std::uint32_t, std::size_t>> open_;
     std::vector<std::uint32_t> pending_;
+    AliasBudget budget_;
+    // What aliases have added so far: the expansion of each alias's target, once
+    // per alias (a target's own aliases are inside its expansion).
+    std::uint64_t aliased_nodes_ = 0;
+    std::uint64_t aliased_bytes_ = 0;
 };
 
 }  // namespace julier::config

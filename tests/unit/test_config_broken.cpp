@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "config/yaml_tree.h"
 #include "config_test_support.h"
 
 using namespace julier::config;
@@ -282,7 +283,7 @@ TEST_CASE("broken catalogue files: missing, not a file, looping, unreadable, hug
 TEST_CASE("broken catalogues: YAML aliases cannot multiply a small file into millions of backends",
           "[config][broken]") {
     // 300 kB naming 20 000 services of 20 000 backends each: 400 000 000 backends
-    // if read as written.
+    // if read as written. The alias budget refuses it while the file is read.
     std::string text = "interfaces: [eth0]\nx-backends: &b [";
     for (unsigned i = 0; i < 20000; ++i)
         text +=
@@ -291,14 +292,141 @@ TEST_CASE("broken catalogues: YAML aliases cannot multiply a small file into mil
     for (unsigned i = 0; i < 20000; ++i) text += i ? ", *s" : "*s";
     text += "]\n";
 
-    const auto start = std::chrono::steady_clock::now();
+    // The list under &b is 20 001 values; *b in x-service repeats them once, and
+    // each *s repeats the service: its mapping, 4 keys, 3 values and the list.
+    const std::uint64_t list = 20001, service = 1 + 7 + list, budget = AliasBudget{}.nodes;
+    const std::uint64_t refused = (budget - list) / service + 1;  // 1-based: the first *s past the budget
     const auto r = parse_catalogue_text(text, "t.yaml");
-    const auto took = std::chrono::steady_clock::now() - start;
-    CHECK_FALSE(r.ok());
-    const auto all = all_text(r);
-    CHECK_THAT(all, Catch::Contains("t.yaml: error: limits.max_services: 20000 services are defined, more than "
-                                    "max_services 1024"));
-    CHECK_THAT(all, Catch::Contains("t.yaml: error: limits.max_backends: 400000000 backends are defined, more than "
-                                    "max_backends 16384"));
-    CHECK(took < std::chrono::seconds(20));
+    REQUIRE_FALSE(r.ok());
+    const auto error = first_error(r);
+    CHECK_THAT(error, Catch::StartsWith("t.yaml:4:" + std::to_string(12 + 4 * (refused - 1)) + ": error: "));
+    CHECK_THAT(error, Catch::Contains("YAML aliases repeat more than 1048576 values"));
+}
+
+TEST_CASE("broken catalogues: aliases of aliases of a long string are refused at the alias that goes too far",
+          "[config][broken]") {
+    // &a is 5 000 bytes, &b 500 of them (2.5 MB), and each *b in the last list
+    // adds 2.5 MB more: the 16 MiB budget is gone at the sixth.
+    std::string text = "interfaces: [eth0]\nx-a: &a \"" + std::string(5000, 'x') + "\"\nx-b: &b [";
+    for (int i = 0; i < 500; ++i) text += i ? ", *a" : "*a";
+    text += "]\nx-c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nservices: []\n";
+    const auto r = parse_catalogue_text(text, "t.yaml");
+    REQUIRE_FALSE(r.ok());
+    const std::uint64_t per_b = 500 * 5000;  // also what the 500 *a inside &b added
+    const std::uint64_t refused = ((std::uint64_t{16} << 20) - per_b) / per_b + 1;
+    const auto error = first_error(r);
+    CHECK_THAT(error, Catch::StartsWith("t.yaml:4:" + std::to_string(7 + 4 * (refused - 1)) + ": error: "));
+    CHECK_THAT(error, Catch::Contains("YAML aliases repeat more than 16 MiB of text"));
+}
+
+TEST_CASE("broken catalogues: an alias inside the value it names is refused, not followed", "[config][broken]") {
+    const auto r = parse_catalogue_text("interfaces: [eth0]\nx-loop: &l [a, [b, *l]]\nservices: []\n", "t.yaml");
+    REQUIRE_FALSE(r.ok());
+    const auto error = first_error(r);
+    CHECK_THAT(error, Catch::StartsWith("t.yaml:2:20: error: "));
+    CHECK_THAT(error, Catch::Contains("would contain itself"));
+}
+
+namespace {
+
+// `count` services named s0, s1, ... each with one backend, after `head`.
+std::string with_services(std::string head, unsigned count) {
+    head += "services:\n";
+    for (unsigned i = 0; i < count; ++i)
+        head += "  - {name: s" + std::to_string(i) + ", vip: 198.19." + std::to_string(i / 250) + "." +
+                std::to_string(i % 250 + 1) + ", port: 80, backends: [198.18.0.1]}\n";
+    return head;
+}
+
+}  // namespace
+
+TEST_CASE("broken catalogues: an exec command longer than exec can take is refused at the argument past it",
+          "[config][broken]") {
+    // 500 aliases of a 5 000-byte argument in defaults, inherited by 40 services:
+    // 2.5 MB each, 100 MB in all if it were read.
+    std::string head =
+        "interfaces: [eth0]\ndefaults:\n  health:\n    kind: exec\n    exec:\n      command: [/bin/true, &x \"" +
+        std::string(5000, 'x') + "\"";
+    for (int i = 1; i < 500; ++i) head += ", *x";
+    head += "]\n";
+    const auto r = parse_catalogue_text(with_services(head, 40), "t.yaml");
+    REQUIRE_FALSE(r.ok());
+    // /bin/true and its NUL (10 bytes), then 5 001 bytes an argument: the 14th
+    // argument (index 13) goes past 65 536.
+    const std::size_t index = (65536 - 10) / 5001 + 1;
+    const auto error = first_error(r);
+    // An alias is placed where the value it names was written: after "/bin/true, ".
+    CHECK_THAT(error,
+               Catch::StartsWith("t.yaml:6:" + std::to_string(17 + 11) + ": error: defaults.health.exec.command[" +
+                                 std::to_string(index) + "]: the arguments up to this one take " +
+                                 std::to_string(10 + 5001 * index) + " bytes"));
+}
+
+TEST_CASE("broken catalogues: {address} counts at its longest in an exec command", "[config][broken]") {
+    // 7 000 arguments of "{address}": 10 bytes each as written, 40 once filled in.
+    std::string head =
+        "interfaces: [eth0]\ndefaults:\n  health:\n    kind: exec\n    exec:\n      command: [/bin/check";
+    for (int i = 0; i < 7000; ++i) head += ", \"{address}\"";
+    head += "]\n";
+    const auto r = parse_catalogue_text(with_services(head, 1), "t.yaml");
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(first_error(r), Catch::Contains("once {address} and {port} are filled in"));
+
+    std::string fits =
+        "interfaces: [eth0]\ndefaults:\n  health:\n    kind: exec\n    exec:\n      command: [/bin/check";
+    for (int i = 0; i < 1600; ++i) fits += ", \"{address}\"";  // 1 600 x 40 + 11 bytes
+    fits += "]\n";
+    const auto ok = parse_catalogue_text(with_services(fits, 1), "t.yaml");
+    INFO(all_text(ok));
+    CHECK(ok.ok());
+}
+
+TEST_CASE("broken catalogues: more communities than one BGP UPDATE carries are refused", "[config][broken]") {
+    // 20 000 aliased communities in defaults.bgp over 40 services.
+    std::string head = "interfaces: [eth0]\ndefaults:\n  bgp:\n    communities: [&c \"65000:100\"";
+    for (int i = 1; i < 20000; ++i) head += ", *c";
+    head += "]\n";
+    const auto r = parse_catalogue_text(with_services(head, 40), "t.yaml");
+    REQUIRE_FALSE(r.ok());
+    const auto error = first_error(r);
+    // The 1 001st, an alias, placed where "&c ..." was written, after "    communities: [".
+    CHECK_THAT(error, Catch::StartsWith("t.yaml:4:19: error: defaults.bgp.communities[1000]: the communities up to "
+                                        "this one take 4004 bytes"));
+
+    std::string large = "interfaces: [eth0]\ndefaults:\n  bgp:\n    communities: [";
+    for (int i = 0; i < 333; ++i) large += std::string(i ? ", " : "") + "\"65000:1:" + std::to_string(i) + "\"";
+    large += "]\n";
+    const auto fits = parse_catalogue_text(with_services(large, 1), "t.yaml");
+    INFO(all_text(fits));
+    CHECK(fits.ok());
+}
+
+TEST_CASE("broken catalogues: a long string in defaults cannot be copied into every service past the text budget",
+          "[config][broken]") {
+    // 60 KiB of expect_body, inherited by 1 200 services: 72 MB of text.
+    const std::string head =
+        "interfaces: [eth0]\nlimits: {max_services: 2048}\ndefaults:\n  ring_size: 13\n  health:\n    kind: http\n"
+        "    http:\n      expect_body: \"" +
+        std::string(60 * 1024, 'b') + "\"\n";
+    const auto r = parse_catalogue_text(with_services(head, 1200), "t.yaml");
+    REQUIRE_FALSE(r.ok());
+    const auto error = first_error(r);
+    CHECK_THAT(error, Catch::StartsWith("t.yaml:8:20: error: "));
+    CHECK_THAT(error, Catch::Contains("64 MiB of text once defaults and YAML aliases are filled in"));
+}
+
+TEST_CASE("broken catalogues: strings longer than their field can use are refused", "[config][broken]") {
+    const std::string base = "interfaces: [eth0]\ndefaults:\n  health:\n";
+    const auto body = parse_catalogue_text(
+        with_services(base + "    kind: http\n    http: {expect_body: \"" + std::string(65537, 'b') + "\"}\n", 1),
+        "t.yaml");
+    CHECK_THAT(first_error(body),
+               Catch::Contains("defaults.health.http.expect_body: 65537 bytes, more than the 65536 allowed"));
+    const auto payload = parse_catalogue_text(
+        with_services(base + "    kind: udp\n    udp: {payload: \"" + std::string(65508, 'p') + "\"}\n", 1), "t.yaml");
+    CHECK_THAT(first_error(payload), Catch::Contains("defaults.health.udp.payload: 65508 bytes, more than the 65507"));
+    const auto at_limit = parse_catalogue_text(
+        with_services(base + "    kind: udp\n    udp: {payload: \"" + std::string(65507, 'p') + "\"}\n", 1), "t.yaml");
+    INFO(all_text(at_limit));
+    CHECK(at_limit.ok());
 }

@@ -51,15 +51,48 @@ TEST_CASE("yaml tree: nodes keep their kind, text and place", "[config]") {
 
 TEST_CASE("yaml tree: an alias is the node it names, not a copy", "[config]") {
     Loaded l;
-    load(l, lines({"x: &list [1, 2, 3]", "y: [*list, *list]", "z: &self [*self]"}));
+    load(l, lines({"x: &list [1, 2, 3]", "y: [*list, *list]"}));
     REQUIRE(l.doc.status == LoadedDocument::Status::ok);
     const YamlNode y = l.doc.root.value(1);
     REQUIRE(y.size() == 2);
     CHECK(y[0].size() == 3);
     CHECK(y[1][2].Scalar() == "3");
     CHECK(y[1][2].Mark().line == 0);  // where the anchored list was written
-    const YamlNode z = l.doc.root.value(2);
-    CHECK(z[0][0][0].IsSequence());  // an anchor named inside itself: a cycle, read lazily
+}
+
+TEST_CASE("yaml tree: an anchor named inside its own value is a loop and is refused", "[config]") {
+    Loaded l;
+    load(l, lines({"x: 1", "z: &self {a: [*self]}"}));
+    CHECK(l.doc.status == LoadedDocument::Status::failed);
+    REQUIRE(l.diagnostics.size() == 1);
+    CHECK(l.diagnostics[0].location.to_string() == "t.yaml:2:15");
+}
+
+TEST_CASE("yaml tree: aliases count what they repeat, aliases inside aliases included", "[config]") {
+    // [a, b] is 3 values and 2 bytes; &two repeats it twice (6 values, 4 bytes),
+    // so the list under &two is 7 values and 4 bytes, and each *two repeats that.
+    YamlTree tree(AliasBudget{.nodes = 6 + 7 + 7, .bytes = 1000});
+    const YAML::Mark at;
+    const std::uint32_t pair = tree.begin_collection(at, YAML::NodeType::Sequence);
+    tree.add_scalar(at, "a");
+    tree.add_scalar(at, "b");
+    tree.end_collection();
+    const std::uint32_t two = tree.begin_collection(at, YAML::NodeType::Sequence);
+    CHECK(tree.add_alias(pair) == YamlTree::AliasResult::added);
+    CHECK(tree.add_alias(pair) == YamlTree::AliasResult::added);
+    tree.end_collection();
+    tree.begin_collection(at, YAML::NodeType::Sequence);
+    CHECK(tree.add_alias(two) == YamlTree::AliasResult::added);
+    CHECK(tree.add_alias(two) == YamlTree::AliasResult::added);  // exactly at the budget
+    CHECK(tree.add_alias(pair) == YamlTree::AliasResult::over_nodes);
+    CHECK(tree.add_alias(two) == YamlTree::AliasResult::over_nodes);
+    CHECK(tree.add_alias(tree.add_scalar(at, "")) == YamlTree::AliasResult::over_nodes);  // one value is one too many
+
+    YamlTree small_text(AliasBudget{.nodes = 1000, .bytes = 5});
+    const std::uint32_t word = small_text.add_scalar(at, "abc");
+    small_text.begin_collection(at, YAML::NodeType::Sequence);
+    CHECK(small_text.add_alias(word) == YamlTree::AliasResult::added);
+    CHECK(small_text.add_alias(word) == YamlTree::AliasResult::over_bytes);
 }
 
 TEST_CASE("duplicate keys are found in a mapping of many keys too", "[config]") {
