@@ -58,12 +58,19 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
 
         case Command::reload: {
             spdlog::info("control command=reload {}", peer_text(peer));
-            auto report = reload("control socket");
-            if (!report.ok) {
-                return Reply{protocol::failure("reload failed; nothing changed", std::move(report.errors)), {}};
-            }
-            protocol::ReloadResult result{config_generation_, dataplane_->generation(), std::move(report.warnings)};
-            return Reply{protocol::success(result), {}};
+            Reply reply;
+            reply.later = [this](Reply::Answer answer) {
+                reload("control socket", [this, answer = std::move(answer)](ReloadReport report) {
+                    if (!report.ok) {
+                        answer(Reply{protocol::failure("reload failed; nothing changed", std::move(report.errors)), {}});
+                        return;
+                    }
+                    protocol::ReloadResult result{config_generation_, dataplane_->generation(),
+                                                  std::move(report.warnings)};
+                    answer(Reply{protocol::success(result), {}});
+                });
+            };
+            return reply;
         }
 
         case Command::teardown: return teardown(peer);

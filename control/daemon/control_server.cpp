@@ -159,12 +159,16 @@ private:
         // One deadline covers the whole line and the answer's write: a client that
         // trickles bytes or never reads cannot hold the slot past it. Only a complete
         // request re-arms it: blank lines are not activity.
+        arm_deadline();
+        read_line();
+    }
+
+    void arm_deadline() {
         idle_.expires_after(state_->access.idle_timeout);
         idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
             if (ec) return;
             if (auto self = weak.lock()) self->stop();
         });
-        read_line();
     }
 
     void read_line() {
@@ -207,6 +211,17 @@ private:
                               protocol::command_name(decoded.request->command), kv(e.what()));
                 reply.response = protocol::failure(fmt::format("internal error: {}", e.what()));
             }
+        }
+        if (reply.later) {
+            // The session lives in `answer` until the work answers (or drops it).
+            idle_.cancel();
+            auto later = std::move(reply.later);
+            later([self = shared_from_this()](Reply answer) {
+                if (self->state_->closed) return;
+                self->arm_deadline();  // for the write
+                self->send(std::move(answer), /*close_after=*/false);
+            });
+            return;
         }
         send(std::move(reply), /*close_after=*/false);
     }

@@ -5,7 +5,8 @@
 // time and the next only after its answer is written, so a client that never
 // reads cannot make julierd buffer more; a connection that does not complete a
 // request, or take its answer, within the idle timeout is closed (blank lines do
-// not count as activity). At most kMaxConnections at once, kReservedForRoot of them
+// not count as activity). An answer may come later (Reply::later); the loop
+// serves everyone else meanwhile. At most kMaxConnections at once, kReservedForRoot of them
 // for root only; the one over is told so and closed.
 #pragma once
 
@@ -33,10 +34,20 @@ struct Peer {
 };
 
 struct Reply {
+    Reply() = default;
+    Reply(protocol::Response r, std::function<void()> after = {})
+        : response(std::move(r)), after_sent(std::move(after)) {}
+
     protocol::Response response;
     // Runs once the response has been written (or the write failed), e.g. to exit
     // after telling the client that teardown is done.
     std::function<void()> after_sent;
+    // Set when the answer is not known yet (a reload parsing off the loop): the
+    // server calls it with `answer`, which the work calls once, on the loop, with
+    // the real reply; `response` is unused. Meanwhile the connection waits without
+    // an idle deadline (the daemon is busy, not the client) and reads nothing more.
+    using Answer = std::function<void(Reply)>;
+    std::function<void(Answer)> later;
 };
 
 struct ControlAccess {

@@ -65,6 +65,7 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       reconciler_(io_, metrics_, [this](const std::string& reason) { update_announcements(reason); }) {}
 
 Daemon::~Daemon() {
+    if (parse_thread_.joinable()) parse_thread_.join();  // its result is not applied
     reconciler_.stop();
     if (health_) health_->stop();
     control_.close();
@@ -281,7 +282,7 @@ void Daemon::wait_for_signals() {
     signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
         if (ec) return;
         if (signo == SIGHUP) {
-            reload("SIGHUP");
+            reload("SIGHUP", {});
             wait_for_signals();
             return;
         }

@@ -31,6 +31,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/catalogue.h"
+#include "config/parse.h"
 #include "daemon/control_server.h"
 #include "daemon/netlink_watch.h"
 #include "daemon/notifier.h"
@@ -124,7 +125,15 @@ private:
     void fill_fleet_status(protocol::Status& s) const;
 
     // reload (reload_run.cpp)
-    ReloadReport reload(const std::string& trigger);
+    using ReloadDone = std::function<void(ReloadReport)>;
+    // Reads and checks the file on a thread of its own, so the loop (health
+    // checks, the control socket, the watchdog) runs on meanwhile; then applies it
+    // on the loop and calls `done` with the verdict. A request during a reload
+    // waits for one more run after it, which reads the file again.
+    void reload(const std::string& trigger, ReloadDone done);
+    void start_reload();
+    void finish_reload(config::ParseResult parsed);
+    ReloadReport apply_reload(config::ParseResult parsed, const std::string& trigger);
 
     // control socket commands (commands.cpp)
     Reply handle(const protocol::Request& request, const Peer& peer);
@@ -168,6 +177,15 @@ private:
     std::string bird_written_;             // the include text BIRD last accepted; empty: must write
     std::string bird_error_;               // the last failure talking to BIRD
     std::vector<fleet::ProtocolRow> bird_protocols_;
+
+    // Reloads: the one running (its trigger and who waits for it), the next one.
+    struct PendingReload {
+        std::string trigger;
+        std::vector<ReloadDone> waiting;
+    };
+    std::optional<PendingReload> reload_running_;
+    std::optional<PendingReload> reload_next_;
+    std::thread parse_thread_;  // joined on the loop when its result arrives, or at the end
 
     std::uint64_t config_generation_ = 0;
     std::uint64_t reload_failures_ = 0;

@@ -1,8 +1,13 @@
-// Daemon: SIGHUP / `julierctl reload`. Either the whole new catalogue is live
-// afterwards, or nothing changed and the failure is recorded for `status`.
+// Daemon: SIGHUP / `julierctl reload`. The file is read and checked on a thread
+// of its own (a large or slow file never stalls the loop, its watchdog pings or
+// the control socket); the result is applied on the loop. Either the whole new
+// catalogue is live afterwards, or nothing changed and the failure is recorded
+// for `status`.
 #include <ctime>
+#include <thread>
 #include <utility>
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -21,17 +26,69 @@ dataplane::AttachMode attach_mode(config::XdpMode mode) {
 
 }  // namespace
 
-Daemon::ReloadReport Daemon::reload(const std::string& trigger) {
+void Daemon::reload(const std::string& trigger, ReloadDone done) {
+    if (stopping_ || torn_down_) {
+        ReloadReport report;
+        report.errors.push_back("julierd is stopping");
+        if (done) done(std::move(report));
+        return;
+    }
+    if (!reload_running_) {
+        reload_running_ = PendingReload{trigger, {}};
+        if (done) reload_running_->waiting.push_back(std::move(done));
+        start_reload();
+        return;
+    }
+    // The running reload may have read the file before it changed: one more run.
+    if (!reload_next_) reload_next_ = PendingReload{trigger, {}};
+    if (done) reload_next_->waiting.push_back(std::move(done));
+    spdlog::info("reload queued trigger={} running_trigger={}", trigger, kv(reload_running_->trigger));
+}
+
+void Daemon::start_reload() {
+    notifier_.reloading();
+    spdlog::info("reload started trigger={} config={}", reload_running_->trigger, kv(options_.config_file));
+    if (parse_thread_.joinable()) parse_thread_.join();
+    parse_thread_ = std::thread([this, file = options_.config_file] {
+        config::ParseResult parsed;
+        try {
+            parsed = config::parse_catalogue_file(file);
+        } catch (const std::exception& e) {  // out of memory, say: the running catalogue stays
+            parsed = {};
+            parsed.diagnostics.push_back(
+                config::Diagnostic{config::Severity::error, {file, 0, 0}, {}, fmt::format("cannot read: {}", e.what())});
+        }
+        boost::asio::post(io_, [this, parsed = std::move(parsed)]() mutable { finish_reload(std::move(parsed)); });
+    });
+}
+
+void Daemon::finish_reload(config::ParseResult parsed) {
+    if (parse_thread_.joinable()) parse_thread_.join();  // it has posted this and is ending
+    PendingReload done = std::move(*reload_running_);
+    reload_running_.reset();
     ReloadReport report;
     if (stopping_ || torn_down_) {
         report.errors.push_back("julierd is stopping");
-        return report;
+    } else {
+        report = apply_reload(std::move(parsed), done.trigger);
     }
-    notifier_.reloading();
-    spdlog::info("reload started trigger={} config={}", trigger, kv(options_.config_file));
+    for (auto& waiting : done.waiting) waiting(report);
+    if (reload_next_ && !stopping_ && !torn_down_) {
+        reload_running_ = std::move(reload_next_);
+        reload_next_.reset();
+        start_reload();
+    } else if (reload_next_) {
+        ReloadReport stopped;
+        stopped.errors.push_back("julierd is stopping");
+        for (auto& waiting : reload_next_->waiting) waiting(stopped);
+        reload_next_.reset();
+    }
+}
+
+Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std::string& trigger) {
+    ReloadReport report;
     reconciler_.wait();  // the reload attaches and applies: one writer at a time
 
-    auto parsed = config::parse_catalogue_file(options_.config_file);
     if (parsed.catalogue && options_.pin_dir) parsed.catalogue->pin_dir = *options_.pin_dir;
     auto decision = decide_reload(catalogue(), parsed);
     report.warnings = decision.warnings;

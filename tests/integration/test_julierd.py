@@ -126,6 +126,7 @@ class NotifyListener:
         self.sock.bind(path)
         self.sock.settimeout(0.1)
         self.messages: list[str] = []
+        self.watchdog_times: list[float] = []  # when each WATCHDOG=1 arrived
         self.cond = threading.Condition()
         self.stopped = False
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -141,6 +142,8 @@ class NotifyListener:
                 return
             with self.cond:
                 self.messages.append(data.decode())
+                if "WATCHDOG=1" in self.messages[-1]:
+                    self.watchdog_times.append(time.monotonic())
                 self.cond.notify_all()
 
     def next(self, timeout: float) -> str | None:
@@ -498,6 +501,51 @@ def test(w: World) -> None:
     check(res.returncode != 0, f"ExecReload {exec_reload!r} succeeded on a refused file")
     check(re.search(r"julier\.yaml:\d+:\d+: error:", res.stderr), f"ExecReload shows no diagnostics: {res.stderr}")
     wait_for(lambda: w.ctl("status")["reload_failures"] == before["reload_failures"] + 3, "three failed reloads")
+
+    step("a slow file on reload: status answers and watchdog pings go on while it is read")
+    slow = os.path.join(w.work, "slow.yaml")
+    services = 50
+    while True:  # large enough that reading it takes this build a second or more
+        lines = ["interfaces: [eth0]", "limits: {max_services: 4096, max_backends: 4000000}", "services:"]
+        for i in range(services):
+            lines += [f"  - name: s{i}", f"    vip: 198.19.{i // 250 + 1}.{i % 250 + 1}", "    port: 80",
+                      "    ring_size: 1009", "    backends:"]
+            lines += [f"      - 198.18.{8 + b // 250}.{b % 250 + 1}" for b in range(1000)]
+        lines.append("  - {name: last, vip: 198.19.0.9, port: 70000, backends: [198.18.0.20]}")  # refused at the end
+        w.write_config("\n".join(lines) + "\n", slow)
+        t0 = time.monotonic()
+        run(julierd, "--check", slow, check_rc=False, timeout=300)
+        took = time.monotonic() - t0
+        if took >= 1.0 or services >= 1600:
+            break
+        services *= 2
+    check(took >= 1.0, f"a {services}-service file took only {took:.2f}s to read: nothing to show")
+    os.replace(slow, w.config)
+    failures = w.ctl("status")["reload_failures"]
+    reloaded = w.notify.watchdog_times[-1]
+    t0 = time.monotonic()
+    w.daemon.send_signal(signal.SIGHUP)
+    latencies = []
+    while True:
+        t1 = time.monotonic()
+        done = control_exchange(w.socket, b'{"command":"status"}\n', timeout=60)["result"]["reload_failures"]
+        latencies.append(time.monotonic() - t1)
+        if done != failures:
+            break
+        check(time.monotonic() - t0 < 120, "the slow reload never ended")
+        time.sleep(0.05)
+    took_reload = time.monotonic() - t0
+    pings = [t for t in list(w.notify.watchdog_times) if t >= reloaded]
+    gaps = [b - a for a, b in zip(pings, pings[1:])] or [took_reload]
+    print(f"slow reload: {services} services, --check {took:.2f}s, reload {took_reload:.2f}s, "
+          f"{len(latencies)} status answers (longest {max(latencies) * 1000:.0f} ms), "
+          f"{len(pings)} watchdog pings (longest gap {max(gaps) * 1000:.0f} ms)")
+    check(len(latencies) >= 5, f"only {len(latencies)} status answers during a {took_reload:.2f}s reload")
+    check(max(latencies) < 0.25, f"status took {max(latencies):.3f}s during the reload")
+    check(max(gaps) < 0.6, f"a {max(gaps):.3f}s gap between watchdog pings (every 0.15s) during the reload")
+    last = w.ctl("status")["last_reload"]
+    check(last["result"] == "failed" and "70000" in last["error"], f"the slow file's verdict: {last}")
+    check(len(w.backends()) == 3, "the refused slow file changed the backends")
 
     step("reload: a flood rate applies at once; new flows over it are forwarded, not remembered")
     three = [(up, 100, "active"), (gone, 50, "active"), (BACKEND_NEW, 10, "active")]

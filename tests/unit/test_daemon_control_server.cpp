@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -46,6 +47,7 @@ struct Served {
     std::atomic<int> requests{0};
     std::atomic<bool> after_sent_ran{false};
     Peer last_peer;
+    Reply::Answer held;  // on the io thread only
     ControlServer server{
         io, [this](const protocol::Request& r, const Peer& peer) {
             last_peer = peer;
@@ -54,6 +56,11 @@ struct Served {
                 return Reply{protocol::success("bye"), [this] { after_sent_ran = true; }};
             }
             if (r.command == protocol::Command::reload) throw std::runtime_error("boom");
+            if (r.command == protocol::Command::drain) {  // answered when the test says so
+                Reply later;
+                later.later = [this](Reply::Answer answer) { held = std::move(answer); };
+                return later;
+            }
             return Reply{protocol::success(nlohmann::json{{"n", requests.load()}, {"service", r.service}}), {}};
         }};
     std::thread thread;
@@ -132,6 +139,32 @@ TEST_CASE("control socket: after_sent runs once the answer is out", "[daemon][co
     CHECK(r.result == "bye");
     for (int i = 0; i < 200 && !s.after_sent_ran; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     CHECK(s.after_sent_ran);
+}
+
+TEST_CASE("control socket: an answer that comes later holds only its own connection", "[daemon][control]") {
+    Served s;
+    std::optional<protocol::Response> late;
+    ControlClient waiting(s.path);
+    std::thread caller([&] { late = waiting.call({protocol::Command::drain, "web", "198.18.0.1"}); });
+    // The server has the request and has not answered it.
+    for (int i = 0; i < 400 && s.requests < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(s.requests == 1);
+    // Everyone else is served meanwhile.
+    ControlClient other(s.path);
+    auto r = other.call({protocol::Command::status, "", ""});
+    REQUIRE(r.ok);
+    CHECK(r.result["n"] == 2);
+    CHECK_FALSE(late.has_value());
+
+    boost::asio::post(s.io, [&] { s.held(Reply{protocol::success("applied")}); });
+    caller.join();
+    REQUIRE(late.has_value());
+    CHECK(late->ok);
+    CHECK(late->result == "applied");
+    // The connection goes on as before.
+    r = waiting.call({protocol::Command::status, "", ""});
+    REQUIRE(r.ok);
+    CHECK(r.result["n"] == 3);
 }
 
 TEST_CASE("control socket: bad and oversized requests", "[daemon][control]") {
