@@ -62,7 +62,8 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
             reply.later = [this](Reply::Answer answer) {
                 reload("control socket", [this, answer = std::move(answer)](ReloadReport report) {
                     if (!report.ok) {
-                        answer(Reply{protocol::failure("reload failed; nothing changed", std::move(report.errors)), {}});
+                        answer(
+                            Reply{protocol::failure("reload failed; nothing changed", std::move(report.errors)), {}});
                         return;
                     }
                     protocol::ReloadResult result{config_generation_, dataplane_->generation(),

@@ -55,8 +55,8 @@ void Daemon::start_reload() {
             parsed = config::parse_catalogue_file(file);
         } catch (const std::exception& e) {  // out of memory, say: the running catalogue stays
             parsed = {};
-            parsed.diagnostics.push_back(
-                config::Diagnostic{config::Severity::error, {file, 0, 0}, {}, fmt::format("cannot read: {}", e.what())});
+            parsed.diagnostics.push_back(config::Diagnostic{
+                config::Severity::error, {file, 0, 0}, {}, fmt::format("cannot read: {}", e.what())});
         }
         boost::asio::post(io_, [this, parsed = std::move(parsed)]() mutable { finish_reload(std::move(parsed)); });
     });
