@@ -15,12 +15,14 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The whole suite, built with AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole suite, built with AddressSanitizer + UndefinedBehaviorSanitizer. Tests
+# run JOBS at a time, but those that use namespaces, time the forwarder or build a
+# package run alone (RUN_SERIAL).
 test: deps
 	@cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DJULIER_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(SANBUILD) -j $(JOBS)
 	@# ctest hides a passing test's output: repeat the fleet test's survival count.
-	@cd $(SANBUILD) && { ctest --output-on-failure --timeout 600 $(CTEST_ARGS); rc=$$?; \
+	@cd $(SANBUILD) && { ctest --output-on-failure --timeout 600 -j $(JOBS) $(CTEST_ARGS); rc=$$?; \
 	  grep -h '^box loss:' Testing/Temporary/LastTest.log 2>/dev/null; exit $$rc; }
 
 demo: build
