@@ -230,6 +230,8 @@ std::string mode_of(const std::string& ifname) {
     }
 }
 
+AttachResult attach_loaded(const DecapConfig& config, Skeleton skel);
+
 }  // namespace
 
 AttachResult attach(const DecapConfig& config) {
@@ -245,6 +247,25 @@ AttachResult attach(const DecapConfig& config) {
                              ". Remove it first with julier-decap detach --pin-dir " + config.pin_dir +
                              " (tunnel packets then reach the kernel untouched until the next attach)");
     }
+    // A first attach that fails leaves no pins behind.
+    const bool fresh = !dataplane::pin_exists(config.pin_dir, kCfgMap);
+    try {
+        return attach_loaded(config, std::move(skel));
+    } catch (const DataplaneError&) {
+        if (fresh) {
+            try {
+                dataplane::remove_pins(config.pin_dir, all_pin_names());
+            } catch (const DataplaneError&) {
+                // The first error is the one to report.
+            }
+        }
+        throw;
+    }
+}
+
+namespace {
+
+AttachResult attach_loaded(const DecapConfig& config, Skeleton skel) {
     for (const std::string& name : map_names(*skel)) {
         bpf_map* map = bpf_object__find_map_by_name(skel->obj, name.c_str());
         if (int error = bpf_map__set_pin_path(map, dataplane::pin_path(config.pin_dir, name).c_str())) {
@@ -337,8 +358,6 @@ AttachResult attach(const DecapConfig& config) {
     }
     return result;
 }
-
-namespace {
 
 // The pinned program and configuration map, as an identity to find and detach it by.
 dataplane::ForwarderIdentity pinned_identity(const std::string& pin_dir, Fd& cfg_fd, Fd& prog_fd) {
