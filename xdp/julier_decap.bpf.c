@@ -4,8 +4,11 @@
  * forwarder added (IPIP, IPv6-in-IPv6, IPv4-in-IPv6, GUE), because the kernels this
  * runs on may have no tunnel modules. The Ethernet header (and an 802.1Q tag) stays;
  * its ethertype becomes the inner family, and the kernel receives the inner packet as
- * if it had arrived bare. Everything that is not a tunnel packet for this host passes
- * untouched. Maps and counters: abi.h ("The decapsulator").
+ * if it had arrived bare. Only tunnel packets to a local address from an allowed outer
+ * source are stripped; those from any other source are dropped, and with no sources
+ * or no local addresses configured nothing is stripped. Everything that is not a
+ * tunnel packet for this host passes untouched. Maps and counters: abi.h ("The
+ * decapsulator"); loader: julier-decap.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -19,6 +22,14 @@ struct {
 	__type(key, struct jl_decap_addr);
 	__type(value, __u32);
 } jl_decap_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, JL_DECAP_MAX_SOURCES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct jl_decap_source);
+	__type(value, __u32);
+} jl_decap_sources SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -107,15 +118,24 @@ JL_INLINE int jl_gue(void *data, void *end, __u32 off, struct jl_tunnel *t)
 	return 0;
 }
 
-JL_INLINE int jl_is_local(const struct jl_pkt *pkt, const struct jl_decap_cfg *cfg)
+JL_INLINE int jl_is_local(const struct jl_pkt *pkt)
 {
 	struct jl_decap_addr key = {};
 
-	if (!cfg->local_addrs)
-		return 1;
 	__builtin_memcpy(key.addr, pkt->flow.dst, sizeof(key.addr));
 	key.family = pkt->flow.family;
 	return bpf_map_lookup_elem(&jl_decap_addrs, &key) != NULL;
+}
+
+/* The outer source lies in one of the allowed prefixes (jl_decap_sources). */
+JL_INLINE int jl_source_allowed(const struct jl_pkt *pkt)
+{
+	struct jl_decap_source key = {};
+
+	key.family = pkt->flow.family;
+	key.prefixlen = JL_DECAP_SOURCE_KEY_BITS + (pkt->flow.family == JL_FAMILY_V4 ? 32 : 128);
+	__builtin_memcpy(key.addr, pkt->flow.src, sizeof(key.addr));
+	return bpf_map_lookup_elem(&jl_decap_sources, &key) != NULL;
 }
 
 /* Drop the bytes between the link header and the inner IP header; keep the link header. */
@@ -207,9 +227,19 @@ int julier_decap(struct xdp_md *ctx)
 		                        pkt.frame_len, XDP_PASS);
 	}
 
-	if (!jl_is_local(&pkt, cfg))
+	/* Not configured (the all-zero jl_decap_cfg): decapsulate nothing; the kernel
+	 * sees the tunnel packet as if no program ran. */
+	if (!cfg->local_addrs || !cfg->sources)
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_UNCONFIGURED,
+		                        pkt.frame_len, XDP_PASS);
+	if (!jl_is_local(&pkt))
 		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_NOT_LOCAL,
 		                        pkt.frame_len, XDP_PASS);
+	/* For this host, but not from a balancer: a spoofed inner source must not get
+	 * past the backend's filters. */
+	if (!jl_source_allowed(&pkt))
+		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_DROP_SOURCE, pkt.frame_len,
+		                        XDP_DROP);
 	inner_ecn = jl_inner_ecn(data, end, &t);
 	if (inner_ecn < 0)
 		return jl_count_verdict(&jl_decap_counters, JL_DECAP_CNT_PASS_MALFORMED,

@@ -88,16 +88,19 @@ void replace_single(const ForwarderIdentity& forwarder, std::uint32_t ifindex, c
     LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd.get());
     if (bpf_xdp_attach(static_cast<int>(ifindex), forwarder.prog_fd, mode_flags(mode) | XDP_FLAGS_REPLACE, &opts) !=
         0) {
-        throw DataplaneError("cannot replace the older julier forwarder on " + ifname + ": " + std::strerror(errno));
+        throw DataplaneError(std::string("cannot replace the older julier ") + forwarder.name + " on " + ifname + ": " +
+                             std::strerror(errno));
     }
 }
 
-void detach_single(std::uint32_t ifindex, const std::string& ifname, std::uint32_t prog_id, enum xdp_attach_mode mode) {
+void detach_single(const ForwarderIdentity& forwarder, std::uint32_t ifindex, const std::string& ifname,
+                   std::uint32_t prog_id, enum xdp_attach_mode mode) {
     Fd fd = program_fd_by_id(prog_id);
     LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd.get());
     if (bpf_xdp_detach(static_cast<int>(ifindex), mode_flags(mode) | XDP_FLAGS_REPLACE, &opts) != 0 &&
         errno != EEXIST) {
-        throw DataplaneError("cannot detach the julier forwarder from " + ifname + ": " + std::strerror(errno));
+        throw DataplaneError(std::string("cannot detach the julier ") + forwarder.name + " from " + ifname + ": " +
+                             std::strerror(errno));
     }
 }
 
@@ -105,7 +108,8 @@ void attach_new(const ForwarderIdentity& forwarder, std::uint32_t ifindex, const
     Program prog(xdp_program__from_fd(forwarder.prog_fd));
     if (long error = libxdp_get_error(prog.get()); error || !prog) {
         prog.release();
-        throw DataplaneError("cannot hand the forwarder to libxdp: " + xdp_error(static_cast<int>(error)));
+        throw DataplaneError(std::string("cannot hand the ") + forwarder.name +
+                             " to libxdp: " + xdp_error(static_cast<int>(error)));
     }
     // libxdp tries its dispatcher first; its complaints matter only if all fails.
     CapturedWarnings log;
@@ -115,7 +119,7 @@ void attach_new(const ForwarderIdentity& forwarder, std::uint32_t ifindex, const
         if (mode == AttachMode::native && (error == -EOPNOTSUPP || error == -EINVAL)) {
             hint = "; the driver of " + ifname + " may lack native XDP: try xdp_mode: generic";
         }
-        throw DataplaneError("cannot attach the forwarder to " + ifname + " in " +
+        throw DataplaneError(std::string("cannot attach the ") + forwarder.name + " to " + ifname + " in " +
                              (mode == AttachMode::native ? "native" : "generic") + " mode: " + xdp_error(error) + hint +
                              (log.text().empty() ? "" : "\n" + log.tail()));
     }
@@ -190,7 +194,7 @@ void attach_forwarder(const ForwarderIdentity& forwarder, const std::string& ifn
         }
         if (current != to_libxdp(mode)) {
             // A mode change cannot be done in place: detach, then attach anew.
-            detach_single(ifindex, ifname, id, current);
+            detach_single(forwarder, ifindex, ifname, id, current);
             attach_new(forwarder, ifindex, ifname, mode);
         } else if (id != forwarder.prog_id) {
             replace_single(forwarder, ifindex, ifname, id, current);
@@ -208,8 +212,8 @@ void attach_forwarder(const ForwarderIdentity& forwarder, const std::string& ifn
             if (is_forwarder(forwarder, id)) {
                 int error = xdp_program__detach(p, static_cast<int>(ifindex), xdp_multiprog__attach_mode(mp.get()), 0);
                 if (error) {
-                    throw DataplaneError("cannot detach the older julier forwarder from " + ifname + ": " +
-                                         xdp_error(error));
+                    throw DataplaneError(std::string("cannot detach the older julier ") + forwarder.name + " from " +
+                                         ifname + ": " + xdp_error(error));
                 }
                 break;
             }
@@ -230,7 +234,7 @@ bool detach_forwarder(const ForwarderIdentity& forwarder, const std::string& ifn
         if (!is_forwarder(forwarder, id)) {
             return false;
         }
-        detach_single(ifindex, ifname, id, mode);
+        detach_single(forwarder, ifindex, ifname, id, mode);
         return true;
     }
     bool detached = false;
@@ -238,7 +242,8 @@ bool detach_forwarder(const ForwarderIdentity& forwarder, const std::string& ifn
         if (is_forwarder(forwarder, xdp_program__id(p))) {
             int error = xdp_program__detach(p, static_cast<int>(ifindex), mode, 0);
             if (error) {
-                throw DataplaneError("cannot detach the julier forwarder from " + ifname + ": " + xdp_error(error));
+                throw DataplaneError(std::string("cannot detach the julier ") + forwarder.name + " from " + ifname +
+                                     ": " + xdp_error(error));
             }
             detached = true;
             break;  // the dispatcher was rebuilt: stop walking the old one

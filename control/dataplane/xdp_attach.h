@@ -15,11 +15,14 @@
 
 namespace julier::dataplane {
 
-// Identifies julier's forwarder: this program, or any program using this map.
+// Identifies julier's forwarder: this program, or any program using this map. The
+// decapsulator (julier-decap) is attached the same way, named "decapsulator" and
+// identified by its jl_decap_cfg map.
 struct ForwarderIdentity {
     int prog_fd = -1;
     std::uint32_t prog_id = 0;
     std::uint32_t meta_map_id = 0;
+    const char* name = "forwarder";  // in messages
 };
 
 std::uint32_t interface_index(const std::string& ifname);  // throws for unknown names

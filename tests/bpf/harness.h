@@ -367,7 +367,8 @@ public:
     julier_decap& skel() { return *skel_; }
     int prog_fd() const { return bpf_program__fd(skel_->progs.julier_decap); }
 
-    // Accept tunnels only to the addresses added (none added: any address).
+    // Tunnels are stripped only to the local addresses added, from the allowed
+    // sources added; with none of either, nothing is.
     void add_local(std::string_view addr) {
         jl_decap_addr k{};
         k.family = put_addr(k.addr, addr);
@@ -375,6 +376,21 @@ public:
         check_bpf(bpf_map_update_elem(bpf_map__fd(skel_->maps.jl_decap_addrs), &k, &one, BPF_NOEXIST),
                   "adding " + std::string(addr) + " to jl_decap_addrs");
         cfg_.local_addrs++;
+        write_cfg();
+    }
+    // "198.18.0.0/28", "2001:db8::/124", or an address alone (the whole address).
+    void add_source(std::string_view prefix) {
+        jl_decap_source k{};
+        std::string_view addr = prefix.substr(0, prefix.find('/'));
+        k.family = put_addr(k.addr, addr);
+        unsigned bits = k.family == JL_FAMILY_V4 ? 32 : 128;
+        if (prefix.find('/') != std::string_view::npos)
+            bits = std::stoul(std::string(prefix.substr(prefix.find('/') + 1)));
+        k.prefixlen = JL_DECAP_SOURCE_KEY_BITS + bits;
+        __u32 one = 1;
+        check_bpf(bpf_map_update_elem(bpf_map__fd(skel_->maps.jl_decap_sources), &k, &one, BPF_NOEXIST),
+                  "adding " + std::string(prefix) + " to jl_decap_sources");
+        cfg_.sources++;
         write_cfg();
     }
     void set_gue_port(uint16_t port) {

@@ -1,6 +1,8 @@
-// julier_decap through BPF_PROG_TEST_RUN: every tunnel kind comes out as the exact
-// frame the builder makes for the bare inner packet; everything else passes
-// untouched; each result bumps exactly its own counter.
+// julier_decap through BPF_PROG_TEST_RUN: every tunnel kind from an allowed source to
+// a local address comes out as the exact frame the builder makes for the bare inner
+// packet; from any other source it is dropped; without a configuration nothing is
+// stripped; everything else passes untouched; each result bumps exactly its own
+// counter.
 #include <catch2/catch.hpp>
 
 #include <functional>
@@ -23,6 +25,18 @@ constexpr const char* kBe6 = "2001:db8::20";
 constexpr uint16_t kGue = JL_DEFAULT_GUE_PORT;
 
 enum class Inner { v4, v6 };
+
+// The decapsulator as julier-decap configures it on the backend: the balancer's
+// encapsulation sources allowed, the backend's addresses local.
+class Configured : public DecapHarness {
+public:
+    Configured() {
+        add_source(kLb4);
+        add_source(kLb6);
+        add_local(kBe4);
+        add_local(kBe6);
+    }
+};
 
 // The client's packet to the VIP, appended to whatever outer layers p has.
 Packet& inner(Packet& p, Inner family, uint8_t ecn = kNotEct) {
@@ -58,7 +72,7 @@ void check_only(const DecapHarness& h, jl_decap_counter which, uint64_t bytes) {
 }
 
 void expect_decap(const Bytes& in, const Bytes& expected, jl_decap_counter which, DecapHarness* shared = nullptr) {
-    std::optional<DecapHarness> own;
+    std::optional<Configured> own;
     DecapHarness& h = shared ? *shared : own.emplace();
     REQUIRE(verify_checksums(in) == "");
     XdpResult r = h.run(in);
@@ -69,7 +83,7 @@ void expect_decap(const Bytes& in, const Bytes& expected, jl_decap_counter which
 }
 
 void expect_untouched(const Bytes& in, jl_decap_counter which, DecapHarness* shared = nullptr) {
-    std::optional<DecapHarness> own;
+    std::optional<Configured> own;
     DecapHarness& h = shared ? *shared : own.emplace();
     XdpResult r = h.run(in);
     CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
@@ -156,7 +170,7 @@ TEST_CASE("decap: GUE port is configurable; other ports pass untouched", "[decap
     };
     expect_untouched(gue_to(kGue + 1), JL_DECAP_CNT_PASS_NOT_TUNNEL);
 
-    DecapHarness h;
+    Configured h;
     h.set_gue_port(7777);
     expect_untouched(gue_to(kGue), JL_DECAP_CNT_PASS_NOT_TUNNEL, &h);
     expect_decap(gue_to(7777), bare(Inner::v4), JL_DECAP_CNT_DECAP_GUE, &h);
@@ -164,10 +178,8 @@ TEST_CASE("decap: GUE port is configurable; other ports pass untouched", "[decap
     CHECK(h.counter(JL_DECAP_CNT_DECAP_GUE).packets == 1);
 }
 
-TEST_CASE("decap: with local addresses set, other destinations pass untouched", "[decap]") {
-    DecapHarness h;
-    h.add_local(kBe4);
-    h.add_local(kBe6);
+TEST_CASE("decap: tunnels to other destinations pass untouched", "[decap]") {
+    Configured h;
     auto ipip_to = [](const char* dst) {
         Packet p = eth();
         p.ipv4(kLb4, dst);
@@ -187,6 +199,151 @@ TEST_CASE("decap: with local addresses set, other destinations pass untouched", 
     CHECK(h.counter(JL_DECAP_CNT_PASS_NOT_LOCAL).packets == 3);
     CHECK(h.counter(JL_DECAP_CNT_DECAP_IPIP).packets == 1);
     CHECK(h.counter(JL_DECAP_CNT_DECAP_IP6IP6).packets == 1);
+}
+
+namespace {
+
+// One tunnel packet of every kind the forwarder sends, from src4/src6 to the backend.
+std::vector<std::pair<const char*, Bytes>> every_tunnel(const char* src4, const char* src6) {
+    std::vector<std::pair<const char*, Bytes>> frames;
+    auto add = [&](const char* name, Packet& p, Inner in) { frames.emplace_back(name, inner(p, in).build()); };
+    Packet ipip = eth();
+    ipip.ipv4(src4, kBe4);
+    add("IPIP", ipip, Inner::v4);
+    Packet ip6ip6 = eth();
+    ip6ip6.ipv6(src6, kBe6);
+    add("IPv6 in IPv6", ip6ip6, Inner::v6);
+    Packet ip4in6 = eth();
+    ip4in6.ipv6(src6, kBe6);
+    add("IPv4 in IPv6", ip4in6, Inner::v4);
+    Packet gue4 = eth();
+    gue4.ipv4(src4, kBe4).udp(49152 + 5, kGue).gue();
+    add("GUE over IPv4", gue4, Inner::v6);
+    Packet gue6 = eth();
+    gue6.ipv6(src6, kBe6).udp(49152 + 5, kGue).gue();
+    add("GUE over IPv6", gue6, Inner::v4);
+    Packet direct = eth(7);
+    direct.ipv4(src4, kBe4).udp(50000, kGue);
+    add("GUE variant 1", direct, Inner::v4);
+    return frames;
+}
+
+}  // namespace
+
+TEST_CASE("decap: a tunnel packet from a source that is not allowed is dropped and counted", "[decap]") {
+    // Anyone can send IPIP or GUE to a backend: stripped, its inner packet would carry
+    // whatever inner source the sender chose past the backend's filters.
+    for (const auto& [name, frame] : every_tunnel("198.18.0.99", "2001:db8::99")) {
+        INFO(name);
+        Configured h;
+        XdpResult r = h.run(frame);
+        CHECK(verdict_name(r.verdict) == std::string("XDP_DROP"));
+        check_only(h, JL_DECAP_CNT_DROP_SOURCE, frame.size());
+    }
+    // The same packets from the balancer are stripped.
+    Configured h;
+    for (const auto& [name, frame] : every_tunnel(kLb4, kLb6)) {
+        INFO(name);
+        CHECK(verdict_name(h.run(frame).verdict) == std::string("XDP_PASS"));
+    }
+    CHECK(h.counter(JL_DECAP_CNT_DROP_SOURCE).packets == 0);
+    CHECK(h.counter(JL_DECAP_CNT_PASS_MALFORMED).packets == 0);
+    CHECK(h.counter(JL_DECAP_CNT_PASS_UNCONFIGURED).packets == 0);
+}
+
+TEST_CASE("decap: allowed sources are prefixes (encap_source.entropy_bits)", "[decap]") {
+    // entropy_bits 4 on 198.18.0.2 and 2001:db8::2: the outer source varies in its low 4 bits.
+    DecapHarness h;
+    h.add_source("198.18.0.0/28");
+    h.add_source("2001:db8::/124");
+    h.add_source("2001:db8:ff::/48");
+    h.add_local(kBe4);
+    h.add_local(kBe6);
+    auto ipip_from = [](const char* src) {
+        Packet p = eth();
+        p.ipv4(src, kBe4);
+        return inner(p, Inner::v4).build();
+    };
+    auto ip6_from = [](const char* src) {
+        Packet p = eth();
+        p.ipv6(src, kBe6).udp(50000, kGue).gue();
+        return inner(p, Inner::v6).build();
+    };
+    struct Case {
+        Bytes frame;
+        bool allowed;
+        const char* what;
+    };
+    const Case cases[] = {
+        {ipip_from("198.18.0.0"), true, "first address of the /28"},
+        {ipip_from("198.18.0.2"), true, "the configured address"},
+        {ipip_from("198.18.0.15"), true, "last address of the /28"},
+        {ipip_from("198.18.0.16"), false, "first address after the /28"},
+        {ipip_from("198.18.1.2"), false, "another /24"},
+        // The first word of 2001:db8:: as an IPv4 address: the family is part of the prefix.
+        {ipip_from("32.1.13.184"), false, "IPv4 address equal to an IPv6 prefix's first word"},
+        {ip6_from("2001:db8::"), true, "first address of the /124"},
+        {ip6_from("2001:db8::f"), true, "last address of the /124"},
+        {ip6_from("2001:db8::10"), false, "first address after the /124"},
+        {ip6_from("2001:db8:ff:1234::77"), true, "inside the /48"},
+        {ip6_from("2001:db8:fe::2"), false, "beside the /48"},
+        {ip6_from("::ffff:198.18.0.2"), false, "IPv4-mapped form of an allowed IPv4 source"},
+    };
+    uint64_t allowed = 0, refused = 0;
+    for (const Case& c : cases) {
+        INFO(c.what);
+        XdpResult r = h.run(c.frame);
+        CHECK(verdict_name(r.verdict) == std::string(c.allowed ? "XDP_PASS" : "XDP_DROP"));
+        (c.allowed ? allowed : refused)++;
+    }
+    auto all = h.counters();
+    CHECK(all[JL_DECAP_CNT_DROP_SOURCE].packets == refused);
+    CHECK(all[JL_DECAP_CNT_DECAP_IPIP].packets + all[JL_DECAP_CNT_DECAP_GUE].packets == allowed);
+}
+
+TEST_CASE("decap: an empty configuration decapsulates nothing", "[decap]") {
+    // What `ip link set dev eth0 xdpdrv obj julier_decap.bpf.o` leaves: every map empty.
+    SECTION("nothing configured") {
+        for (const char* src : {kLb4, "198.18.0.99"}) {
+            for (const auto& [name, frame] : every_tunnel(src, src == kLb4 ? kLb6 : "2001:db8::99")) {
+                INFO(name << " from " << src);
+                DecapHarness h;
+                expect_untouched(frame, JL_DECAP_CNT_PASS_UNCONFIGURED, &h);
+                check_only(h, JL_DECAP_CNT_PASS_UNCONFIGURED, frame.size());
+            }
+        }
+    }
+    SECTION("sources without local addresses") {
+        DecapHarness h;
+        h.add_source("198.18.0.0/15");
+        h.add_source("2001:db8::/32");
+        for (const auto& [name, frame] : every_tunnel(kLb4, kLb6)) {
+            INFO(name);
+            expect_untouched(frame, JL_DECAP_CNT_PASS_UNCONFIGURED, &h);
+        }
+        CHECK(h.counter(JL_DECAP_CNT_PASS_UNCONFIGURED).packets == 6);
+    }
+    SECTION("local addresses without sources") {
+        DecapHarness h;
+        h.add_local(kBe4);
+        h.add_local(kBe6);
+        for (const auto& [name, frame] : every_tunnel(kLb4, kLb6)) {
+            INFO(name);
+            expect_untouched(frame, JL_DECAP_CNT_PASS_UNCONFIGURED, &h);
+        }
+        CHECK(h.counter(JL_DECAP_CNT_PASS_UNCONFIGURED).packets == 6);
+    }
+    // Traffic that is no tunnel is unaffected by the configuration.
+    expect_untouched(bare(Inner::v4), JL_DECAP_CNT_PASS_NOT_TUNNEL);
+}
+
+TEST_CASE("decap: a packet from a foreign source to another destination passes untouched", "[decap]") {
+    // Not for this host: the kernel decides (it forwards or drops it), as before.
+    Configured h;
+    Packet p = eth();
+    p.ipv4("198.18.0.99", "198.18.0.21");
+    expect_untouched(inner(p, Inner::v4).build(), JL_DECAP_CNT_PASS_NOT_LOCAL, &h);
+    CHECK(h.counter(JL_DECAP_CNT_DROP_SOURCE).packets == 0);
 }
 
 TEST_CASE("decap: traffic that is no tunnel passes untouched", "[decap]") {
@@ -220,7 +377,7 @@ TEST_CASE("decap: a frame cut at any byte passes untouched", "[decap]") {
         frames.emplace_back("GUE variant 1", inner(p, Inner::v4).build());
     }
     for (const auto& [name, full] : frames) {
-        DecapHarness h;
+        Configured h;
         // BPF_PROG_TEST_RUN takes no XDP frame shorter than an Ethernet header.
         for (size_t n = 14; n < full.size(); n++) {
             INFO(name << " cut to " << n << " of " << full.size() << " bytes");
@@ -317,7 +474,7 @@ TEST_CASE("decap: ECN follows RFC 6040", "[decap]") {
             p.ipv6(kLb6, kBe6).tos(0xb8).ecn(c.outer);  // DSCP EF outside: must not leak inside
             Bytes in = inner(p, family, c.inner).build();
             if (c.result == 0xff) {
-                DecapHarness h;
+                Configured h;
                 XdpResult r = h.run(in);
                 CHECK(verdict_name(r.verdict) == std::string("XDP_DROP"));
                 check_only(h, JL_DECAP_CNT_DROP_ECN, in.size());

@@ -11,14 +11,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 from julier import Julierd
-from topo import LB4, LB6, VIP4, VIP6, Fail, Topology, catalogue_header, check, run_named_test
+from topo import (LB4, LB6, SUBNET4, SUBNET6, VIP4, VIP6, Fail, Topology, catalogue_header, check, run,
+                  run_named_test)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = {}
@@ -61,6 +64,8 @@ class World:
         self.decap = decap
         self.jd: Julierd | None = None
         self.servers: dict[str, subprocess.Popen] = {}
+        self.decap_pins: list[tuple] = []
+        self.work = tempfile.mkdtemp(prefix="julier-e2e-")
 
     def __enter__(self) -> "World":
         self.t.__enter__()
@@ -69,8 +74,9 @@ class World:
             for b in self.t.backends():
                 self.start_server(b.role)
                 if self.decap:
-                    self.t.attach_xdp(b.ns, "eth0", os.path.join(self.build, "xdp", "julier_decap.bpf.o"))
+                    self.attach_decap(b)
         except BaseException:
+            self.close_decap()
             self.t.close()
             raise
         return self
@@ -80,7 +86,35 @@ class World:
             print("---- julierd log ----\n" + self.jd.log()[-6000:], file=sys.stderr)
         if self.jd:
             self.jd.teardown()
+        self.close_decap()
         self.t.close()
+
+    def decap_tool(self, b, *args: str) -> subprocess.CompletedProcess:
+        """julier-decap in backend b's network namespace and this mount namespace (its
+        pins then live in the host's bpffs, like julierd's)."""
+        return run("nsenter", f"--net={b.netns_path()}", os.path.join(self.build, "control", "decap", "julier-decap"),
+                   *args)
+
+    def attach_decap(self, b) -> None:
+        """The decapsulator on the backend's eth0: tunnels from the lb's encap_source
+        (entropy_bits 4: its /28 and /124) to the backend's addresses."""
+        pin_dir = f"/sys/fs/bpf/julier-decap-e2e-{os.getpid()}-{b.role}"
+        config = os.path.join(self.work, f"decap-{b.role}.yaml")
+        with open(config, "w") as f:
+            f.write(f"interface: eth0\npin_dir: {pin_dir}\n"
+                    f'allowed_sources: ["{SUBNET4}.0/28", "{SUBNET6}/124"]\n'
+                    f'local_addresses: ["{b.addr4}", "{b.addr6}"]\n')
+        self.decap_pins.append((b, pin_dir))
+        self.decap_tool(b, "attach", "-c", config)
+
+    def close_decap(self) -> None:
+        for b, pin_dir in self.decap_pins:
+            subprocess.run(["nsenter", f"--net={b.netns_path()}",
+                            os.path.join(self.build, "control", "decap", "julier-decap"), "detach", "--pin-dir",
+                            pin_dir], capture_output=True)
+            shutil.rmtree(pin_dir, ignore_errors=True)
+        self.decap_pins = []
+        shutil.rmtree(self.work, ignore_errors=True)
 
     def start_server(self, role: str) -> None:
         h = self.t.hosts[role]

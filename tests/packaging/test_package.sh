@@ -31,7 +31,8 @@ contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/sbin/julierd ./usr/bin/julierctl ./etc/julier/julier.yaml \
          ./usr/lib/systemd/system/julierd.service ./usr/share/julier/julier.json \
          ./usr/share/man/man8/julierd.8 ./usr/share/man/man8/julierctl.8 \
-         ./usr/share/man/man5/julier.yaml.5; do
+         ./usr/share/man/man5/julier.yaml.5 ./usr/sbin/julier-decap ./usr/share/man/man8/julier-decap.8 \
+         ./usr/share/doc/julier/examples/decap.yaml; do
   grep -qx "$f" <<<"$contents" || fail "$f missing from the package"
 done
 
@@ -40,6 +41,8 @@ installed=1
 getent group julier >/dev/null || fail "the julier group was not created"
 /usr/sbin/julierd --check /etc/julier/julier.yaml || fail "installed julierd rejects the shipped catalogue"
 systemd-analyze verify /usr/lib/systemd/system/julierd.service || fail "installed unit does not verify"
+/usr/sbin/julier-decap check -c /usr/share/doc/julier/examples/decap.yaml >/dev/null ||
+  fail "installed julier-decap rejects the shipped example"
 
 dpkg -r julier >/dev/null
 left=$(dpkg -L julier 2>/dev/null | while read -r f; do [ -f "$f" ] && echo "$f"; done || true)

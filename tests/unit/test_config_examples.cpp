@@ -30,6 +30,8 @@ TEST_CASE("every catalogue in config/examples parses without errors or warnings"
     int files = 0;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
         if (entry.path().extension() != ".yaml") continue;
+        // julier-decap's configuration, not a catalogue (test_decap_config.cpp).
+        if (entry.path().filename() == "decap.yaml") continue;
         ++files;
         auto r = parse_catalogue_file(entry.path().string());
         INFO(entry.path().string() << "\n" << all_text(r));

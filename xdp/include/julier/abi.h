@@ -15,8 +15,10 @@
 /* Bump whenever a map's key, value or meaning changes. Stored in the pinned
  * jl_meta map so that a daemon never adopts pinned state it cannot read. */
 /* 2: jl_settings, jl_flood_window, forward_flood counters.
- * 3: the ICMP answer rate (jl_settings.icmp_answer_rate, jl_icmp_window, icmp_rate_limited). */
-#define JL_ABI_VERSION 3
+ * 3: the ICMP answer rate (jl_settings.icmp_answer_rate, jl_icmp_window, icmp_rate_limited).
+ * 4: the decapsulator's allowed outer sources (jl_decap_sources, jl_decap_cfg.sources,
+ *    source and unconfigured counters); an empty configuration decapsulates nothing. */
+#define JL_ABI_VERSION 4
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
@@ -286,10 +288,24 @@ enum jl_counter {
 
 /* ------------------------------------------------------------------------------
  * The decapsulator (julier_decap.bpf.c), run on backends: strips the IPIP, IPv6 and
- * GUE headers the forwarder adds, so the kernel sees the inner packet.
+ * GUE headers the forwarder adds, so the kernel sees the inner packet. It strips a
+ * tunnel packet only when its outer destination is one of the local addresses
+ * (jl_decap_addrs) AND its outer source lies in an allowed prefix (jl_decap_sources):
+ * the balancers' encapsulation sources, as prefixes because encap_source.entropy_bits
+ * replaces the low bits of the outer source. Anyone else could otherwise slip a packet
+ * with any inner source past the backend's source filters. A tunnel packet to a
+ * local address from any other source is dropped (counter `source`). Until both sets
+ * are written (jl_decap_cfg.local_addrs and .sources non-zero; the all-zero
+ * configuration of a bare `ip link ... obj` attach) nothing is decapsulated: tunnel
+ * packets pass untouched to the kernel (counter `unconfigured`), as if no program
+ * ran. The loader is julier-decap (control/decap/).
  * ------------------------------------------------------------------------------ */
 
-#define JL_DECAP_MAX_ADDRS 64u /* local tunnel endpoint addresses */
+#define JL_DECAP_MAX_ADDRS 64u    /* local tunnel endpoint addresses */
+#define JL_DECAP_MAX_SOURCES 256u /* allowed outer source prefixes */
+
+/* Default pin directory of julier-decap (one bpffs subdirectory per attached interface). */
+#define JL_DECAP_PIN_DIR "/sys/fs/bpf/julier-decap"
 
 /* Key of jl_decap_addrs: one local tunnel endpoint address (value: __u32, unused). */
 struct jl_decap_addr {
@@ -298,24 +314,44 @@ struct jl_decap_addr {
 	__u8 pad[3];
 };
 
-/* Value of jl_decap_cfg[0]. All zero is a working configuration. */
+/*
+ * Key of jl_decap_sources (an LPM trie; value: __u32, unused): one allowed outer
+ * source prefix. The trie compares family, pad and addr as one bit string, so
+ * prefixlen = JL_DECAP_SOURCE_KEY_BITS + the prefix length of the address; a lookup
+ * uses the full length of its family. Both families share the trie and never match
+ * each other, because the family byte is part of every prefix.
+ */
+struct jl_decap_source {
+	__u32 prefixlen; /* JL_DECAP_SOURCE_KEY_BITS + 0..32 (IPv4) or 0..128 (IPv6) */
+	__u8 family;     /* enum jl_family */
+	__u8 pad[3];     /* zero */
+	__u32 addr[4];   /* network order; IPv4: addr[0], addr[1..3] = 0; host bits zero */
+};
+
+#define JL_DECAP_SOURCE_KEY_BITS 32u /* family and pad, in front of the address */
+
+/* Value of jl_decap_cfg[0]. All zero decapsulates nothing (see above). */
 struct jl_decap_cfg {
 	__u16 gue_port; /* UDP destination port of GUE, network order; 0 = JL_DEFAULT_GUE_PORT */
 	__u16 pad;
-	__u32 local_addrs; /* entries in jl_decap_addrs; 0 = accept any outer destination */
+	__u32 local_addrs; /* entries in jl_decap_addrs; 0: decapsulate nothing */
+	__u32 sources;     /* entries in jl_decap_sources; 0: decapsulate nothing */
+	__u32 pad2;
 };
 
 /* Every result of the decapsulator has exactly one counter. X(name, verdict, label). */
 #define JL_DECAP_COUNTERS(X)                                                                       \
-	X(DECAP_IPIP, pass, "ipip")             /* IPv4 in IPv4 */                                 \
-	X(DECAP_IP6IP6, pass, "ip6ip6")         /* IPv6 in IPv6 */                                 \
-	X(DECAP_IP4IN6, pass, "ip4in6")         /* IPv4 in IPv6 */                                 \
-	X(DECAP_GUE, pass, "gue")               /* GUE variant 0 (header, hlen 0) */               \
-	X(DECAP_GUE_DIRECT, pass, "gue_direct") /* GUE variant 1 (IP right after UDP) */           \
-	X(PASS_NOT_TUNNEL, pass, "not_tunnel")  /* not IP, or no tunnel protocol/port */           \
-	X(PASS_NOT_LOCAL, pass, "not_local")    /* outer destination not in jl_decap_addrs */      \
-	X(PASS_FRAGMENT, pass, "fragment")      /* a fragment (never reassembled here) */          \
+	X(DECAP_IPIP, pass, "ipip")                /* IPv4 in IPv4 */                              \
+	X(DECAP_IP6IP6, pass, "ip6ip6")            /* IPv6 in IPv6 */                              \
+	X(DECAP_IP4IN6, pass, "ip4in6")            /* IPv4 in IPv6 */                              \
+	X(DECAP_GUE, pass, "gue")                  /* GUE variant 0 (header, hlen 0) */            \
+	X(DECAP_GUE_DIRECT, pass, "gue_direct")    /* GUE variant 1 (IP right after UDP) */        \
+	X(PASS_NOT_TUNNEL, pass, "not_tunnel")     /* not IP, or no tunnel protocol/port */        \
+	X(PASS_UNCONFIGURED, pass, "unconfigured") /* tunnel, but no sources or addresses set */   \
+	X(PASS_NOT_LOCAL, pass, "not_local")       /* outer destination not in jl_decap_addrs */   \
+	X(PASS_FRAGMENT, pass, "fragment")         /* a fragment (never reassembled here) */       \
 	X(PASS_MALFORMED, pass, "malformed") /* truncated/inconsistent, or GUE it does not take */ \
+	X(DROP_SOURCE, drop, "source")       /* to a local address from no allowed source */       \
 	X(DROP_ECN, drop, "ecn")             /* outer CE on a Not-ECT inner packet (RFC 6040) */
 
 enum jl_decap_counter {
@@ -326,8 +362,10 @@ enum jl_decap_counter {
 };
 
 /*
- * Maps of julier_decap.bpf.c:
+ * Maps of julier_decap.bpf.c (julier-decap pins each under its pin directory by name,
+ * and the program as "prog"):
  *   jl_decap_addrs     HASH struct jl_decap_addr -> __u32        (JL_DECAP_MAX_ADDRS)
+ *   jl_decap_sources   LPM_TRIE struct jl_decap_source -> __u32  (JL_DECAP_MAX_SOURCES)
  *   jl_decap_cfg       ARRAY[1] of struct jl_decap_cfg
  *   jl_decap_counters  PERCPU_ARRAY of struct jl_traffic         (JL_DECAP_CNT_COUNT)
  */
