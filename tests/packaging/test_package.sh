@@ -32,7 +32,7 @@ for f in ./usr/sbin/julierd ./usr/bin/julierctl ./etc/julier/julier.yaml \
          ./usr/lib/systemd/system/julierd.service ./usr/share/julier/julier.json \
          ./usr/share/man/man8/julierd.8 ./usr/share/man/man8/julierctl.8 \
          ./usr/share/man/man5/julier.yaml.5 ./usr/sbin/julier-decap ./usr/share/man/man8/julier-decap.8 \
-         ./usr/share/doc/julier/examples/decap.yaml; do
+         ./usr/share/doc/julier/examples/decap.yaml ./usr/lib/systemd/system/julier-decap.service; do
   grep -qx "$f" <<<"$contents" || fail "$f missing from the package"
 done
 
@@ -41,6 +41,7 @@ installed=1
 getent group julier >/dev/null || fail "the julier group was not created"
 /usr/sbin/julierd --check /etc/julier/julier.yaml || fail "installed julierd rejects the shipped catalogue"
 systemd-analyze verify /usr/lib/systemd/system/julierd.service || fail "installed unit does not verify"
+systemd-analyze verify /usr/lib/systemd/system/julier-decap.service || fail "installed decapsulator unit does not verify"
 /usr/sbin/julier-decap check -c /usr/share/doc/julier/examples/decap.yaml >/dev/null ||
   fail "installed julier-decap rejects the shipped example"
 
