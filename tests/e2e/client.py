@@ -42,14 +42,14 @@ def http_once(vip: str, port: int, timeout: float) -> tuple[str, int]:
 
 
 def cmd_http(a) -> dict:
-    counts, errors, samples, ports = collections.Counter(), 0, [], set()
+    counts, errors, samples, ports = collections.Counter(), 0, [], {}
     with concurrent.futures.ThreadPoolExecutor(a.parallel) as pool:
         futs = [pool.submit(http_once, a.vip, a.port, a.timeout) for _ in range(a.count)]
         for f in futs:
             try:
                 backend, port = f.result()
                 counts[backend] += 1
-                ports.add(port)
+                ports.setdefault(port, backend)
             except Exception as e:  # noqa: BLE001 - every failure is counted and sampled
                 errors += 1
                 if len(samples) < 5:
@@ -57,20 +57,25 @@ def cmd_http(a) -> dict:
     # The kernel may hand a closed connection's source port to a later one (the
     # server closes first, so the client keeps no TIME_WAIT): such a connection
     # reuses its tuple's connection-table entry and is not a new flow.
-    return {"by_backend": dict(counts), "errors": errors, "error_samples": samples, "source_ports": len(ports)}
+    # Connections on one tuple go where its first went, so the ring's spread shows
+    # in the distinct tuples (by_flow), not in the connections.
+    return {"by_backend": dict(counts), "by_flow": dict(collections.Counter(ports.values())), "errors": errors,
+            "error_samples": samples, "source_ports": len(ports)}
 
 
 def cmd_udp(a) -> dict:
-    counts, errors = collections.Counter(), 0
+    counts, errors, ports = collections.Counter(), 0, {}
     for _ in range(a.count):
         with socket.socket(family(a.vip), socket.SOCK_DGRAM) as s:
             s.settimeout(a.timeout)
             try:
                 s.sendto(b"hello\n", (a.vip, a.port))
-                counts[s.recv(2048).decode().strip()] += 1
+                backend = s.recv(2048).decode().strip()
+                counts[backend] += 1
+                ports.setdefault(s.getsockname()[1], backend)
             except OSError:
                 errors += 1
-    return {"by_backend": dict(counts), "errors": errors}
+    return {"by_backend": dict(counts), "by_flow": dict(collections.Counter(ports.values())), "errors": errors}
 
 
 def exchange(f, entry: dict, text: str) -> None:
