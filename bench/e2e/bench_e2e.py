@@ -20,9 +20,23 @@ moved; `_est` rounds made no new flow, `_new` rounds made a new flow for >= 99.9
 the packets (the rest are repeats of a random 5-tuple). The trivial program's
 run_cnt growth must equal its veth's xdp_tx count.
 
+Katran beside julier (bench/e2e/katran.py): with Katran's sources (KATRAN_SRC, by
+default ../shared/peers/katran next to the repository) its forwarder is compiled,
+loaded and configured with bpftool as its own loader does it (an LRU per possible
+CPU in lru_mapping, one VIP with julier's ipip backends and ring size, the next hop
+MAC in ctl_array), on eth2 as it ships and on eth3 with its new-connection flood
+limit compiled out (MAX_CONN_RATE). The same rounds time it on the ipip traffic:
+`katran_ipip_est` (eth2), `katran_ipip_new` (eth3: every miss writes the LRU) and
+`katran_ipip_new_over_limit` (eth2 held over its flood limit: misses skip the LRU
+write, for >= 95 % of a round's packets). Each is proven by Katran's own counters:
+XDP_TX and its total grew by exactly the run_cnt growth, no drop or pass, the VIP
+counted every packet, no fallback LRU, no LRU miss in `_est` rounds and >= 99.9 %
+misses in `_new` rounds. Without the sources the Katran figures are skipped, and
+the output says so.
+
   bench_e2e.py --build BUILD_DIR [--quick] [--json FILE]
 
-Needs root; everything lives in two namespaces and one pin directory of this run's
+Needs root; everything lives in two namespaces and pin directories of this run's
 own, removed on exit, failure and SIGTERM; the sysctl gets its old value back.
 """
 from __future__ import annotations
@@ -41,6 +55,7 @@ import tempfile
 import time
 
 from julier import Julierd
+from katran import Katran, katran_source
 from topo import Fail, Host, catalogue_header, fresh_namespace, run, write_figures
 
 LB4, LB6 = "198.18.0.2", "2001:db8::2"
@@ -58,6 +73,23 @@ PATHS = {
     "v4_tcp_ipip_new": ("ipipnew", "198.19.0.5", 80, "tcp", "ipip", 4, True),
 }
 STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
+MAX_FLOWS = 1048576  # julier's connection table; Katran's LRUs hold as many in all
+
+# Katran beside julier's ipip path: the same VIP, port, backends and ring size, on
+# eth2 (built as it ships, with its new-connection flood limit) and eth3 (the limit
+# compiled out). name -> (instance, new flows, the julier path it is compared with)
+KATRAN_PATHS = {
+    "katran_ipip_est": ("shipped", False, "v4_tcp_ipip_est"),
+    "katran_ipip_new": ("nolimit", True, "v4_tcp_ipip_new"),
+    "katran_ipip_new_over_limit": ("shipped", True, "v4_tcp_ipip_new"),
+}
+KATRAN_DEVS = {"shipped": "eth2", "nolimit": "eth3"}
+KATRAN_VIP, KATRAN_PORT = "198.19.0.2", 80
+KATRAN_NEXT_HOP = "02:00:00:00:02:01"
+# Katran's outer IPv4 source is a fixed /16 prefix (172.16 by default) with the low
+# bits of the client's address: 198.18 here, as a u16 in network byte order.
+KATRAN_DEFINES = {"IPIP_V4_PREFIX": str(198 | 18 << 8)}
+NO_FLOOD_LIMIT = {"MAX_CONN_RATE": "0xffffffffffffffffULL"}
 
 
 def catalogue() -> str:
@@ -67,7 +99,7 @@ def catalogue() -> str:
         services.append(
             f'  - {{name: {service}, vip: "{vip}", port: {port}, protocol: {proto}, forwarding: {mode},\n'
             f'     backends: [{", ".join(f"{{address: {chr(34)}{b}{chr(34)}}}" for b in backends)}]}}')
-    limits = "max_services: 16, max_backends: 256, ring_capacity: 524288, max_flows: 1048576"
+    limits = f"max_services: 16, max_backends: 256, ring_capacity: 524288, max_flows: {MAX_FLOWS}"
     return catalogue_header(limits) + f"""# `_new` times a connection-table write on every packet: flood protection would stop
 # writing above its rate and the path would no longer be the one named.
 flood_protection: {{new_flow_rate_per_cpu: 0}}
@@ -81,6 +113,10 @@ services:
 
 def trafgen_config(dst_mac: str, src_mac: str, path: str) -> str:
     _, vip, port, proto, _, family, new = PATHS[path]
+    return trafgen_frame(dst_mac, src_mac, vip, port, proto, family, new)
+
+
+def trafgen_frame(dst_mac: str, src_mac: str, vip: str, port: int, proto: str, family: int, new: bool) -> str:
     if family == 4:
         # A new flow every packet: random low 16 bits of 198.18.x.y and source port.
         ip = (f"ipv4(sa={CLIENT4}, sa[2:2]=drnd(), da={vip}, ttl=64, df)" if new
@@ -108,13 +144,18 @@ class Bench:
         self.workdir = tempfile.mkdtemp(prefix="julier-bench-e2e-")
         self.jd: Julierd | None = None
         self.old_stats: str | None = None
+        self.katran_src = katran_source()
+        self.katran: dict[str, Katran] = {}
+        self.katran_pins = f"/sys/fs/bpf/julier-bench-e2e-katran-{os.getpid()}"
+        self.katran_lru = 0
 
     # -- setup and cleanup -----------------------------------------------------
     def setup(self) -> None:
         for ns in (self.gen, self.lb):
             self.namespaces.append(ns)
             fresh_namespace(ns)
-        for dev in ("eth0", "eth1"):
+        devs = ["eth0", "eth1"] + (list(KATRAN_DEVS.values()) if self.katran_src else [])
+        for dev in devs:
             run("ip", "-n", self.gen, "link", "add", dev, "type", "veth", "peer", "name", dev, "netns", self.lb)
             # The generator needs no stack: no IPv6 router or listener reports reach
             # the programs under test, so their run counts are the generator's packets.
@@ -122,7 +163,7 @@ class Bench:
             run("ip", "-n", self.gen, "link", "set", dev, "up")
         run("ip", "-n", self.lb, "addr", "add", f"{LB4}/24", "dev", "eth0")
         run("ip", "-n", self.lb, "-6", "addr", "add", f"{LB6}/64", "dev", "eth0", "nodad")
-        for dev in ("eth0", "eth1"):
+        for dev in devs:
             run("ip", "-n", self.lb, "link", "set", dev, "up")
         # Backends need a next hop, not a host: permanent neighbour entries.
         for i, addr in enumerate(BACKENDS4 + BACKENDS6):
@@ -143,10 +184,29 @@ class Bench:
             if not weights or any(w <= 0 or problem for w, problem in weights.values()):
                 raise Fail(f"service {service}: backends not all in the ring: {weights}")
 
+        if self.katran_src:
+            self.setup_katran()
+
         with open(STATS_SYSCTL) as f:
             self.old_stats = f.read().strip()
         with open(STATS_SYSCTL, "w") as f:
             f.write("1\n")
+
+    def setup_katran(self) -> None:
+        """Katran as it ships on eth2 and with its flood limit compiled out on eth3;
+        the second uses the first one's VIP, reals, ring and next hop, and has LRUs
+        and counters of its own."""
+        netns = f"/var/run/netns/{self.lb}"
+        for instance, defines in (("shipped", KATRAN_DEFINES), ("nolimit", {**KATRAN_DEFINES, **NO_FLOOD_LIMIT})):
+            k = Katran(self.katran_src, self.workdir, os.path.join(self.katran_pins, instance), self.lb,
+                       KATRAN_DEVS[instance], f"katran_{instance}", defines, share=self.katran.get("shipped"))
+            self.katran[instance] = k
+            k.build()
+            k.load()
+            self.katran_lru = k.configure(KATRAN_VIP, KATRAN_PORT, BACKENDS4, KATRAN_NEXT_HOP, MAX_FLOWS)
+            k.attach(netns)
+            if self.prog_id(k.dev) != k.prog_id:
+                raise Fail(f"{k.dev} does not run Katran's program {k.prog_id}")
 
     def close(self) -> None:
         if self.old_stats is not None:
@@ -162,6 +222,11 @@ class Bench:
         for ns in reversed(self.namespaces):
             run("ip", "netns", "del", ns, check=False, quiet=True)
         self.namespaces = []
+        # The namespace took Katran's programs off their veths; the pins hold the rest.
+        for k in self.katran.values():
+            k.close()
+        self.katran = {}
+        subprocess.run(["rm", "-rf", self.katran_pins])
         subprocess.run(["rm", "-rf", self.workdir])
 
     # -- readings --------------------------------------------------------------
@@ -210,22 +275,39 @@ class Bench:
                    if line.strip().split(":")[0].endswith(("_xdp_tx", "_xdp_tx_errors")))
 
     # -- traffic ---------------------------------------------------------------
-    def send(self, dev: str, config: str, packets: int) -> None:
+    def send(self, dev: str, config: str, packets: int, poll=None) -> None:
+        """trafgen sends `packets` frames; `poll()`, when given, runs every 5 ms
+        meanwhile and once after."""
         path = os.path.join(self.workdir, "traffic.cfg")
         with open(path, "w") as f:
             f.write(config)
-        run("ip", "netns", "exec", self.gen, "trafgen", "--dev", dev, "--in", path, "--num", str(packets),
-            "--cpus", "1", "--no-sock-mem", "--notouch-irq", "--no-cpu-stats")
+        cmd = ["ip", "netns", "exec", self.gen, "trafgen", "--dev", dev, "--in", path, "--num", str(packets),
+               "--cpus", "1", "--no-sock-mem", "--notouch-irq", "--no-cpu-stats"]
+        if poll is None:
+            run(*cmd)
+        else:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            while proc.poll() is None:
+                poll()
+                time.sleep(0.005)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.read().strip()}")
         time.sleep(0.05)  # the receiving veth's NAPI run finishes after trafgen returns
+        if poll is not None:
+            poll()
 
     # -- the benchmark ---------------------------------------------------------
     def measure(self) -> dict[str, float]:
         rounds = 3 if self.quick else 9
         packets = 40_000 if self.quick else 400_000
         lb_prog, trivial_prog = self.prog_id("eth0"), self.prog_id("eth1")
-        macs = {dev: (self.mac(self.lb, dev), self.mac(self.gen, dev)) for dev in ("eth0", "eth1")}
+        devs = ["eth0", "eth1", *(k.dev for k in self.katran.values())]
+        macs = {dev: (self.mac(self.lb, dev), self.mac(self.gen, dev)) for dev in devs}
         configs = {p: trafgen_config(*macs["eth0"], p) for p in PATHS}
         trivial_config = trafgen_config(*macs["eth1"], "v4_tcp_l2_est")
+        katran_paths = KATRAN_PATHS if self.katran else {}
+        for p, (instance, new, _) in katran_paths.items():
+            configs[p] = trafgen_frame(*macs[self.katran[instance].dev], KATRAN_VIP, KATRAN_PORT, "tcp", 4, new)
         reasons = self.counter_ids()
         service_ids = self.service_ids()
 
@@ -241,9 +323,23 @@ class Bench:
             if after - before != n_est:
                 raise Fail(f"{p}: {2 * n_est} packets over {n_est} flows made {after - before} new flows, "
                            f"expected {n_est}")
+        for p, (instance, new, _) in katran_paths.items():
+            if new:
+                continue
+            k = self.katran[instance]
+            before = k.stats()
+            self.send(k.dev, configs[p], 2 * n_est)
+            misses = self.katran_grew(k, before, k.stats(), "LRU_CNTRS", "v2")
+            if misses != n_est:
+                raise Fail(f"{p}: {2 * n_est} packets over {n_est} flows missed Katran's LRU {misses} times, "
+                           f"expected {n_est}")
 
-        ns = {p: [] for p in ["trivial_xdp_tx", *PATHS]}
-        ratios = {p: [] for p in PATHS}
+        ns = {p: [] for p in ["trivial_xdp_tx", *PATHS, *katran_paths]}
+        ratios = {p: [] for p in [*PATHS, *katran_paths]}
+        to_katran = {p: [] for p in katran_paths}
+        skipped: list[float] = []
+        over_limit = FloodForcer(self.katran["shipped"].flood_window(), self.katran["shipped"].flood_limit()) \
+            if katran_paths else None
         for r in range(rounds):
             t0, c0 = self.prog_stats(trivial_prog)
             x0 = self.xdp_tx("eth1")
@@ -264,28 +360,102 @@ class Bench:
                 runs = rc1 - rc0
                 self.prove(p, runs, packets, new, before, after, sid, reasons)
                 ns[p].append((rt1 - rt0) / runs)
+            for p, (instance, new, _) in katran_paths.items():
+                k = self.katran[instance]
+                forced = p == "katran_ipip_new_over_limit"
+                before, (rt0, rc0) = k.stats(), self.prog_stats(k.prog_id)
+                if forced:
+                    over_limit.start()
+                self.send(k.dev, configs[p], packets, poll=over_limit.sample if forced else None)
+                after, (rt1, rc1) = k.stats(), self.prog_stats(k.prog_id)
+                runs = rc1 - rc0
+                self.prove_katran(p, k, runs, packets, new, before, after)
+                if forced:
+                    skipped.append(over_limit.finish() / runs)
+                    if skipped[-1] < 0.95:
+                        raise Fail(f"{p}: the flood limit skipped the LRU write for {100 * skipped[-1]:.1f} % "
+                                   f"of the packets, not >= 95 %")
+                ns[p].append((rt1 - rt0) / runs)
+            for p in ratios:
                 ratios[p].append(ns[p][-1] / ns["trivial_xdp_tx"][-1])
+            for p, (*_, julier_path) in katran_paths.items():
+                to_katran[p].append(ns[julier_path][-1] / ns[p][-1])
             print(f"round {r + 1}/{rounds}: " +
                   ", ".join(f"{p} {v[-1]:.1f}" for p, v in ns.items()) + " ns/packet", flush=True)
 
         out = {f"e2e.{p}.ns_per_pkt": statistics.median(v) for p, v in ns.items()}
         # Program sizes after verification (8 bytes per BPF instruction) and after JIT.
-        for name, prog in (("forwarder", lb_prog), ("trivial_xdp_tx", trivial_prog)):
+        progs = [("forwarder", lb_prog), ("trivial_xdp_tx", trivial_prog)]
+        if self.katran:
+            progs.append(("katran", self.katran["shipped"].prog_id))
+        for name, prog in progs:
             info = json.loads(run("bpftool", "prog", "show", "id", str(prog), "--json").stdout)
             out[f"e2e.{name}.xlated_insns"] = int(info["bytes_xlated"]) // 8
             out[f"e2e.{name}.jited_bytes"] = int(info["bytes_jited"])
         for p, v in ratios.items():
             out[f"e2e.{p}.ratio_to_trivial"] = statistics.median(v)
+        # julier's ns/packet over Katran's on the same kind of traffic, per round.
+        names = {"katran_ipip_est": "e2e.v4_tcp_ipip_est.ratio_to_katran",
+                 "katran_ipip_new": "e2e.v4_tcp_ipip_new.ratio_to_katran",
+                 "katran_ipip_new_over_limit": "e2e.v4_tcp_ipip_new.ratio_to_katran_over_limit"}
+        for p, v in to_katran.items():
+            out[names[p]] = statistics.median(v)
+        if over_limit is not None:
+            over_limit.window.close()
+            # Share of the over-limit rounds' packets whose LRU write was skipped (at
+            # least), median over rounds.
+            out["e2e.katran_ipip_new_over_limit.skipped_share"] = statistics.median(skipped)
         print(f"\nreal traffic (trafgen, {packets} packets per path "
               f"per round, {rounds} rounds), kernel BPF run-time statistics\n")
-        print(f"{'path':<24} {'ns/packet':>10} {'ratio':>8}")
+        print(f"{'path':<28} {'ns/packet':>10} {'ratio':>8}")
         for p in ns:
             ratio = out.get(f"e2e.{p}.ratio_to_trivial")
-            print(f"{p:<24} {out[f'e2e.{p}.ns_per_pkt']:>10.1f} {ratio if ratio else 1.0:>8.2f}")
+            print(f"{p:<28} {out[f'e2e.{p}.ns_per_pkt']:>10.1f} {ratio if ratio else 1.0:>8.2f}")
         print(f"\nforwarder: {out['e2e.forwarder.xlated_insns']} BPF instructions, "
               f"{out['e2e.forwarder.jited_bytes']} bytes of machine code; trivial program: "
               f"{out['e2e.trivial_xdp_tx.xlated_insns']} instructions")
+        if not katran_paths:
+            print("katran: skipped, no sources (set KATRAN_SRC, or put them in ../shared/peers/katran "
+                  "next to the repository): no e2e.katran_* figures")
+            return out
+        limit = self.katran["shipped"].consts["MAX_CONN_RATE"]
+        print(f"\njulier beside Katran (balancer_ingress, {out['e2e.katran.xlated_insns']} BPF instructions; "
+              f"one VIP, {len(BACKENDS4)} reals, ring {self.katran['shipped'].consts['RING_SIZE']}, "
+              f"{self.katran_lru} LRU entries per CPU):")
+        print(f"{'julier path':<20} {'julier':>8} {'katran path':<30} {'katran':>8} {'julier/katran':>14}")
+        for p, (_, _, jp) in katran_paths.items():
+            print(f"{jp:<20} {out[f'e2e.{jp}.ns_per_pkt']:>8.1f} {p:<30} {out[f'e2e.{p}.ns_per_pkt']:>8.1f} "
+                  f"{out[names[p]]:>14.2f}")
+        print(f"flood limits: julier's off (new_flow_rate_per_cpu: 0); katran_ipip_new: Katran's limit compiled "
+              f"out (every miss writes the LRU, as below {limit} new flows/s per CPU); katran_ipip_new_over_limit: "
+              f"Katran as it ships, held over its limit, LRU write skipped for at least "
+              f"{', '.join(f'{100 * v:.1f}' for v in skipped)} % of the packets per round")
         return out
+
+    def katran_grew(self, k: Katran, before, after, counter: str, field: str = "v1") -> int:
+        i = k.consts["MAX_VIPS"] + k.consts[counter]
+        return int(after[i][field]) - int(before[i][field])
+
+    def prove_katran(self, path: str, k: Katran, runs: int, packets: int, new: bool, before, after) -> None:
+        """Katran's own counters: every run ended in XDP_TX on the VIP's forwarding
+        path through a per-CPU LRU; `_est` runs all hit the LRU, `_new` runs missed."""
+        if runs < packets // 2:
+            raise Fail(f"{path}: {runs} Katran runs for {packets} packets sent")
+        grew = {c: self.katran_grew(k, before, after, c) for c in
+                ("XDP_TOTAL_CNTR", "XDP_TX_CNTR", "XDP_DROP_CNTR", "XDP_PASS_CNTR", "FALLBACK_LRU_CNTR")}
+        if grew["XDP_TX_CNTR"] != runs or grew["XDP_TOTAL_CNTR"] != runs:
+            raise Fail(f"{path}: Katran's XDP_TX counter grew by {grew['XDP_TX_CNTR']} (total "
+                       f"{grew['XDP_TOTAL_CNTR']}), the program ran {runs} times")
+        if grew["XDP_DROP_CNTR"] or grew["XDP_PASS_CNTR"] or grew["FALLBACK_LRU_CNTR"]:
+            raise Fail(f"{path}: other Katran verdicts or the fallback LRU during the round: {grew}")
+        vip = int(after[0]["v1"]) - int(before[0]["v1"])  # vip_num 0
+        if vip != runs:
+            raise Fail(f"{path}: Katran's VIP counted {vip} packets of {runs}")
+        misses = self.katran_grew(k, before, after, "LRU_CNTRS", "v2")
+        if not new and misses != 0:
+            raise Fail(f"{path}: {misses} LRU misses in a round of established traffic")
+        if new and misses < 0.999 * runs:
+            raise Fail(f"{path}: {misses} LRU misses for {runs} packets (< 99.9 %)")
 
     def service_ids(self) -> dict[str, int]:
         """Service id by service name, from the live side of the pinned jl_vips."""
@@ -347,6 +517,44 @@ class Bench:
             raise Fail(f"{path}: {flows} new flows in a round of established traffic")
         if new and flows < 0.999 * runs:
             raise Fail(f"{path}: {flows} new flows for {runs} packets (< 99.9 %)")
+
+
+class FloodForcer:
+    """Holds Katran over its flood limit during a round and counts, at least, the
+    LRU writes the limit skipped. Katran keeps per CPU the number of new flows in the
+    current one-second window (v1) and the window's start (v2); a new flow that finds
+    v1 above the limit skips its LRU write. The round starts with every CPU's window
+    at the limit (the state 125 000 new flows in the last second leave); the window
+    is sampled every 5 ms while traffic runs, and one the program restarted (a second
+    went by) is set to the limit again. A window's new flows above the limit are its
+    skipped writes (short by the flows of the last 5 ms before a restart at most)."""
+
+    def __init__(self, window, limit: int):
+        self.window, self.limit = window, limit
+        self.last: list[tuple[int, int]] = []
+        self.skipped = 0
+
+    def start(self) -> None:
+        now = time.monotonic_ns()
+        self.last = [(self.limit, now)] * self.window.cpus
+        self.window.write(self.last)
+        self.skipped = 0
+
+    def sample(self) -> None:
+        values = self.window.read()
+        restarted = False
+        for cpu, (v1, v2) in enumerate(values):
+            if v2 != self.last[cpu][1]:
+                self.skipped += max(0, self.last[cpu][0] - self.limit)
+                values[cpu] = (self.limit, v2)
+                restarted = True
+        if restarted:
+            self.window.write(values)
+        self.last = values
+
+    def finish(self) -> int:
+        self.sample()
+        return self.skipped + sum(max(0, v1 - self.limit) for v1, _ in self.last)
 
 
 def main() -> int:
