@@ -191,8 +191,8 @@ JL_PICK_INLINE __u32 jl_ring_hash(const struct jl_flow_key *f, __u16 vip_flags)
  * (ring_capacity slots per side). Returns 0, or -1 if the service's ring does not
  * fit in the side's capacity (a corrupt catalogue). The caller checks
  * ring_size != 0. */
-JL_PICK_INLINE int jl_ring_index(const struct jl_vip *vip, __u32 side, __u32 hash, __u32 ring_capacity,
-                                 __u32 *index)
+JL_PICK_INLINE int jl_ring_index(const struct jl_vip *vip, __u32 side, __u32 hash,
+                                 __u32 ring_capacity, __u32 *index)
 {
 	__u32 slot = hash % vip->ring_size;
 	__u32 pos = vip->ring_offset + slot;
@@ -228,7 +228,8 @@ JL_PICK_INLINE int jl_backend_serves(const struct jl_backend *be, __u32 service_
  * is of this service and its backend serves the service and keeps flows
  * (JL_BACKEND_F_KEEP_FLOWS: up or draining). `be` is the entry's backend on the live
  * side (NULL if out of range). */
-JL_PICK_INLINE int jl_flow_keeps(__u32 entry_service_id, const struct jl_backend *be, __u32 service_id)
+JL_PICK_INLINE int jl_flow_keeps(__u32 entry_service_id, const struct jl_backend *be,
+                                 __u32 service_id)
 {
 	return entry_service_id == service_id && jl_backend_serves(be, service_id) &&
 	       (be->flags & JL_BACKEND_F_KEEP_FLOWS);
