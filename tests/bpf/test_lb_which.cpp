@@ -31,9 +31,9 @@ struct Config {
 };
 
 const Config kConfigs[] = {
-    {"l2 v4", JL_MODE_L2, false, false},         {"l2 v6", JL_MODE_L2, true, true},
-    {"ipip", JL_MODE_IPIP, false, false},        {"ip6ip6", JL_MODE_IP6IP6, true, true},
-    {"ip4in6", JL_MODE_IP4IN6, false, true},     {"gue v4", JL_MODE_GUE, false, false},
+    {"l2 v4", JL_MODE_L2, false, false},        {"l2 v6", JL_MODE_L2, true, true},
+    {"ipip", JL_MODE_IPIP, false, false},       {"ip6ip6", JL_MODE_IP6IP6, true, true},
+    {"ip4in6", JL_MODE_IP4IN6, false, true},    {"gue v4", JL_MODE_GUE, false, false},
     {"gue v6 in v4", JL_MODE_GUE, true, false},
 };
 
@@ -85,7 +85,8 @@ Flow random_flow(bool v6, std::mt19937& gen) {
         std::snprintf(src, sizeof(src), "2001:db8:%x::%x:%x", rng() % 0xffff, rng() % 0xffff, rng() % 0xffff);
     else
         std::snprintf(src, sizeof(src), "198.18.%u.%u", rng() % 256, rng() % 256);
-    return {src, static_cast<uint16_t>(1024 + rng() % 64000), static_cast<uint8_t>(rng() % 2 ? IPPROTO_TCP : IPPROTO_UDP)};
+    return {src, static_cast<uint16_t>(1024 + rng() % 64000),
+            static_cast<uint8_t>(rng() % 2 ? IPPROTO_TCP : IPPROTO_UDP)};
 }
 
 Bytes frame_of(const Flow& f, const std::string& vip) {
@@ -199,9 +200,12 @@ TEST_CASE("lb which: no service, and a service without a usable backend", "[lb][
     const FlowPick drops = pick_flow(maps, flow_key(kClient4, kVip4, 1000, 80, IPPROTO_TCP), 0);
     CHECK(drops.vip);
     CHECK_FALSE(drops.backend);
-    expect_drop(lb, [] {
-        Packet p;
-        p.eth(kLbMac, kPeerMac).ipv4(kClient4, kVip4).tcp(1000, 80).flags(kTcpSyn);
-        return p.build();
-    }(), JL_CNT_DROP_NO_BACKEND);
+    expect_drop(
+        lb,
+        [] {
+            Packet p;
+            p.eth(kLbMac, kPeerMac).ipv4(kClient4, kVip4).tcp(1000, 80).flags(kTcpSyn);
+            return p.build();
+        }(),
+        JL_CNT_DROP_NO_BACKEND);
 }
