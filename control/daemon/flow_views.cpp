@@ -66,8 +66,7 @@ protocol::FlowsResult flow_counts(const FlowNames& names, const flows::Census& c
         auto row = names.services.at(id).row;
         row.flows = census.of_service(id);
         out.services.push_back(std::move(row));
-        for (auto it = names.backends.lower_bound({id, 0}); it != names.backends.end() && it->first.first == id;
-             ++it) {
+        for (auto it = names.backends.lower_bound({id, 0}); it != names.backends.end() && it->first.first == id; ++it) {
             if (filter.backend_id && *filter.backend_id != it->first.second) continue;
             auto b = it->second;
             b.flows = census.of_backend(id, it->first.second);
@@ -90,7 +89,9 @@ protocol::FlowInfo flow_info(const flows::FlowEntry& e, const FlowNames& names) 
 }
 
 std::size_t flow_info_bytes(const flows::FlowEntry& entry, const FlowNames& names) {
-    return nlohmann::json(flow_info(entry, names)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() +
+    return nlohmann::json(flow_info(entry, names))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+               .size() +
            1;
 }
 

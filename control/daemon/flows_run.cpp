@@ -29,9 +29,7 @@ constexpr std::chrono::seconds kFirstFlowCensus{1};
 
 std::string peer_text(const Peer& peer) { return fmt::format("peer_pid={} peer_uid={}", peer.pid, peer.uid); }
 
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
 
@@ -181,8 +179,8 @@ Reply Daemon::purge(const protocol::Request& request, const Peer& peer) {
             } catch (const std::exception& e) {
                 spdlog::error("control command=purge service={} backend={} removed={} error={}", kv(done.service),
                               kv(done.backend), done.removed, kv(e.what()));
-                result = Reply{protocol::failure(fmt::format("purge failed after removing {} entries: {}",
-                                                             done.removed, e.what())),
+                result = Reply{protocol::failure(
+                                   fmt::format("purge failed after removing {} entries: {}", done.removed, e.what())),
                                {}};
             }
             asio::post(io_, [answer, result = std::move(result)]() mutable { answer(std::move(result)); });

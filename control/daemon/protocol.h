@@ -54,12 +54,12 @@ struct Request {
     // 0 = kDefaultFlowLimit), from the cursor `after` of the previous page
     bool list = false;
     std::uint32_t limit = 0;
-    std::string after;
+    std::string after{};
     // which: the flow as the client sends it: "tcp" or "udp", "ADDRESS:PORT" each
     // ("[IPv6]:PORT")
-    std::string protocol;
-    std::string client;
-    std::string vip;
+    std::string protocol{};
+    std::string client{};
+    std::string vip{};
 };
 
 // Exactly one of `request` and `error` is meaningful.

@@ -27,14 +27,20 @@ std::vector<prometheus::MetricFamily> FlowMetrics::Collect() const {
         table = table_;
     }
     std::vector<prometheus::MetricFamily> out;
-    if (!reading) return out;  // no census yet
-    const auto& census = reading->census;
     auto service_flows = make_family(spec::service_flows);
     auto backend_flows = make_family(spec::backend_flows);
+    if (!reading) {
+        // No census yet: the families without samples.
+        for (const auto* s :
+             {&spec::service_flows, &spec::backend_flows, &spec::flow_table_entries, &spec::flow_table_max_entries,
+              &spec::flow_table_fill_ratio, &spec::flow_census_duration, &spec::flow_census_timestamp})
+            out.push_back(make_family(*s));
+        return out;
+    }
+    const auto& census = reading->census;
     if (table) {
         for (const auto& s : table->services) {
-            add_sample(service_flows,
-                       {{"service", s.name}, {"vip", s.vip}, {"port", s.port}, {"protocol", s.protocol}},
+            add_sample(service_flows, {{"service", s.name}, {"vip", s.vip}, {"port", s.port}, {"protocol", s.protocol}},
                        static_cast<double>(census.of_service(s.id)));
             for (const auto& b : s.backends) {
                 add_sample(backend_flows, {{"service", s.name}, {"backend", b.address}},
@@ -47,9 +53,9 @@ std::vector<prometheus::MetricFamily> FlowMetrics::Collect() const {
     auto max = make_family(spec::flow_table_max_entries);
     add_sample(max, {}, reading->max_flows);
     auto fill = make_family(spec::flow_table_fill_ratio);
-    add_sample(fill, {},
-               reading->max_flows == 0 ? 0.0
-                                       : static_cast<double>(census.entries) / static_cast<double>(reading->max_flows));
+    add_sample(
+        fill, {},
+        reading->max_flows == 0 ? 0.0 : static_cast<double>(census.entries) / static_cast<double>(reading->max_flows));
     auto duration = make_family(spec::flow_census_duration);
     add_sample(duration, {}, reading->duration_seconds);
     auto time = make_family(spec::flow_census_timestamp);
