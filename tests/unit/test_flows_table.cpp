@@ -75,8 +75,7 @@ plan::Plan two_services() {
 
 TEST_CASE("flows: the census counts entries per service and backend", "[flows]") {
     flows::Census census;
-    std::vector<FlowEntry> entries{entry(1, 1, 10), entry(2, 1, 10), entry(3, 1, 11), entry(4, 2, 20),
-                                   entry(5, 7, 70)};
+    std::vector<FlowEntry> entries{entry(1, 1, 10), entry(2, 1, 10), entry(3, 1, 11), entry(4, 2, 20), entry(5, 7, 70)};
     census.add(entries);
     CHECK(census.entries == 5);
     CHECK(census.of_service(1) == 3);
