@@ -68,10 +68,9 @@ JL_INLINE enum jl_counter jl_choose(const struct jl_flow_key *flow, const struct
 	if (c->be)
 		return JL_CHOSEN;
 	c->remember = 1;
-	if (vip->flags & JL_VIP_F_SOURCE_AFFINITY) {
-		ring_hash = jl_hash_source(flow);
-	} else {
-		c->hash = ring_hash = jl_hash_flow(flow);
+	ring_hash = jl_ring_hash(flow, vip->flags);
+	if (!(vip->flags & JL_VIP_F_SOURCE_AFFINITY)) {
+		c->hash = ring_hash; /* the 5-tuple hash: reused as outer-header entropy */
 		c->hash_valid = 1;
 	}
 	return jl_pick(vip, side, ring_hash, c);

@@ -23,6 +23,37 @@ using julier::cli::ClientError;
 constexpr int kExitRefused = 1;
 constexpr int kExitUnreachable = 2;
 
+// The command line that shows the page after this one.
+std::string more_command(const protocol::Request& request, const nlohmann::json& result) {
+    const auto next = result.value("next", std::string{});
+    if (next.empty()) return {};
+    std::string out = "julierctl flows";
+    if (!request.service.empty()) out += " " + request.service;
+    if (!request.backend.empty()) out += " " + request.backend;
+    out += " --list";
+    if (request.limit != 0) out += fmt::format(" --limit {}", request.limit);
+    return out + " --after " + next;
+}
+
+// `flows --list`: pages until `limit` entries are there or the table ended (a page
+// is smaller than asked when its entries would not fit in one protocol line).
+protocol::Response call_list(julier::cli::ControlClient& client, protocol::Request request) {
+    const std::uint32_t want = request.limit != 0 ? request.limit : protocol::kDefaultFlowLimit;
+    protocol::FlowList all;
+    for (;;) {
+        request.limit = static_cast<std::uint32_t>(want - all.flows.size());
+        auto response = client.call(request);
+        if (!response.ok) return response;
+        auto page = response.result.get<protocol::FlowList>();
+        all.flows.insert(all.flows.end(), page.flows.begin(), page.flows.end());
+        all.scanned += page.scanned;
+        all.next = page.next;
+        if (page.next.empty() || all.flows.size() >= want) break;
+        request.after = page.next;
+    }
+    return protocol::success(all);
+}
+
 std::string render(const protocol::Request& request, const nlohmann::json& result) {
     using julier::cli::render_backends;
     using julier::cli::render_services;
@@ -36,6 +67,12 @@ std::string render(const protocol::Request& request, const nlohmann::json& resul
                                              request.command == protocol::Command::drain);
         case protocol::Command::reload: return julier::cli::render_reload(result.get<protocol::ReloadResult>());
         case protocol::Command::teardown: return julier::cli::render_teardown(result.get<protocol::TeardownResult>());
+        case protocol::Command::flows:
+            if (request.list)
+                return julier::cli::render_flow_list(result.get<protocol::FlowList>(), more_command(request, result));
+            return julier::cli::render_flows(result.get<protocol::FlowsResult>());
+        case protocol::Command::which: return julier::cli::render_which(result.get<protocol::WhichResult>());
+        case protocol::Command::purge: return julier::cli::render_purge(result.get<protocol::PurgeResult>());
     }
     return result.dump(2) + "\n";
 }
@@ -44,7 +81,11 @@ int run(const std::string& socket, const protocol::Request& request, bool json) 
     protocol::Response response;
     try {
         julier::cli::ControlClient client(socket);
-        response = client.call(request);
+        response = request.command == protocol::Command::flows && request.list ? call_list(client, request)
+                                                                               : client.call(request);
+    } catch (const nlohmann::json::exception& e) {
+        fmt::print(stderr, "julierctl: cannot read julierd's answer ({})\n", e.what());
+        return kExitUnreachable;
     } catch (const ClientError& e) {
         fmt::print(stderr, "julierctl: {}\n", e.what());
         if (socket == julier::cli::kDefaultSocket) {
@@ -106,9 +147,28 @@ int main(int argc, char** argv) {
     undrain->add_option("backend", request.backend, "Backend address")->required();
     command(protocol::Command::reload, "Re-read the catalogue and apply it (like SIGHUP), report the result");
     command(protocol::Command::teardown, "Detach the forwarder, remove its pins and stop julierd");
+    auto* flows = command(protocol::Command::flows, "Connection-table entries per service and backend, or --list them");
+    flows->add_option("service", request.service, "Only this service");
+    flows->add_option("backend", request.backend, "Only this backend of the service");
+    flows->add_flag("--list", request.list, "List the entries instead of counting them");
+    flows->add_option("--limit", request.limit, "Entries to list at most")
+        ->check(CLI::Range(1u, protocol::kMaxFlowLimit))
+        ->default_str(std::to_string(protocol::kDefaultFlowLimit));
+    flows->add_option("--after", request.after, "Go on after the last page (the cursor `more:` printed)");
+    auto* which = command(protocol::Command::which, "The backend a flow uses (its entry) or would get (the ring)");
+    which->add_option("protocol", request.protocol, "tcp or udp")->required()->check(CLI::IsMember({"tcp", "udp"}));
+    which->add_option("client", request.client, "CLIENT:PORT ([IPv6]:PORT)")->required();
+    which->add_option("vip", request.vip, "VIP:PORT ([IPv6]:PORT)")->required();
+    auto* purge = command(protocol::Command::purge, "Remove the connection-table entries of a service or one backend");
+    purge->add_option("service", request.service, "Service name")->required();
+    purge->add_option("backend", request.backend, "Only the entries of this backend");
 
     try {
         app.parse(argc, argv);
+        if (request.command == protocol::Command::flows && !request.list &&
+            (request.limit != 0 || !request.after.empty())) {
+            throw CLI::ValidationError("--limit and --after", "need --list");
+        }
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }

@@ -206,4 +206,72 @@ std::string render_teardown(const daemon::protocol::TeardownResult& r) {
                        r.detached.empty() ? std::string("no interface") : join(r.detached, ", "), r.pin_dir);
 }
 
+std::string render_flows(const daemon::protocol::FlowsResult& r) {
+    using A = Table::Align;
+    Table services({{"SERVICE"}, {"VIP"}, {"PORT", A::right}, {"PROTO"}, {"FLOWS", A::right}});
+    for (const auto& s : r.services) {
+        services.add_row({s.service, s.vip, s.port == 0 ? std::string("*") : std::to_string(s.port), s.protocol,
+                          std::to_string(s.flows)});
+    }
+    Table backends({{"SERVICE"}, {"BACKEND"}, {"STATE"}, {"FLOWS", A::right}});
+    for (const auto& b : r.backends) {
+        backends.add_row({b.service, b.backend, std::string(plan::state_word(b.state)), std::to_string(b.flows)});
+    }
+    std::string out = services.render() + "\n" + backends.render() + "\n";
+    const double fill = r.max_flows == 0 ? 0.0 : 100.0 * static_cast<double>(r.entries) / r.max_flows;
+    out += fmt::format("connection table: {} entries of {} ({:.1f}% full)", r.entries, r.max_flows, fill);
+    if (r.unplanned > 0) out += fmt::format(", {} of services or backends no longer configured", r.unplanned);
+    return out + "\n";
+}
+
+std::string render_flow_list(const daemon::protocol::FlowList& list, const std::string& more) {
+    using A = Table::Align;
+    // Idle time and state only when the forwarder's entries carry them.
+    const bool idle =
+        std::any_of(list.flows.begin(), list.flows.end(), [](const auto& f) { return f.idle_seconds >= 0; });
+    const bool state =
+        std::any_of(list.flows.begin(), list.flows.end(), [](const auto& f) { return !f.state.empty(); });
+    std::vector<Table::Column> columns{{"PROTO"}, {"CLIENT"}, {"VIP"}, {"SERVICE"}, {"BACKEND"}};
+    if (idle) columns.push_back({"IDLE", A::right});
+    if (state) columns.push_back({"STATE"});
+    Table table(std::move(columns));
+    for (const auto& f : list.flows) {
+        std::vector<std::string> row{f.protocol, f.client, f.vip, f.service.empty() ? "-" : f.service,
+                                     f.backend.empty() ? "-" : f.backend};
+        if (idle) row.push_back(f.idle_seconds < 0 ? "-" : format_duration(f.idle_seconds));
+        if (state) row.push_back(f.state.empty() ? "-" : f.state);
+        table.add_row(std::move(row));
+    }
+    std::string out = table.render();
+    if (!list.next.empty() && !more.empty()) out += fmt::format("more: {}\n", more);
+    return out;
+}
+
+std::string render_which(const daemon::protocol::WhichResult& r) {
+    if (r.service.empty() && r.chosen_by == "none" && r.ring_backend.empty() && r.entry_backend.empty()) {
+        return "no service takes this flow: the forwarder passes it to the kernel\n";
+    }
+    const std::string hash = fmt::format("hash {:#010x} of the {}", r.hash,
+                                         r.source_affinity ? "source address (source affinity)" : "5-tuple");
+    std::string out;
+    if (r.chosen_by == "entry") {
+        out = fmt::format("{}: backend {} (its connection-table entry)\n", r.service, r.backend);
+        out += fmt::format("a new flow would get {} ({})\n", r.ring_backend.empty() ? "-" : r.ring_backend, hash);
+    } else if (r.chosen_by == "ring") {
+        out = fmt::format("{}: backend {} (the ring's pick, {})\n", r.service, r.backend, hash);
+        out += r.entry_backend.empty()
+                   ? std::string("no connection-table entry: its next packet makes one\n")
+                   : fmt::format("its entry names {}, which no longer takes the flow: the next packet re-picks\n",
+                                 r.entry_backend);
+    } else {
+        out = fmt::format("{}: dropped: the service has no usable backend\n", r.service);
+    }
+    return out;
+}
+
+std::string render_purge(const daemon::protocol::PurgeResult& r) {
+    return fmt::format("{}{}: removed {} connection-table entr{}\n", r.service,
+                       r.backend.empty() ? "" : " " + r.backend, r.removed, r.removed == 1 ? "y" : "ies");
+}
+
 }  // namespace julier::cli

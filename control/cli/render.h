@@ -39,5 +39,10 @@ std::string render_backends(const std::vector<daemon::protocol::BackendInfo>& ba
 std::string render_reload(const daemon::protocol::ReloadResult& result);
 std::string render_drain(const daemon::protocol::DrainResult& result, bool drain);
 std::string render_teardown(const daemon::protocol::TeardownResult& result);
+std::string render_flows(const daemon::protocol::FlowsResult& result);
+// `more` is the command line that shows the next page (empty when the table ended).
+std::string render_flow_list(const daemon::protocol::FlowList& list, const std::string& more);
+std::string render_which(const daemon::protocol::WhichResult& result);
+std::string render_purge(const daemon::protocol::PurgeResult& result);
 
 }  // namespace julier::cli

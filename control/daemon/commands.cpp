@@ -75,6 +75,9 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
         }
 
         case Command::teardown: return teardown(peer);
+        case Command::flows: return flows(request);
+        case Command::which: return which(request);
+        case Command::purge: return purge(request, peer);
     }
     return Reply{protocol::failure("unknown command"), {}};
 }
@@ -141,6 +144,7 @@ Reply Daemon::teardown(const Peer& peer) {
     // From here on nothing may plan, apply or read the forwarder: no health
     // checks, no scrapes, no commands; the daemon exits after answering.
     torn_down_ = true;
+    stop_flow_walker();
     reconciler_.stop();
     if (health_) health_->stop();
     metrics_http_.reset();

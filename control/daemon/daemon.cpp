@@ -61,11 +61,13 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       presume_timer_(io_),
       fleet_timer_(io_),
       interface_timer_(io_),
+      census_timer_(io_),
       control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }),
       reconciler_(io_, metrics_, [this](const std::string& reason) { update_announcements(reason); }) {}
 
 Daemon::~Daemon() {
     if (parse_thread_.joinable()) parse_thread_.join();  // its result is not applied
+    stop_flow_walker();
     reconciler_.stop();
     if (health_) health_->stop();
     control_.close();
@@ -176,6 +178,7 @@ void Daemon::start_forwarding() {
     arm_fleet_timer();
     start_netlink_watch();
     arm_interface_check();
+    start_flow_walker();
 
     const auto status =
         fmt::format("forwarding: {} services on {}, dataplane generation {}", catalogue().services.size(),
@@ -375,6 +378,7 @@ void Daemon::shutdown(std::string why) {
     presume_timer_.cancel();
     fleet_timer_.cancel();
     interface_timer_.cancel();
+    stop_flow_walker();
     if (netlink_) netlink_->stop();
     io_.stop();
 }

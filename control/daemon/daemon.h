@@ -33,6 +33,7 @@
 #include "config/catalogue.h"
 #include "config/parse.h"
 #include "daemon/control_server.h"
+#include "daemon/flow_walker.h"
 #include "daemon/netlink_watch.h"
 #include "daemon/notifier.h"
 #include "daemon/operator_drains.h"
@@ -141,6 +142,15 @@ private:
     Reply drain(const protocol::Request& request, config::BackendState desired, const Peer& peer);
     Reply teardown(const Peer& peer);
 
+    // the connection table: flows, which, purge, the census (flows_run.cpp)
+    void start_flow_walker();
+    void stop_flow_walker();
+    void arm_flow_census(std::chrono::seconds after);
+    void run_flow_census();
+    Reply flows(const protocol::Request& request);
+    Reply which(const protocol::Request& request);
+    Reply purge(const protocol::Request& request, const Peer& peer);
+
     // operator drains on disk, next to the control socket (commands.cpp)
     static std::string drains_file(const config::Catalogue& catalogue);
     static OperatorDrains load_drains(const std::string& file);
@@ -155,6 +165,7 @@ private:
     boost::asio::steady_timer presume_timer_;
     boost::asio::steady_timer fleet_timer_;
     boost::asio::steady_timer interface_timer_;
+    boost::asio::steady_timer census_timer_;
     Notifier notifier_;
     ControlServer control_;
     std::unique_ptr<health::Manager> health_;
@@ -165,6 +176,9 @@ private:
     std::unique_ptr<metrics::HttpEndpoint> metrics_http_;
     // After dataplane_ and metrics_: its worker is joined before they go.
     Reconciler reconciler_;
+    // After dataplane_ and metrics_: its walk is stopped and joined before they go.
+    std::unique_ptr<FlowWalker> flow_walker_;
+    bool census_running_ = false;  // a census is queued or walking
 
     fleet::Announcer announcer_;
     // The include file, and the withdrawal at teardown or stop (bounded, blocking).

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "flows/flow_table.h"
+
 namespace {
 
 // A field sent as a word: one the reader does not know is a json::type_error.
@@ -34,23 +36,61 @@ void from_json(const nlohmann::json& j, BackendRole& v) { v = from_word(j, role_
 namespace julier::daemon::protocol {
 namespace {
 
+// The request fields, as bits of a command's spec.
+enum Arg : unsigned {
+    kService = 1u << 0,
+    kBackend = 1u << 1,
+    kList = 1u << 2,
+    kLimit = 1u << 3,
+    kAfter = 1u << 4,
+    kProtocol = 1u << 5,
+    kClient = 1u << 6,
+    kVip = 1u << 7,
+};
+
 struct CommandSpec {
     Command command;
     std::string_view name;
-    bool takes_service;
-    bool needs_service;
-    bool needs_backend;
+    unsigned takes;  // fields it accepts
+    unsigned needs;  // of those, the ones it requires (non-empty)
 };
 
-constexpr std::array<CommandSpec, 7> kCommands{{
-    {Command::status, "status", false, false, false},
-    {Command::services, "services", false, false, false},
-    {Command::backends, "backends", true, false, false},
-    {Command::drain, "drain", true, true, true},
-    {Command::undrain, "undrain", true, true, true},
-    {Command::reload, "reload", false, false, false},
-    {Command::teardown, "teardown", false, false, false},
+constexpr std::array<CommandSpec, 10> kCommands{{
+    {Command::status, "status", 0, 0},
+    {Command::services, "services", 0, 0},
+    {Command::backends, "backends", kService, 0},
+    {Command::drain, "drain", kService | kBackend, kService | kBackend},
+    {Command::undrain, "undrain", kService | kBackend, kService | kBackend},
+    {Command::reload, "reload", 0, 0},
+    {Command::teardown, "teardown", 0, 0},
+    {Command::flows, "flows", kService | kBackend | kList | kLimit | kAfter, 0},
+    {Command::which, "which", kProtocol | kClient | kVip, kProtocol | kClient | kVip},
+    {Command::purge, "purge", kService | kBackend, kService},
 }};
+
+// The string fields: wire name, bit, member.
+struct StringField {
+    const char* name;
+    Arg bit;
+    std::string Request::*member;
+};
+constexpr std::array<StringField, 6> kStringFields{{
+    {"service", kService, &Request::service},
+    {"backend", kBackend, &Request::backend},
+    {"after", kAfter, &Request::after},
+    {"protocol", kProtocol, &Request::protocol},
+    {"client", kClient, &Request::client},
+    {"vip", kVip, &Request::vip},
+}};
+
+unsigned field_bit(std::string_view key) {
+    for (const auto& f : kStringFields) {
+        if (key == f.name) return f.bit;
+    }
+    if (key == "list") return kList;
+    if (key == "limit") return kLimit;
+    return 0;
+}
 
 const CommandSpec& spec_of(Command command) {
     for (const auto& spec : kCommands) {
@@ -120,8 +160,12 @@ std::optional<Command> command_from_name(std::string_view name) {
 std::string encode_request(const Request& request) {
     const auto& spec = spec_of(request.command);
     nlohmann::json j{{"command", spec.name}};
-    if (spec.takes_service && !request.service.empty()) j["service"] = request.service;
-    if (spec.needs_backend) j["backend"] = request.backend;
+    for (const auto& f : kStringFields) {
+        if ((spec.takes & f.bit) && ((spec.needs & f.bit) || !(request.*f.member).empty()))
+            j[f.name] = request.*f.member;
+    }
+    if ((spec.takes & kList) && request.list) j["list"] = true;
+    if ((spec.takes & kLimit) && request.limit != 0) j["limit"] = request.limit;
     return j.dump();
 }
 
@@ -142,19 +186,45 @@ DecodedRequest decode_request(std::string_view line) {
     const auto& spec = spec_of(*command);
 
     for (const auto& [key, value] : j.items()) {
-        const bool allowed =
-            key == "command" || (key == "service" && spec.takes_service) || (key == "backend" && spec.needs_backend);
+        const bool allowed = key == "command" || (spec.takes & field_bit(key)) != 0;
         if (!allowed) return reject(fmt::format("command '{}' takes no field '{}'", spec.name, key));
     }
 
     std::string error;
-    Request request{*command, read_string(j, "service", error), read_string(j, "backend", error)};
+    Request request;
+    request.command = *command;
+    for (const auto& f : kStringFields) request.*f.member = read_string(j, f.name, error);
     if (!error.empty()) return reject(std::move(error));
-    if (spec.needs_service && request.service.empty()) {
-        return reject(fmt::format("command '{}' needs a non-empty 'service'", spec.name));
+    if (auto it = j.find("list"); it != j.end()) {
+        if (!it->is_boolean()) return reject("field 'list' must be true or false");
+        request.list = it->get<bool>();
     }
-    if (spec.needs_backend && request.backend.empty()) {
-        return reject(fmt::format("command '{}' needs a non-empty 'backend'", spec.name));
+    if (auto it = j.find("limit"); it != j.end()) {
+        if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 || it->get<std::uint64_t>() > kMaxFlowLimit)
+            return reject(fmt::format("field 'limit' must be an integer from 1 to {}", kMaxFlowLimit));
+        request.limit = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+    }
+    for (const auto& f : kStringFields) {
+        if ((spec.needs & f.bit) && (request.*f.member).empty())
+            return reject(fmt::format("command '{}' needs a non-empty '{}'", spec.name, f.name));
+    }
+    if (*command == Command::flows) {
+        if (!request.backend.empty() && request.service.empty())
+            return reject("command 'flows' needs a 'service' with a 'backend'");
+        if (!request.list && (request.limit != 0 || !request.after.empty()))
+            return reject("fields 'limit' and 'after' of command 'flows' need 'list'");
+        if (!request.after.empty() && !flows::Cursor::parse(request.after))
+            return reject(fmt::format("field 'after' is not a cursor julierd gave out: '{}'", request.after));
+    }
+    if (*command == Command::which) {
+        if (!flows::parse_protocol(request.protocol))
+            return reject(fmt::format("field 'protocol' must be 'tcp' or 'udp', not '{}'", request.protocol));
+        const auto client = flows::parse_endpoint(request.client);
+        const auto vip = flows::parse_endpoint(request.vip);
+        if (!client) return reject(fmt::format("field 'client' is not ADDRESS:PORT: '{}'", request.client));
+        if (!vip) return reject(fmt::format("field 'vip' is not ADDRESS:PORT: '{}'", request.vip));
+        if (client->address.family != vip->address.family)
+            return reject("fields 'client' and 'vip' must be of one address family");
     }
     return DecodedRequest{std::move(request), {}};
 }
@@ -303,6 +373,48 @@ auto fields(Of<DrainResult>) {
     using M = DrainResult;
     return std::tuple{field("changed", &M::changed), field("backend", &M::backend)};
 }
+auto fields(Of<ServiceFlows>) {
+    using M = ServiceFlows;
+    return std::tuple{field("service", &M::service), field("vip", &M::vip), field("port", &M::port),
+                      field("protocol", &M::protocol), field("flows", &M::flows)};
+}
+auto fields(Of<BackendFlows>) {
+    using M = BackendFlows;
+    return std::tuple{field("service", &M::service), field("backend", &M::backend), field("state", &M::state),
+                      field("flows", &M::flows)};
+}
+auto fields(Of<FlowsResult>) {
+    using M = FlowsResult;
+    return std::tuple{field("services", &M::services), field("backends", &M::backends), field("entries", &M::entries),
+                      field("unplanned", &M::unplanned), field("max_flows", &M::max_flows)};
+}
+auto fields(Of<FlowInfo>) {
+    using M = FlowInfo;
+    return std::tuple{field("protocol", &M::protocol), field("client", &M::client),
+                      field("vip", &M::vip),           field("service", &M::service),
+                      field("backend", &M::backend),   field("idle_seconds", &M::idle_seconds),
+                      field("state", &M::state)};
+}
+auto fields(Of<FlowList>) {
+    using M = FlowList;
+    return std::tuple{field("flows", &M::flows), field("next", &M::next), field("scanned", &M::scanned)};
+}
+auto fields(Of<WhichResult>) {
+    using M = WhichResult;
+    return std::tuple{field("service", &M::service),
+                      field("backend", &M::backend),
+                      field("chosen_by", &M::chosen_by),
+                      field("entry_backend", &M::entry_backend),
+                      field("entry_kept", &M::entry_kept),
+                      field("ring_backend", &M::ring_backend),
+                      field("hash", &M::hash),
+                      field("source_affinity", &M::source_affinity),
+                      field("dataplane_generation", &M::dataplane_generation)};
+}
+auto fields(Of<PurgeResult>) {
+    using M = PurgeResult;
+    return std::tuple{field("service", &M::service), field("backend", &M::backend), field("removed", &M::removed)};
+}
 auto fields(Of<TeardownResult>) {
     using M = TeardownResult;
     return std::tuple{field("detached", &M::detached), field("pin_dir", &M::pin_dir)};
@@ -328,6 +440,20 @@ void to_json(nlohmann::json& j, const ReloadResult& v) { write_fields(j, v); }
 void from_json(const nlohmann::json& j, ReloadResult& v) { read_fields(j, v); }
 void to_json(nlohmann::json& j, const DrainResult& v) { write_fields(j, v); }
 void from_json(const nlohmann::json& j, DrainResult& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const ServiceFlows& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, ServiceFlows& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const BackendFlows& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, BackendFlows& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const FlowsResult& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, FlowsResult& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const FlowInfo& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, FlowInfo& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const FlowList& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, FlowList& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const WhichResult& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, WhichResult& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const PurgeResult& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, PurgeResult& v) { read_fields(j, v); }
 void to_json(nlohmann::json& j, const TeardownResult& v) { write_fields(j, v); }
 void from_json(const nlohmann::json& j, TeardownResult& v) { read_fields(j, v); }
 

@@ -37,15 +37,29 @@ namespace julier::daemon::protocol {
 
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
 
-enum class Command { status, services, backends, drain, undrain, reload, teardown };
+enum class Command { status, services, backends, drain, undrain, reload, teardown, flows, which, purge };
+
+// `flows` with list: entries per page at most, and when no limit is asked for.
+inline constexpr std::uint32_t kMaxFlowLimit = 1000;
+inline constexpr std::uint32_t kDefaultFlowLimit = 100;
 
 std::string_view command_name(Command command);
 std::optional<Command> command_from_name(std::string_view name);
 
 struct Request {
     Command command = Command::status;
-    std::string service;  // backends: optional filter; drain/undrain: required
-    std::string backend;  // drain/undrain: required (the backend address)
+    std::string service;  // backends, flows: optional filter; drain, undrain, purge: required
+    std::string backend;  // drain, undrain: required (the backend address); flows, purge: optional
+    // flows: list the entries (else count them), at most `limit` (1..kMaxFlowLimit,
+    // 0 = kDefaultFlowLimit), from the cursor `after` of the previous page
+    bool list = false;
+    std::uint32_t limit = 0;
+    std::string after{};
+    // which: the flow as the client sends it: "tcp" or "udp", "ADDRESS:PORT" each
+    // ("[IPv6]:PORT")
+    std::string protocol{};
+    std::string client{};
+    std::string vip{};
 };
 
 // Exactly one of `request` and `error` is meaningful.
@@ -169,6 +183,66 @@ struct DrainResult {
     BackendInfo backend;   // as it is now
 };
 
+// `flows`: connection-table entries per service and per backend, counted by one walk
+// of the whole table.
+struct ServiceFlows {
+    std::string service;
+    std::string vip;
+    std::uint16_t port = 0;
+    std::string protocol;
+    std::uint64_t flows = 0;
+};
+
+struct BackendFlows {
+    std::string service;
+    std::string backend;
+    plan::BackendRole state = plan::BackendRole::down;
+    std::uint64_t flows = 0;
+};
+
+struct FlowsResult {
+    std::vector<ServiceFlows> services;
+    std::vector<BackendFlows> backends;
+    std::uint64_t entries = 0;    // in the whole table
+    std::uint64_t unplanned = 0;  // of a service or backend id the live plan does not name
+    std::uint32_t max_flows = 0;  // the table's size (limits.max_flows)
+};
+
+// `flows` with list: one entry of the connection table.
+struct FlowInfo {
+    std::string protocol;            // "tcp", "udp"
+    std::string client;              // "198.18.0.10:40000", "[2001:db8::10]:40000"
+    std::string vip;                 // the flow's destination, as the client sent it
+    std::string service;             // "" when the live plan names no such service id
+    std::string backend;             // "" when the live plan names no such backend id
+    std::int64_t idle_seconds = -1;  // since the forwarder last saw the flow; -1 = not known
+    std::string state;               // "" = not known
+};
+
+struct FlowList {
+    std::vector<FlowInfo> flows;
+    std::string next;           // cursor of the next page (for `after`); "" when the table ended
+    std::uint64_t scanned = 0;  // entries looked at for this page
+};
+
+struct WhichResult {
+    std::string service;        // "" when no service takes the flow (the forwarder passes it)
+    std::string backend;        // where its next packet goes; "" when the service drops it
+    std::string chosen_by;      // "entry" (connection table), "ring" (a new flow's pick) or "none"
+    std::string entry_backend;  // the connection table's entry, "" without one
+    bool entry_kept = false;    // that backend still takes the flow
+    std::string ring_backend;   // the ring's pick for a new flow
+    std::uint32_t hash = 0;     // the ring hash (5-tuple, or source with source affinity)
+    bool source_affinity = false;
+    std::uint32_t dataplane_generation = 0;
+};
+
+struct PurgeResult {
+    std::string service;
+    std::string backend;  // "" = every backend of the service
+    std::uint64_t removed = 0;
+};
+
 struct TeardownResult {
     std::vector<std::string> detached;  // interfaces
     std::string pin_dir;                // removed
@@ -192,6 +266,20 @@ void to_json(nlohmann::json& j, const ReloadResult& v);
 void from_json(const nlohmann::json& j, ReloadResult& v);
 void to_json(nlohmann::json& j, const DrainResult& v);
 void from_json(const nlohmann::json& j, DrainResult& v);
+void to_json(nlohmann::json& j, const ServiceFlows& v);
+void from_json(const nlohmann::json& j, ServiceFlows& v);
+void to_json(nlohmann::json& j, const BackendFlows& v);
+void from_json(const nlohmann::json& j, BackendFlows& v);
+void to_json(nlohmann::json& j, const FlowsResult& v);
+void from_json(const nlohmann::json& j, FlowsResult& v);
+void to_json(nlohmann::json& j, const FlowInfo& v);
+void from_json(const nlohmann::json& j, FlowInfo& v);
+void to_json(nlohmann::json& j, const FlowList& v);
+void from_json(const nlohmann::json& j, FlowList& v);
+void to_json(nlohmann::json& j, const WhichResult& v);
+void from_json(const nlohmann::json& j, WhichResult& v);
+void to_json(nlohmann::json& j, const PurgeResult& v);
+void from_json(const nlohmann::json& j, PurgeResult& v);
 void to_json(nlohmann::json& j, const TeardownResult& v);
 void from_json(const nlohmann::json& j, TeardownResult& v);
 

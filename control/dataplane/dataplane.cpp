@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <numeric>
 
 #include "common/invariant.h"
@@ -29,6 +30,13 @@ namespace julier::dataplane {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// bpf_ktime_get_ns()'s clock.
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 // Fallback wait before rewriting a retired side when the exact RCU barrier is not
 // available (see quiesce.h); a forwarder run takes microseconds.
@@ -274,6 +282,7 @@ struct Dataplane::Impl {
     MapRef active, meta, vips, frag_vips, rings, backends, flows, vip_filter, settings;
     MapRef service_stats, backend_stats, counters;  // value_size covers every CPU
     MappedArray ring_slots;                         // jl_rings in memory: both sides, JL_SIDES * ring_capacity
+    mutable bool flow_batches_unsupported = false;  // the kernel has no batch lookup of jl_flows
 
     // What each side holds; nullopt when not known (read back before writing).
     std::array<std::optional<SideImage>, JL_SIDES> images;
@@ -678,6 +687,82 @@ std::optional<jl_flow> Dataplane::lookup_flow(const jl_flow_key& key) const {
 std::size_t Dataplane::count_flows() const {
     impl_->usable();
     return map_keys(impl_->flows).size() / sizeof(jl_flow_key);
+}
+
+FlowPick Dataplane::pick_flow(const jl_flow_key& key) const {
+    const Impl& d = *impl_;
+    d.usable();
+    PickMaps maps{d.active.fd,
+                  d.vips.fd,
+                  d.flows.fd,
+                  d.backends.fd,
+                  d.rings.fd,
+                  d.options.limits.max_backends,
+                  d.options.limits.ring_capacity};
+    return dataplane::pick_flow(maps, key, monotonic_ns());
+}
+
+std::optional<std::uint32_t> Dataplane::read_flows(std::optional<std::uint32_t> token, std::size_t max,
+                                                   std::vector<flows::FlowEntry>& out) const {
+    const Impl& d = *impl_;
+    d.usable();
+    out.clear();
+    max = std::max<std::size_t>(max, 1);
+    const std::uint64_t now = monotonic_ns();
+    if (!d.flow_batches_unsupported) {
+        std::vector<jl_flow_key> keys(max);
+        std::vector<jl_flow> values(max);
+        for (;;) {
+            LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+            // A hash map's batch token is the bucket to go on at.
+            __u32 in = token.value_or(0);
+            __u32 next = 0;
+            auto count = static_cast<__u32>(keys.size());
+            int rc = bpf_map_lookup_batch(d.flows.fd, token ? &in : nullptr, &next, keys.data(), values.data(), &count,
+                                          &opts);
+            const int error = rc != 0 ? errno : 0;
+            if (error == ENOSPC && count == 0) {  // one bucket holds more than the batch
+                keys.resize(keys.size() * 2);
+                values.resize(values.size() * 2);
+                continue;
+            }
+            if (error != 0 && error != ENOENT) {
+                if (error == EINVAL || error == EOPNOTSUPP || error == 524) {
+                    d.flow_batches_unsupported = true;
+                    break;
+                }
+                throw DataplaneError(std::string("cannot read jl_flows: ") + std::strerror(error));
+            }
+            for (__u32 i = 0; i < count; ++i)
+                out.push_back(flows::FlowEntry{keys[i], flows::flow_value(values[i], now)});
+            if (error == ENOENT) return std::nullopt;  // the end of the table
+            return next;
+        }
+    }
+    // Without batches (older kernels): the token counts the keys passed since the start.
+    const std::uint32_t skip = token.value_or(0);
+    std::uint32_t position = 0;
+    jl_flow_key previous{};
+    jl_flow_key next{};
+    const void* at = nullptr;
+    while (bpf_map_get_next_key(d.flows.fd, at, &next) == 0) {
+        if (position >= skip) {
+            jl_flow value{};
+            if (lookup_element(d.flows, &next, &value))
+                out.push_back(flows::FlowEntry{next, flows::flow_value(value, now)});
+            if (out.size() >= max) return position + 1;
+        }
+        ++position;
+        previous = next;
+        at = &previous;
+    }
+    if (errno != ENOENT) throw DataplaneError(std::string("cannot list jl_flows: ") + std::strerror(errno));
+    return std::nullopt;
+}
+
+void Dataplane::delete_flows(std::span<const jl_flow_key> keys) {
+    impl_->usable();
+    delete_elements(impl_->flows, keys.data(), keys.size());
 }
 
 Counters Dataplane::read_counters() const {

@@ -3,8 +3,10 @@
 // The only place in the control plane that touches the forwarder's maps.
 //
 // Threads: apply(), attach(), detach() and teardown() from one thread at a time;
-// read_counters(), live_state(), read_ring() and generation() only read maps and
-// may run concurrently with them (e.g. from a metrics scrape thread).
+// read_counters(), live_state(), read_ring(), generation(), pick_flow() and
+// read_flows() only read maps and may run concurrently with them (e.g. from a metrics
+// scrape thread or the connection-table walker); delete_flows() writes jl_flows
+// only, which nothing else of the control plane writes, and may run there too.
 #pragma once
 
 #include <array>
@@ -12,11 +14,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "config/limits.h"
+#include "dataplane/flow_pick.h"
+#include "flows/flow_table.h"
 #include "julier/abi.h"
 #include "plan/ids.h"
 #include "plan/plan.h"
@@ -125,6 +130,16 @@ public:
     std::vector<std::uint32_t> read_ring(std::uint32_t side, std::uint32_t offset, std::uint32_t size) const;
     std::optional<jl_flow> lookup_flow(const jl_flow_key& key) const;
     std::size_t count_flows() const;
+    // The backend a flow uses or would get now (see flow_pick.h).
+    FlowPick pick_flow(const jl_flow_key& key) const;
+    // One batch of the connection table's walk, up to `max` entries (a little more
+    // when one hash bucket holds more), into `out`, starting at `token` (none: the
+    // table's start). Returns the token of the next batch, none when the walk ended.
+    // Reads only: the forwarder's LRU order is not touched.
+    std::optional<std::uint32_t> read_flows(std::optional<std::uint32_t> token, std::size_t max,
+                                            std::vector<flows::FlowEntry>& out) const;
+    // Removes these connection-table entries (absent ones are no error).
+    void delete_flows(std::span<const jl_flow_key> keys);
     Counters read_counters() const;
 
     // The ids the live forwarder uses, for make_plan after an adopt.

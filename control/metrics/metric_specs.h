@@ -100,6 +100,24 @@ inline constexpr MetricSpec interface_reattaches{
     "Times julierd found the forwarder gone from the interface (deleted and re-created, "
     "or the program removed) and attached it again."};
 
+// The connection table, from the periodic census (a walk of jl_flows every 15 s).
+inline constexpr MetricSpec service_flows{"julier_service_flows", MetricType::Gauge,
+                                          "Connection-table entries of the service at the last census."};
+inline constexpr MetricSpec backend_flows{
+    "julier_backend_flows", MetricType::Gauge,
+    "Connection-table entries that send their flow to the backend, at the last census."};
+inline constexpr MetricSpec flow_table_entries{"julier_flow_table_entries", MetricType::Gauge,
+                                               "Entries in the connection table at the last census."};
+inline constexpr MetricSpec flow_table_max_entries{"julier_flow_table_max_entries", MetricType::Gauge,
+                                                   "Size of the connection table (limits.max_flows)."};
+inline constexpr MetricSpec flow_table_fill_ratio{
+    "julier_flow_table_fill_ratio", MetricType::Gauge,
+    "Entries / size of the connection table at the last census (near 1: the LRU evicts live flows)."};
+inline constexpr MetricSpec flow_census_duration{"julier_flow_census_duration_seconds", MetricType::Gauge,
+                                                 "Time the last census took to walk the connection table."};
+inline constexpr MetricSpec flow_census_timestamp{"julier_flow_census_timestamp_seconds", MetricType::Gauge,
+                                                  "Unix time when the last census ended."};
+
 }  // namespace spec
 
 inline constexpr std::array all_metrics{
@@ -128,6 +146,13 @@ inline constexpr std::array all_metrics{
     &spec::bgp_session_up,
     &spec::interface_attached,
     &spec::interface_reattaches,
+    &spec::service_flows,
+    &spec::backend_flows,
+    &spec::flow_table_entries,
+    &spec::flow_table_max_entries,
+    &spec::flow_table_fill_ratio,
+    &spec::flow_census_duration,
+    &spec::flow_census_timestamp,
 };
 
 }  // namespace julier::metrics

@@ -19,6 +19,7 @@
 #include <prometheus/collectable.h>
 
 #include "metrics/fleet_metrics.h"
+#include "metrics/flow_metrics.h"
 #include "metrics/forwarder_collector.h"
 #include "metrics/health_metrics.h"
 #include "metrics/label_table.h"
@@ -43,6 +44,7 @@ public:
     ProbeRecorder& probes() { return *health_; }
     LifecycleMetrics& lifecycle() { return *lifecycle_; }
     FleetMetrics& fleet() { return *fleet_; }
+    FlowMetrics& flows() { return *flows_; }
 
     // The text exposition of every julier metric, as a scrape sees it (without the
     // HTTP server's own exposer_* metrics).
@@ -56,6 +58,7 @@ private:
     std::shared_ptr<HealthMetrics> health_;
     std::shared_ptr<LifecycleMetrics> lifecycle_;
     std::shared_ptr<FleetMetrics> fleet_;
+    std::shared_ptr<FlowMetrics> flows_;
 };
 
 }  // namespace julier::metrics

@@ -8,6 +8,7 @@
 // little-endian bytes.
 #include <catch2/catch.hpp>
 
+#include "julier/flow_pick.h"
 #include "lb_fixture.h"
 
 using namespace julier::test;
@@ -23,4 +24,27 @@ TEST_CASE("lb hash: the reference hash reproduces independently computed lookup3
     CHECK(ref_pair_hash("198.18.0.10", "198.19.0.1") == 0x19308a29u);
     // 5-tuple [2001:db8::10]:40000 -> [2001:db8:ff::1]:443 UDP.
     CHECK(ref_flow_hash("2001:db8::10", "2001:db8:ff::1", 40000, 443, IPPROTO_UDP) == 0x8beae29du);
+}
+
+// The forwarder's own hash code (julier/flow_pick.h), compiled as C++ here as it is
+// for `julierctl which`, gives the reference's values.
+TEST_CASE("lb hash: julier/flow_pick.h compiled as C++ equals the reference", "[lb][hash]") {
+    struct Tuple {
+        const char* src;
+        const char* dst;
+        uint16_t sport, dport;
+        uint8_t proto;
+    };
+    const Tuple tuples[] = {{"198.18.0.10", "198.19.0.1", 40000, 80, IPPROTO_TCP},
+                            {"2001:db8::10", "2001:db8:ff::1", 40000, 443, IPPROTO_UDP},
+                            {"198.18.255.1", "198.19.0.7", 1, 65535, IPPROTO_UDP}};
+    for (const auto& t : tuples) {
+        INFO(t.src << " -> " << t.dst);
+        const jl_flow_key k = flow_key(t.src, t.dst, t.sport, t.dport, t.proto);
+        CHECK(jl_hash_flow(&k) == ref_flow_hash(t.src, t.dst, t.sport, t.dport, t.proto));
+        CHECK(jl_hash_source(&k) == ref_source_hash(t.src));
+        CHECK(jl_hash_pair(&k) == ref_pair_hash(t.src, t.dst));
+        CHECK(jl_ring_hash(&k, 0) == jl_hash_flow(&k));
+        CHECK(jl_ring_hash(&k, JL_VIP_F_SOURCE_AFFINITY) == jl_hash_source(&k));
+    }
 }

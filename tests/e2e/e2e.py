@@ -394,6 +394,71 @@ def test_drain():
         print(f"  drain ok: {len(on_be1)} connections kept on be1 while draining")
 
 
+@test
+def test_flows():
+    """julierctl flows counts held connections per backend exactly, --list pages
+    through them, which names the backend each really reached, purge removes one
+    backend's entries."""
+    with World(ARGS.build) as w:
+        be = addrs(w)
+        jd = w.start_julierd(catalogue(service("hold", VIP4, 7000, "tcp", [(a, 100) for a in be])))
+        w.wait_all_up("hold", be)
+        conns = 30
+        p = w.client_bg("hold", "--vip", VIP4, "--conns", str(conns), "--seconds", "6")
+        first = json.loads(p.stdout.readline())
+        check(first.get("connected") == conns, f"hold client did not connect: {first}")
+        counts = jd.ctl("flows", "hold")
+        listed = jd.ctl("flows", "hold", "--list", "--limit", "7")  # pages of 7 until 7 are there
+        everything = jd.ctl("flows", "--list", "--limit", "1000")
+        which = {}
+        for local in first["locals"]:
+            which[tuple(local)] = jd.ctl("which", "tcp", f"{local[0]}:{local[1]}", f"{VIP4}:7000")
+        held = w.hold_result(p)
+        check(held["broken"] == 0, f"held connections broke: {held}")
+        addr_of = {b.role: b.addr4 for b in w.t.backends()}
+        want = {a: 0 for a in be}
+        for c in held["connections"]:
+            want[addr_of[c["backend"]]] += 1
+            got = which[tuple(c["local"])]
+            check(got["chosen_by"] == "entry" and got["backend"] == addr_of[c["backend"]],
+                  f"which says {got} for {c['local']}, the connection went to {c['backend']}")
+        per_backend = {b["backend"]: b["flows"] for b in counts["backends"]}
+        check(per_backend == want, f"flows per backend {per_backend}, held connections per backend {want}")
+        check(counts["services"][0]["flows"] == conns and counts["entries"] == conns,
+              f"flows of the service / table: {counts['services']} {counts['entries']}, want {conns}")
+        check(len(listed["flows"]) == 7 and listed["next"], f"a page of 7 with a cursor: {listed}")
+        check(len(everything["flows"]) == conns and not everything["next"], f"--list of all: {everything}")
+        clients = sorted(f["client"] for f in everything["flows"])
+        check(clients == sorted(f"{l[0]}:{l[1]}" for l in first["locals"]),
+              f"--list shows other clients than the held connections: {clients}")
+        for f in everything["flows"]:
+            check(f["vip"] == f"{VIP4}:7000" and f["protocol"] == "tcp" and f["service"] == "hold",
+                  f"listed entry {f}")
+        # Page by page with the cursor: every entry once.
+        seen, after = [], None
+        while True:
+            args = ["flows", "--list", "--limit", "4"] + (["--after", after] if after else [])
+            page = jd.ctl(*args)
+            seen += [f["client"] for f in page["flows"]]
+            if not page["next"]:
+                break
+            after = page["next"]
+        check(sorted(seen) == clients, f"paging by 4 saw {len(seen)} entries, {len(set(seen))} distinct")
+        text = jd.ctl("flows", "hold", json_out=False)
+        check("FLOWS" in text and f"{conns} entries of 65536" in text, f"flows table:\n{text}")
+
+        # Purge the busiest backend: its entries go, the others' stay.
+        gone = max(want, key=want.get)
+        purged = jd.ctl("purge", "hold", gone)
+        check(purged["removed"] == want[gone], f"purge removed {purged}, the backend had {want[gone]}")
+        after_purge = {b["backend"]: b["flows"] for b in jd.ctl("flows", "hold")["backends"]}
+        check(after_purge == {**want, gone: 0}, f"after purging {gone}: {after_purge}")
+        rest = jd.ctl("purge", "hold")
+        check(rest["removed"] == conns - want[gone], f"purge of the service removed {rest}")
+        check(jd.ctl("flows")["entries"] == 0, "entries left after purging the service")
+        print(f"  flows ok: {want}; which agreed for {conns} connections; purge {gone}: {want[gone]}")
+
+
 def pmtu(build: str, v6: bool) -> None:
     mode = "ip6ip6" if v6 else "ipip"
     vip = VIP6 if v6 else VIP4

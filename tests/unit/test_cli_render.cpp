@@ -116,3 +116,62 @@ TEST_CASE("julierctl render: command results", "[cli][render]") {
           "julierd tore down: detached from eth0, eth1, removed the pins under /sys/fs/bpf/julier; the "
           "daemon exits\n");
 }
+
+TEST_CASE("julierctl render: flows counts per service and backend", "[cli][render]") {
+    protocol::FlowsResult r;
+    r.services = {{"web", "198.19.0.1", 80, "tcp", 12}, {"any", "198.19.0.2", 0, "udp", 0}};
+    r.backends = {{"web", "198.18.0.20", Role::in_ring, 9}, {"web", "198.18.0.21", Role::draining, 3}};
+    r.entries = 14;
+    r.unplanned = 2;
+    r.max_flows = 1000;
+    CHECK(render_flows(r) ==
+          "SERVICE  VIP         PORT  PROTO  FLOWS\n"
+          "web      198.19.0.1    80  tcp       12\n"
+          "any      198.19.0.2     *  udp        0\n"
+          "\n"
+          "SERVICE  BACKEND      STATE   FLOWS\n"
+          "web      198.18.0.20  active      9\n"
+          "web      198.18.0.21  drain       3\n"
+          "\n"
+          "connection table: 14 entries of 1000 (1.4% full), 2 of services or backends no longer configured\n");
+}
+
+TEST_CASE("julierctl render: flow list, with idle time and state only when known", "[cli][render]") {
+    protocol::FlowList list;
+    list.flows = {{"tcp", "198.18.0.10:40000", "198.19.0.1:80", "web", "198.18.0.20", -1, ""},
+                  {"udp", "[2001:db8::10]:5353", "[2001:db8:1::1]:53", "", "", -1, ""}};
+    list.next = "b12.0";
+    CHECK(render_flow_list(list, "julierctl flows --list --after b12.0") ==
+          "PROTO  CLIENT               VIP                 SERVICE  BACKEND\n"
+          "tcp    198.18.0.10:40000    198.19.0.1:80       web      198.18.0.20\n"
+          "udp    [2001:db8::10]:5353  [2001:db8:1::1]:53  -        -\n"
+          "more: julierctl flows --list --after b12.0\n");
+    list.next.clear();
+    list.flows[0].idle_seconds = 75;
+    list.flows[0].state = "established";
+    CHECK(render_flow_list(list, "") ==
+          "PROTO  CLIENT               VIP                 SERVICE  BACKEND       IDLE  STATE\n"
+          "tcp    198.18.0.10:40000    198.19.0.1:80       web      198.18.0.20  1m15s  established\n"
+          "udp    [2001:db8::10]:5353  [2001:db8:1::1]:53  -        -                -  -\n");
+}
+
+TEST_CASE("julierctl render: which and purge", "[cli][render]") {
+    protocol::WhichResult entry{"web", "198.18.0.20", "entry", "198.18.0.20", true, "198.18.0.21", 0x1234, false, 3};
+    CHECK(render_which(entry) ==
+          "web: backend 198.18.0.20 (its connection-table entry)\n"
+          "a new flow would get 198.18.0.21 (hash 0x00001234 of the 5-tuple)\n");
+    protocol::WhichResult ring{"web", "198.18.0.21", "ring", "", false, "198.18.0.21", 0x1234, true, 3};
+    CHECK(render_which(ring) ==
+          "web: backend 198.18.0.21 (the ring's pick, hash 0x00001234 of the source address (source affinity))\n"
+          "no connection-table entry: its next packet makes one\n");
+    ring.entry_backend = "198.18.0.22";
+    CHECK(render_which(ring) ==
+          "web: backend 198.18.0.21 (the ring's pick, hash 0x00001234 of the source address (source affinity))\n"
+          "its entry names 198.18.0.22, which no longer takes the flow: the next packet re-picks\n");
+    CHECK(render_which(protocol::WhichResult{"web", "", "none", "", false, "", 7, false, 3}) ==
+          "web: dropped: the service has no usable backend\n");
+    CHECK(render_which(protocol::WhichResult{"", "", "none", "", false, "", 0, false, 3}) ==
+          "no service takes this flow: the forwarder passes it to the kernel\n");
+    CHECK(render_purge({"web", "198.18.0.20", 1}) == "web 198.18.0.20: removed 1 connection-table entry\n");
+    CHECK(render_purge({"web", "", 40}) == "web: removed 40 connection-table entries\n");
+}

@@ -64,7 +64,7 @@ protocol::ServiceInfo full_service() {
 
 TEST_CASE("control protocol: command names round trip", "[daemon][protocol]") {
     for (auto c : {Command::status, Command::services, Command::backends, Command::drain, Command::undrain,
-                   Command::reload, Command::teardown}) {
+                   Command::reload, Command::teardown, Command::flows, Command::which, Command::purge}) {
         auto name = protocol::command_name(c);
         REQUIRE(protocol::command_from_name(name) == c);
     }
@@ -111,7 +111,8 @@ TEST_CASE("control protocol: malformed requests are refused with a reason", "[da
     CHECK(error_of("{}") == "request has no 'command' field");
     CHECK(error_of(R"({"command":7})") == "field 'command' must be a string");
     CHECK(error_of(R"({"command":"fly"})") ==
-          "unknown command 'fly' (allowed: status, services, backends, drain, undrain, reload, teardown)");
+          "unknown command 'fly' (allowed: status, services, backends, drain, undrain, reload, teardown, flows, which, "
+          "purge)");
     CHECK(error_of(R"({"command":"status","service":"web"})") == "command 'status' takes no field 'service'");
     CHECK(error_of(R"({"command":"backends","backend":"1.2.3.4"})") == "command 'backends' takes no field 'backend'");
     CHECK(error_of(R"({"command":"drain","service":"web"})") == "command 'drain' needs a non-empty 'backend'");
@@ -266,4 +267,127 @@ TEST_CASE("control protocol: a null field keeps its default", "[daemon][protocol
     CHECK(b.weight == 0);
     CHECK(b.service == "web");
     CHECK(json::parse(R"({"when_all_down":null})").get<protocol::ServiceInfo>().when_all_down == "drop");
+}
+
+namespace {
+
+protocol::Request flows_request(std::string service, std::string backend, bool list, std::uint32_t limit,
+                                std::string after) {
+    protocol::Request r{Command::flows, std::move(service), std::move(backend)};
+    r.list = list;
+    r.limit = limit;
+    r.after = std::move(after);
+    return r;
+}
+
+protocol::Request which_request(std::string proto, std::string client, std::string vip) {
+    protocol::Request r{Command::which, "", ""};
+    r.protocol = std::move(proto);
+    r.client = std::move(client);
+    r.vip = std::move(vip);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("control protocol: flows, which and purge requests", "[daemon][protocol]") {
+    CHECK(json::parse(protocol::encode_request(flows_request("", "", false, 0, ""))) == json{{"command", "flows"}});
+    CHECK(json::parse(protocol::encode_request(flows_request("web", "198.18.0.20", true, 50, "b7.2"))) ==
+          json{{"command", "flows"},
+               {"service", "web"},
+               {"backend", "198.18.0.20"},
+               {"list", true},
+               {"limit", 50},
+               {"after", "b7.2"}});
+    CHECK(json::parse(protocol::encode_request(which_request("tcp", "198.18.0.10:4000", "198.19.0.1:80"))) ==
+          json{{"command", "which"}, {"protocol", "tcp"}, {"client", "198.18.0.10:4000"}, {"vip", "198.19.0.1:80"}});
+    CHECK(json::parse(protocol::encode_request({Command::purge, "web", ""})) ==
+          json{{"command", "purge"}, {"service", "web"}});
+    // Fields another command takes are not sent.
+    auto drain = flows_request("web", "198.18.0.20", true, 5, "x");
+    drain.command = Command::drain;
+    CHECK(json::parse(protocol::encode_request(drain)) ==
+          json{{"command", "drain"}, {"service", "web"}, {"backend", "198.18.0.20"}});
+
+    const protocol::Request requests[] = {
+        flows_request("", "", false, 0, ""),
+        flows_request("web", "", true, 1000, ""),
+        flows_request("web", "2001:db8::21", true, 1, "start.3"),
+        which_request("udp", "[2001:db8::10]:53000", "[2001:db8:1::1]:53"),
+        {Command::purge, "web", "198.18.0.20"},
+        {Command::purge, "web", ""},
+    };
+    for (const auto& r : requests) {
+        auto decoded = protocol::decode_request(protocol::encode_request(r));
+        REQUIRE(decoded.request);
+        CHECK(decoded.request->command == r.command);
+        CHECK(decoded.request->service == r.service);
+        CHECK(decoded.request->backend == r.backend);
+        CHECK(decoded.request->list == r.list);
+        CHECK(decoded.request->limit == r.limit);
+        CHECK(decoded.request->after == r.after);
+        CHECK(decoded.request->protocol == r.protocol);
+        CHECK(decoded.request->client == r.client);
+        CHECK(decoded.request->vip == r.vip);
+    }
+}
+
+TEST_CASE("control protocol: flows, which and purge refuse what they do not take", "[daemon][protocol]") {
+    CHECK(error_of(R"({"command":"flows","client":"1.2.3.4:5"})") == "command 'flows' takes no field 'client'");
+    CHECK(error_of(R"({"command":"backends","list":true})") == "command 'backends' takes no field 'list'");
+    CHECK(error_of(R"({"command":"flows","backend":"198.18.0.20"})") ==
+          "command 'flows' needs a 'service' with a 'backend'");
+    CHECK(error_of(R"({"command":"flows","limit":5})") == "fields 'limit' and 'after' of command 'flows' need 'list'");
+    CHECK(error_of(R"({"command":"flows","list":true,"limit":0})") ==
+          "field 'limit' must be an integer from 1 to 1000");
+    CHECK(error_of(R"({"command":"flows","list":true,"limit":1001})") ==
+          "field 'limit' must be an integer from 1 to 1000");
+    CHECK(error_of(R"({"command":"flows","list":true,"limit":"5"})") ==
+          "field 'limit' must be an integer from 1 to 1000");
+    CHECK(error_of(R"({"command":"flows","list":1})") == "field 'list' must be true or false");
+    CHECK(error_of(R"({"command":"flows","list":true,"after":"nonsense"})") ==
+          "field 'after' is not a cursor julierd gave out: 'nonsense'");
+    CHECK(error_of(R"({"command":"which","protocol":"tcp","client":"198.18.0.10:1"})") ==
+          "command 'which' needs a non-empty 'vip'");
+    CHECK(error_of(R"({"command":"which","protocol":"icmp","client":"198.18.0.10:1","vip":"198.19.0.1:80"})") ==
+          "field 'protocol' must be 'tcp' or 'udp', not 'icmp'");
+    CHECK(error_of(R"({"command":"which","protocol":"tcp","client":"2001:db8::10:1","vip":"198.19.0.1:80"})") ==
+          "field 'client' is not ADDRESS:PORT: '2001:db8::10:1'");
+    CHECK(error_of(R"({"command":"which","protocol":"tcp","client":"198.18.0.10:1","vip":"198.19.0.1"})") ==
+          "field 'vip' is not ADDRESS:PORT: '198.19.0.1'");
+    CHECK(error_of(R"({"command":"which","protocol":"tcp","client":"[2001:db8::10]:1","vip":"198.19.0.1:80"})") ==
+          "fields 'client' and 'vip' must be of one address family");
+    CHECK(error_of(R"({"command":"purge"})") == "command 'purge' needs a non-empty 'service'");
+    CHECK(error_of(R"({"command":"purge","service":"web","list":true})") == "command 'purge' takes no field 'list'");
+}
+
+TEST_CASE("control protocol: the connection-table payloads are on the wire as julierctl reads them",
+          "[daemon][protocol]") {
+    protocol::FlowsResult counts;
+    counts.services = {{"web", "198.19.0.1", 80, "tcp", 7}};
+    counts.backends = {{"web", "198.18.0.20", julier::plan::BackendRole::draining, 7}};
+    counts.entries = 9;
+    counts.unplanned = 2;
+    counts.max_flows = 65536;
+    CHECK(
+        json(counts).dump() ==
+        R"({"backends":[{"backend":"198.18.0.20","flows":7,"service":"web","state":"drain"}],"entries":9,"max_flows":65536,"services":[{"flows":7,"port":80,"protocol":"tcp","service":"web","vip":"198.19.0.1"}],"unplanned":2})");
+    CHECK(json(json(counts).get<protocol::FlowsResult>()) == json(counts));
+
+    protocol::FlowList list{
+        {{"tcp", "198.18.0.10:40000", "198.19.0.1:80", "web", "198.18.0.20", 12, "established"}}, "b3.1", 40};
+    CHECK(
+        json(list).dump() ==
+        R"({"flows":[{"backend":"198.18.0.20","client":"198.18.0.10:40000","idle_seconds":12,"protocol":"tcp","service":"web","state":"established","vip":"198.19.0.1:80"}],"next":"b3.1","scanned":40})");
+    CHECK(json(json(list).get<protocol::FlowList>()) == json(list));
+
+    protocol::WhichResult which{"web", "198.18.0.20", "entry", "198.18.0.20", true, "198.18.0.21", 0xabcdef, true, 4};
+    CHECK(
+        json(which).dump() ==
+        R"({"backend":"198.18.0.20","chosen_by":"entry","dataplane_generation":4,"entry_backend":"198.18.0.20","entry_kept":true,"hash":11259375,"ring_backend":"198.18.0.21","service":"web","source_affinity":true})");
+    CHECK(json(json(which).get<protocol::WhichResult>()) == json(which));
+
+    const protocol::PurgeResult purge{"web", "198.18.0.20", 3};
+    CHECK(json(purge).dump() == R"({"backend":"198.18.0.20","removed":3,"service":"web"})");
+    CHECK(json(json(purge).get<protocol::PurgeResult>()) == json(purge));
 }

@@ -10,6 +10,7 @@
 
 #include "lib/common.h"
 #include "lib/maps.h"
+#include <julier/flow_pick.h>
 
 /* Side of the live generation. */
 JL_INLINE __u32 jl_active_side(void)
@@ -38,11 +39,7 @@ JL_INLINE struct jl_vip *jl_service_lookup(const struct jl_flow_key *f, __u32 si
 	struct jl_vip_key key;
 	struct jl_vip *vip;
 
-	__builtin_memcpy(key.addr, f->dst, sizeof(key.addr));
-	key.port = f->dport;
-	key.proto = f->proto;
-	key.family = f->family;
-	key.side = side;
+	jl_service_key(&key, f, side, f->dport);
 	vip = bpf_map_lookup_elem(&jl_vips, &key);
 	if (vip)
 		return vip;
@@ -83,25 +80,16 @@ JL_INLINE struct jl_backend *jl_backend_lookup(__u32 side, __u32 backend_id)
 	return bpf_map_lookup_elem(&jl_backends, &idx);
 }
 
-/* A backend entry serves the service: present and owned by it. */
-JL_INLINE int jl_backend_serves(const struct jl_backend *be, __u32 service_id)
-{
-	return be && be->family != 0 && be->service_id == service_id;
-}
-
-/* Ring slot hash % ring_size of the service -> backend id. Returns 0, or -1 if the
- * service's ring does not fit in the side's capacity (a corrupt catalogue). The
- * caller checks ring_size != 0. */
+/* Ring slot hash % ring_size of the service -> backend id (the slot from
+ * jl_ring_index). Returns 0, or -1 if the service's ring does not fit in the side's
+ * capacity (a corrupt catalogue). The caller checks ring_size != 0. */
 JL_INLINE int jl_ring_backend(const struct jl_vip *vip, __u32 side, __u32 hash, __u32 *backend_id)
 {
-	__u32 slot = hash % vip->ring_size;
-	__u32 pos = vip->ring_offset + slot;
 	__u32 idx;
 	__u32 *id;
 
-	if (pos >= jl_cfg_ring_capacity || pos < slot)
+	if (jl_ring_index(vip, side, hash, jl_cfg_ring_capacity, &idx))
 		return -1;
-	idx = side * jl_cfg_ring_capacity + pos;
 	id = bpf_map_lookup_elem(&jl_rings, &idx);
 	if (!id)
 		return -1;

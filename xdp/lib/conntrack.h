@@ -26,10 +26,10 @@ JL_INLINE struct jl_backend *jl_flow_backend(const struct jl_flow_key *key,
 	struct jl_flow *flow = bpf_map_lookup_elem(&jl_flows, key);
 	struct jl_backend *be;
 
-	if (!flow || flow->service_id != vip->service_id)
+	if (!flow)
 		return NULL;
 	be = jl_backend_lookup(side, flow->backend_id);
-	if (!jl_backend_serves(be, vip->service_id) || !(be->flags & JL_BACKEND_F_KEEP_FLOWS))
+	if (!jl_flow_keeps(flow->service_id, be, vip->service_id))
 		return NULL;
 	*backend_id = flow->backend_id;
 	return be;
