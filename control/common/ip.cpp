@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace julier::common {
@@ -56,6 +57,34 @@ std::string IpAddress::to_string() const {
     const int af = family == 4 ? AF_INET : family == 6 ? AF_INET6 : -1;
     if (af < 0 || inet_ntop(af, bytes.data(), buf, sizeof(buf)) == nullptr) return "<unset>";
     return buf;
+}
+
+std::optional<Endpoint> Endpoint::parse(std::string_view text) {
+    std::string_view host;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
+    }
+    auto address = IpAddress::parse(host);
+    if (!address || (text.front() == '[') != address->is_v6()) return std::nullopt;
+    std::uint16_t number = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size()) return std::nullopt;
+    return Endpoint{*address, number};
+}
+
+std::string Endpoint::to_string() const {
+    return address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(port)
+                           : address.to_string() + ":" + std::to_string(port);
 }
 
 }  // namespace julier::common

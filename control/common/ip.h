@@ -51,4 +51,14 @@ struct IpAddress {
     bool operator==(const IpAddress& other) const { return family == other.family && bytes == other.bytes; }
 };
 
+// An address and a port: "198.18.0.1:9641" or "[2001:db8::1]:9641".
+struct Endpoint {
+    IpAddress address;
+    std::uint16_t port = 0;
+
+    // The text form above; IPv6 only in brackets, ports 0-65535 in decimal.
+    static std::optional<Endpoint> parse(std::string_view text);
+    std::string to_string() const;
+};
+
 }  // namespace julier::common

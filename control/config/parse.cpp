@@ -95,36 +95,6 @@ bool has_blank(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) || !std::isprint(c); });
 }
 
-// "198.18.0.1:9641" or "[2001:db8::1]:9641".
-struct Endpoint {
-    common::IpAddress address;
-    std::uint16_t port = 0;
-};
-
-std::optional<Endpoint> parse_endpoint(std::string_view text) {
-    std::string_view host, port;
-    if (text.starts_with('[')) {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return std::nullopt;
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos) return std::nullopt;  // bare IPv6 needs brackets
-    }
-    auto ip = common::IpAddress::parse(host);
-    if (!ip || (text.starts_with('[') && !ip->is_v6())) return std::nullopt;
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
-        return std::nullopt;
-    const unsigned long p = std::stoul(std::string(port));
-    if (p == 0 || p > 65535) return std::nullopt;
-    return Endpoint{*ip, static_cast<std::uint16_t>(p)};
-}
-
 class CatalogueParser {
 public:
     explicit CatalogueParser(Reader& reader) : r_(reader) {}
@@ -293,8 +263,8 @@ private:
             cat_.metrics.enabled = false;
             return;
         }
-        auto ep = parse_endpoint(*text);
-        if (!ep) {
+        auto ep = common::Endpoint::parse(*text);
+        if (!ep || ep->port == 0) {
             r_.invalid(*listen, "metrics.listen",
                        Reader::quote(*text) +
                            " is not address:port (e.g. 127.0.0.1:9641 or [::1]:9641; \"\" or off disables)");

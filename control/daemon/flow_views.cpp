@@ -79,8 +79,8 @@ protocol::FlowsResult flow_counts(const FlowNames& names, const flows::Census& c
 protocol::FlowInfo flow_info(const flows::FlowEntry& e, const FlowNames& names) {
     protocol::FlowInfo info;
     info.protocol = flows::protocol_text(e.key.proto);
-    info.client = flows::endpoint_text(flows::key_source(e.key), ntohs(e.key.sport));
-    info.vip = flows::endpoint_text(flows::key_destination(e.key), ntohs(e.key.dport));
+    info.client = common::Endpoint{flows::key_source(e.key), ntohs(e.key.sport)}.to_string();
+    info.vip = common::Endpoint{flows::key_destination(e.key), ntohs(e.key.dport)}.to_string();
     info.service = names.service(e.value.service_id);
     info.backend = names.backend(e.value.service_id, e.value.backend_id);
     if (e.value.idle_ns) info.idle_seconds = static_cast<std::int64_t>(*e.value.idle_ns / 1000000000u);

@@ -137,8 +137,8 @@ Reply Daemon::flows(const protocol::Request& request) {
 Reply Daemon::which(const protocol::Request& request) {
     // decode_request checked all three.
     const auto proto = flows::parse_protocol(request.protocol);
-    const auto client = flows::parse_endpoint(request.client);
-    const auto vip = flows::parse_endpoint(request.vip);
+    const auto client = common::Endpoint::parse(request.client);
+    const auto vip = common::Endpoint::parse(request.vip);
     if (!proto || !client || !vip || client->address.family != vip->address.family) {
         return Reply{protocol::failure("which needs PROTOCOL CLIENT:PORT VIP:PORT of one address family"), {}};
     }

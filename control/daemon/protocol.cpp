@@ -219,8 +219,8 @@ DecodedRequest decode_request(std::string_view line) {
     if (*command == Command::which) {
         if (!flows::parse_protocol(request.protocol))
             return reject(fmt::format("field 'protocol' must be 'tcp' or 'udp', not '{}'", request.protocol));
-        const auto client = flows::parse_endpoint(request.client);
-        const auto vip = flows::parse_endpoint(request.vip);
+        const auto client = common::Endpoint::parse(request.client);
+        const auto vip = common::Endpoint::parse(request.vip);
         if (!client) return reject(fmt::format("field 'client' is not ADDRESS:PORT: '{}'", request.client));
         if (!vip) return reject(fmt::format("field 'vip' is not ADDRESS:PORT: '{}'", request.vip));
         if (client->address.family != vip->address.family)

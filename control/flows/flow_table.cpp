@@ -106,33 +106,6 @@ bool Pager::add(std::optional<std::uint32_t> token, std::span<const FlowEntry> b
     return true;
 }
 
-std::optional<Endpoint> parse_endpoint(std::string_view text) {
-    std::string_view host;
-    std::string_view port;
-    if (!text.empty() && text.front() == '[') {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-        if (host.find(':') == std::string_view::npos) return std::nullopt;  // brackets are for IPv6
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return std::nullopt;
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
-    }
-    auto address = common::IpAddress::parse(host);
-    auto number_port = number<std::uint16_t>(port);
-    if (!address || !number_port) return std::nullopt;
-    return Endpoint{*address, *number_port};
-}
-
-std::string endpoint_text(const common::IpAddress& address, std::uint16_t port) {
-    return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), port)
-                           : fmt::format("{}:{}", address.to_string(), port);
-}
-
 std::optional<std::uint8_t> parse_protocol(std::string_view text) {
     if (text == "tcp") return IPPROTO_TCP;
     if (text == "udp") return IPPROTO_UDP;

@@ -112,14 +112,8 @@ private:
 
 // ---- flow tuples -------------------------------------------------------------------
 
-struct Endpoint {
-    common::IpAddress address;
-    std::uint16_t port = 0;
-};
+using common::Endpoint;  // "198.18.0.10:40000" or "[2001:db8::10]:40000"
 
-// "198.18.0.10:40000" or "[2001:db8::10]:40000"; nullopt when malformed.
-std::optional<Endpoint> parse_endpoint(std::string_view text);
-std::string endpoint_text(const common::IpAddress& address, std::uint16_t port);
 // "tcp" -> IPPROTO_TCP, "udp" -> IPPROTO_UDP.
 std::optional<std::uint8_t> parse_protocol(std::string_view text);
 std::string protocol_text(std::uint8_t proto);

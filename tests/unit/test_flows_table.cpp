@@ -181,24 +181,24 @@ TEST_CASE("flows: a page stops at its byte budget and resumes at the entry that 
 }
 
 TEST_CASE("flows: flow tuples", "[flows]") {
-    auto v4 = flows::parse_endpoint("198.18.0.10:40000");
+    auto v4 = common::Endpoint::parse("198.18.0.10:40000");
     REQUIRE(v4);
     CHECK(v4->address.to_string() == "198.18.0.10");
     CHECK(v4->port == 40000);
-    auto v6 = flows::parse_endpoint("[2001:db8::10]:443");
+    auto v6 = common::Endpoint::parse("[2001:db8::10]:443");
     REQUIRE(v6);
     CHECK(v6->address.is_v6());
     CHECK(v6->port == 443);
     for (const char* bad : {"198.18.0.10", "198.18.0.10:", "198.18.0.10:65536", "2001:db8::10:443", "[198.18.0.10]:1",
                             "[2001:db8::10]443", "[2001:db8::10]", "host:80", ":80"}) {
         INFO(bad);
-        CHECK_FALSE(flows::parse_endpoint(bad));
+        CHECK_FALSE(common::Endpoint::parse(bad));
     }
-    CHECK(flows::endpoint_text(v6->address, 443) == "[2001:db8::10]:443");
+    CHECK(common::Endpoint{v6->address, 443}.to_string() == "[2001:db8::10]:443");
     CHECK(flows::parse_protocol("udp") == IPPROTO_UDP);
     CHECK_FALSE(flows::parse_protocol("TCP"));
 
-    const auto key = flows::make_key(IPPROTO_TCP, *v4, *flows::parse_endpoint("198.19.0.1:80"));
+    const auto key = flows::make_key(IPPROTO_TCP, *v4, *common::Endpoint::parse("198.19.0.1:80"));
     CHECK(key.family == JL_FAMILY_V4);
     CHECK(key.src[0] == htonl(0xc612000au));
     CHECK(key.src[1] == 0);
