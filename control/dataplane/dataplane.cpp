@@ -717,6 +717,7 @@ Counters Dataplane::read_counters() const {
             result.services[i].packets += t.packets;
             result.services[i].bytes += t.bytes;
             result.services[i].new_flows += t.new_flows;
+            result.services[i].nonsyn_miss += t.nonsyn_miss;
         }
     }
     return result;
