@@ -391,6 +391,17 @@ TEST_CASE("lb flows: a flow whose packets arrive on two CPUs keeps its backend",
             }
             CHECK(lb.service_stats(1).new_flows == 16);
             CHECK(lb.service_stats(1).nonsyn_miss == 0);
+            if (proto != IPPROTO_TCP) continue;
+            // New connections on the same tuples, placed by the new ring on the second
+            // CPU: the first CPU sees the rewritten entries.
+            {
+                PinnedCpu on(cpus[1]);
+                for (uint16_t sport = 8000; sport < 8016; sport++)
+                    expect_to(lb, frame(sport, kTcpSyn), pick(r.s1, tcp_hash(kClient4, kVip4, sport)));
+            }
+            PinnedCpu on(cpus[0]);
+            for (uint16_t sport = 8000; sport < 8016; sport++)
+                expect_to(lb, frame(sport, kTcpAck), pick(r.s1, tcp_hash(kClient4, kVip4, sport)));
         }
     }
 }
