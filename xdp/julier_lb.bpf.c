@@ -29,10 +29,15 @@ enum jl_delivery {
 /* The backend chosen for a packet. */
 struct jl_choice {
 	struct jl_backend *be;
+	struct jl_flow *entry; /* the entry followed, touched once the packet is sent */
+	__u64 now;             /* bpf_ktime_get_ns() once read, else 0 */
 	__u32 backend_id;
 	__u32 hash; /* entropy for outer headers, when hash_valid */
 	__u8 hash_valid;
-	__u8 remember; /* write the choice to jl_flows once the packet is sent */
+	__u8 remember;    /* write the choice to jl_flows once the packet is sent */
+	__u8 new_flow;    /* that write counts in new_flows */
+	__u8 nonsyn_miss; /* a TCP packet that is no SYN, FIN or RST found no entry */
+	__u8 class;       /* enum jl_flow_class */
 };
 
 /* No drop: the choice is made. */
@@ -57,17 +62,46 @@ JL_INLINE enum jl_counter jl_pick(const struct jl_vip *vip, __u32 side, __u32 ri
 	return JL_CHOSEN;
 }
 
-/* A flow keeps its backend while that backend takes it; otherwise it is (re-)picked
- * and the pick is remembered. */
+/*
+ * A flow keeps its backend while its entry is usable and the backend takes it;
+ * otherwise the ring picks, remembered or not by the packet's class (lib/conntrack.h).
+ * A SYN never reads the table.
+ */
 JL_INLINE enum jl_counter jl_choose(const struct jl_flow_key *flow, const struct jl_vip *vip,
-                                    __u32 side, struct jl_choice *c)
+                                    __u32 side, enum jl_flow_class class, struct jl_choice *c)
 {
+	struct jl_flow *entry = NULL;
 	__u32 ring_hash;
 
-	c->be = jl_flow_backend(flow, vip, side, &c->backend_id);
-	if (c->be)
-		return JL_CHOSEN;
-	c->remember = 1;
+	c->class = class;
+	if (class != JL_FLOW_SYN) {
+		entry = jl_flow_entry(flow, vip, &c->now);
+		if (entry) {
+			c->be = jl_flow_backend(entry, vip, side);
+			if (c->be) {
+				c->backend_id = entry->backend_id;
+				/* FIN and RST start a linger; UDP refreshes (when it can expire). */
+				if (class == JL_FLOW_FIN || class == JL_FLOW_RST ||
+				    (class == JL_FLOW_UDP && vip->udp_idle_timeout_ms))
+					c->entry = entry;
+				return JL_CHOSEN;
+			}
+		}
+	}
+	switch (class) {
+	case JL_FLOW_OTHER:
+		c->remember = 1;
+		c->nonsyn_miss = !entry;
+		c->new_flow = !!entry; /* a re-pick: its backend no longer takes it */
+		break;
+	case JL_FLOW_SYN:
+	case JL_FLOW_UDP:
+		c->remember = 1;
+		c->new_flow = 1;
+		break;
+	default: /* FIN and RST create no entry; ICMP errors write nothing */
+		break;
+	}
 	ring_hash = jl_ring_hash(flow, vip->flags);
 	if (!(vip->flags & JL_VIP_F_SOURCE_AFFINITY)) {
 		c->hash = ring_hash; /* the 5-tuple hash: reused as outer-header entropy */
@@ -123,10 +157,16 @@ JL_INLINE int jl_deliver(struct xdp_md *ctx, struct jl_pkt *pkt, const struct jl
 	if (c->remember && !jl_flood_admit(side)) {
 		c->remember = 0;
 		flood = 1;
+		if (c->class == JL_FLOW_SYN)
+			jl_flow_forget(&pkt->flow);
 	}
 	if (c->remember)
-		jl_flow_remember(&pkt->flow, c->backend_id, vip->service_id);
-	jl_count_delivery(vip->service_id, c->backend_id, bytes, c->remember);
+		jl_flow_remember(&pkt->flow, c->backend_id, vip->service_id,
+		                 c->class == JL_FLOW_UDP ? jl_now(&c->now) : 0);
+	else if (c->entry)
+		jl_flow_touch(c->entry, c->class, &c->now);
+	jl_count_delivery(vip->service_id, c->backend_id, bytes, c->remember && c->new_flow,
+	                  c->nonsyn_miss);
 	if (kind == JL_DELIVER_ICMP)
 		return jl_egress(be, JL_CNT_TX_ICMP_ERROR, JL_CNT_REDIRECT_ICMP_ERROR, bytes);
 	if (flood)
@@ -200,10 +240,10 @@ __noinline int jl_icmp(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 side)
 		return jl_verdict(JL_CNT_PASS_ICMP_NOT_FLOW, pkt->frame_len, XDP_PASS);
 
 	pkt->flow = client;
-	rc = jl_choose(&pkt->flow, vip, side, &c);
+	/* An error is no evidence of a flow: it follows the table, never writes it. */
+	rc = jl_choose(&pkt->flow, vip, side, JL_FLOW_LOOKUP, &c);
 	if (rc != JL_CHOSEN)
 		return jl_verdict(rc, pkt->frame_len, XDP_DROP);
-	c.remember = 0; /* an error is no evidence of a flow */
 	return jl_deliver(ctx, pkt, vip, &c, JL_DELIVER_ICMP, side);
 }
 
@@ -236,7 +276,7 @@ int julier_lb(struct xdp_md *ctx)
 	vip = jl_service_lookup(&pkt.flow, side);
 	if (!vip)
 		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt.frame_len, XDP_PASS);
-	rc = jl_choose(&pkt.flow, vip, side, &c);
+	rc = jl_choose(&pkt.flow, vip, side, jl_flow_class_of(pkt.l4_proto, pkt.tcp_flags), &c);
 	if (rc != JL_CHOSEN)
 		return jl_verdict(rc, pkt.frame_len, XDP_DROP);
 	return jl_deliver(ctx, &pkt, vip, &c, JL_DELIVER_FLOW, side);

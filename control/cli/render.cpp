@@ -154,12 +154,13 @@ std::string render_services(const std::vector<daemon::protocol::ServiceInfo>& se
                  {"ALL DOWN"},
                  {"PACKETS", A::right},
                  {"BYTES", A::right},
-                 {"NEW FLOWS", A::right}});
+                 {"NEW FLOWS", A::right},
+                 {"NONSYN MISS", A::right}});
     for (const auto& s : services) {
         table.add_row({s.name, s.vip, s.port == 0 ? std::string("*") : std::to_string(s.port), s.protocol, s.forwarding,
                        s.ring_size == 0 ? std::string("drop") : std::to_string(s.ring_size),
                        fmt::format("{}/{}", s.backends_in_ring, s.backends), s.when_all_down, std::to_string(s.packets),
-                       format_bytes(s.bytes), std::to_string(s.new_flows)});
+                       format_bytes(s.bytes), std::to_string(s.new_flows), std::to_string(s.nonsyn_miss)});
     }
     return table.render();
 }

@@ -171,6 +171,8 @@ struct Service {
     std::uint16_t mtu = schema::fallback(schema::Section::service, "mtu");
     std::uint16_t gue_port = schema::fallback(schema::Section::service, "gue_port");
     std::uint8_t outer_ttl = schema::fallback(schema::Section::service, "outer_ttl");
+    // UDP: connection table entries idle this long expire; 0 = never.
+    Duration udp_idle_timeout{schema::fallback(schema::Section::service, "udp_idle_timeout")};
     EncapSource encap_source;
     WhenAllDown when_all_down = schema::enum_fallback<WhenAllDown>(schema::Section::service, "when_all_down");
     HealthCheck health;

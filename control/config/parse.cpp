@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/duration.h"
 #include "config/field_index.h"
 #include "config/schema.h"
 #include "config/validate.h"
@@ -475,6 +476,25 @@ private:
             if (auto d = r_.duration(*v, join_path(prefix, f.key), milliseconds(f.min), milliseconds(f.max))) out = *d;
     }
 
+    // 0s (never), or 1s-1h: last-seen times are refreshed every JL_UDP_REFRESH_NS, so a
+    // shorter timeout would expire flows that are not idle.
+    void udp_idle_timeout(const Layers& l, const std::string& prefix, Duration& out) {
+        const schema::Field& f = schema::field(Section::service, "udp_idle_timeout");
+        auto v = l.get(f.key);
+        if (!v) return;
+        const std::string field = join_path(prefix, f.key);
+        auto d = r_.duration(*v, field, milliseconds(f.min), milliseconds(f.max));
+        if (!d) return;
+        if (d->count() != 0 && *d < std::chrono::seconds(1)) {
+            r_.invalid(*v, field,
+                       format_duration(*d) +
+                           " is shorter than 1s (allowed: 0s for never, or 1s to 1h: a busy flow's last-seen time "
+                           "is refreshed only every 250ms)");
+            return;
+        }
+        out = *d;
+    }
+
     // Every field `defaults` may set, from the first layer that has it.
     void service_fields(const Layers& l, const std::string& prefix, Service& s) {
         enum_field(l, "forwarding", prefix, s.forwarding);
@@ -483,6 +503,7 @@ private:
         uint_field(l, schema::field(Section::service, "mtu"), prefix, s.mtu);
         uint_field(l, schema::field(Section::service, "gue_port"), prefix, s.gue_port);
         uint_field(l, schema::field(Section::service, "outer_ttl"), prefix, s.outer_ttl);
+        udp_idle_timeout(l, prefix, s.udp_idle_timeout);
         enum_field(l, "when_all_down", prefix, s.when_all_down);
 
         const std::string encap = join_path(prefix, "encap_source");

@@ -82,9 +82,9 @@ constexpr Field unset(Section s, std::string_view key, Type type, std::string_vi
             doc, flags};
 }
 constexpr Field duration(Section s, std::string_view key, std::uint64_t fallback_ms, std::uint64_t min_ms,
-                         std::uint64_t max_ms, std::string_view allowed, std::string_view doc) {
+                         std::uint64_t max_ms, std::string_view allowed, std::string_view doc, unsigned flags = none) {
     return {s,      key,    Type::duration, "duration", fallback_ms, true, {},
-            min_ms, max_ms, nullptr,        nullptr,    allowed,     doc,  none};
+            min_ms, max_ms, nullptr,        nullptr,    allowed,     doc,  flags};
 }
 template <typename E>
 constexpr Field choice(Section s, std::string_view key, E fallback, std::string_view doc, unsigned flags = none) {
@@ -266,6 +266,15 @@ inline constexpr Field fields[] = {
     integer(Section::service, "outer_ttl", JL_DEFAULT_OUTER_TTL, 1, 255, "", "TTL / hop limit of outer headers.",
             defaultable),
     other(Section::service, "encap_source", "mapping", "none", "", "Outer source addresses.", defaultable),
+    // At least 1s: last-seen times are refreshed every quarter second, so expiry may come
+    // that much early. At most an hour: NATs keep an idle UDP mapping for minutes (RFC 4787
+    // asks for at least two), so a tuple idle longer is most likely another client's by then.
+    duration(Section::service, "udp_idle_timeout", JL_DEFAULT_UDP_IDLE_TIMEOUT_MS, 0, hour_ms,
+             "at least `1s` unless `0s`",
+             "UDP services: a flow without a packet for this long loses its connection table entry; its next "
+             "packet is placed by the ring again (and follows drains, weights and new backends). `0s`: entries "
+             "never expire (they leave only when the table evicts them). Ignored for TCP.",
+             defaultable),
     choice(Section::service, "when_all_down", WhenAllDown::drop,
            "When every backend fails its health check: `drop` the service's packets, or `keep` forwarding to every "
            "backend that is not draining, as if all were up (fail open: a possibly broken backend rather than "

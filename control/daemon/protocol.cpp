@@ -353,6 +353,7 @@ auto fields(Of<ServiceInfo>) {
                       field("packets", &M::packets),
                       field("bytes", &M::bytes),
                       field("new_flows", &M::new_flows),
+                      field("nonsyn_miss", &M::nonsyn_miss),
                       field("when_all_down", &M::when_all_down)};
 }
 auto fields(Of<BackendInfo>) {

@@ -154,6 +154,7 @@ struct ServiceInfo {
     std::uint64_t bytes = 0;
     std::uint64_t new_flows = 0;
     std::string when_all_down = "drop";  // "drop" or "keep" (fail open)
+    std::uint64_t nonsyn_miss = 0;       // TCP packets that opened nothing and found no entry
 };
 
 struct BackendInfo {

@@ -34,6 +34,7 @@ std::vector<protocol::ServiceInfo> service_infos(const config::Catalogue& catalo
                     info.packets = traffic->packets;
                     info.bytes = traffic->bytes;
                     info.new_flows = traffic->new_flows;
+                    info.nonsyn_miss = traffic->nonsyn_miss;
                 }
             }
         }

@@ -734,7 +734,7 @@ std::optional<std::uint32_t> Dataplane::read_flows(std::optional<std::uint32_t> 
                 throw DataplaneError(std::string("cannot read jl_flows: ") + std::strerror(error));
             }
             for (__u32 i = 0; i < count; ++i)
-                out.push_back(flows::FlowEntry{keys[i], flows::flow_value(values[i], now)});
+                out.push_back(flows::FlowEntry{keys[i], flows::flow_value(keys[i], values[i], now)});
             if (error == ENOENT) return std::nullopt;  // the end of the table
             return next;
         }
@@ -749,7 +749,7 @@ std::optional<std::uint32_t> Dataplane::read_flows(std::optional<std::uint32_t> 
         if (position >= skip) {
             jl_flow value{};
             if (lookup_element(d.flows, &next, &value))
-                out.push_back(flows::FlowEntry{next, flows::flow_value(value, now)});
+                out.push_back(flows::FlowEntry{next, flows::flow_value(next, value, now)});
             if (out.size() >= max) return position + 1;
         }
         ++position;
@@ -802,6 +802,7 @@ Counters Dataplane::read_counters() const {
             result.services[i].packets += t.packets;
             result.services[i].bytes += t.bytes;
             result.services[i].new_flows += t.new_flows;
+            result.services[i].nonsyn_miss += t.nonsyn_miss;
         }
     }
     return result;

@@ -85,6 +85,7 @@ struct ServiceTraffic {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
     std::uint64_t new_flows = 0;
+    std::uint64_t nonsyn_miss = 0;
 };
 
 // Counters summed over every possible CPU.

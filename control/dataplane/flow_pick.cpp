@@ -50,9 +50,13 @@ FlowPick pick_flow(const PickMaps& m, const jl_flow_key& key, std::uint64_t now_
     // jl_flow_backend: the entry's backend, while it takes the flow.
     jl_flow raw{};
     if (lookup(m.flows, &key, &raw, "jl_flows")) {
-        pick.entry = flows::flow_value(raw, now_ns);
+        pick.entry = flows::flow_value(key, raw, now_ns);
         const auto be = backend_at(m, side, pick.entry->backend_id);
-        pick.entry_kept = jl_flow_keeps(pick.entry->service_id, be ? &*be : nullptr, vip.service_id) != 0;
+        // jl_flow_entry: an expired entry counts as absent (the next packet re-picks).
+        pick.entry_expired =
+            jl_flow_timed(&raw, key.proto) && jl_flow_expired(&raw, key.proto, vip.udp_idle_timeout_ms, now_ns) != 0;
+        pick.entry_kept =
+            !pick.entry_expired && jl_flow_keeps(pick.entry->service_id, be ? &*be : nullptr, vip.service_id) != 0;
         if (pick.entry_kept) pick.backend = pick.entry->backend_id;
     }
 

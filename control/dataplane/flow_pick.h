@@ -26,7 +26,8 @@ struct FlowPick {
     std::uint32_t generation = 0;               // jl_active when read
     std::optional<jl_vip> vip;                  // the service the flow is for; none: not a VIP (passed)
     std::optional<flows::FlowValue> entry;      // its connection-table entry
-    bool entry_kept = false;                    // and the entry's backend still takes the flow
+    bool entry_expired = false;                 // the entry is past its time: counts as absent
+    bool entry_kept = false;                    // and the entry (not expired) and its backend still take the flow
     std::uint32_t ring_hash = 0;                // the hash a new flow's ring slot comes from
     std::optional<std::uint32_t> ring_backend;  // the ring's pick, when it is a backend of the service
     // The backend the next packet goes to: the entry's when kept, else the ring's pick;

@@ -9,11 +9,21 @@
 
 namespace julier::flows {
 
-FlowValue flow_value(const jl_flow& value, std::uint64_t now_ns) {
-    (void)now_ns;  // for a value that carries a last-seen time
+FlowValue flow_value(const jl_flow_key& key, const jl_flow& value, std::uint64_t now_ns) {
     FlowValue out;
     out.backend_id = value.backend_id;
     out.service_id = value.service_id;
+    const auto since = [&](std::uint64_t t) { return now_ns > t ? now_ns - t : 0; };
+    if (key.proto == IPPROTO_UDP) {
+        out.idle_ns = since(value.time_ns);  // the last-seen time, refreshed while the flow lives
+        out.state = "udp";
+    } else if (value.flags & JL_FLOW_F_RST) {
+        out.state = "reset";  // time_ns ends the linger
+    } else if (value.flags & JL_FLOW_F_FIN) {
+        out.state = "closing";
+    } else {
+        out.state = "established";
+    }
     return out;
 }
 

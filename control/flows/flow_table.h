@@ -30,15 +30,17 @@ namespace julier::flows {
 struct FlowValue {
     std::uint32_t backend_id = 0;
     std::uint32_t service_id = 0;
-    std::optional<std::uint64_t> idle_ns;  // time since the forwarder last saw the flow
-    std::string state;                     // e.g. "established"; empty = not known
+    std::optional<std::uint64_t> idle_ns;  // UDP: time since the forwarder last saw the flow
+    // TCP: "established", "closing" (a FIN seen, in its linger), "reset" (an RST seen,
+    // in its linger); UDP: "udp".
+    std::string state;
 
     bool operator==(const FlowValue&) const = default;
 };
 
 // The one reading of a jl_flows value: every other field of struct jl_flow is read
 // here and nowhere else. `now_ns` is bpf_ktime_get_ns()'s clock (CLOCK_MONOTONIC).
-FlowValue flow_value(const jl_flow& value, std::uint64_t now_ns);
+FlowValue flow_value(const jl_flow_key& key, const jl_flow& value, std::uint64_t now_ns);
 
 struct FlowEntry {
     jl_flow_key key{};

@@ -44,6 +44,7 @@ void add_traffic(std::vector<prometheus::MetricFamily>& out, const LabelTable& t
     auto service_packets = make_family(spec::service_packets);
     auto service_bytes = make_family(spec::service_bytes);
     auto service_new_flows = make_family(spec::service_new_flows);
+    auto service_nonsyn_miss = make_family(spec::service_nonsyn_miss);
     auto backend_packets = make_family(spec::backend_packets);
     auto backend_bytes = make_family(spec::backend_bytes);
 
@@ -59,6 +60,7 @@ void add_traffic(std::vector<prometheus::MetricFamily>& out, const LabelTable& t
             add_sample(service_packets, labels, static_cast<double>(t.packets));
             add_sample(service_bytes, labels, static_cast<double>(t.bytes));
             add_sample(service_new_flows, labels, static_cast<double>(t.new_flows));
+            add_sample(service_nonsyn_miss, labels, static_cast<double>(t.nonsyn_miss));
         }
         for (const auto& backend : service.backends) {
             if (backend.id >= counters.backends.size()) continue;
@@ -68,7 +70,8 @@ void add_traffic(std::vector<prometheus::MetricFamily>& out, const LabelTable& t
             add_sample(backend_bytes, labels, static_cast<double>(t.bytes));
         }
     }
-    for (auto* family : {&service_packets, &service_bytes, &service_new_flows, &backend_packets, &backend_bytes})
+    for (auto* family :
+         {&service_packets, &service_bytes, &service_new_flows, &service_nonsyn_miss, &backend_packets, &backend_bytes})
         out.push_back(std::move(*family));
 }
 

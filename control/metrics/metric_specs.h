@@ -29,7 +29,12 @@ inline constexpr MetricSpec service_bytes{
     "Bytes (frame length as received) the forwarder sent on to a backend of the service."};
 inline constexpr MetricSpec service_new_flows{
     "julier_service_new_flows_total", MetricType::Counter,
-    "Flows of the service that got a connection table entry (first packet of a flow)."};
+    "Flows of the service that got a connection table entry (a TCP SYN, the first packet of a UDP flow, or a "
+    "re-pick)."};
+inline constexpr MetricSpec service_nonsyn_miss{
+    "julier_service_nonsyn_miss_total", MetricType::Counter,
+    "TCP packets of the service that were no SYN, FIN or RST and found no connection table entry (flows that "
+    "began elsewhere or lost their entry); sent to the ring's pick and remembered."};
 inline constexpr MetricSpec backend_packets{"julier_backend_packets_total", MetricType::Counter,
                                             "Packets the forwarder sent to the backend."};
 inline constexpr MetricSpec backend_bytes{"julier_backend_bytes_total", MetricType::Counter,
@@ -124,6 +129,7 @@ inline constexpr std::array all_metrics{
     &spec::service_packets,
     &spec::service_bytes,
     &spec::service_new_flows,
+    &spec::service_nonsyn_miss,
     &spec::backend_packets,
     &spec::backend_bytes,
     &spec::forwarder_packets,

@@ -110,6 +110,9 @@ jl_vip make_vip(const Service& service, std::uint32_t service_id) {
         copy_address(*service.encap_source.ipv6, vip.src6);
     }
     vip.src_entropy_bits = service.encap_source.entropy_bits;
+    // The forwarder reads it for UDP flows only; TCP services keep 0.
+    if (service.protocol == config::Protocol::udp)
+        vip.udp_idle_timeout_ms = static_cast<std::uint32_t>(service.udp_idle_timeout.count());
     return vip;
 }
 

@@ -23,6 +23,15 @@ public:
         CPU_SET(cpu_, &one);
         if (sched_setaffinity(0, sizeof(one), &one) != 0) fail("sched_setaffinity");
     }
+    // On a given CPU (which must be one this thread may run on).
+    explicit PinnedCpu(int cpu) : cpu_(cpu) {
+        if (sched_getaffinity(0, sizeof(saved_), &saved_) != 0) fail("sched_getaffinity");
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu_, &one);
+        if (sched_setaffinity(0, sizeof(one), &one) != 0) fail("sched_setaffinity");
+        if (sched_getcpu() != cpu_) fail("sched_getcpu");
+    }
     ~PinnedCpu() { sched_setaffinity(0, sizeof(saved_), &saved_); }
     PinnedCpu(const PinnedCpu&) = delete;
     PinnedCpu& operator=(const PinnedCpu&) = delete;

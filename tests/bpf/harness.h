@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include <time.h>
+
 #include "julier/abi.h"
 #include "julier_decap.skel.h"
 #include "julier_lb.skel.h"
@@ -80,6 +82,13 @@ inline XdpResult run_xdp(int prog_fd, std::span<const uint8_t> frame, uint32_t r
     return {static_cast<int>(opts.retval), std::move(out), opts.duration};
 }
 
+// CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(): connection table times (jl_flow.time_ns).
+inline uint64_t mono_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // ---- per-CPU counters ----------------------------------------------------------------
 
 inline unsigned possible_cpus() {
@@ -97,6 +106,7 @@ inline jl_service_traffic& operator+=(jl_service_traffic& a, const jl_service_tr
     a.packets += b.packets;
     a.bytes += b.bytes;
     a.new_flows += b.new_flows;
+    a.nonsyn_miss += b.nonsyn_miss;
     return a;
 }
 

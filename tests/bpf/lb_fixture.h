@@ -71,6 +71,8 @@ struct ServiceSpec {
     Mac src_mac{};                // backend entries' src_mac (zero: keep received dst)
     uint32_t ifindex = 0;
     bool filter = true;  // let the address through the side's jl_vip_filter
+    // UDP services: connection table entries idle longer expire (0 = never); TCP ignores it.
+    uint32_t udp_idle_timeout_ms = JL_DEFAULT_UDP_IDLE_TIMEOUT_MS;
 };
 
 inline bool v6_backends(const ServiceSpec& s) {
@@ -97,6 +99,7 @@ inline jl_vip vip_value(const ServiceSpec& s) {
     put_addr(src4, kTunnelSrc4);
     v.src4 = src4[0];
     v.src_entropy_bits = s.entropy_bits;
+    v.udp_idle_timeout_ms = s.proto == IPPROTO_UDP ? s.udp_idle_timeout_ms : 0;  // as the plan writes it
     return v;
 }
 

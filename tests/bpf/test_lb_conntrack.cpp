@@ -13,15 +13,22 @@ using namespace julier::test::lbfix;
 
 namespace {
 
-Bytes syn(std::string_view client, std::string_view vip, uint16_t sport, uint16_t dport = 80) {
+Bytes tcp(std::string_view client, std::string_view vip, uint16_t sport, uint8_t flags, uint16_t dport = 80) {
     Packet p;
     p.eth(kLbMac, kPeerMac);
     if (is_v6(client))
         p.ipv6(client, vip);
     else
         p.ipv4(client, vip);
-    p.tcp(sport, dport).flags(kTcpSyn);
+    p.tcp(sport, dport).flags(flags);
     return p.build();
+}
+Bytes syn(std::string_view client, std::string_view vip, uint16_t sport, uint16_t dport = 80) {
+    return tcp(client, vip, sport, kTcpSyn, dport);
+}
+// A packet of an established connection: the table decides (a SYN would go to the ring).
+Bytes ack(std::string_view client, std::string_view vip, uint16_t sport, uint16_t dport = 80) {
+    return tcp(client, vip, sport, kTcpAck, dport);
 }
 
 Bytes to_backend(const Bytes& in, uint32_t id) {
@@ -62,7 +69,8 @@ TEST_CASE("lb conntrack: an established flow keeps its backend when the ring cha
             lb.put_backend(1, owner, backend_value(s0, owner));
             lb.set_active(1);
 
-            expect_run(lb, in, XDP_TX, to_backend(in, owner), JL_CNT_TX_FORWARD);
+            Bytes est = ack(client, s0.vip, 1111);
+            expect_run(lb, est, XDP_TX, to_backend(est, owner), JL_CNT_TX_FORWARD);
             // A new flow follows the new ring.
             Bytes fresh = syn(client, s0.vip, 2222);
             uint32_t id = pick(s1, ref_flow_hash(client, s0.vip, 2222, 80, IPPROTO_TCP));
@@ -106,13 +114,15 @@ TEST_CASE("lb conntrack: a flow whose backend is gone, down or reassigned is re-
             lb.set_active(1);
 
             uint32_t repick = pick(s1, hash);
-            expect_run(lb, in, XDP_TX, to_backend(in, repick), JL_CNT_TX_FORWARD);
+            Bytes est = ack(kClient4, kVip4, 1111);
+            expect_run(lb, est, XDP_TX, to_backend(est, repick), JL_CNT_TX_FORWARD);
             auto entry = lb.flow(flow_key(kClient4, kVip4, 1111, 80, IPPROTO_TCP));
             REQUIRE(entry);
             CHECK(entry->backend_id == repick);  // the table now says so
             CHECK(lb.service_stats(1).new_flows == 2);
+            CHECK(lb.service_stats(1).nonsyn_miss == 0);  // a re-pick, not a miss
             // And it stays there.
-            expect_run(lb, in, XDP_TX, to_backend(in, repick), JL_CNT_TX_FORWARD);
+            expect_run(lb, est, XDP_TX, to_backend(est, repick), JL_CNT_TX_FORWARD);
             CHECK(lb.service_stats(1).new_flows == 2);
         }
     }
@@ -131,7 +141,8 @@ TEST_CASE("lb conntrack: a draining backend keeps its flows but takes no new one
     install(lb, s1);
     lb.put_backend(1, owner, backend_value(s0, owner));
     lb.set_active(1);
-    for (int i = 0; i < 3; i++) expect_run(lb, in, XDP_TX, to_backend(in, owner), JL_CNT_TX_FORWARD);
+    Bytes est = ack(kClient4, kVip4, 3333);
+    for (int i = 0; i < 3; i++) expect_run(lb, est, XDP_TX, to_backend(est, owner), JL_CNT_TX_FORWARD);
 
     // All backends draining: the ring is empty, established flows still get through.
     ServiceSpec empty = s0;
@@ -139,20 +150,24 @@ TEST_CASE("lb conntrack: a draining backend keeps its flows but takes no new one
     install(lb, empty);
     lb.put_backend(0, owner, backend_value(s0, owner));
     lb.set_active(2);
-    expect_run(lb, in, XDP_TX, to_backend(in, owner), JL_CNT_TX_FORWARD);
+    expect_run(lb, est, XDP_TX, to_backend(est, owner), JL_CNT_TX_FORWARD);
     expect_drop(lb, syn(kClient4, kVip4, 4444), JL_CNT_DROP_NO_BACKEND);
+    // A new connection on the drained backend's tuple is placed by the ring: here
+    // there is none, so it is dropped rather than sent to the draining backend.
+    expect_drop(lb, in, JL_CNT_DROP_NO_BACKEND);
 }
 
 TEST_CASE("lb conntrack: a flow entry of another service is not followed", "[lb][conntrack]") {
     LbHarness lb;
     ServiceSpec s;
     install(lb, s);
-    Bytes in = syn(kClient4, kVip4, 5555);
+    Bytes in = ack(kClient4, kVip4, 5555);
     uint32_t id = pick(s, ref_flow_hash(kClient4, kVip4, 5555, 80, IPPROTO_TCP));
     // A stale entry left by a service that had this VIP:port before.
-    lb.put_flow(flow_key(kClient4, kVip4, 5555, 80, IPPROTO_TCP), jl_flow{(id + 1) % 7, 77});
+    lb.put_flow(flow_key(kClient4, kVip4, 5555, 80, IPPROTO_TCP), jl_flow{(id + 1) % 7, 77, 0, 0, 0});
     expect_run(lb, in, XDP_TX, to_backend(in, id), JL_CNT_TX_FORWARD);
     CHECK(lb.flow(flow_key(kClient4, kVip4, 5555, 80, IPPROTO_TCP))->service_id == 1);
+    CHECK(lb.service_stats(1).nonsyn_miss == 1);  // absent for this service: a miss
 }
 
 TEST_CASE("lb conntrack: an apply is invisible until jl_active flips, then whole", "[lb][conntrack]") {

@@ -16,16 +16,19 @@ using namespace julier::test::lbfix;
 
 namespace {
 
-Bytes syn(std::string_view client, std::string_view vip, uint16_t sport) {
+Bytes tcp(std::string_view client, std::string_view vip, uint16_t sport, uint8_t flags) {
     Packet p;
     p.eth(kLbMac, kPeerMac);
     if (is_v6(client))
         p.ipv6(client, vip);
     else
         p.ipv4(client, vip);
-    p.tcp(sport, 80).flags(kTcpSyn);
+    p.tcp(sport, 80).flags(flags);
     return p.build();
 }
+Bytes syn(std::string_view client, std::string_view vip, uint16_t sport) { return tcp(client, vip, sport, kTcpSyn); }
+// Established: follows its entry (a SYN is placed by the ring and writes).
+Bytes ack(std::string_view client, std::string_view vip, uint16_t sport) { return tcp(client, vip, sport, kTcpAck); }
 
 Bytes to_backend(const Bytes& in, uint32_t id) {
     Bytes out = in;
@@ -99,7 +102,7 @@ TEST_CASE("lb flood: over the rate new flows reach their Maglev backend, unremem
 
             // Established flows still find their entries and spend nothing.
             for (uint16_t sport = 2000; sport < 2003; sport++) {
-                Bytes in = syn(client, s.vip, sport);
+                Bytes in = ack(client, s.vip, sport);
                 expect_run(lb, in, XDP_TX, to_backend(in, owner(s, client, sport)), JL_CNT_TX_FORWARD);
             }
             // An unremembered flow keeps reaching the same backend while the ring holds.
@@ -157,7 +160,7 @@ TEST_CASE("lb flood: during a flood established flows keep their backend across 
     }
     lb.set_active(1);
     for (uint16_t sport : {4000, 4001}) {
-        Bytes in = syn(kClient4, s0.vip, sport);
+        Bytes in = ack(kClient4, s0.vip, sport);
         expect_run(lb, in, XDP_TX, to_backend(in, owner(s0, kClient4, sport)), JL_CNT_TX_FORWARD);
     }
     // The unremembered flow follows the new ring: the price of not remembering it.

@@ -298,7 +298,7 @@ TEST_CASE("lb icmp: an ICMP error about a service's reply goes to the backend th
             uint32_t hash = ref_flow_hash(client, c.vip, 40000, 80, IPPROTO_TCP);
             // The flow is owned by another backend than a fresh pick would give.
             uint32_t owner = (pick(s, hash) + 3) % s.slots;
-            lb.put_flow(flow_key(client, c.vip, 40000, 80, IPPROTO_TCP), jl_flow{owner, s.service_id});
+            lb.put_flow(flow_key(client, c.vip, 40000, 80, IPPROTO_TCP), jl_flow{owner, s.service_id, 0, 0, 0});
 
             Bytes quote = quoted_reply(c.vip, client, c.quote);
             Bytes in = icmp_error(c.vip, quote);

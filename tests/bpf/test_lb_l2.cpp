@@ -13,7 +13,8 @@ namespace {
 
 // A TCP or UDP packet from a client to a service, as received and as it must leave.
 Bytes flow_frame(const Mac& dst, const Mac& src, std::string_view client, std::string_view vip, uint16_t sport,
-                 uint16_t dport, uint8_t proto, std::optional<uint16_t> vlan = std::nullopt, uint8_t ttl = 64) {
+                 uint16_t dport, uint8_t proto, std::optional<uint16_t> vlan = std::nullopt, uint8_t ttl = 64,
+                 uint8_t tcp_flags = kTcpSyn) {
     Packet p;
     p.eth(dst, src);
     if (vlan) p.vlan(*vlan, 3);
@@ -23,7 +24,7 @@ Bytes flow_frame(const Mac& dst, const Mac& src, std::string_view client, std::s
         p.ipv4(client, vip).df();
     p.ttl(ttl).tos(0x28);
     if (proto == IPPROTO_TCP)
-        p.tcp(sport, dport).flags(kTcpSyn).seq(7);
+        p.tcp(sport, dport).flags(tcp_flags).seq(7);
     else
         p.udp(sport, dport);
     p.payload("julier forwards this untouched");
@@ -79,8 +80,12 @@ TEST_CASE("lb l2: a new flow goes to the backend its hash picks, MACs rewritten,
             CHECK(be.packets == 1);
             CHECK(be.bytes == in.size());
 
-            // The next packet of the flow is established: same output, no new flow.
-            expect_run(lb, in, XDP_TX, out, JL_CNT_TX_FORWARD);
+            // The next packet of the flow is established (for TCP, an ACK: a SYN would be
+            // placed by the ring and counted again): same output, no new flow.
+            Bytes next = flow_frame(kLbMac, kPeerMac, c.client, c.vip, 40001, 443, c.proto, c.vlan, 64, kTcpAck);
+            Bytes next_out =
+                flow_frame(backend_mac(id), kLbMac, c.client, c.vip, 40001, 443, c.proto, c.vlan, 64, kTcpAck);
+            expect_run(lb, next, XDP_TX, next_out, JL_CNT_TX_FORWARD);
             CHECK(lb.service_stats(3).new_flows == 1);
             CHECK(lb.service_stats(3).packets == 2);
             CHECK(lb.backend_stats(id).packets == 2);

@@ -89,7 +89,8 @@ Flow random_flow(bool v6, std::mt19937& gen) {
             static_cast<uint8_t>(rng() % 2 ? IPPROTO_TCP : IPPROTO_UDP)};
 }
 
-Bytes frame_of(const Flow& f, const std::string& vip) {
+// A TCP frame opens the connection (SYN) or belongs to it (ACK).
+Bytes frame_of(const Flow& f, const std::string& vip, uint8_t tcp_flags = kTcpSyn) {
     Packet p;
     p.eth(kLbMac, kPeerMac);
     if (is_v6(vip))
@@ -98,7 +99,7 @@ Bytes frame_of(const Flow& f, const std::string& vip) {
         p.ipv4(f.src, vip);
     const uint16_t dport = f.proto == IPPROTO_TCP ? 80 : 53;
     if (f.proto == IPPROTO_TCP)
-        p.tcp(f.sport, dport).flags(kTcpSyn);
+        p.tcp(f.sport, dport).flags(tcp_flags);
     else
         p.udp(f.sport, dport);
     return p.build();
@@ -179,7 +180,8 @@ TEST_CASE("lb which: pick_flow names the backend the forwarder sends each flow t
                     REQUIRE(pick.entry);
                     CHECK(pick.entry_kept == (pick.entry->backend_id < 3));
                     (pick.entry_kept ? kept : repicked)++;
-                    REQUIRE(sent_to(lb, c, frame_of(f, vip), by_address) == static_cast<int>(*pick.backend));
+                    // The connection's next packet: a SYN would take the ring's pick.
+                    REQUIRE(sent_to(lb, c, frame_of(f, vip, kTcpAck), by_address) == static_cast<int>(*pick.backend));
                 }
                 CHECK(kept > 0);
                 CHECK(repicked > 0);

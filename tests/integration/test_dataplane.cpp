@@ -47,14 +47,16 @@ std::uint32_t id_of(const plan::Plan& p, const std::string& address) {
     return find_backend(p.services.at(0), address).id;
 }
 
-// Sends SYNs for sports [first, first + count) and returns the backend id each went
-// to, checking along the way that the frame left as an l2 forward should.
+// Sends SYNs (or, for established connections, ACKs: a SYN is placed by the ring
+// whatever the connection table says) for sports [first, first + count) and returns
+// the backend id each went to, checking along the way that the frame left as an l2
+// forward should.
 std::map<std::uint16_t, std::uint32_t> send_flows(const Dataplane& dp, const plan::Plan& p, std::uint16_t first,
-                                                  std::uint16_t count) {
+                                                  std::uint16_t count, std::uint8_t flags = test::kTcpSyn) {
     std::map<std::uint32_t, test::Mac> macs = macs_by_id(p);
     std::map<std::uint16_t, std::uint32_t> chosen;
     for (std::uint16_t sport = first; sport < first + count; ++sport) {
-        test::Bytes in = syn(kVip, 80, sport);
+        test::Bytes in = test::Packet().eth(kLbMac, kClientMac).ipv4(kClient, kVip).tcp(sport, 80).flags(flags).build();
         RunResult out = run_packet(dp.program_fd(), in);
         REQUIRE(out.action == XDP_TX);
         REQUIRE(out.frame.size() == in.size());
@@ -98,7 +100,7 @@ TEST_CASE("a fresh forwarder forwards an applied plan", "[dataplane][integration
     for (const auto& [id, n] : per_backend) CHECK(n > 40);
 
     // The same flows again: the same backends.
-    CHECK(send_flows(*dp, p, 1000, 300) == chosen);
+    CHECK(send_flows(*dp, p, 1000, 300, test::kTcpAck) == chosen);
 
     // Another port of the same VIP is no service: passed to the kernel.
     CHECK(run_packet(dp->program_fd(), syn(kVip, 81, 1000)).action == XDP_PASS);
@@ -151,7 +153,7 @@ TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][inte
     runtime.overrides["web"][ip("198.18.0.21")] = config::BackendState::drain;
     plan::Plan draining = plan::make_plan(cat, runtime, up.ids);
     dp->apply(draining);
-    CHECK(send_flows(*dp, draining, 2000, 200) == before);  // established: unchanged
+    CHECK(send_flows(*dp, draining, 2000, 200, test::kTcpAck) == before);  // established: unchanged
     for (const auto& [sport, id] : send_flows(*dp, draining, 3000, 200)) {
         CHECK(id != drained);  // new flows avoid it
     }
@@ -159,7 +161,7 @@ TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][inte
     runtime.health["web"][ip("198.18.0.21")].state = julier::health::State::down;
     plan::Plan down = plan::make_plan(cat, runtime, draining.ids);
     dp->apply(down);
-    auto after = send_flows(*dp, down, 2000, 200);
+    auto after = send_flows(*dp, down, 2000, 200, test::kTcpAck);
     for (const auto& [sport, id] : after) {
         CHECK(id != drained);
         if (before.at(sport) != drained) {
@@ -296,7 +298,7 @@ TEST_CASE("a restarted daemon adopts the pinned forwarder and its connections", 
     plan::IdAllocator ids = dp->live_ids();
     CHECK(ids.services() == p.ids.services());
     CHECK(ids.backends() == p.ids.backends());
-    CHECK(send_flows(*dp, p, 5000, 100) == chosen);
+    CHECK(send_flows(*dp, p, 5000, 100, test::kTcpAck) == chosen);
 
     // The first apply after an adopt writes the side whole; forwarding carries on.
     plan::Plan again = plan::make_plan(cat, all_resolved(cat), ids);
@@ -304,7 +306,7 @@ TEST_CASE("a restarted daemon adopts the pinned forwarder and its connections", 
     CHECK(r.full_write);
     CHECK(r.generation == 2);
     CHECK(r.ring_slots_written == 101);
-    CHECK(send_flows(*dp, again, 5000, 100) == chosen);
+    CHECK(send_flows(*dp, again, 5000, 100, test::kTcpAck) == chosen);
 }
 
 TEST_CASE("forwarding and connections survive kill -9 of the daemon", "[dataplane][integration]") {

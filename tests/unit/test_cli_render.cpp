@@ -57,12 +57,15 @@ TEST_CASE("julierctl render: backends table notes why a backend gets no traffic"
 }
 
 TEST_CASE("julierctl render: services table", "[cli][render]") {
-    protocol::ServiceInfo web{"web", "198.19.0.1", 80, "tcp", "l2", 65537, 3, 2, 10, 1024, 4};
+    protocol::ServiceInfo web{"web", "198.19.0.1", 80, "tcp", "l2", 65537, 3, 2, 10, 1024, 4, "drop", 3};
     protocol::ServiceInfo any{"dns", "2001:db8::53", 0, "udp", "ip6ip6", 0, 2, 0, 0, 0, 0, "keep"};
     CHECK(render_services({web, any}) ==
-          "SERVICE  VIP           PORT  PROTO  FORWARDING   RING  IN RING  ALL DOWN  PACKETS    BYTES  NEW FLOWS\n"
-          "web      198.19.0.1      80  tcp    l2          65537      2/3  drop           10  1.0 KiB          4\n"
-          "dns      2001:db8::53     *  udp    ip6ip6       drop      0/2  keep            0      0 B          0\n");
+          "SERVICE  VIP           PORT  PROTO  FORWARDING   RING  IN RING  ALL DOWN  PACKETS    BYTES  NEW FLOWS  "
+          "NONSYN MISS\n"
+          "web      198.19.0.1      80  tcp    l2          65537      2/3  drop           10  1.0 KiB          4  "
+          "          3\n"
+          "dns      2001:db8::53     *  udp    ip6ip6       drop      0/2  keep            0      0 B          0  "
+          "          0\n");
 }
 
 TEST_CASE("julierctl render: status", "[cli][render]") {

@@ -57,7 +57,7 @@ protocol::Status full_status() {
     return s;
 }
 protocol::ServiceInfo full_service() {
-    return {"web", "198.19.0.1", 80, "tcp", "l2", 65537, 3, 2, 10, 1000, 4, "keep"};
+    return {"web", "198.19.0.1", 80, "tcp", "l2", 65537, 3, 2, 10, 1000, 4, "keep", 5};
 }
 
 }  // namespace
@@ -240,7 +240,7 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
         R"({"adopted":true,"announcements":[{"announce_in_seconds":18,"needed":3,"seconds_in_state":12,"services":["web"],"state":"hold-down","usable":2,"vip":"198.19.0.1"}],"backends":9,"bgp":true,"bgp_sessions":[{"neighbour":"198.18.0.1","protocol":"up1","state":"Established"}],"bird_error":"no socket","config_file":"/etc/julier/julier.yaml","config_generation":7,"dataplane_generation":11,"interface_states":[{"attached":true,"name":"eth0","note":"re-attached","reattached":3},{"attached":false,"name":"eth1","note":"the interface does not exist","reattached":0}],"interfaces":["eth0","eth1"],"last_reload":{"error":"julier.yaml:3:5: error: x","result":"failed","unix_time":1700000000},"pid":42,"pin_dir":"/sys/fs/bpf/julier","reload_failures":2,"services":3,"uptime_seconds":3601,"version":"1.2.3"})");
     CHECK(
         json(full_service()).dump() ==
-        R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
+        R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"nonsyn_miss":5,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
     CHECK(
         json(full_backend()).dump() ==
         R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");

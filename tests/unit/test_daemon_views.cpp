@@ -78,7 +78,7 @@ struct Fixture {
         health["dns"][ip("2001:db8::53")].state = State::down;
 
         counters.services.resize(4);
-        counters.services[3] = {100, 6400, 12};
+        counters.services[3] = {100, 6400, 12, 3};
         counters.backends.resize(11);
         counters.backends[7] = {90, 5000};
         counters.backends[8] = {10, 1400};
@@ -114,6 +114,7 @@ TEST_CASE("daemon views: services with ring, backends in ring and traffic", "[da
     CHECK(rows[0].packets == 100);
     CHECK(rows[0].bytes == 6400);
     CHECK(rows[0].new_flows == 12);
+    CHECK(rows[0].nonsyn_miss == 3);
     CHECK(rows[1].vip == "2001:db8:100::53");
     CHECK(rows[1].protocol == "udp");
     CHECK(rows[1].forwarding == "ip6ip6");

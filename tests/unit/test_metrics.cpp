@@ -226,7 +226,7 @@ ForwarderReading reading() {
     r.generation = 42;
     r.counters.services.resize(4);
     r.counters.backends.resize(8);
-    r.counters.services[1] = {.packets = 10, .bytes = 1500, .new_flows = 2};
+    r.counters.services[1] = {.packets = 10, .bytes = 1500, .new_flows = 2, .nonsyn_miss = 4};
     r.counters.services[0] = {.packets = 7, .bytes = 700, .new_flows = 7};
     r.counters.services[2] = {.packets = 99, .bytes = 99, .new_flows = 99};  // no such service
     r.counters.backends[3] = {.packets = 6, .bytes = 900};
@@ -261,6 +261,7 @@ TEST_CASE("metrics: forwarder counters carry the live plan's labels", "[metrics]
     CHECK(s.value("julier_service_packets_total", web_service()) == 10);
     CHECK(s.value("julier_service_bytes_total", web_service()) == 1500);
     CHECK(s.value("julier_service_new_flows_total", web_service()) == 2);
+    CHECK(s.value("julier_service_nonsyn_miss_total", web_service()) == 4);
     const LabelSet dns{{"service", "dns"}, {"vip", "2001:db8::53"}, {"port", "53"}, {"protocol", "udp"}};
     CHECK(s.value("julier_service_packets_total", dns) == 7);
     CHECK(s.value("julier_service_new_flows_total", dns) == 7);

@@ -40,6 +40,7 @@ struct jl_pkt {
 	__u8 frag;               /* a fragment: ports unknown */
 	__u8 df;                 /* IPv4 don't-fragment */
 	__u8 vlan;               /* one 802.1Q tag in front of the IP header */
+	__u8 tcp_flags;          /* TCP: byte 13 of the header (CWR ... FIN); else 0 */
 };
 
 JL_INLINE int jl_ipv6_is_ext(__u8 nexthdr)
@@ -114,6 +115,7 @@ JL_INLINE int jl_parse_l4(void *data, void *end, struct jl_pkt *pkt, __u32 l4_of
 	case IPPROTO_TCP:
 		if (l4_len < sizeof(struct tcphdr) || l4 + sizeof(struct tcphdr) > end)
 			return JL_PARSE_MALFORMED;
+		pkt->tcp_flags = ((__u8 *)l4)[13];
 		break;
 	case IPPROTO_UDP:
 		if (l4_len < sizeof(struct udphdr) || l4 + sizeof(struct udphdr) > end)

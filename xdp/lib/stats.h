@@ -16,8 +16,10 @@ JL_INLINE int jl_verdict(enum jl_counter counter, __u64 bytes, int action)
 	return jl_count_verdict(&jl_counters, counter, bytes, action);
 }
 
-/* Traffic a service sent to a backend; new_flow when a jl_flows entry was written. */
-JL_INLINE void jl_count_delivery(__u32 service_id, __u32 backend_id, __u64 bytes, int new_flow)
+/* Traffic a service sent to a backend; new_flow when a jl_flows entry of a new flow
+ * was written, nonsyn_miss when a TCP packet that opens nothing found no entry. */
+JL_INLINE void jl_count_delivery(__u32 service_id, __u32 backend_id, __u64 bytes, int new_flow,
+                                 int nonsyn_miss)
 {
 	struct jl_service_traffic *s = bpf_map_lookup_elem(&jl_service_stats, &service_id);
 	struct jl_traffic *b = bpf_map_lookup_elem(&jl_backend_stats, &backend_id);
@@ -26,6 +28,7 @@ JL_INLINE void jl_count_delivery(__u32 service_id, __u32 backend_id, __u64 bytes
 		s->packets++;
 		s->bytes += bytes;
 		s->new_flows += new_flow;
+		s->nonsyn_miss += nonsyn_miss;
 	}
 	if (b) {
 		b->packets++;

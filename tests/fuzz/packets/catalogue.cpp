@@ -54,8 +54,9 @@ std::vector<ServiceSpec> specs() {
     s = add(kVip4b, 53, IPPROTO_UDP, JL_MODE_GUE, 3, true, "6");
     s->ifindex = 9;
     s->gue_port = 7777;
+    s->udp_idle_timeout_ms = 1000;  // the shortest allowed: entries expire during a run
     add(kVip6, 80, IPPROTO_TCP, JL_MODE_L2, 5, true)->flags = JL_VIP_F_SOURCE_AFFINITY;
-    add(kVip6, 0, IPPROTO_UDP, JL_MODE_IP6IP6, 5, true);
+    add(kVip6, 0, IPPROTO_UDP, JL_MODE_IP6IP6, 5, true)->udp_idle_timeout_ms = 0;  // never expire
     s = add(kVip6, 443, IPPROTO_TCP, JL_MODE_GUE, 3, false, "6");
     s->mtu = 1280;
     s->entropy_bits = 16;

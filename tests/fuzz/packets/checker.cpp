@@ -129,6 +129,45 @@ bool mac_zero(const test::Mac& m) {
     return std::all_of(m.begin(), m.end(), [](uint8_t b) { return b == 0; });
 }
 
+// docs/forwarder.md "Flows": RST wins over FIN, FIN over SYN; a SYN with ACK opens nothing.
+FlowClass class_of(uint8_t proto, uint8_t flags) {
+    constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, ack = 0x10;
+    if (proto == kUdp) return FlowClass::udp;
+    if (flags & rst) return FlowClass::rst;
+    if (flags & fin) return FlowClass::fin;
+    if ((flags & (syn | ack)) == syn) return FlowClass::syn;
+    return FlowClass::other;
+}
+
+int64_t since(uint64_t later, uint64_t earlier) { return int64_t(later - earlier); }
+
+// Is the entry usable for this service at the time of the run (between t0 and t1)?
+// "either" when its end falls between the two readings of the clock.
+enum class Live { no, yes, either };
+Live entry_live(const Service& s, const jl_flow_key& k, const std::optional<jl_flow>& f, uint64_t t0, uint64_t t1) {
+    if (!f || f->service_id != s.spec.service_id) return Live::no;
+    if (k.proto == kUdp) {
+        const int64_t timeout = int64_t(s.spec.udp_idle_timeout_ms) * 1000000;
+        if (timeout == 0 || since(t1, f->time_ns) <= timeout) return Live::yes;
+        return since(t0, f->time_ns) > timeout ? Live::no : Live::either;
+    }
+    if (!(f->flags & (JL_FLOW_F_FIN | JL_FLOW_F_RST))) return Live::yes;
+    if (since(t0, f->time_ns) >= 0) return Live::no;  // the linger is over
+    return since(t1, f->time_ns) < 0 ? Live::yes : Live::either;
+}
+
+bool same_entry(const jl_flow& a, const jl_flow& b) {
+    return a.backend_id == b.backend_id && a.service_id == b.service_id && a.time_ns == b.time_ns && a.flags == b.flags;
+}
+
+std::string entry_text(const std::optional<jl_flow>& f) {
+    if (!f) return "none";
+    std::ostringstream os;
+    os << "(service " << f->service_id << ", backend " << f->backend_id << ", time " << f->time_ns << ", flags "
+       << f->flags << ")";
+    return os.str();
+}
+
 }  // namespace
 
 const char* counter_label(jl_counter c) { return test::counter_name(c); }
@@ -206,12 +245,14 @@ Expectation Checker::expect(std::span<const uint8_t> in) const {
         }
         e = deliver(p, s, true);
         e.flow = flow_key(p.family, q.client, q.vip, q.client_port, q.vip_port, q.proto);
+        e.cls = FlowClass::lookup;
         return e;
     }
     const Service* s = cat_.service(p.family, p.dst, p.dport, p.proto);
     if (!s) return e;
     e = deliver(p, s, false);
     e.flow = flow_key(p.family, p.src, p.dst, p.sport, p.dport, p.proto);
+    e.cls = class_of(p.proto, p.tcp_flags);
     return e;
 }
 
@@ -258,28 +299,57 @@ std::string Checker::check(std::span<const uint8_t> in, const Outcome& o, Delive
             else {
                 uint32_t hash = e.fragment ? pair_hash(p.family, p.src, p.dst) : flow_hash(*e.flow);
                 backend = check_delivery(in, p, e, hash, o.out, err);
-                check_pick(p, e, o, backend, err);
             }
             break;
         default: break;
     }
-    if (e.flow) check_flow(e, o, backend, err);
+    // Whether the flow's entry was usable at the time of the run; at its very end
+    // either reading is allowed, and the one the outcome bears out is taken.
+    Live live = e.flow && e.service ? entry_live(*e.service, *e.flow, o.flow_before, o.t_before, o.t_after) : Live::no;
+    std::vector<bool> readings =
+        live == Live::either ? std::vector<bool>{true, false} : std::vector<bool>{live == Live::yes};
+    std::string first_err;
+    bool taken = readings.front();
+    for (size_t i = 0; i < readings.size(); i++) {
+        const bool usable = readings[i];
+        const bool follows = usable && e.cls != FlowClass::syn && o.flow_before && e.service->keeps(*o.flow_before);
+        std::string reading_err;
+        if (backend >= 0 && e.counter != JL_CNT_TX_ICMP_TOO_BIG) check_pick(p, e, backend, follows, reading_err);
+        if (e.flow) check_flow(e, o, backend, follows, reading_err);
+        if (i == 0) first_err = reading_err;
+        if (reading_err.empty()) {
+            taken = usable;
+            first_err.clear();
+            break;
+        }
+    }
+    err += first_err;
     if (delivery && backend >= 0) {
         const Service& s = *e.service;
-        const jl_flow* before = o.flow_before ? &*o.flow_before : nullptr;
-        bool kept = before && s.keeps(*before);
-        *delivery = {backend, s.spec.service_id, !e.fragment && !e.icmp_error && !kept};
+        const bool follows = taken && e.cls != FlowClass::syn && o.flow_before && s.keeps(*o.flow_before);
+        Delivery d{backend, s.spec.service_id};
+        if (!follows) switch (e.cls) {
+                case FlowClass::syn:
+                case FlowClass::udp: d.new_flow = true; break;
+                case FlowClass::other:  // a re-pick if the entry was usable, else a miss
+                    (taken ? d.new_flow : d.nonsyn_miss) = true;
+                    break;
+                default: break;
+            }
+        // At an entry's very end with both readings borne out by the frame, the
+        // counters say which one the program took.
+        d.either_count = live == Live::either && e.cls == FlowClass::other && !follows;
+        *delivery = d;
     }
     return err;
 }
 
 // docs/forwarder.md "Ring": without a connection table entry that keeps it, the
 // backend is ring slot hash % ring_size; the fixture rings hold first_backend + slot.
-void Checker::check_pick(const Frame& p, const Expectation& e, const Outcome& o, int backend, std::string& err) const {
+void Checker::check_pick(const Frame& p, const Expectation& e, int backend, bool follows, std::string& err) const {
     const Service& s = *e.service;
     if (backend < 0) return;
-    const jl_flow* before = o.flow_before ? &*o.flow_before : nullptr;
-    if (!e.fragment && before && s.keeps(*before)) return;  // kept by its entry (check_flow)
+    if (!e.fragment && follows) return;  // kept by its entry (check_flow)
     uint32_t h = e.fragment                                  ? pair_hash(p.family, p.src, p.dst)
                  : (s.spec.flags & JL_VIP_F_SOURCE_AFFINITY) ? source_hash(*e.flow)
                                                              : flow_hash(*e.flow);
@@ -288,30 +358,82 @@ void Checker::check_pick(const Frame& p, const Expectation& e, const Outcome& o,
             "picked backend " << backend << ", the ring gives " << want << " (hash " << h << ")");
 }
 
-// docs/forwarder.md "Flows": an entry whose backend still takes the flow keeps it
-// (every backend here is up); a flow packet sent on leaves an entry naming the
-// backend it went to; anything else (ICMP errors, drops, too-big replies) leaves the
-// table as it was.
-void Checker::check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const {
+// docs/forwarder.md "Flows". A packet follows its entry when the entry is usable
+// (this service's, not past a TCP linger or a UDP idle timeout), its backend takes
+// flows, and the packet is no SYN. After a flow packet went to a backend: a SYN,
+// UDP or other TCP packet that did not follow leaves a fresh entry naming the
+// backend it went to (no flood limit here); FIN and RST that did not follow leave
+// the table as it was; FIN and RST that followed start (never lengthen) the linger;
+// UDP that followed refreshes last-seen when it was older than JL_UDP_REFRESH_NS;
+// anything else leaves the entry as it was, as do ICMP errors, drops and too-big replies.
+void Checker::check_flow(const Expectation& e, const Outcome& o, int backend, bool follows, std::string& err) const {
     const Service& s = *e.service;
-    auto owned = [&](const jl_flow& f) { return s.keeps(f); };
-    bool delivered = backend >= 0;
-    if (delivered && o.flow_before && owned(*o.flow_before))
-        FAIL_IF(uint32_t(backend) != o.flow_before->backend_id,
-                "flow of backend " << o.flow_before->backend_id << " sent to backend " << backend);
-    if (delivered && !e.icmp_error) {
-        FAIL_IF(!o.flow_after, "flow sent to backend " << backend << " left no connection table entry");
-        if (o.flow_after)
-            FAIL_IF(o.flow_after->backend_id != uint32_t(backend) || o.flow_after->service_id != s.spec.service_id,
-                    "connection table entry (service " << o.flow_after->service_id << ", backend "
-                                                       << o.flow_after->backend_id << ") for a flow sent to backend "
-                                                       << backend << " of service " << s.spec.service_id);
+    const auto& before = o.flow_before;
+    const auto& after = o.flow_after;
+    const bool delivered = backend >= 0;
+    const uint64_t t0 = o.t_before, t1 = o.t_after;
+    auto unchanged = [&] {
+        return before.has_value() == after.has_value() && (!before || same_entry(*before, *after));
+    };
+    if (delivered && follows)
+        FAIL_IF(uint32_t(backend) != before->backend_id,
+                "flow of backend " << before->backend_id << " sent to backend " << backend);
+    if (!delivered || e.icmp_error) {
+        FAIL_IF(!unchanged(), "the connection table entry changed on " << counter_label(e.counter) << ": "
+                                                                       << entry_text(before) << " -> "
+                                                                       << entry_text(after));
         return;
     }
-    bool same = o.flow_before.has_value() == o.flow_after.has_value() &&
-                (!o.flow_before || (o.flow_before->backend_id == o.flow_after->backend_id &&
-                                    o.flow_before->service_id == o.flow_after->service_id));
-    FAIL_IF(!same, "the connection table entry changed on " << counter_label(e.counter));
+    const bool fin_rst = e.cls == FlowClass::fin || e.cls == FlowClass::rst;
+    if (!follows) {
+        if (fin_rst) {
+            FAIL_IF(!unchanged(), "a FIN or RST that followed no entry changed it: " << entry_text(before) << " -> "
+                                                                                     << entry_text(after));
+            return;
+        }
+        FAIL_IF(!after, "flow sent to backend " << backend << " left no connection table entry");
+        if (!after) return;
+        const bool udp = e.cls == FlowClass::udp;
+        FAIL_IF(after->backend_id != uint32_t(backend) || after->service_id != s.spec.service_id || after->flags != 0 ||
+                    (udp ? (after->time_ns < t0 || after->time_ns > t1) : after->time_ns != 0),
+                "connection table entry " << entry_text(after) << " for a flow sent to backend " << backend
+                                          << " of service " << s.spec.service_id << " (run between " << t0 << " and "
+                                          << t1 << ")");
+        return;
+    }
+    FAIL_IF(!after, "the entry the flow followed vanished");
+    if (!after) return;
+    FAIL_IF(after->backend_id != before->backend_id || after->service_id != before->service_id,
+            "the entry the flow followed changed: " << entry_text(before) << " -> " << entry_text(after));
+    if (fin_rst) {
+        const bool rst = e.cls == FlowClass::rst;
+        const uint64_t linger = rst ? JL_TCP_RST_LINGER_NS : JL_TCP_FIN_LINGER_NS;
+        const uint32_t flag = rst ? JL_FLOW_F_RST : JL_FLOW_F_FIN;
+        const uint64_t lo = t0 + linger, hi = t1 + linger;  // the deadline the program set
+        const bool lingering = before->flags & (JL_FLOW_F_FIN | JL_FLOW_F_RST);
+        bool ok = after->flags == (before->flags | flag);
+        if (lingering)  // the earlier of the two ends
+            ok = ok && (after->time_ns == before->time_ns ? since(before->time_ns, hi) <= 0
+                                                          : after->time_ns >= lo && after->time_ns <= hi &&
+                                                                since(after->time_ns, before->time_ns) < 0);
+        else
+            ok = ok && after->time_ns >= lo && after->time_ns <= hi;
+        FAIL_IF(!ok, (rst ? "an RST" : "a FIN") << " on " << entry_text(before) << " left " << entry_text(after)
+                                                << " (run between " << t0 << " and " << t1 << ")");
+        return;
+    }
+    if (e.cls == FlowClass::udp && s.spec.udp_idle_timeout_ms) {
+        const bool kept = same_entry(*before, *after);
+        const bool refreshed = after->flags == before->flags && after->time_ns >= t0 && after->time_ns <= t1;
+        const int64_t refresh = int64_t(JL_UDP_REFRESH_NS);
+        bool ok = since(t0, before->time_ns) > refresh    ? refreshed
+                  : since(t1, before->time_ns) <= refresh ? kept
+                                                          : kept || refreshed;
+        FAIL_IF(!ok, "a UDP packet on " << entry_text(before) << " left " << entry_text(after) << " (run between " << t0
+                                        << " and " << t1 << ")");
+        return;
+    }
+    FAIL_IF(!unchanged(), "a packet that followed " << entry_text(before) << " left " << entry_text(after));
 }
 
 // A frame sent on to a backend: the right addresses, consistent lengths, valid

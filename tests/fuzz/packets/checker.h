@@ -23,6 +23,20 @@ struct Outcome {
     // The connection table entry of the expectation's flow, before and after the run
     // (read only when the expectation names a flow).
     std::optional<jl_flow> flow_before, flow_after;
+    // CLOCK_MONOTONIC (bpf_ktime_get_ns's clock) just before and just after the run:
+    // the program's own reading of the clock lies between.
+    uint64_t t_before = 0, t_after = 0;
+};
+
+// What a packet asks of the connection table (docs/forwarder.md, "Flows").
+enum class FlowClass {
+    none,    // a fragment, a drop before the table, no flow
+    syn,     // TCP SYN without ACK, FIN or RST: the ring places it, its entry is overwritten
+    fin,     // TCP FIN without RST: follows a usable entry and starts its linger; no new entry
+    rst,     // TCP RST: the same with the shorter linger
+    other,   // any other TCP packet: follows a usable entry; a miss is a nonsyn_miss, remembered
+    udp,     // UDP: follows a fresh entry (refreshing it), else picked and remembered
+    lookup,  // an ICMP error: follows a usable entry, writes nothing
 };
 
 // What the documentation says must happen to a frame.
@@ -35,6 +49,7 @@ struct Expectation {
     // flow an ICMP error quotes: its connection table entry is checked too.
     std::optional<jl_flow_key> flow;
     bool fragment = false;  // a fragment: backend and outer fields from the address pair hash
+    FlowClass cls = FlowClass::none;
 };
 
 class Checker {
@@ -48,7 +63,11 @@ public:
     struct Delivery {
         int backend = -1;  // -1: not sent to a backend
         uint32_t service_id = 0;
-        bool new_flow = false;  // a connection table write (first packet or re-pick)
+        bool new_flow = false;     // a connection table write counted in new_flows
+        bool nonsyn_miss = false;  // a TCP packet that opens nothing found no entry
+        // One of new_flow and nonsyn_miss, the counters tell which (an entry's end fell
+        // between the clock readings around the run).
+        bool either_count = false;
     };
     // "" when every invariant holds, otherwise one line per violation.
     std::string check(std::span<const uint8_t> in, const Outcome& o, Delivery* delivery = nullptr) const;
@@ -58,8 +77,10 @@ private:
     // Returns the backend id the frame went to, or -1.
     int check_delivery(std::span<const uint8_t> in, const Frame& p, const Expectation& e, uint32_t hash,
                        std::span<const uint8_t> out, std::string& err) const;
-    void check_pick(const Frame& p, const Expectation& e, const Outcome& o, int backend, std::string& err) const;
-    void check_flow(const Expectation& e, const Outcome& o, int backend, std::string& err) const;
+    // Does the packet follow its entry? `follows` is the model's answer; with a time
+    // right at an entry's end both answers are checked and either may hold.
+    void check_pick(const Frame& p, const Expectation& e, int backend, bool follows, std::string& err) const;
+    void check_flow(const Expectation& e, const Outcome& o, int backend, bool follows, std::string& err) const;
     void check_too_big(std::span<const uint8_t> in, const Frame& p, const Expectation& e, std::span<const uint8_t> out,
                        std::string& err) const;
 

@@ -125,6 +125,7 @@ Frame parse_frame(std::span<const uint8_t> f) {
         p.sport = get16(f, l4);
         p.dport = get16(f, l4 + 2);
     }
+    if (p.proto == 6) p.tcp_flags = f[l4 + 13];
     p.status = ParseStatus::kOk;
     return p;
 }

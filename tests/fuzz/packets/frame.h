@@ -35,6 +35,7 @@ struct Frame {
     bool df = false;
     uint8_t ttl = 0, tos = 0;
     uint16_t sport = 0, dport = 0;   // TCP/UDP, not fragments
+    uint8_t tcp_flags = 0;           // TCP: byte 13 of the header (CWR ... FIN)
     std::vector<size_t> boundaries;  // offsets where a header ends (for truncation)
 };
 

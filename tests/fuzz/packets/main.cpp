@@ -65,7 +65,13 @@ struct StatsModel {
     // Count a delivery; "" if the two entries it touched read as counted.
     std::string add(const Runner& runner, const Checker::Delivery& d, uint64_t bytes) {
         auto& s = services[d.service_id];
-        s.packets++, s.bytes += bytes, s.new_flows += d.new_flow;
+        s.packets++, s.bytes += bytes, s.new_flows += d.new_flow, s.nonsyn_miss += d.nonsyn_miss;
+        if (d.either_count) {  // the counters say which of the two it was
+            if (runner.service_stats(d.service_id).new_flows == s.new_flows + 1)
+                s.new_flows++;
+            else
+                s.nonsyn_miss++;
+        }
         auto& b = backends[uint32_t(d.backend)];
         b.packets++, b.bytes += bytes;
         return compare(runner, d.service_id, uint32_t(d.backend));
@@ -74,9 +80,11 @@ struct StatsModel {
         std::ostringstream err;
         auto s = runner.service_stats(service);
         auto& ws = services[service];
-        if (s.packets != ws.packets || s.bytes != ws.bytes || s.new_flows != ws.new_flows)
+        if (s.packets != ws.packets || s.bytes != ws.bytes || s.new_flows != ws.new_flows ||
+            s.nonsyn_miss != ws.nonsyn_miss)
             err << "jl_service_stats[" << service << "] reads " << s.packets << " packets, " << s.bytes << " bytes, "
-                << s.new_flows << " new flows; want " << ws.packets << ", " << ws.bytes << ", " << ws.new_flows << "\n";
+                << s.new_flows << " new flows, " << s.nonsyn_miss << " nonsyn misses; want " << ws.packets << ", "
+                << ws.bytes << ", " << ws.new_flows << ", " << ws.nonsyn_miss << "\n";
         auto b = runner.backend_stats(backend);
         auto& wb = backends[backend];
         if (b.packets != wb.packets || b.bytes != wb.bytes)

@@ -57,6 +57,7 @@ Runner::Runner(uint64_t catalogue_seed) : cat_(catalogue_seed), lb_(Catalogue::s
 }
 
 void Runner::seed_flows() {
+    const uint64_t now = test::mono_ns();
     uint32_t n = 0;
     for (const Service& s : cat_.services()) {
         if (s.spec.port == 0 || s.spec.slots == 0) continue;
@@ -70,10 +71,22 @@ void Runner::seed_flows() {
                 k.proto = s.spec.proto;
                 k.family = uint8_t(s.family);
                 n++;
-                jl_flow f{s.spec.first_backend + n % s.spec.slots, s.spec.service_id};
+                jl_flow f{s.spec.first_backend + n % s.spec.slots, s.spec.service_id, 0, 0, 0};
                 if (n % 5 == 0) f.service_id = s.spec.service_id % uint32_t(cat_.services().size()) + 1;
                 if (n % 5 == 1 && !s.draining.empty()) f.backend_id = s.draining[0];
                 if (n % 5 == 2 && !s.down.empty()) f.backend_id = s.down[0];
+                // Times: UDP last seen now, long ago, or at boot; TCP entries lingering
+                // after a FIN (ends in a minute) or after an RST (ended), or plain.
+                if (s.spec.proto == IPPROTO_UDP) {
+                    const uint64_t timeout = uint64_t(s.spec.udp_idle_timeout_ms) * 1000000;
+                    f.time_ns = n % 3 == 0 ? now : n % 3 == 1 ? now - 2 * timeout - 1 : 0;
+                } else if (n % 7 == 3) {
+                    f.flags = JL_FLOW_F_FIN;
+                    f.time_ns = now + JL_TCP_FIN_LINGER_NS;
+                } else if (n % 7 == 4) {
+                    f.flags = JL_FLOW_F_RST;
+                    f.time_ns = now - 1;
+                }
                 lb_.put_flow(k, f);
             }
     }
@@ -81,7 +94,9 @@ void Runner::seed_flows() {
 
 int Runner::run(std::span<const uint8_t> frame, Outcome& o, const jl_flow_key* flow) {
     if (flow) o.flow_before = lb_.flow(*flow);
+    o.t_before = test::mono_ns();
     int rc = test_run(lb_.prog_fd(), frame, o.out, o.verdict);
+    o.t_after = test::mono_ns();
     if (flow) o.flow_after = lb_.flow(*flow);
     auto now = lb_.counters();
     for (uint32_t c = 0; c < JL_CNT_COUNT; c++) {

@@ -17,8 +17,10 @@
 /* 2: jl_settings, jl_flood_window, forward_flood counters.
  * 3: the ICMP answer rate (jl_settings.icmp_answer_rate, jl_icmp_window, icmp_rate_limited).
  * 4: the decapsulator's allowed outer sources (jl_decap_sources, jl_decap_cfg.sources,
- *    source and unconfigured counters); an empty configuration decapsulates nothing. */
-#define JL_ABI_VERSION 4
+ *    source and unconfigured counters); an empty configuration decapsulates nothing.
+ * 5: connection table v2: jl_flow carries a time and flags (TCP linger after FIN/RST,
+ *    UDP idle expiry), jl_vip.udp_idle_timeout_ms, jl_service_traffic.nonsyn_miss. */
+#define JL_ABI_VERSION 5
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
@@ -47,6 +49,25 @@
  * sender; over it the packet is dropped and counted (icmp_rate_limited). Linux's
  * own default is 1000 per second (net.ipv4.icmp_msgs_per_sec). */
 #define JL_DEFAULT_ICMP_ANSWER_RATE 1000u
+
+/*
+ * Connection table rules (docs/forwarder.md, "Flows"). A FIN or RST the client sends
+ * on a flow with an entry ends the entry after a linger; past it the entry counts as
+ * absent. FIN: the backend may still send data the client acknowledges, and the
+ * client's last ACK and FIN retransmissions must reach it; 60 s is how long Linux
+ * keeps an orphaned half-closed connection (tcp_fin_timeout) and its TIME_WAIT.
+ * RST: the client has no connection left; the linger only covers packets in flight
+ * behind the RST and the challenge-ACK exchange a backend starts when the RST is
+ * not in its window (RFC 5961), a round trip or two.
+ */
+#define JL_TCP_FIN_LINGER_NS (60ull * 1000000000ull)
+#define JL_TCP_RST_LINGER_NS (2ull * 1000000000ull)
+/* UDP entries expire after jl_vip.udp_idle_timeout_ms without a packet (Katran's
+ * default is 30 s). Their last-seen time is rewritten only when it is older than
+ * JL_UDP_REFRESH_NS, so a busy flow costs one write per quarter second, not one per
+ * packet; expiry is therefore up to that much early. */
+#define JL_DEFAULT_UDP_IDLE_TIMEOUT_MS 30000u
+#define JL_UDP_REFRESH_NS 250000000ull
 
 /* Parser limits. */
 #define JL_MAX_IPV6_EXT_HEADERS 4 /* hop-by-hop, routing, dest-opts, fragment */
@@ -117,6 +138,7 @@ struct jl_vip {
 	__u32 src6[4];         /* outer IPv6 source address */
 	__u8 src_entropy_bits; /* low bits of the outer source replaced by flow hash bits (0-16) */
 	__u8 pad[3];
+	__u32 udp_idle_timeout_ms; /* UDP: an entry idle longer expires; 0 = never */
 };
 
 /* Value of jl_backends, indexed by side * max_backends + backend_id. A backend id
@@ -143,10 +165,22 @@ struct jl_flow_key {
 	__u16 pad;
 };
 
+/* jl_flow.flags */
+enum jl_flow_flags {
+	JL_FLOW_F_FIN = 1u << 0, /* TCP: the client sent a FIN; time_ns ends the linger */
+	JL_FLOW_F_RST = 1u << 1, /* TCP: the client sent an RST; time_ns ends the linger */
+};
+
 /* Value of jl_flows. */
 struct jl_flow {
 	__u32 backend_id;
 	__u32 service_id;
+	/* bpf_ktime_get_ns() clock. UDP: when the flow was last seen (refreshed at most
+	 * every JL_UDP_REFRESH_NS). TCP with JL_FLOW_F_FIN or JL_FLOW_F_RST: the end of
+	 * the linger, after which the entry counts as absent. Otherwise 0. */
+	__u64 time_ns;
+	__u32 flags; /* enum jl_flow_flags */
+	__u32 pad;
 };
 
 /*
@@ -221,7 +255,8 @@ struct jl_traffic {
 struct jl_service_traffic {
 	__u64 packets;
 	__u64 bytes;
-	__u64 new_flows;
+	__u64 new_flows;   /* connection table writes, but for those of nonsyn_miss */
+	__u64 nonsyn_miss; /* TCP packets (no SYN-only, FIN or RST) that found no entry */
 };
 
 /*

@@ -4,7 +4,8 @@
  * forwarder, xdp/lib/hash.h, catalogue.h, conntrack.h) and as C++ (`julierctl
  * which`, control/dataplane/flow_pick.cpp), so the two cannot drift: the flow hash,
  * which hash a service's ring uses, the ring slot a hash selects, the service key a
- * flow looks up and the rule by which an established flow keeps its backend. No map
+ * flow looks up, when an entry has expired and the rule by which an established flow
+ * keeps its backend. No map
  * access here; the callers do the lookups.
  *
  * The flow hash: Bob Jenkins' lookup3 hashword() over 32-bit words, seeded with
@@ -233,6 +234,32 @@ JL_PICK_INLINE int jl_flow_keeps(__u32 entry_service_id, const struct jl_backend
 {
 	return entry_service_id == service_id && jl_backend_serves(be, service_id) &&
 	       (be->flags & JL_BACKEND_F_KEEP_FLOWS);
+}
+
+/* Whether an entry's time_ns matters: UDP (last seen) and TCP after a FIN or RST (the
+ * end of its linger). */
+JL_PICK_INLINE int jl_flow_timed(const struct jl_flow *flow, __u8 proto)
+{
+	return proto == 17 /* IPPROTO_UDP */ || (flow->flags & (JL_FLOW_F_FIN | JL_FLOW_F_RST));
+}
+
+/*
+ * A timed entry counts as absent at `now` (bpf_ktime_get_ns(), CLOCK_MONOTONIC): UDP
+ * idle longer than the service's udp_idle_timeout_ms (0: never), TCP past its linger.
+ * Times compare signed, so an entry another CPU stamped just after this packet read
+ * the clock is fresh, not ancient.
+ */
+JL_PICK_INLINE int jl_flow_expired(const struct jl_flow *flow, __u8 proto,
+                                   __u32 udp_idle_timeout_ms, __u64 now)
+{
+	if (proto == 17 /* IPPROTO_UDP */) {
+		__u64 timeout = (__u64)udp_idle_timeout_ms * 1000000ull;
+
+		return timeout && (__s64)(now - flow->time_ns) > (__s64)timeout;
+	}
+	if (flow->flags & (JL_FLOW_F_FIN | JL_FLOW_F_RST))
+		return (__s64)(now - flow->time_ns) >= 0;
+	return 0;
 }
 
 #endif /* JULIER_FLOW_PICK_H */
