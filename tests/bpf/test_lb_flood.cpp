@@ -16,19 +16,13 @@ using namespace julier::test::lbfix;
 
 namespace {
 
-Bytes tcp(std::string_view client, std::string_view vip, uint16_t sport, uint8_t flags) {
-    Packet p;
-    p.eth(kLbMac, kPeerMac);
-    if (is_v6(client))
-        p.ipv6(client, vip);
-    else
-        p.ipv4(client, vip);
-    p.tcp(sport, 80).flags(flags);
-    return p.build();
+Bytes syn(std::string_view client, std::string_view vip, uint16_t sport) {
+    return tcp_frame(client, vip, sport, kTcpSyn);
 }
-Bytes syn(std::string_view client, std::string_view vip, uint16_t sport) { return tcp(client, vip, sport, kTcpSyn); }
 // Established: follows its entry (a SYN is placed by the ring and writes).
-Bytes ack(std::string_view client, std::string_view vip, uint16_t sport) { return tcp(client, vip, sport, kTcpAck); }
+Bytes ack(std::string_view client, std::string_view vip, uint16_t sport) {
+    return tcp_frame(client, vip, sport, kTcpAck);
+}
 
 Bytes to_backend(const Bytes& in, uint32_t id) {
     Bytes out = in;

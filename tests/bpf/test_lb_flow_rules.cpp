@@ -13,18 +13,6 @@ using namespace julier::test;
 using namespace julier::test::lbfix;
 
 namespace {
-
-Bytes tcp(std::string_view client, std::string_view vip, uint16_t sport, uint8_t flags) {
-    Packet p;
-    p.eth(kLbMac, kPeerMac);
-    if (is_v6(client))
-        p.ipv6(client, vip);
-    else
-        p.ipv4(client, vip);
-    p.tcp(sport, 80).flags(flags);
-    return p.build();
-}
-
 Bytes udp(std::string_view client, std::string_view vip, uint16_t sport) {
     Packet p;
     p.eth(kLbMac, kPeerMac);
@@ -85,21 +73,21 @@ TEST_CASE("lb flows: a SYN on a known tuple follows the ring and rewrites the en
             TwoRings r(lb, vip);
             const uint32_t h = tcp_hash(client, vip, 1111);
             const uint32_t a = pick(r.s0, h), b = pick(r.s1, h);
-            expect_to(lb, tcp(client, vip, 1111, kTcpSyn), a);
+            expect_to(lb, tcp_frame(client, vip, 1111, kTcpSyn), a);
             CHECK(lb.service_stats(1).new_flows == 1);
 
             // The ring changes: A is drained (keeps its flows, out of the ring); B is the pick.
             r.keep(lb, a);
             lb.set_active(1);
             // The connection in progress stays with A.
-            expect_to(lb, tcp(client, vip, 1111, kTcpAck), a);
-            expect_to(lb, tcp(client, vip, 1111, kTcpAck | kTcpPsh), a);
+            expect_to(lb, tcp_frame(client, vip, 1111, kTcpAck), a);
+            expect_to(lb, tcp_frame(client, vip, 1111, kTcpAck | kTcpPsh), a);
             // A SYN+ACK opens nothing either: the table decides.
-            expect_to(lb, tcp(client, vip, 1111, kTcpSyn | kTcpAck), a);
+            expect_to(lb, tcp_frame(client, vip, 1111, kTcpSyn | kTcpAck), a);
             CHECK(lb.service_stats(1).new_flows == 1);
 
             // A new connection on the same tuple (a reused port) goes where the ring says.
-            expect_to(lb, tcp(client, vip, 1111, kTcpSyn), b);
+            expect_to(lb, tcp_frame(client, vip, 1111, kTcpSyn), b);
             auto entry = lb.flow(tcp_key(client, vip, 1111));
             REQUIRE(entry);
             CHECK(entry->backend_id == b);
@@ -107,7 +95,7 @@ TEST_CASE("lb flows: a SYN on a known tuple follows the ring and rewrites the en
             CHECK(entry->flags == 0);
             CHECK(lb.service_stats(1).new_flows == 2);
             // And its next packets follow the entry to B, not the drained A.
-            expect_to(lb, tcp(client, vip, 1111, kTcpAck), b);
+            expect_to(lb, tcp_frame(client, vip, 1111, kTcpAck), b);
             CHECK(lb.service_stats(1).nonsyn_miss == 0);
         }
     }
@@ -123,12 +111,13 @@ TEST_CASE("lb flows: a SYN over the flood rate removes its tuple's old entry", "
     r.keep(lb, a);
     lb.set_active(1);
     lb.set_flood_rate(1, 1);
-    expect_to(lb, tcp(kClient4, kVip4, 9, kTcpSyn), pick(r.s1, tcp_hash(kClient4, kVip4, 9)));  // spends the budget
-    Bytes in = tcp(kClient4, kVip4, 2222, kTcpSyn);
+    expect_to(lb, tcp_frame(kClient4, kVip4, 9, kTcpSyn),
+              pick(r.s1, tcp_hash(kClient4, kVip4, 9)));  // spends the budget
+    Bytes in = tcp_frame(kClient4, kVip4, 2222, kTcpSyn);
     expect_run(lb, in, XDP_TX, to_backend(in, b), JL_CNT_TX_FORWARD_FLOOD);
     CHECK_FALSE(lb.flow(tcp_key(kClient4, kVip4, 2222)));
     // The rest of the new connection follows the ring to B, not the old entry to A.
-    Bytes rest = tcp(kClient4, kVip4, 2222, kTcpAck);
+    Bytes rest = tcp_frame(kClient4, kVip4, 2222, kTcpAck);
     expect_run(lb, rest, XDP_TX, to_backend(rest, b), JL_CNT_TX_FORWARD_FLOOD);
     CHECK(lb.service_stats(1).nonsyn_miss == 1);  // counted although not remembered
 }
@@ -142,7 +131,7 @@ TEST_CASE("lb flows: RST and FIN that miss are forwarded by the ring and write n
             ServiceSpec s;
             install(lb, s);
             for (uint16_t sport = 100; sport < 140; sport++)
-                expect_to(lb, tcp(kClient4, kVip4, sport, f), pick(s, tcp_hash(kClient4, kVip4, sport)));
+                expect_to(lb, tcp_frame(kClient4, kVip4, sport, f), pick(s, tcp_hash(kClient4, kVip4, sport)));
             CHECK(lb.flow_keys().empty());
             CHECK(lb.service_stats(1).new_flows == 0);
             CHECK(lb.service_stats(1).nonsyn_miss == 0);
@@ -159,13 +148,13 @@ TEST_CASE("lb flows: FIN and RST on an entry start its linger; past it the flow 
     const jl_flow_key key = tcp_key(kClient4, kVip4, sport);
     const uint32_t h = tcp_hash(kClient4, kVip4, sport);
     const uint32_t a = pick(r.s0, h), b = pick(r.s1, h);
-    expect_to(lb, tcp(kClient4, kVip4, sport, kTcpSyn), a);
+    expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpSyn), a);
     r.keep(lb, a);
     lb.set_active(1);
 
     SECTION("FIN: a long linger; the final ACKs still reach the backend") {
         uint64_t t0 = mono_ns();
-        expect_to(lb, tcp(kClient4, kVip4, sport, kTcpFin | kTcpAck), a);
+        expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpFin | kTcpAck), a);
         uint64_t t1 = mono_ns();
         auto e = lb.flow(key);
         REQUIRE(e);
@@ -174,13 +163,13 @@ TEST_CASE("lb flows: FIN and RST on an entry start its linger; past it the flow 
         CHECK(e->time_ns >= t0 + JL_TCP_FIN_LINGER_NS);
         CHECK(e->time_ns <= t1 + JL_TCP_FIN_LINGER_NS);
         const uint64_t deadline = e->time_ns;
-        expect_to(lb, tcp(kClient4, kVip4, sport, kTcpAck), a);  // half-closed: ACKs of the backend's data
+        expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpAck), a);  // half-closed: ACKs of the backend's data
         // A retransmitted FIN does not lengthen the linger.
-        expect_to(lb, tcp(kClient4, kVip4, sport, kTcpFin | kTcpAck), a);
+        expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpFin | kTcpAck), a);
         CHECK(lb.flow(key)->time_ns == deadline);
         // An RST shortens it.
         uint64_t t2 = mono_ns();
-        expect_to(lb, tcp(kClient4, kVip4, sport, kTcpRst), a);
+        expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpRst), a);
         uint64_t t3 = mono_ns();
         e = lb.flow(key);
         CHECK(e->flags == (JL_FLOW_F_FIN | JL_FLOW_F_RST));
@@ -189,7 +178,7 @@ TEST_CASE("lb flows: FIN and RST on an entry start its linger; past it the flow 
     }
     SECTION("RST: a short linger, not lengthened by a later FIN") {
         uint64_t t0 = mono_ns();
-        expect_to(lb, tcp(kClient4, kVip4, sport, kTcpRst | kTcpAck), a);
+        expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpRst | kTcpAck), a);
         uint64_t t1 = mono_ns();
         auto e = lb.flow(key);
         REQUIRE(e);
@@ -197,7 +186,7 @@ TEST_CASE("lb flows: FIN and RST on an entry start its linger; past it the flow 
         CHECK(e->time_ns >= t0 + JL_TCP_RST_LINGER_NS);
         CHECK(e->time_ns <= t1 + JL_TCP_RST_LINGER_NS);
         const uint64_t deadline = e->time_ns;
-        expect_to(lb, tcp(kClient4, kVip4, sport, kTcpFin | kTcpAck), a);
+        expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpFin | kTcpAck), a);
         CHECK(lb.flow(key)->time_ns == deadline);
         CHECK(lb.flow(key)->flags == (JL_FLOW_F_FIN | JL_FLOW_F_RST));
     }
@@ -206,11 +195,11 @@ TEST_CASE("lb flows: FIN and RST on an entry start its linger; past it the flow 
     jl_flow ended = *lb.flow(key);
     ended.time_ns = mono_ns() - 1;
     lb.put_flow(key, ended);
-    expect_to(lb, tcp(kClient4, kVip4, sport, kTcpFin | kTcpAck), b);
+    expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpFin | kTcpAck), b);
     CHECK(lb.flow(key)->backend_id == a);
     CHECK(lb.flow(key)->time_ns == ended.time_ns);
     // ... and the next other packet is a nonsyn_miss: re-picked and remembered afresh.
-    expect_to(lb, tcp(kClient4, kVip4, sport, kTcpAck), b);
+    expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpAck), b);
     auto e = lb.flow(key);
     REQUIRE(e);
     CHECK(e->backend_id == b);
@@ -218,7 +207,7 @@ TEST_CASE("lb flows: FIN and RST on an entry start its linger; past it the flow 
     CHECK(e->time_ns == 0);
     CHECK(lb.service_stats(1).nonsyn_miss == 1);
     CHECK(lb.service_stats(1).new_flows == 1);  // the first SYN only
-    expect_to(lb, tcp(kClient4, kVip4, sport, kTcpAck), b);
+    expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpAck), b);
     CHECK(lb.service_stats(1).nonsyn_miss == 1);
 }
 
@@ -233,10 +222,10 @@ TEST_CASE("lb flows: a lingering entry is followed until its end, then a SYN rep
     lb.set_active(1);
     // An entry of A whose RST linger ends in a second: still followed.
     lb.put_flow(key, jl_flow{a, 1, mono_ns() + 1000000000ull, JL_FLOW_F_RST, 0});
-    expect_to(lb, tcp(kClient4, kVip4, sport, kTcpAck), a);
+    expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpAck), a);
     CHECK(lb.service_stats(1).nonsyn_miss == 0);
     // A SYN replaces it with a plain entry of the ring's pick.
-    expect_to(lb, tcp(kClient4, kVip4, sport, kTcpSyn), b);
+    expect_to(lb, tcp_frame(kClient4, kVip4, sport, kTcpSyn), b);
     auto e = lb.flow(key);
     REQUIRE(e);
     CHECK(e->backend_id == b);
@@ -254,7 +243,7 @@ TEST_CASE("lb flows: a TCP packet that opens nothing and misses is a nonsyn_miss
             const uint32_t h = tcp_hash(client, vip, 5555);
             const uint32_t a = pick(r.s0, h);
             // A flow that began on another box: its first packet here is an ACK.
-            expect_to(lb, tcp(client, vip, 5555, kTcpAck | kTcpPsh), a);
+            expect_to(lb, tcp_frame(client, vip, 5555, kTcpAck | kTcpPsh), a);
             auto e = lb.flow(tcp_key(client, vip, 5555));
             REQUIRE(e);
             CHECK(e->backend_id == a);
@@ -263,7 +252,7 @@ TEST_CASE("lb flows: a TCP packet that opens nothing and misses is a nonsyn_miss
             // It stays put across a ring change.
             r.keep(lb, a);
             lb.set_active(1);
-            expect_to(lb, tcp(client, vip, 5555, kTcpAck), a);
+            expect_to(lb, tcp_frame(client, vip, 5555, kTcpAck), a);
             CHECK(lb.service_stats(1).nonsyn_miss == 1);
             CHECK(lb.service_stats(1).packets == 2);
         }
@@ -370,7 +359,7 @@ TEST_CASE("lb flows: a flow whose packets arrive on two CPUs keeps its backend",
             TwoRings r(lb, kVip4, proto);
             const uint16_t dport = proto == IPPROTO_TCP ? 80 : 53;
             auto frame = [&](uint16_t sport, uint8_t flags) {
-                return proto == IPPROTO_TCP ? tcp(kClient4, kVip4, sport, flags) : udp(kClient4, kVip4, sport);
+                return proto == IPPROTO_TCP ? tcp_frame(kClient4, kVip4, sport, flags) : udp(kClient4, kVip4, sport);
             };
             std::vector<uint32_t> owners;
             {
