@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <openssl/evp.h>
@@ -58,6 +59,16 @@ bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit 
 }
 
 // Runs the io_context for a while, whatever happens.
+// A timeout's reason: "timeout after N ms" + `rest`, N the probe's budget. The
+// budget runs from when the probe object was made, a moment after its deadline was
+// set, so N may fall a little short of the timeout on a loaded machine.
+inline bool timed_out(const std::string& reason, int timeout_ms, std::string_view rest) {
+    int n = -1;
+    char tail[256] = {};
+    if (std::sscanf(reason.c_str(), "timeout after %d ms%255[^\n]", &n, tail) < 1) return false;
+    return n <= timeout_ms && n >= timeout_ms - 25 && std::string_view(tail) == rest;
+}
+
 inline void run_for(asio::io_context& io, std::chrono::milliseconds span) {
     auto until = std::chrono::steady_clock::now() + span;
     while (std::chrono::steady_clock::now() < until) {
