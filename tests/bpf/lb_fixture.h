@@ -47,15 +47,16 @@ inline std::string backend6(uint32_t id) {
     return buf;
 }
 
-// A TCP frame from the client side: client:sport -> vip:80 with these flags.
-inline Bytes tcp_frame(std::string_view client, std::string_view vip, uint16_t sport, uint8_t flags) {
+// A TCP frame from the client side: client:sport -> vip:dport with these flags.
+inline Bytes tcp_frame(std::string_view client, std::string_view vip, uint16_t sport, uint8_t flags,
+                       uint16_t dport = 80) {
     Packet p;
     p.eth(kLbMac, kPeerMac);
     if (is_v6(client))
         p.ipv6(client, vip);
     else
         p.ipv4(client, vip);
-    p.tcp(sport, 80).flags(flags);
+    p.tcp(sport, dport).flags(flags);
     return p.build();
 }
 

@@ -13,22 +13,12 @@ using namespace julier::test::lbfix;
 
 namespace {
 
-Bytes tcp(std::string_view client, std::string_view vip, uint16_t sport, uint8_t flags, uint16_t dport = 80) {
-    Packet p;
-    p.eth(kLbMac, kPeerMac);
-    if (is_v6(client))
-        p.ipv6(client, vip);
-    else
-        p.ipv4(client, vip);
-    p.tcp(sport, dport).flags(flags);
-    return p.build();
-}
 Bytes syn(std::string_view client, std::string_view vip, uint16_t sport, uint16_t dport = 80) {
-    return tcp(client, vip, sport, kTcpSyn, dport);
+    return tcp_frame(client, vip, sport, kTcpSyn, dport);
 }
 // A packet of an established connection: the table decides (a SYN would go to the ring).
 Bytes ack(std::string_view client, std::string_view vip, uint16_t sport, uint16_t dport = 80) {
-    return tcp(client, vip, sport, kTcpAck, dport);
+    return tcp_frame(client, vip, sport, kTcpAck, dport);
 }
 
 Bytes to_backend(const Bytes& in, uint32_t id) {
