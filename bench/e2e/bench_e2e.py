@@ -34,7 +34,14 @@ counted every packet, no fallback LRU, no LRU miss in `_est` rounds and >= 99.9 
 misses in `_new` rounds. Without the sources the Katran figures are skipped, and
 the output says so.
 
-  bench_e2e.py --build BUILD_DIR [--quick] [--json FILE]
+With --profile DIR, one more batch of each path runs under `perf record -a -g`
+after the timed rounds (DIR/PATH.perf.data), and the benchmark prints, per path,
+where the samples taken inside that path's program went (the trivial program is
+too short to be sampled): the program's own
+instructions and each kernel function it called (map lookups, hashing, the LRU),
+as a share of those samples. The profiled batches are not part of the figures.
+
+  bench_e2e.py --build BUILD_DIR [--quick] [--json FILE] [--profile DIR]
 
 Needs root; everything lives in two namespaces and pin directories of this run's
 own, removed on exit, failure and SIGTERM; the sysctl gets its old value back.
@@ -72,6 +79,7 @@ PATHS = {
     "v4_udp_gue_est": ("gue", "198.19.0.4", 53, "udp", "gue", 4, False),
     "v4_tcp_ipip_new": ("ipipnew", "198.19.0.5", 80, "tcp", "ipip", 4, True),
 }
+PROFILE_PACKETS = 1_000_000  # per path with --profile: about a thousand samples inside the program
 STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
 MAX_FLOWS = 1048576  # julier's connection table; Katran's LRUs hold as many in all
 
@@ -140,9 +148,10 @@ def trafgen_frame(dst_mac: str, src_mac: str, vip: str, port: int, proto: str, f
 
 
 class Bench:
-    def __init__(self, build: str, quick: bool):
+    def __init__(self, build: str, quick: bool, profile: str | None = None):
         self.build = build
         self.quick = quick
+        self.profile = profile
         self.prefix = f"jlb{os.getpid() % 100000}"
         self.gen = f"{self.prefix}-gen"
         self.lb = f"{self.prefix}-lb"
@@ -389,6 +398,8 @@ class Bench:
             print(f"round {r + 1}/{rounds}: " +
                   ", ".join(f"{p} {v[-1]:.1f}" for p, v in ns.items()) + " ns/packet", flush=True)
 
+        if self.profile:
+            self.profile_paths(PROFILE_PACKETS, configs, katran_paths)
         out = {f"e2e.{p}.ns_per_pkt": statistics.median(v) for p, v in ns.items()}
         # Program sizes after verification (8 bytes per BPF instruction) and after JIT.
         progs = [("forwarder", lb_prog), ("trivial_xdp_tx", trivial_prog)]
@@ -437,6 +448,30 @@ class Bench:
               f"Katran as it ships, held over its limit, LRU write skipped for at least "
               f"{', '.join(f'{100 * v:.1f}' for v in skipped)} % of the packets per round")
         return out
+
+    def profile_paths(self, packets: int, configs: dict[str, str], katran_paths: dict) -> None:
+        """One batch per path under `perf record -a -g`; prints where the samples inside
+        the path's program went (its own code and the kernel functions it called)."""
+        os.makedirs(self.profile, exist_ok=True)
+        batches = [(p, "eth0", configs[p], "julier_lb") for p in PATHS]
+        batches += [(p, self.katran[instance].dev, configs[p], "balancer_ingres")
+                    for p, (instance, *_rest) in katran_paths.items() if p != "katran_ipip_new_over_limit"]
+        print(f"\nprofiles ({packets} packets per path, perf record -a -g; share of the samples taken "
+              f"inside the path's program):")
+        for path, dev, config, prog in batches:
+            data = os.path.join(self.profile, f"{path}.perf.data")
+            perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "4999", "-o", data, "-q"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # perf's setup, so that the batch is all inside the record
+            try:
+                self.send(dev, config, packets)
+            finally:
+                perf.send_signal(signal.SIGINT)
+                perf.wait()
+            total, leaves = profile_leaves(data, prog)
+            top = sorted(leaves.items(), key=lambda kv: -kv[1])[:10]
+            print(f"  {path}: {total} samples in {prog}; " +
+                  ", ".join(f"{sym} {100 * n / max(total, 1):.0f} %" for sym, n in top))
 
     def katran_grew(self, k: Katran, before, after, counter: str, field: str = "v1") -> int:
         i = k.consts["MAX_VIPS"] + k.consts[counter]
@@ -526,6 +561,23 @@ class Bench:
             raise Fail(f"{path}: {flows} new flows for {runs} packets (< 99.9 %)")
 
 
+def profile_leaves(data: str, prog: str) -> tuple[int, dict[str, int]]:
+    """Samples of a perf.data file whose call chain passes through the JIT-ed BPF
+    program named `prog` (bpf_prog_TAG_NAME), by the function the sample was taken
+    in; the program's own instructions count as "program"."""
+    script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"], capture_output=True, text=True)
+    total, leaves = 0, {}
+    for sample in script.stdout.split("\n\n"):
+        frames = [line.split(None, 1) for line in sample.strip().splitlines()]
+        syms = [f[1].split("+")[0] if len(f) > 1 else "?" for f in frames]
+        if not syms or not any(s.startswith("bpf_prog_") and prog in s for s in syms):
+            continue
+        total += 1
+        leaf = "program" if syms[0].startswith("bpf_prog_") else syms[0]
+        leaves[leaf] = leaves.get(leaf, 0) + 1
+    return total, leaves
+
+
 class FloodForcer:
     """Holds Katran over its flood limit during a round and counts, at least, the
     LRU writes the limit skipped. Katran keeps per CPU the number of new flows in the
@@ -569,11 +621,12 @@ def main() -> int:
     ap.add_argument("--build", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--profile", metavar="DIR", help="profile one more batch per path with perf into DIR")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("error: needs root (namespaces, XDP, BPF statistics)", file=sys.stderr)
         return 1
-    bench = Bench(os.path.abspath(args.build), args.quick)
+    bench = Bench(os.path.abspath(args.build), args.quick, os.path.abspath(args.profile) if args.profile else None)
 
     def on_signal(signum, _frame):
         bench.close()
