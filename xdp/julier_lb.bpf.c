@@ -30,7 +30,7 @@ enum jl_delivery {
 struct jl_choice {
 	struct jl_backend *be;
 	struct jl_flow *entry; /* the entry followed, touched once the packet is sent */
-	__u64 now;             /* bpf_ktime_get_ns() once read, else 0 */
+	__u64 now;             /* jl_now() once read, else 0 */
 	__u32 backend_id;
 	__u32 hash; /* entropy for outer headers, when hash_valid */
 	__u8 hash_valid;

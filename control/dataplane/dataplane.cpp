@@ -31,7 +31,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// bpf_ktime_get_ns()'s clock.
+// The connection table's clock (the forwarder reads its coarse variant, which lags by
+// less than a tick: an entry looks that much older here, nothing at a linger's scale).
 std::uint64_t monotonic_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);

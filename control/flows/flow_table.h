@@ -39,7 +39,8 @@ struct FlowValue {
 };
 
 // The one reading of a jl_flows value: every other field of struct jl_flow is read
-// here and nowhere else. `now_ns` is bpf_ktime_get_ns()'s clock (CLOCK_MONOTONIC).
+// here and nowhere else. `now_ns` is CLOCK_MONOTONIC, the fine
+// reading of the forwarder's CLOCK_MONOTONIC_COARSE (ahead of it by less than a tick).
 FlowValue flow_value(const jl_flow_key& key, const jl_flow& value, std::uint64_t now_ns);
 
 struct FlowEntry {

@@ -82,12 +82,16 @@ inline XdpResult run_xdp(int prog_fd, std::span<const uint8_t> frame, uint32_t r
     return {static_cast<int>(opts.retval), std::move(out), opts.duration};
 }
 
-// CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(): connection table times (jl_flow.time_ns).
-inline uint64_t mono_ns() {
+// The connection table's clock (jl_flow.time_ns, the flood and ICMP windows) is
+// CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns): a reading of the program lies
+// between coarse_ns() before the run and mono_ns() after it.
+inline uint64_t clock_ns(clockid_t clock) {
     timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
+inline uint64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
+inline uint64_t coarse_ns() { return clock_ns(CLOCK_MONOTONIC_COARSE); }
 
 // ---- per-CPU counters ----------------------------------------------------------------
 

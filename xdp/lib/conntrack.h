@@ -53,11 +53,17 @@ JL_INLINE enum jl_flow_class jl_flow_class_of(__u8 l4_proto, __u8 tcp_flags)
 	return JL_FLOW_OTHER;
 }
 
-/* bpf_ktime_get_ns(), read at most once per packet. */
+/*
+ * The connection table's clock, read at most once per packet: CLOCK_MONOTONIC_COARSE
+ * (bpf_ktime_get_coarse_ns, the time of the last scheduler tick). Its resolution of
+ * a tick is nothing against a linger of seconds or an idle timeout, and it costs a
+ * load where bpf_ktime_get_ns reads the clock source (on a VM, the paravirtual clock:
+ * 15 % of an established UDP packet's time, BENCHMARKS.md).
+ */
 JL_INLINE __u64 jl_now(__u64 *now)
 {
 	if (!*now)
-		*now = bpf_ktime_get_ns();
+		*now = bpf_ktime_get_coarse_ns();
 	return *now;
 }
 

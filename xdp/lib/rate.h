@@ -14,7 +14,8 @@
  */
 JL_INLINE int jl_window_admit(__u64 *start_ns, __u64 *count, __u32 rate)
 {
-	__u64 now = bpf_ktime_get_ns();
+	/* A tick's resolution (CLOCK_MONOTONIC_COARSE) against a one-second window. */
+	__u64 now = bpf_ktime_get_coarse_ns();
 
 	if (now - *start_ns >= JL_FLOOD_WINDOW_NS) {
 		*start_ns = now;

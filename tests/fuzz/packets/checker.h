@@ -23,8 +23,8 @@ struct Outcome {
     // The connection table entry of the expectation's flow, before and after the run
     // (read only when the expectation names a flow).
     std::optional<jl_flow> flow_before, flow_after;
-    // CLOCK_MONOTONIC (bpf_ktime_get_ns's clock) just before and just after the run:
-    // the program's own reading of the clock lies between.
+    // CLOCK_MONOTONIC_COARSE just before and CLOCK_MONOTONIC just after the run: the
+    // program's own reading of the clock (bpf_ktime_get_coarse_ns) lies between.
     uint64_t t_before = 0, t_after = 0;
 };
 

@@ -94,7 +94,7 @@ void Runner::seed_flows() {
 
 int Runner::run(std::span<const uint8_t> frame, Outcome& o, const jl_flow_key* flow) {
     if (flow) o.flow_before = lb_.flow(*flow);
-    o.t_before = test::mono_ns();
+    o.t_before = test::coarse_ns();
     int rc = test_run(lb_.prog_fd(), frame, o.out, o.verdict);
     o.t_after = test::mono_ns();
     if (flow) o.flow_after = lb_.flow(*flow);

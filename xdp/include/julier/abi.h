@@ -175,7 +175,7 @@ enum jl_flow_flags {
 struct jl_flow {
 	__u32 backend_id;
 	__u32 service_id;
-	/* bpf_ktime_get_ns() clock. UDP: when the flow was last seen (refreshed at most
+	/* CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns). UDP: when the flow was last seen (refreshed at most
 	 * every JL_UDP_REFRESH_NS). TCP with JL_FLOW_F_FIN or JL_FLOW_F_RST: the end of
 	 * the linger, after which the entry counts as absent. Otherwise 0. */
 	__u64 time_ns;
@@ -226,13 +226,13 @@ struct jl_settings {
 
 /* Value of jl_flood_window[0], one per CPU: the current one-second window. */
 struct jl_flood_window {
-	__u64 start_ns;   /* bpf_ktime_get_ns() when the window opened */
+	__u64 start_ns;   /* bpf_ktime_get_coarse_ns() when the window opened */
 	__u64 remembered; /* jl_flows writes admitted in it */
 };
 
 /* Value of jl_icmp_window[0], one per CPU: the ICMP answers of the current second. */
 struct jl_icmp_window {
-	__u64 start_ns; /* bpf_ktime_get_ns() when the window opened */
+	__u64 start_ns; /* bpf_ktime_get_coarse_ns() when the window opened */
 	__u64 sent;     /* answers sent in it */
 };
 

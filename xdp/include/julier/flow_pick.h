@@ -244,7 +244,7 @@ JL_PICK_INLINE int jl_flow_timed(const struct jl_flow *flow, __u8 proto)
 }
 
 /*
- * A timed entry counts as absent at `now` (bpf_ktime_get_ns(), CLOCK_MONOTONIC): UDP
+ * A timed entry counts as absent at `now` (CLOCK_MONOTONIC_COARSE, bpf_ktime_get_coarse_ns()): UDP
  * idle longer than the service's udp_idle_timeout_ms (0: never), TCP past its linger.
  * Times compare signed, so an entry another CPU stamped just after this packet read
  * the clock is fresh, not ancient.
