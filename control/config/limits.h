@@ -26,7 +26,7 @@ struct Limits {
 // every size read from a catalogue is.
 bool within_bounds(const Limits& limits);
 
-// "max_services 1024, max_backends 16384, ring_capacity 4194304, max_flows 1048576"
+// "max_services 64, max_backends 16384, ring_capacity 4194368, max_flows 1048576"
 std::string to_string(const Limits& limits);
 
 // What a catalogue takes of its limits.

@@ -1,5 +1,7 @@
 #include "config/map_memory.h"
 
+#include <fmt/format.h>
+
 #include <bit>
 
 #include "julier/abi.h"
@@ -53,6 +55,13 @@ std::uint64_t total_bytes(const std::vector<MapMemory>& maps) {
     std::uint64_t total = 0;
     for (const MapMemory& m : maps) total += m.bytes;
     return total;
+}
+
+std::string bytes_text(std::uint64_t b) {
+    if (b >= (std::uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(b) / (1 << 30));
+    if (b >= (std::uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20));
+    if (b >= (std::uint64_t{1} << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(b) / (1 << 10));
+    return fmt::format("{} B", b);
 }
 
 }  // namespace julier::config

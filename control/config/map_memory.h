@@ -24,4 +24,7 @@ std::vector<MapMemory> estimate_map_memory(const Limits& limits, unsigned cpus);
 
 std::uint64_t total_bytes(const std::vector<MapMemory>& maps);
 
+// "3.0 MiB", "512 B".
+std::string bytes_text(std::uint64_t bytes);
+
 }  // namespace julier::config

@@ -12,13 +12,6 @@ namespace julier::config {
 
 namespace {
 
-std::string bytes_text(std::uint64_t b) {
-    if (b >= (std::uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(b) / (1 << 30));
-    if (b >= (std::uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20));
-    if (b >= (std::uint64_t{1} << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(b) / (1 << 10));
-    return fmt::format("{} B", b);
-}
-
 std::string endpoint(const Service& s) {
     const std::string host = s.vip.is_v6() ? "[" + s.vip.to_string() + "]" : s.vip.to_string();
     return fmt::format("{}:{}/{}", host, s.port == 0 ? std::string("*") : std::to_string(s.port),

@@ -161,9 +161,21 @@ TEST_CASE("limits: the one rule that a catalogue fits them", "[config][schema]")
     const auto all = exceeded(LimitUse{3, 1, 11}, l);
     REQUIRE(all.size() == 2);
     CHECK(all[0].key == "max_services");
-    CHECK(all[0].message == "3 services are defined, more than max_services 2");
+    // Each names the fix and what it costs: one more ring slot is one more 8-byte
+    // array value on each of the two sides.
+    CHECK_THAT(all[0].message, Catch::StartsWith("3 services are defined, more than max_services 2; set "
+                                                 "limits.max_services to at least 3 (") &&
+                                   Catch::EndsWith(" more BPF map memory; a restart applies it, a reload does not)"));
     CHECK(all[1].key == "ring_capacity");
-    CHECK(all[1].message == "the services' rings need 11 slots, more than ring_capacity 10");
+    CHECK(all[1].message ==
+          "the services' rings need 11 slots, more than ring_capacity 10; set limits.ring_capacity to at least 11 "
+          "(16 B more BPF map memory; a restart applies it, a reload does not), or give services a smaller "
+          "ring_size");
+    // Beyond what a limit can be, the fix is elsewhere.
+    const auto huge = exceeded(LimitUse{1, 1, (1ull << 30) + 1}, l);
+    REQUIRE(huge.size() == 1);
+    CHECK_THAT(huge[0].message, Catch::Contains("; limits.ring_capacity can be at most 1073741824, or give services "
+                                                "a smaller ring_size"));
     CHECK(within_bounds(Limits{}));
     l.max_flows = 0;
     CHECK_FALSE(within_bounds(l));

@@ -51,9 +51,9 @@ TEST_CASE("map memory follows the kernel's layout for each map kind", "[config]"
 }
 
 TEST_CASE("with default limits the ring array alone takes 64 MiB", "[config]") {
-    // 2 sides x 4 Mi slots x 8 bytes (a u32 value is stored in an 8-byte cell).
+    // 2 sides x 64 rings of 65537 slots x 8 bytes (a u32 value is stored in an 8-byte cell).
     const auto maps = estimate_map_memory(Limits{}, 1);
-    CHECK(map_named(maps, "jl_rings").bytes == 64ull << 20);
+    CHECK(map_named(maps, "jl_rings").bytes == 2ull * 64 * 65537 * 8);
 }
 
 TEST_CASE("summary lists services, backends, rings and memory", "[config]") {
@@ -77,7 +77,7 @@ TEST_CASE("summary lists services, backends, rings and memory", "[config]") {
     CHECK_THAT(text, Catch::Contains("198.19.0.1:80/tcp"));
     CHECK_THAT(text, Catch::Contains("[2001:db8::53]:*/udp"));
     CHECK_THAT(text, Catch::Contains("no health check"));
-    CHECK_THAT(text, Catch::Contains("ring slots 1220/4194304 per side"));
+    CHECK_THAT(text, Catch::Contains("ring slots 1220/4194368 per side"));
     CHECK_THAT(text, Catch::Contains("BPF map memory (estimate for 2 CPUs)"));
     CHECK_THAT(text, Catch::Contains("jl_flows"));
 }

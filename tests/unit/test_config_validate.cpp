@@ -216,12 +216,40 @@ TEST_CASE("limits: services, backends and ring slots", "[config]") {
         "  - {name: b, vip: 198.19.0.1, port: 2, ring_size: 101, backends: [198.18.0.20]}",
     }));
     CHECK_FALSE(r.ok());
-    expect_located(r, "limits.max_services", Severity::error, 2, 24,
-                   "2 services are defined, more than max_services 1");
-    expect_located(r, "limits.max_backends", Severity::error, 2, 41,
-                   "3 backends are defined, more than max_backends 2");
-    expect_located(r, "limits.ring_capacity", Severity::error, 2, 59,
-                   "the services' rings need 352 slots, more than ring_capacity 300");
+    const auto starts = [](const Diagnostic& d, const std::string& text) {
+        CHECK_THAT(d.message, Catch::StartsWith(text));
+    };
+    starts(expect_located(r, "limits.max_services", Severity::error, 2, 24),
+           "2 services are defined, more than max_services 1; set limits.max_services to at least 2 (");
+    starts(expect_located(r, "limits.max_backends", Severity::error, 2, 41),
+           "3 backends are defined, more than max_backends 2; set limits.max_backends to at least 3 (");
+    starts(expect_located(r, "limits.ring_capacity", Severity::error, 2, 59),
+           "the services' rings need 352 slots, more than ring_capacity 300; set limits.ring_capacity to at least "
+           "352 (");
+}
+
+// A catalogue of n services of default settings, each on its own port of one VIP.
+std::string plain_services(int n) {
+    std::string out = "interfaces: [eth0]\nservices:\n";
+    for (int i = 0; i < n; ++i)
+        out += "  - {name: s" + std::to_string(i) + ", vip: 198.19.0.1, port: " + std::to_string(1000 + i) +
+               ", backends: [198.18.0.20]}\n";
+    return out;
+}
+
+TEST_CASE("limits: the default limits take as many default services as max_services allows", "[config]") {
+    const Limits defaults;
+    REQUIRE(defaults.max_services > 1);
+    auto fits = parse(plain_services(static_cast<int>(defaults.max_services)));
+    CHECK(fits.ok());
+    // One more is refused, and each error names its fix.
+    const std::uint32_t n = defaults.max_services + 1;
+    auto over = parse(plain_services(static_cast<int>(n)));
+    REQUIRE_FALSE(over.ok());
+    CHECK_THAT(only(over, "limits.max_services").message,
+               Catch::Contains("set limits.max_services to at least " + std::to_string(n)));
+    CHECK_THAT(only(over, "limits.ring_capacity").message,
+               Catch::Contains("set limits.ring_capacity to at least " + std::to_string(n * 65537ull)));
 }
 
 TEST_CASE("an empty backend list is a warning; the catalogue is still usable", "[config]") {
@@ -398,9 +426,9 @@ TEST_CASE("built-in defaults without a defaults section", "[config]") {
     CHECK(c.pin_dir == "/sys/fs/bpf/julier");
     CHECK(c.control_socket == "/run/julier/julierd.sock");
     CHECK(c.metrics.listen() == "127.0.0.1:9641");
-    CHECK(c.limits.max_services == 1024u);
+    CHECK(c.limits.max_services == 64u);
     CHECK(c.limits.max_backends == 16384u);
-    CHECK(c.limits.ring_capacity == 4194304u);
+    CHECK(c.limits.ring_capacity == 64u * 65537u);
     CHECK(c.limits.max_flows == 1048576u);
     const Service& s = c.services[0];
     CHECK(s.protocol == Protocol::tcp);

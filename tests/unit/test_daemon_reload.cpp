@@ -80,9 +80,9 @@ TEST_CASE("reload rules: map sizes, pin_dir, control_socket and metrics wait for
     CHECK(d.catalogue->interfaces.size() == 2);  // interfaces apply at once
     REQUIRE(d.warnings.size() == 4);
     CHECK(d.warnings[0] ==
-          "/etc/julier/julier.yaml: limits changed from max_services=1024 max_backends=16384 "
-          "ring_capacity=4194304 "
-          "max_flows=1048576 to max_services=1024 max_backends=16384 ring_capacity=4194304 max_flows=2048; "
+          "/etc/julier/julier.yaml: limits changed from max_services=64 max_backends=16384 "
+          "ring_capacity=4194368 "
+          "max_flows=1048576 to max_services=64 max_backends=16384 ring_capacity=4194368 max_flows=2048; "
           "it takes "
           "effect when julierd restarts (the running value is kept)");
     CHECK(d.warnings[1].find("pin_dir changed from /sys/fs/bpf/julier to /sys/fs/bpf/other") != std::string::npos);

@@ -390,17 +390,20 @@ TEST_CASE("limits are enforced with the limit named", "[plan]") {
     SECTION("services") {
         cat.limits.max_services = 1;
         CHECK_THROWS_WITH(plan::make_plan(cat, runtime),
-                          "limits.max_services: 2 services are defined, more than max_services 1");
+                          Catch::StartsWith("limits.max_services: 2 services are defined, more than max_services 1; "
+                                            "set limits.max_services to at least 2 ("));
     }
     SECTION("backends") {
         cat.limits.max_backends = 2;
         CHECK_THROWS_WITH(plan::make_plan(cat, runtime),
-                          "limits.max_backends: 3 backends are defined, more than max_backends 2");
+                          Catch::StartsWith("limits.max_backends: 3 backends are defined, more than max_backends 2; "
+                                            "set limits.max_backends to at least 3 ("));
     }
     SECTION("ring slots") {
         cat.limits.ring_capacity = 201;
         CHECK_THROWS_WITH(plan::make_plan(cat, runtime),
-                          "limits.ring_capacity: the services' rings need 202 slots, more than ring_capacity 201");
+                          Catch::StartsWith("limits.ring_capacity: the services' rings need 202 slots, more than "
+                                            "ring_capacity 201; set limits.ring_capacity to at least 202 ("));
     }
 }
 

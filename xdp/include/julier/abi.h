@@ -28,10 +28,12 @@
 #define JL_SIDES 2
 
 /* Load-time defaults (the real sizes come from the catalogue's `limits`). */
-#define JL_DEFAULT_MAX_SERVICES 1024u       /* services (VIP:port:proto) */
-#define JL_DEFAULT_MAX_BACKENDS 16384u      /* backend ids, per side */
-#define JL_DEFAULT_RING_CAPACITY (1u << 22) /* ring slots, per side */
-#define JL_DEFAULT_MAX_FLOWS (1u << 20)     /* connection table entries */
+#define JL_DEFAULT_MAX_SERVICES 64u    /* services (VIP:port:proto) */
+#define JL_DEFAULT_MAX_BACKENDS 16384u /* backend ids, per side */
+/* Ring slots per side: max_services rings of the default size, so that the default
+ * limits take any catalogue of default services they count (32 MiB a side). */
+#define JL_DEFAULT_RING_CAPACITY (JL_DEFAULT_MAX_SERVICES * JL_DEFAULT_RING_SIZE)
+#define JL_DEFAULT_MAX_FLOWS (1u << 20) /* connection table entries */
 
 #define JL_DEFAULT_RING_SIZE 65537u
 #define JL_DEFAULT_MTU 1500u
