@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -457,6 +458,181 @@ def test_flows():
         check(rest["removed"] == conns - want[gone], f"purge of the service removed {rest}")
         check(jd.ctl("flows")["entries"] == 0, "entries left after purging the service")
         print(f"  flows ok: {want}; which agreed for {conns} connections; purge {gone}: {want[gone]}")
+
+
+@test
+def test_reused_ports():
+    """A client that reuses a few source ports again and again (a busy client, a NAT):
+    every new connection goes where the live ring sends its tuple, through a drain, an
+    undrain, a weight change, an added backend, a backend going down and coming back;
+    long-lived connections stay on their backends throughout.
+
+    The check is per tuple, not a spread: 16 ports make 16 tuples, and the ring
+    decides each tuple's backend, so a share of connections per backend has far too
+    few independent draws for a binomial tolerance (five standard deviations of a 1/3
+    share over 16 draws is 0.59: it would pass almost anything). `julierctl which`
+    computes the ring's pick with the forwarder's own hash and ring, so every
+    connection on a tuple must land exactly on the backend it names: a zero-tolerance
+    check that a wrong weight, a drained or down backend, or a missing backend fails.
+    The spread of many tuples over the ring is the carry tests' assert_spread.
+
+    A forwarder that looked the table up for a SYN (the old behaviour: an entry kept
+    for its 5-tuple whatever the TCP flags) fails this test: each phase needs tuples
+    that the ring moved since the previous phase, whose entry still names the backend
+    the previous phase used, a backend that still keeps its flows (drained, up, or up
+    again). Such a forwarder sends their next connections there: to the drained be1,
+    to the old backends instead of the new weights or be4, and never back to be2 after
+    its recovery (its tuples' entries were rewritten while it was down). Every entry
+    is still usable then: the previous connection's FIN started a 60 s linger, and
+    each phase reuses its tuples within seconds. (Checked: with the forwarder changed
+    to look the table up for SYNs, this test fails at the drain; with its checks made
+    to report instead of fail, every later phase fails too but the undrain, whose
+    tuples such a forwarder had never moved away from be1.)"""
+    # Below the ephemeral range (32768-60999), so the hold client's connections never
+    # take one of them. The ports, addresses and hash are fixed, so the ring's picks
+    # are the same every run; the checks that a phase moved some tuples guard that.
+    ports = list(range(20000, 20016))
+    rounds = 4
+    with World(ARGS.build, n_backends=4) as w:
+        be = addrs(w)
+        role_of = {b.addr4: b.role for b in w.t.backends()}
+        addr_of = {b.role: b.addr4 for b in w.t.backends()}
+        client = w.t.clients()[0].addr4
+
+        def config(weights: dict[str, int]) -> str:
+            backends = list(weights.items())
+            # slow_start is 0 (the default): a recovered backend takes its share at once.
+            return catalogue(service("web", VIP4, 80, "tcp", backends) +
+                             service("hold", VIP4, 7000, "tcp", backends))
+
+        jd = w.start_julierd(config({a: 100 for a in be[:3]}))
+        w.wait_all_up("web", be[:3])
+        w.wait_all_up("hold", be[:3])
+
+        def which(port: int, vport: int) -> dict:
+            return jd.ctl("which", "tcp", f"{client}:{port}", f"{VIP4}:{vport}")
+
+        def ring() -> dict[int, str]:
+            return {p: which(p, 80)["ring_backend"] for p in ports}
+
+        def weights_now(want: dict[str, int]) -> None:
+            def ok():
+                now = {b["address"]: b["weight_now"] for b in jd.ctl("backends", "web")}
+                return all(now.get(a) == x for a, x in want.items())
+            jd.wait_for(ok, what=f"weights {want}")
+
+        def reload(weights: dict[str, int]) -> None:
+            gen = jd.ctl("status")["config_generation"]
+            jd.write_config(config(weights))
+            jd.reload()
+            jd.wait_for(lambda: jd.ctl("status")["config_generation"] > gen, what="reload")
+
+        def phase(name: str, before: dict[int, str] | None, avoid: str | None = None) -> dict[int, str]:
+            """New connections on the reused ports: each lands on the ring's pick for
+            its tuple, none on `avoid`. `before`: the previous phase's picks; the ring
+            must have moved some tuples since (else the phase proves nothing)."""
+            picks = ring()
+            res = w.client("reuse", "--vip", VIP4, "--ports", f"{ports[0]}-{ports[-1]}", "--rounds", str(rounds))
+            check(res["errors"] == 0, f"{name}: {res['errors']} failed connections: {res['error_samples']}")
+            check(ring() == picks, f"{name}: the ring changed while the phase ran")
+            if avoid:
+                check(avoid not in res["by_backend"],
+                      f"{name}: {res['by_backend'].get(avoid)} new connections on {avoid}")
+            wrong = {p: (role_of[picks[p]], res["by_port"][str(p)]) for p in ports
+                     if res["by_port"][str(p)] != [role_of[picks[p]]] * rounds}
+            check(not wrong, f"{name}: port -> (the ring's pick, where its connections went): {wrong}")
+            # The table holds one entry per tuple, the last SYN's pick.
+            table = {b["backend"]: b["flows"] for b in jd.ctl("flows", "web")["backends"]}
+            want = {a: sum(1 for p in ports if picks[p] == a) for a in table}
+            check(table == want, f"{name}: entries per backend {table}, the ring's picks {want}")
+            moved = [p for p in ports if before and picks[p] != before[p]]
+            check(before is None or moved, f"{name}: the ring moved none of the reused tuples")
+            print(f"  {name}: {res['by_backend']}, {len(moved)} of {len(ports)} tuples moved, "
+                  f"{rounds} connections on each where the ring says")
+            return picks
+
+        # Long-lived connections to the same backends, held through every phase.
+        hold = w.t.clients()[0].popen("/usr/bin/python3", os.path.join(HERE, "client.py"), "hold", "--vip", VIP4,
+                                      "--conns", "30", "--seconds", "120", "--until-eof",
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        held_before: dict[tuple, dict] = {}
+
+        def held(name: str, lost: str | None = None) -> dict:
+            """Every held connection answered again after the change, by the backend it
+            had (but those on `lost`, whose server was stopped); the ring now sends
+            some of their tuples elsewhere."""
+            hold.stdin.write("report\n")
+            hold.stdin.flush()
+            check(bool(select.select([hold.stdout], [], [], 60)[0]), f"{name}: no report from the hold client")
+            snap = json.loads(hold.stdout.readline())
+            elsewhere = answered = 0
+            for c in snap["connections"]:
+                key = tuple(c["local"])
+                if c["backend"] == lost:
+                    continue
+                old = held_before.get(key)
+                check(not c["broken"] and not c["changed"], f"{name}: a held connection broke or moved: {c}")
+                check(old is None or (c["backend"] == old["backend"] and c["exchanges"] > old["exchanges"]),
+                      f"{name}: held connection {key} was {old}, now {c}")
+                got = which(c["local"][1], 7000)
+                check(got["chosen_by"] == "entry" and got["entry_backend"] == addr_of[c["backend"]],
+                      f"{name}: which says {got} for held connection {key} on {c['backend']}")
+                elsewhere += got["ring_backend"] != got["entry_backend"]
+                held_before[key] = c
+                answered += 1
+            print(f"  {name}: {answered} held connections answered by their backend; "
+                  f"the ring would send {elsewhere} of them elsewhere")
+            return {"snapshot": snap, "elsewhere": elsewhere}
+
+        try:
+            first = json.loads(hold.stdout.readline())
+            check(first.get("connected") == 30, f"hold client did not connect: {first}")
+            picks = phase("all up, 1:1:1", None)
+            held("all up")
+
+            jd.ctl("drain", "web", be[0])
+            jd.ctl("drain", "hold", be[0])
+            weights_now({be[0]: 0})
+            picks = phase("be1 drained", picks, avoid="be1")
+            on_be1 = [c for c in held("be1 drained")["snapshot"]["connections"] if c["backend"] == "be1"]
+            check(on_be1, "no held connection is on be1: the drain proves nothing for them")
+
+            jd.ctl("undrain", "web", be[0])
+            jd.ctl("undrain", "hold", be[0])
+            weights_now({be[0]: 100})
+            picks = phase("be1 undrained", picks)
+            held("be1 undrained")
+
+            reload({be[0]: 300, be[1]: 100, be[2]: 100})
+            weights_now({be[0]: 300})
+            picks = phase("weights 3:1:1", picks)
+            check(held("weights 3:1:1")["elsewhere"] > 0, "the new weights moved no held tuple in the ring")
+
+            reload({be[0]: 300, be[1]: 100, be[2]: 100, be[3]: 100})
+            w.wait_all_up("web", be)
+            w.wait_all_up("hold", be)
+            weights_now({be[3]: 100})
+            picks = phase("be4 added", picks)
+            check(any(picks[p] == be[3] for p in ports), "the ring gives be4 none of the reused tuples")
+            check(held("be4 added")["elsewhere"] > 0, "adding be4 moved no held tuple in the ring")
+
+            w.stop_server("be2")
+            w.wait_health("web", {be[1]: "down"})
+            weights_now({be[1]: 0})
+            picks = phase("be2 down", picks, avoid="be2")
+            held("be2 down", lost="be2")
+
+            w.start_server("be2")
+            w.wait_health("web", {be[1]: "up"})
+            weights_now({be[1]: 100})
+            picks = phase("be2 recovered", picks)
+            check(any(picks[p] == be[1] for p in ports), "the ring gives the recovered be2 none of the reused tuples")
+            held("be2 recovered", lost="be2")
+        finally:
+            try:
+                hold.communicate(timeout=30)  # closes its stdin: the hold client ends
+            except subprocess.TimeoutExpired:
+                pass  # the topology ends it
 
 
 def pmtu(build: str, v6: bool) -> None:

@@ -203,12 +203,16 @@ TEST_CASE("dashboard: queries use exported metrics only, filtered by instance", 
     }
 
     // What the dashboard is for: traffic per VIP, backend share vs weight, health,
-    // drops, reloads and generations.
+    // drops, reloads and generations, and the connection table (its census, its fill
+    // and the packets that found no entry).
     for (const char* needed :
          {"julier_service_packets_total", "julier_service_bytes_total", "julier_service_new_flows_total",
           "julier_backend_packets_total", "julier_backend_weight", "julier_backend_up",
           "julier_forwarder_packets_total", "julier_config_reloads_total", "julier_config_generation",
-          "julier_dataplane_generation"}) {
+          "julier_dataplane_generation", "julier_service_flows", "julier_backend_flows",
+          "julier_service_nonsyn_miss_total", "julier_flow_table_entries", "julier_flow_table_max_entries",
+          "julier_flow_table_fill_ratio", "julier_flow_census_duration_seconds",
+          "julier_flow_census_timestamp_seconds"}) {
         INFO(needed);
         CHECK(used.count(needed) == 1);
     }
