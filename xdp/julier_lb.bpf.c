@@ -103,7 +103,7 @@ JL_INLINE enum jl_counter jl_choose(const struct jl_flow_key *flow, const struct
 		break;
 	}
 	ring_hash = jl_ring_hash(flow, vip->flags);
-	if (!(vip->flags & JL_VIP_F_SOURCE_AFFINITY)) {
+	if (!(vip->flags & JL_VIP_F_HASH_MASK)) {
 		c->hash = ring_hash; /* the 5-tuple hash: reused as outer-header entropy */
 		c->hash_valid = 1;
 	}

@@ -252,8 +252,13 @@ std::string render_which(const daemon::protocol::WhichResult& r) {
     if (r.service.empty() && r.chosen_by == "none" && r.ring_backend.empty() && r.entry_backend.empty()) {
         return "no service takes this flow: the forwarder passes it to the kernel\n";
     }
-    const std::string hash = fmt::format("hash {:#010x} of the {}", r.hash,
-                                         r.source_affinity ? "source address (source affinity)" : "5-tuple");
+    const auto input = [&]() -> std::string_view {
+        if (r.hash_input == "source") return "source address (source affinity)";
+        if (r.hash_input == "no_source_port") return "flow without its source port";
+        if (r.hash_input == "destination_port") return "destination port";
+        return "5-tuple";
+    };
+    const std::string hash = fmt::format("hash {:#010x} of the {}", r.hash, input());
     std::string out;
     if (r.chosen_by == "entry") {
         out = fmt::format("{}: backend {} (its connection-table entry)\n", r.service, r.backend);

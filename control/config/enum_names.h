@@ -24,7 +24,8 @@ JULIER_ENUM_NAMES(XdpMode, {"native", XdpMode::native}, {"generic", XdpMode::gen
 JULIER_ENUM_NAMES(Forwarding, {"l2", Forwarding::l2}, {"ipip", Forwarding::ipip}, {"ip6ip6", Forwarding::ip6ip6},
                   {"ip4in6", Forwarding::ip4in6}, {"gue", Forwarding::gue});
 JULIER_ENUM_NAMES(Protocol, {"tcp", Protocol::tcp}, {"udp", Protocol::udp});
-JULIER_ENUM_NAMES(HashMode, {"5tuple", HashMode::five_tuple}, {"source", HashMode::source});
+JULIER_ENUM_NAMES(HashMode, {"5tuple", HashMode::five_tuple}, {"source", HashMode::source},
+                  {"no_source_port", HashMode::no_source_port}, {"destination_port", HashMode::destination_port});
 JULIER_ENUM_NAMES(WhenAllDown, {"drop", WhenAllDown::drop}, {"keep", WhenAllDown::keep});
 JULIER_ENUM_NAMES(HealthKind, {"tcp", HealthKind::tcp}, {"http", HealthKind::http}, {"https", HealthKind::https},
                   {"udp", HealthKind::udp}, {"dns", HealthKind::dns}, {"exec", HealthKind::exec},

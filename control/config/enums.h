@@ -12,8 +12,14 @@ namespace julier::config {
 enum class XdpMode { native, generic };
 enum class Forwarding { l2, ipip, ip6ip6, ip4in6, gue };  // see jl_mode in abi.h
 enum class Protocol { tcp, udp };
-enum class HashMode { five_tuple, source };  // source: every flow of a client to one backend
-enum class WhenAllDown { drop, keep };       // keep: use every non-draining backend (fail open)
+// What the ring is indexed with for a new flow (docs/forwarder.md, "Flow hash").
+enum class HashMode {
+    five_tuple,        // addresses, ports, protocol
+    source,            // the client address: every flow of a client to one backend
+    no_source_port,    // the 5-tuple with source port 0: a client's connections to one port share a backend
+    destination_port,  // destination port and protocol: every flow to one port to one backend
+};
+enum class WhenAllDown { drop, keep };  // keep: use every non-draining backend (fail open)
 enum class HealthKind { tcp, http, https, udp, dns, exec, none };
 enum class BackendState { active, drain };  // drain: keeps its flows, gets no new ones
 

@@ -254,8 +254,11 @@ inline constexpr Field fields[] = {
             "bytes per slot per side.",
             defaultable),
     choice(Section::service, "hash", HashMode::five_tuple,
-           "What picks the backend for a new flow: the whole flow (addresses, ports, protocol) or the client "
-           "address only (every flow of a client goes to the same backend while the backend set is stable).",
+           "What picks the backend for a new flow: the whole flow (`5tuple`: addresses, ports, protocol), the "
+           "client address only (`source`: every flow of a client goes to the same backend), the flow without "
+           "the client's source port (`no_source_port`: all of a client's connections to one destination port "
+           "share a backend), or the destination port and protocol only (`destination_port`: every flow to a port "
+           "goes to one backend, for services on every port). Each holds while the backend set is stable.",
            defaultable),
     integer(Section::service, "mtu", JL_DEFAULT_MTU, 576, 9216, "at least 1280 when the service sends IPv6",
             "Largest packet sent on, outer header included. A larger packet gets ICMP \"fragmentation needed\" / "

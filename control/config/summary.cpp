@@ -74,9 +74,11 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
         std::uint64_t weight = 0;
         for (const Backend& b : s.backends)
             if (b.state == BackendState::active) weight += b.weight;
-        out += fmt::format("  {:<{}}  {:<{}}  {:<6}  ring {:>7}  {:>3} backend{} (active weight {})  {}\n", s.name,
+        // The ring hash only when it is not the default 5-tuple.
+        const std::string hash = s.hash == HashMode::five_tuple ? "" : fmt::format("  hash {}", to_string(s.hash));
+        out += fmt::format("  {:<{}}  {:<{}}  {:<6}  ring {:>7}  {:>3} backend{} (active weight {})  {}{}\n", s.name,
                            name_width, endpoint(s), ep_width, to_string(s.forwarding), s.ring_size, s.backends.size(),
-                           s.backends.size() == 1 ? " " : "s", weight, health_text(s.health));
+                           s.backends.size() == 1 ? " " : "s", weight, health_text(s.health), hash);
     }
 
     const Limits& l = c.limits;

@@ -191,6 +191,7 @@ private:
         mtu_after_encapsulation(s, p, backend_v4, backend_v6);
         ring(s, p);
         backends(s, p);
+        hash(s, p);
         health(s, p);
     }
 
@@ -283,6 +284,16 @@ private:
                    std::to_string(s.ring_size) + " slots for " + counted(n, "backend", "backends") +
                        " spread load unevenly; use at least " + std::to_string(ring_slots_per_backend * n) +
                        " (100 per backend)",
+                   &s);
+    }
+
+    // The destination port alone spreads a service over its backends only when the
+    // service takes several ports.
+    void hash(const Service& s, const std::string& p) {
+        if (s.hash == HashMode::destination_port && s.port != 0 && index_.valid(p + ".hash"))
+            report(Severity::warning, p + ".hash", s.location,
+                   "destination_port on a service of one port sends every flow to one backend; it is meant for "
+                   "services on every port (port: 0)",
                    &s);
     }
 

@@ -105,7 +105,7 @@ protocol::WhichResult which_result(const dataplane::FlowPick& pick, const FlowNa
     const auto service_id = pick.vip->service_id;
     out.service = names.service(service_id);
     out.hash = pick.ring_hash;
-    out.source_affinity = (pick.vip->flags & JL_VIP_F_SOURCE_AFFINITY) != 0;
+    out.hash_input = std::string(config::to_string(plan::hash_mode_of(pick.vip->flags)));
     if (pick.entry) {
         out.entry_backend = names.backend(pick.entry->service_id, pick.entry->backend_id);
         if (out.entry_backend.empty()) out.entry_backend = fmt::format("id {}", pick.entry->backend_id);

@@ -409,7 +409,7 @@ auto fields(Of<WhichResult>) {
                       field("entry_kept", &M::entry_kept),
                       field("ring_backend", &M::ring_backend),
                       field("hash", &M::hash),
-                      field("source_affinity", &M::source_affinity),
+                      field("hash_input", &M::hash_input),
                       field("dataplane_generation", &M::dataplane_generation)};
 }
 auto fields(Of<PurgeResult>) {

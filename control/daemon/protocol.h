@@ -233,8 +233,8 @@ struct WhichResult {
     std::string entry_backend;  // the connection table's entry, "" without one
     bool entry_kept = false;    // that backend still takes the flow
     std::string ring_backend;   // the ring's pick for a new flow
-    std::uint32_t hash = 0;     // the ring hash (5-tuple, or source with source affinity)
-    bool source_affinity = false;
+    std::uint32_t hash = 0;     // the ring hash, of what hash_input names
+    std::string hash_input;     // the service's `hash`: "5tuple", "source", "no_source_port", "destination_port"
     std::uint32_t dataplane_generation = 0;
 };
 

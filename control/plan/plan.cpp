@@ -98,7 +98,7 @@ jl_vip_key make_vip_key(const Service& service, std::uint16_t port) {
 jl_vip make_vip(const Service& service, std::uint32_t service_id) {
     jl_vip vip{};
     vip.service_id = service_id;
-    vip.flags = service.hash == config::HashMode::source ? JL_VIP_F_SOURCE_AFFINITY : 0;
+    vip.flags = ring_hash_flag(service.hash);
     vip.mode = mode_of(service.forwarding);
     vip.outer_ttl = service.outer_ttl;
     vip.gue_port = htons(service.gue_port);
@@ -500,6 +500,23 @@ PlanDiff diff(const Plan& old_plan, const Plan& new_plan) {
                                            new_plan.settings.flood_new_flow_rate);
     }
     return result;
+}
+
+std::uint16_t ring_hash_flag(config::HashMode hash) {
+    switch (hash) {
+        case config::HashMode::five_tuple: return 0;
+        case config::HashMode::source: return JL_VIP_F_SOURCE_AFFINITY;
+        case config::HashMode::no_source_port: return JL_VIP_F_HASH_NO_SOURCE_PORT;
+        case config::HashMode::destination_port: return JL_VIP_F_HASH_DESTINATION_PORT;
+    }
+    return 0;
+}
+
+config::HashMode hash_mode_of(std::uint16_t vip_flags) {
+    if (vip_flags & JL_VIP_F_SOURCE_AFFINITY) return config::HashMode::source;
+    if (vip_flags & JL_VIP_F_HASH_NO_SOURCE_PORT) return config::HashMode::no_source_port;
+    if (vip_flags & JL_VIP_F_HASH_DESTINATION_PORT) return config::HashMode::destination_port;
+    return config::HashMode::five_tuple;
 }
 
 }  // namespace julier::plan

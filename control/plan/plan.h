@@ -148,4 +148,8 @@ struct PlanDiff {
 
 PlanDiff diff(const Plan& old_plan, const Plan& new_plan);
 
+// The jl_vip.flags bit of a service's `hash` (0 for the 5-tuple), and back.
+std::uint16_t ring_hash_flag(config::HashMode hash);
+config::HashMode hash_mode_of(std::uint16_t vip_flags);
+
 }  // namespace julier::plan

@@ -80,6 +80,14 @@ inline uint32_t ref_flow_hash(std::string_view src, std::string_view dst, uint16
     return lookup3_hashword(w, JL_HASH_SEED);
 }
 inline uint32_t ref_source_hash(std::string_view src) { return lookup3_hashword(addr_words(src), JL_HASH_SEED); }
+// hash: no_source_port is the 5-tuple's words with source port 0; destination_port
+// hashes the port and the protocol.
+inline uint32_t ref_no_source_port_hash(std::string_view src, std::string_view dst, uint16_t dport, uint8_t proto) {
+    return ref_flow_hash(src, dst, 0, dport, proto);
+}
+inline uint32_t ref_destination_port_hash(uint16_t dport, uint8_t proto) {
+    return lookup3_hashword(std::vector<uint32_t>{dport, proto}, JL_HASH_SEED);
+}
 inline uint32_t ref_pair_hash(std::string_view src, std::string_view dst) {
     std::vector<uint32_t> w = addr_words(src);
     for (uint32_t x : addr_words(dst)) w.push_back(x);

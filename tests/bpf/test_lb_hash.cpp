@@ -24,6 +24,11 @@ TEST_CASE("lb hash: the reference hash reproduces independently computed lookup3
     CHECK(ref_pair_hash("198.18.0.10", "198.19.0.1") == 0x19308a29u);
     // 5-tuple [2001:db8::10]:40000 -> [2001:db8:ff::1]:443 UDP.
     CHECK(ref_flow_hash("2001:db8::10", "2001:db8:ff::1", 40000, 443, IPPROTO_UDP) == 0x8beae29du);
+    // hash: no_source_port, IPv4 TCP port 80 and IPv6 UDP port 443; destination_port.
+    CHECK(ref_no_source_port_hash("198.18.0.10", "198.19.0.1", 80, IPPROTO_TCP) == 0xa44ff845u);
+    CHECK(ref_no_source_port_hash("2001:db8::10", "2001:db8:ff::1", 443, IPPROTO_UDP) == 0xb1b2ad5du);
+    CHECK(ref_destination_port_hash(80, IPPROTO_TCP) == 0x80da57c4u);
+    CHECK(ref_destination_port_hash(443, IPPROTO_UDP) == 0x2a947873u);
 }
 
 // The forwarder's own hash code (julier/flow_pick.h), compiled as C++ here as it is
@@ -46,5 +51,8 @@ TEST_CASE("lb hash: julier/flow_pick.h compiled as C++ equals the reference", "[
         CHECK(jl_hash_pair(&k) == ref_pair_hash(t.src, t.dst));
         CHECK(jl_ring_hash(&k, 0) == jl_hash_flow(&k));
         CHECK(jl_ring_hash(&k, JL_VIP_F_SOURCE_AFFINITY) == jl_hash_source(&k));
+        CHECK(jl_ring_hash(&k, JL_VIP_F_HASH_NO_SOURCE_PORT) ==
+              ref_no_source_port_hash(t.src, t.dst, t.dport, t.proto));
+        CHECK(jl_ring_hash(&k, JL_VIP_F_HASH_DESTINATION_PORT) == ref_destination_port_hash(t.dport, t.proto));
     }
 }

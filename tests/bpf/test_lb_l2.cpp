@@ -4,6 +4,8 @@
 // counters, port-0 services, source affinity, VLAN tags and redirect.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "lb_fixture.h"
 
 using namespace julier::test;
@@ -194,6 +196,64 @@ TEST_CASE("lb l2: source affinity sends every flow of a client to one backend", 
             std::string other = is_v6(client) ? kClient6b : kClient4b;
             Bytes in = flow_frame(kLbMac, kPeerMac, other, s.vip, 2000, 80, IPPROTO_TCP);
             CHECK(l2_backend_of(lb, in) == static_cast<int>(pick(s, ref_source_hash(other))));
+        }
+    }
+}
+
+TEST_CASE("lb l2: hash no_source_port sends a client's connections to one port to one backend", "[lb][l2][hash]") {
+    for (const char* client : {kClient4, kClient6}) {
+        SECTION(client) {
+            LbHarness lb;
+            ServiceSpec s;
+            s.vip = is_v6(client) ? kVip6 : kVip4;
+            s.flags = JL_VIP_F_HASH_NO_SOURCE_PORT;
+            s.slots = 17;
+            install(lb, s);
+            const uint32_t id = pick(s, ref_no_source_port_hash(client, s.vip, 80, IPPROTO_TCP));
+            for (uint16_t sport = 2000; sport < 2040; sport++) {
+                Bytes in = flow_frame(kLbMac, kPeerMac, client, s.vip, sport, 80, IPPROTO_TCP);
+                expect_run(lb, in, XDP_TX, flow_frame(backend_mac(id), kLbMac, client, s.vip, sport, 80, IPPROTO_TCP),
+                           JL_CNT_TX_FORWARD);
+            }
+            CHECK(lb.flow_keys().size() == 40);  // still an entry per connection
+            // Other clients land by their own addresses: over 40 of them, more than one backend.
+            std::set<int> seen;
+            for (int i = 0; i < 40; i++) {
+                const std::string other =
+                    is_v6(client) ? "2001:db8:7::" + std::to_string(i + 1) : "198.18.7." + std::to_string(i + 1);
+                Bytes in = flow_frame(kLbMac, kPeerMac, other, s.vip, 2000, 80, IPPROTO_TCP);
+                const int got = l2_backend_of(lb, in);
+                CHECK(got == static_cast<int>(pick(s, ref_no_source_port_hash(other, s.vip, 80, IPPROTO_TCP))));
+                seen.insert(got);
+            }
+            CHECK(seen.size() > 1);
+        }
+    }
+}
+
+TEST_CASE("lb l2: hash destination_port sends every flow to one port to one backend", "[lb][l2][hash]") {
+    for (const char* client : {kClient4, kClient6}) {
+        SECTION(client) {
+            LbHarness lb;
+            ServiceSpec s;
+            s.vip = is_v6(client) ? kVip6 : kVip4;
+            s.port = 0;  // every port
+            s.flags = JL_VIP_F_HASH_DESTINATION_PORT;
+            s.slots = 17;
+            install(lb, s);
+            const std::string other = is_v6(client) ? kClient6b : kClient4b;
+            std::set<int> seen;
+            for (uint16_t dport = 5000; dport < 5040; dport++) {
+                const int want = static_cast<int>(pick(s, ref_destination_port_hash(dport, IPPROTO_TCP)));
+                INFO("port " << dport);
+                // Two clients, two source ports each: one backend for the port.
+                for (const std::string& c : {std::string(client), other})
+                    for (uint16_t sport : {1111, 2222})
+                        CHECK(l2_backend_of(lb, flow_frame(kLbMac, kPeerMac, c, s.vip, sport, dport, IPPROTO_TCP)) ==
+                              want);
+                seen.insert(want);
+            }
+            CHECK(seen.size() > 1);  // the ports spread over the backends
         }
     }
 }

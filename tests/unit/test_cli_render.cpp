@@ -159,11 +159,11 @@ TEST_CASE("julierctl render: flow list, with idle time and state only when known
 }
 
 TEST_CASE("julierctl render: which and purge", "[cli][render]") {
-    protocol::WhichResult entry{"web", "198.18.0.20", "entry", "198.18.0.20", true, "198.18.0.21", 0x1234, false, 3};
+    protocol::WhichResult entry{"web", "198.18.0.20", "entry", "198.18.0.20", true, "198.18.0.21", 0x1234, "5tuple", 3};
     CHECK(render_which(entry) ==
           "web: backend 198.18.0.20 (its connection-table entry)\n"
           "a new flow would get 198.18.0.21 (hash 0x00001234 of the 5-tuple)\n");
-    protocol::WhichResult ring{"web", "198.18.0.21", "ring", "", false, "198.18.0.21", 0x1234, true, 3};
+    protocol::WhichResult ring{"web", "198.18.0.21", "ring", "", false, "198.18.0.21", 0x1234, "source", 3};
     CHECK(render_which(ring) ==
           "web: backend 198.18.0.21 (the ring's pick, hash 0x00001234 of the source address (source affinity))\n"
           "no connection-table entry: its next packet makes one\n");
@@ -171,9 +171,14 @@ TEST_CASE("julierctl render: which and purge", "[cli][render]") {
     CHECK(render_which(ring) ==
           "web: backend 198.18.0.21 (the ring's pick, hash 0x00001234 of the source address (source affinity))\n"
           "its entry names 198.18.0.22, which no longer takes the flow: the next packet re-picks\n");
-    CHECK(render_which(protocol::WhichResult{"web", "", "none", "", false, "", 7, false, 3}) ==
+    ring.entry_backend.clear();
+    ring.hash_input = "no_source_port";
+    CHECK_THAT(render_which(ring), Catch::Contains("hash 0x00001234 of the flow without its source port)"));
+    ring.hash_input = "destination_port";
+    CHECK_THAT(render_which(ring), Catch::Contains("hash 0x00001234 of the destination port)"));
+    CHECK(render_which(protocol::WhichResult{"web", "", "none", "", false, "", 7, "5tuple", 3}) ==
           "web: dropped: the service has no usable backend\n");
-    CHECK(render_which(protocol::WhichResult{"", "", "none", "", false, "", 0, false, 3}) ==
+    CHECK(render_which(protocol::WhichResult{"", "", "none", "", false, "", 0, "", 3}) ==
           "no service takes this flow: the forwarder passes it to the kernel\n");
     CHECK(render_purge({"web", "198.18.0.20", 1}) == "web 198.18.0.20: removed 1 connection-table entry\n");
     CHECK(render_purge({"web", "", 40}) == "web: removed 40 connection-table entries\n");

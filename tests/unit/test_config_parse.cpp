@@ -219,8 +219,9 @@ TEST_CASE("enums list what is allowed and suggest the closest", "[config]") {
     expect_located(r, "services[0].forwarding", Severity::error, 7, 17,
                    "'l3' is not one of: l2, ipip, ip6ip6, ip4in6, gue (did you mean 'l2'?)");
 
-    expect_located(r, "services[0].hash", Severity::error, 8, 11,
-                   "'5-tuple' is not one of: 5tuple, source (did you mean '5tuple'?)");
+    expect_located(
+        r, "services[0].hash", Severity::error, 8, 11,
+        "'5-tuple' is not one of: 5tuple, source, no_source_port, destination_port (did you mean '5tuple'?)");
 
     expect_located(r, "services[0].backends[0].state", Severity::error, 10, 39,
                    "'drained' is not one of: active, drain (did you mean 'drain'?)");

@@ -472,3 +472,27 @@ TEST_CASE("validate works on a catalogue built in code, without an index", "[con
     CHECK(std::find(text.begin(), text.end(),
                     "built:3:1: error: services[0].ring_size: 10 is not prime (the next prime is 11)") != text.end());
 }
+
+TEST_CASE("hash: every choice parses; destination_port on one port is a warning", "[config]") {
+    auto r = parse(lines({
+        "interfaces: [eth0]",
+        "services:",
+        "  - {name: a, vip: 198.19.0.1, port: 80, hash: 5tuple, backends: [198.18.0.20]}",
+        "  - {name: b, vip: 198.19.0.1, port: 81, hash: source, backends: [198.18.0.20]}",
+        "  - {name: c, vip: 198.19.0.1, port: 82, hash: no_source_port, backends: [198.18.0.20]}",
+        "  - {name: d, vip: 198.19.0.2, port: 0, hash: destination_port, health: {kind: none}, backends: "
+        "[198.18.0.20]}",
+        "  - {name: e, vip: 198.19.0.1, port: 83, hash: destination_port, backends: [198.18.0.20]}",
+    }));
+    REQUIRE(r.ok());
+    const auto& s = r.catalogue->services;
+    CHECK(s[0].hash == HashMode::five_tuple);
+    CHECK(s[1].hash == HashMode::source);
+    CHECK(s[2].hash == HashMode::no_source_port);
+    CHECK(s[3].hash == HashMode::destination_port);
+    CHECK(s[4].hash == HashMode::destination_port);
+    // Only the one-port service gets the warning.
+    expect_located(r, "services[4].hash", Severity::warning, 7, 48,
+                   "destination_port on a service of one port sends every flow to one backend; it is meant for "
+                   "services on every port (port: 0)");
+}

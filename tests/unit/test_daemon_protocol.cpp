@@ -381,10 +381,11 @@ TEST_CASE("control protocol: the connection-table payloads are on the wire as ju
         R"({"flows":[{"backend":"198.18.0.20","client":"198.18.0.10:40000","idle_seconds":12,"protocol":"tcp","service":"web","state":"established","vip":"198.19.0.1:80"}],"next":"b3.1","scanned":40})");
     CHECK(json(json(list).get<protocol::FlowList>()) == json(list));
 
-    protocol::WhichResult which{"web", "198.18.0.20", "entry", "198.18.0.20", true, "198.18.0.21", 0xabcdef, true, 4};
+    protocol::WhichResult which{"web",    "198.18.0.20", "entry", "198.18.0.20", true, "198.18.0.21",
+                                0xabcdef, "source",      4};
     CHECK(
         json(which).dump() ==
-        R"({"backend":"198.18.0.20","chosen_by":"entry","dataplane_generation":4,"entry_backend":"198.18.0.20","entry_kept":true,"hash":11259375,"ring_backend":"198.18.0.21","service":"web","source_affinity":true})");
+        R"({"backend":"198.18.0.20","chosen_by":"entry","dataplane_generation":4,"entry_backend":"198.18.0.20","entry_kept":true,"hash":11259375,"hash_input":"source","ring_backend":"198.18.0.21","service":"web"})");
     CHECK(json(json(which).get<protocol::WhichResult>()) == json(which));
 
     const protocol::PurgeResult purge{"web", "198.18.0.20", 3};

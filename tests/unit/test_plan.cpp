@@ -67,6 +67,24 @@ TEST_CASE("up backends share the ring and carry their next hop", "[plan]") {
     CHECK(p.problems().empty());
 }
 
+TEST_CASE("each hash setting is one VIP flag, and the flag names the setting back", "[plan]") {
+    const std::pair<config::HashMode, std::uint16_t> expected[] = {
+        {config::HashMode::five_tuple, 0},
+        {config::HashMode::source, JL_VIP_F_SOURCE_AFFINITY},
+        {config::HashMode::no_source_port, JL_VIP_F_HASH_NO_SOURCE_PORT},
+        {config::HashMode::destination_port, JL_VIP_F_HASH_DESTINATION_PORT}};
+    for (const auto& [mode, flag] : expected) {
+        INFO(config::to_string(mode));
+        auto s = service("web", "198.19.0.7", 0, {backend("198.18.0.20")});
+        s.hash = mode;
+        auto cat = catalogue({s});
+        const plan::Plan p = plan::make_plan(cat, all_resolved(cat));
+        CHECK(p.services.at(0).vip.flags == flag);
+        CHECK((flag & ~JL_VIP_F_HASH_MASK) == 0);
+        CHECK(plan::hash_mode_of(flag) == mode);
+    }
+}
+
 TEST_CASE("the VIP entry says what the catalogue says, ports in network order", "[plan]") {
     auto s = service("dns", "198.19.0.7", 53, {backend("198.18.0.20")}, config::Protocol::udp);
     s.forwarding = config::Forwarding::gue;

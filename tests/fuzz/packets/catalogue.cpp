@@ -40,7 +40,7 @@ std::vector<ServiceSpec> specs() {
         return &v.back();
     };
     add(kVip4, 80, IPPROTO_TCP, JL_MODE_L2, 7, true);
-    add(kVip4, 0, IPPROTO_UDP, JL_MODE_IPIP, 5, true);
+    add(kVip4, 0, IPPROTO_UDP, JL_MODE_IPIP, 5, true)->flags = JL_VIP_F_HASH_DESTINATION_PORT;
     add(kVip4, 443, IPPROTO_TCP, JL_MODE_IP4IN6, 5, false, "6");
     add(kVip4, 81, IPPROTO_TCP, JL_MODE_L2, 0, false);  // no usable backend
     auto* s = add(kVip4, 8080, IPPROTO_TCP, JL_MODE_L2, 3, false);
@@ -58,6 +58,7 @@ std::vector<ServiceSpec> specs() {
     add(kVip6, 80, IPPROTO_TCP, JL_MODE_L2, 5, true)->flags = JL_VIP_F_SOURCE_AFFINITY;
     add(kVip6, 0, IPPROTO_UDP, JL_MODE_IP6IP6, 5, true)->udp_idle_timeout_ms = 0;  // never expire
     s = add(kVip6, 443, IPPROTO_TCP, JL_MODE_GUE, 3, false, "6");
+    s->flags = JL_VIP_F_HASH_NO_SOURCE_PORT;
     s->mtu = 1280;
     s->entropy_bits = 16;
     s = add(kVip6, 8443, IPPROTO_TCP, JL_MODE_IP6IP6, 3, false);

@@ -118,6 +118,17 @@ uint32_t source_hash(const jl_flow_key& k) {
     push_words(w, k.family, reinterpret_cast<const uint8_t*>(k.src));
     return hash_of(w);
 }
+// The ring hash a service's `hash` names (jl_vip.flags).
+uint32_t ring_hash(const jl_flow_key& k, uint16_t flags) {
+    if (flags & JL_VIP_F_SOURCE_AFFINITY) return source_hash(k);
+    if (flags & JL_VIP_F_HASH_NO_SOURCE_PORT) {
+        jl_flow_key without = k;
+        without.sport = 0;
+        return flow_hash(without);
+    }
+    if (flags & JL_VIP_F_HASH_DESTINATION_PORT) return hash_of({ntohs(k.dport), k.proto});
+    return flow_hash(k);
+}
 uint32_t pair_hash(int family, const Addr& src, const Addr& dst) {
     std::vector<uint32_t> w;
     push_words(w, family, src.data());
@@ -350,9 +361,7 @@ void Checker::check_pick(const Frame& p, const Expectation& e, int backend, bool
     const Service& s = *e.service;
     if (backend < 0) return;
     if (!e.fragment && follows) return;  // kept by its entry (check_flow)
-    uint32_t h = e.fragment                                  ? pair_hash(p.family, p.src, p.dst)
-                 : (s.spec.flags & JL_VIP_F_SOURCE_AFFINITY) ? source_hash(*e.flow)
-                                                             : flow_hash(*e.flow);
+    uint32_t h = e.fragment ? pair_hash(p.family, p.src, p.dst) : ring_hash(*e.flow, s.spec.flags);
     uint32_t want = s.spec.first_backend + h % s.spec.slots;
     FAIL_IF(uint32_t(backend) != want,
             "picked backend " << backend << ", the ring gives " << want << " (hash " << h << ")");

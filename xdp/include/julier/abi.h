@@ -19,8 +19,9 @@
  * 4: the decapsulator's allowed outer sources (jl_decap_sources, jl_decap_cfg.sources,
  *    source and unconfigured counters); an empty configuration decapsulates nothing.
  * 5: connection table v2: jl_flow carries a time and flags (TCP linger after FIN/RST,
- *    UDP idle expiry), jl_vip.udp_idle_timeout_ms, jl_service_traffic.nonsyn_miss. */
-#define JL_ABI_VERSION 5
+ *    UDP idle expiry), jl_vip.udp_idle_timeout_ms, jl_service_traffic.nonsyn_miss.
+ * 6: jl_vip.flags JL_VIP_F_HASH_NO_SOURCE_PORT and JL_VIP_F_HASH_DESTINATION_PORT. */
+#define JL_ABI_VERSION 6
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
@@ -107,8 +108,13 @@ enum jl_mode {
 
 /* jl_vip.flags */
 enum jl_vip_flags {
-	JL_VIP_F_SOURCE_AFFINITY = 1u << 0, /* ring hash on the source address only */
+	JL_VIP_F_SOURCE_AFFINITY = 1u << 0,       /* ring hash on the source address only */
+	JL_VIP_F_HASH_NO_SOURCE_PORT = 1u << 1,   /* ring hash on the 5-tuple with source port 0 */
+	JL_VIP_F_HASH_DESTINATION_PORT = 1u << 2, /* ring hash on destination port and protocol */
 };
+/* The flags that choose the ring hash (none: the 5-tuple); at most one is set. */
+#define JL_VIP_F_HASH_MASK                                                                         \
+	(JL_VIP_F_SOURCE_AFFINITY | JL_VIP_F_HASH_NO_SOURCE_PORT | JL_VIP_F_HASH_DESTINATION_PORT)
 
 /* jl_backend.flags */
 enum jl_backend_flags {

@@ -16,6 +16,8 @@
  * Inputs (docs/forwarder.md, "Flow hash"):
  *   flow:   src, dst, sport << 16 | dport, proto   (IPv6: 4 + 4 address words)
  *   source: src                                      (source affinity)
+ *   no source port: src, dst, dport, proto           (the flow's with sport 0)
+ *   destination port: dport, proto
  *   pair:   src, dst                                 (fragments)
  */
 #ifndef JULIER_FLOW_PICK_H
@@ -132,11 +134,11 @@ JL_PICK_INLINE void jl_hash_addr(__u32 *w, const __u32 *addr, __u8 family)
 	}
 }
 
-/* The 5-tuple: chooses a new flow's backend, and the entropy of outer headers. */
-JL_PICK_INLINE __u32 jl_hash_flow(const struct jl_flow_key *f)
+/* The 5-tuple with the given source port (host order). */
+JL_PICK_INLINE __u32 jl_hash_tuple(const struct jl_flow_key *f, __u16 sport)
 {
 	__u32 w[10];
-	__u32 ports = (__u32)jl_pick_ntohs(f->sport) << 16 | jl_pick_ntohs(f->dport);
+	__u32 ports = (__u32)sport << 16 | jl_pick_ntohs(f->dport);
 
 	if (f->family == JL_FAMILY_V6) {
 		jl_hash_addr(&w[0], f->src, JL_FAMILY_V6);
@@ -150,6 +152,30 @@ JL_PICK_INLINE __u32 jl_hash_flow(const struct jl_flow_key *f)
 	w[2] = ports;
 	w[3] = f->proto;
 	return jl_hash_words(w, 4);
+}
+
+/* The 5-tuple: chooses a new flow's backend, and the entropy of outer headers. */
+JL_PICK_INLINE __u32 jl_hash_flow(const struct jl_flow_key *f)
+{
+	return jl_hash_tuple(f, jl_pick_ntohs(f->sport));
+}
+
+/* The 5-tuple without the source port: every connection of a client to one
+ * destination port reaches the same backend. */
+JL_PICK_INLINE __u32 jl_hash_no_source_port(const struct jl_flow_key *f)
+{
+	return jl_hash_tuple(f, 0);
+}
+
+/* Destination port and protocol: every flow to one port reaches the same backend
+ * (an every-port service spreads its ports over the backends). */
+JL_PICK_INLINE __u32 jl_hash_destination_port(const struct jl_flow_key *f)
+{
+	__u32 w[2];
+
+	w[0] = jl_pick_ntohs(f->dport);
+	w[1] = f->proto;
+	return jl_hash_words(w, 2);
 }
 
 /* Source address only: every flow of one client reaches the same backend. */
@@ -185,6 +211,10 @@ JL_PICK_INLINE __u32 jl_ring_hash(const struct jl_flow_key *f, __u16 vip_flags)
 {
 	if (vip_flags & JL_VIP_F_SOURCE_AFFINITY)
 		return jl_hash_source(f);
+	if (vip_flags & JL_VIP_F_HASH_NO_SOURCE_PORT)
+		return jl_hash_no_source_port(f);
+	if (vip_flags & JL_VIP_F_HASH_DESTINATION_PORT)
+		return jl_hash_destination_port(f);
 	return jl_hash_flow(f);
 }
 
