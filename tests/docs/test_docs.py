@@ -4,9 +4,9 @@ output and julierctl table headings, checked against the build's binaries.
 
 What is checked:
 
-- Every ```yaml block of docs/*.md, README.md and config/README.md, and every
-  catalogue in config/ and config/examples/, passes `julierd --check` (exit 0;
-  warnings are allowed) -- unless a marker, an HTML comment on the line right
+- Every ```yaml block of docs/*.md, README.md and config/README.md, every
+  catalogue in config/ and config/examples/, and every catalogue a man page shows
+  between .nf and .fi, passes `julierd --check` (exit 0; warnings are allowed) -- unless a marker, an HTML comment on the line right
   before the fence (invisible in the rendered Markdown), says otherwise:
 
     <!-- fragment -->         a part of a catalogue. It is checked after wrapping
@@ -243,6 +243,18 @@ def main() -> int:
                 if all(rc != 0 for rc, _ in results):
                     fail(f"{path}:{number}", f"{m.group(0)} is valid nowhere in a catalogue", results[0][1])
         if path in man:
+            # Catalogues shown between .nf and .fi (no-fill) lines.
+            for m in re.finditer(r"^\.nf\n(.*?)^\.fi$", text, re.M | re.S):
+                example = re.sub(r"\\\(dq", '"', m.group(1)).replace("\\-", "-").replace("\\&", "")
+                try:
+                    data = yaml.safe_load(example)
+                except yaml.YAMLError:
+                    continue
+                if isinstance(data, dict) and set(data) & TOP_KEYS:
+                    counts["catalogue"] += 1
+                    rc, out = run_check(args.julierd, example)
+                    if rc != 0:
+                        fail(f"{path}:{text[:m.start()].count(chr(10)) + 2}", "catalogue fails julierd --check", out)
             continue
         all_blocks = blocks(path, text)
         previous_yaml: Block | None = None
