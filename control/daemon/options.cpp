@@ -22,7 +22,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                    std::string("Service catalogue (YAML); default ") + kDefaultConfigFile)
         ->option_text("FILE");
     app.add_option("--check", check,
-                   "Validate FILE, print its summary and diagnostics, and exit (0 = valid); touches nothing live")
+                   "Validate FILE, print its diagnostics (and its summary when valid), and exit (0 = valid); touches "
+                   "nothing live")
         ->option_text("FILE");
     app.add_option("--log-level", level, "trace, debug, info, warning, error, critical or off")
         ->default_str("info")

@@ -32,7 +32,9 @@ for f in ./usr/sbin/julierd ./usr/bin/julierctl ./etc/julier/julier.yaml \
          ./usr/lib/systemd/system/julierd.service ./usr/share/julier/julier.json \
          ./usr/share/man/man8/julierd.8 ./usr/share/man/man8/julierctl.8 \
          ./usr/share/man/man5/julier.yaml.5 ./usr/sbin/julier-decap ./usr/share/man/man8/julier-decap.8 \
-         ./usr/share/doc/julier/examples/decap.yaml ./usr/lib/systemd/system/julier-decap.service; do
+         ./usr/share/doc/julier/examples/decap.yaml ./usr/lib/systemd/system/julier-decap.service \
+         ./usr/share/bash-completion/completions/julierctl ./usr/share/bash-completion/completions/julierd \
+         ./usr/share/zsh/vendor-completions/_julierctl ./usr/share/zsh/vendor-completions/_julierd; do
   grep -qx "$f" <<<"$contents" || fail "$f missing from the package"
 done
 
@@ -41,6 +43,10 @@ installed=1
 getent group julier >/dev/null || fail "the julier group was not created"
 /usr/sbin/julierd --check /etc/julier/julier.yaml || fail "installed julierd rejects the shipped catalogue"
 systemd-analyze verify /usr/lib/systemd/system/julierd.service || fail "installed unit does not verify"
+# The installed bash completion completes the installed julierctl.
+got=$(bash -c 'source /usr/share/bash-completion/completions/julierctl
+  COMP_WORDS=(julierctl fl) COMP_CWORD=1; _julierctl; echo "${COMPREPLY[*]}"')
+[ "$got" = flows ] || fail "installed bash completion: julierctl fl<TAB> gives '$got'"
 systemd-analyze verify /usr/lib/systemd/system/julier-decap.service || fail "installed decapsulator unit does not verify"
 /usr/sbin/julier-decap check -c /usr/share/doc/julier/examples/decap.yaml >/dev/null ||
   fail "installed julier-decap rejects the shipped example"
