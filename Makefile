@@ -25,7 +25,13 @@ test: deps
 	@cd $(SANBUILD) && { ctest --output-on-failure --timeout 600 -j $(JOBS) $(CTEST_ARGS); rc=$$?; \
 	  grep -h '^box loss:' Testing/Temporary/LastTest.log 2>/dev/null; exit $$rc; }
 
-demo: build
+# Builds only what the demo runs: julierd (with the forwarder), julierctl and the
+# XDP_PASS program the demo's namespaces need; no tests, benchmarks or tools.
+DEMO_TARGETS = julierd julierctl julier_e2e_objects
+
+demo: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	@scripts/demo $(if $(KEEP),--keep)
 
 bench: build
