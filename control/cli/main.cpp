@@ -3,8 +3,11 @@
 // Exit status: 0 done; 1 julierd refused or failed the command; 2 julierd could not
 // be reached or answered something unreadable (and CLI11's codes for a bad command
 // line).
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 
 #include <fmt/format.h>
@@ -77,12 +80,31 @@ std::string render(const protocol::Request& request, const nlohmann::json& resul
     return result.dump(2) + "\n";
 }
 
+// Asks on the terminal; true only for "y" or "yes".
+bool confirm_teardown(const std::string& socket) {
+    fmt::print(stderr,
+               "julierctl teardown: julierd at {} withdraws every VIP, waits its grace, detaches the forwarder from "
+               "its interfaces, removes its pins and exits. Traffic to this box's VIPs is no longer balanced.\n"
+               "Continue? [y/N] ",
+               socket);
+    std::string answer;
+    if (!std::getline(std::cin, answer)) return false;
+    return answer == "y" || answer == "Y" || answer == "yes";
+}
+
 int run(const std::string& socket, const protocol::Request& request, bool json) {
     protocol::Response response;
     try {
         julier::cli::ControlClient client(socket);
-        response = request.command == protocol::Command::flows && request.list ? call_list(client, request)
-                                                                               : client.call(request);
+        if (request.command == protocol::Command::flows && request.list) {
+            response = call_list(client, request);
+        } else if (request.command == protocol::Command::teardown) {
+            // The answer comes after the grace (the catalogue's, unless --grace).
+            response = client.call(request,
+                                   std::chrono::seconds(60) + std::chrono::milliseconds(protocol::kMaxTeardownGraceMs));
+        } else {
+            response = client.call(request);
+        }
     } catch (const nlohmann::json::exception& e) {
         fmt::print(stderr, "julierctl: cannot read julierd's answer ({})\n", e.what());
         return kExitUnreachable;
@@ -146,7 +168,25 @@ int main(int argc, char** argv) {
     undrain->add_option("service", request.service, "Service name")->required();
     undrain->add_option("backend", request.backend, "Backend address")->required();
     command(protocol::Command::reload, "Re-read the catalogue and apply it (like SIGHUP), report the result");
-    command(protocol::Command::teardown, "Detach the forwarder, remove its pins and stop julierd");
+    auto* teardown = command(protocol::Command::teardown,
+                             "Withdraw every VIP, wait the grace, detach the forwarder, remove its pins, stop julierd");
+    bool yes = false;
+    teardown->add_flag("--yes,-y", yes, "Do not ask for confirmation (needed when standard input is no terminal)");
+    teardown
+        ->add_option_function<double>(
+            "--grace", [&request](double ms) { request.grace_ms = static_cast<std::uint32_t>(ms); },
+            "Time between withdrawing the VIPs and detaching, e.g. 10s (default: the catalogue's "
+            "bgp.teardown_grace; nothing to wait for without bgp)")
+        ->transform(CLI::AsNumberWithUnit(std::map<std::string, double>{{"ms", 1}, {"s", 1000}, {"m", 60000}},
+                                          CLI::AsNumberWithUnit::UNIT_REQUIRED)
+                        .description(""))
+        ->check(CLI::Validator(
+            [](std::string& ms) {
+                const double v = std::stod(ms);
+                return v >= 0 && v <= protocol::kMaxTeardownGraceMs ? std::string() : std::string("from 0s to 10m");
+            },
+            ""))
+        ->type_name("DURATION");
     auto* flows = command(protocol::Command::flows, "Connection-table entries per service and backend, or --list them");
     flows->add_option("service", request.service, "Only this service");
     flows->add_option("backend", request.backend, "Only this backend of the service");
@@ -169,8 +209,15 @@ int main(int argc, char** argv) {
             (request.limit != 0 || !request.after.empty())) {
             throw CLI::ValidationError("--limit and --after", "need --list");
         }
+        if (request.command == protocol::Command::teardown && !yes && !isatty(STDIN_FILENO)) {
+            throw CLI::ValidationError("teardown", "standard input is no terminal to confirm on: add --yes");
+        }
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    }
+    if (request.command == protocol::Command::teardown && !yes && !confirm_teardown(socket)) {
+        fmt::print(stderr, "julierctl: teardown cancelled\n");
+        return kExitRefused;
     }
     return run(socket, request, json);
 }

@@ -202,6 +202,8 @@ struct Bgp {
     std::vector<BgpNeighbour> neighbours;
     // A recovered VIP stays healthy this long before it is announced.
     Duration hold_down{schema::fallback(schema::Section::bgp, "hold_down")};
+    // Teardown waits this long between withdrawing the VIPs and detaching.
+    Duration teardown_grace{schema::fallback(schema::Section::bgp, "teardown_grace")};
     bool withdraw_on_stop = false;
     SourceLocation location;
 

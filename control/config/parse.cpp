@@ -340,6 +340,7 @@ private:
         if (auto x = l.get("router_id"))
             if (auto ip = r_.address(*x, "bgp.router_id", 4)) b.router_id = *ip;
         duration_field(l, schema::field(Section::bgp, "hold_down"), "bgp", b.hold_down);
+        duration_field(l, schema::field(Section::bgp, "teardown_grace"), "bgp", b.teardown_grace);
         if (auto x = l.get("withdraw_on_stop"))
             if (auto f = r_.boolean(*x, "bgp.withdraw_on_stop")) b.withdraw_on_stop = *f;
         if (auto x = l.get("neighbours")) {

@@ -224,6 +224,10 @@ inline constexpr Field fields[] = {
     duration(Section::bgp, "hold_down", 30000, 0, hour_ms, "",
              "A VIP that becomes healthy again is announced only after staying healthy this long; withdrawal is "
              "immediate. `0s` announces at once."),
+    duration(Section::bgp, "teardown_grace", 5000, 0, 600000, "",
+             "`julierctl teardown` withdraws every VIP, then waits this long, forwarding as before, so that routers "
+             "move the traffic elsewhere before the forwarder is detached. `julierctl teardown --grace` overrides "
+             "it for one teardown."),
     other(Section::bgp, "withdraw_on_stop", "boolean", "`false`", "",
           "On `SIGTERM`/`SIGINT` withdraw every VIP before exiting (the forwarder keeps forwarding established "
           "flows either way). `julierctl teardown` always withdraws."),

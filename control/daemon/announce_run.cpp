@@ -20,6 +20,7 @@ constexpr std::chrono::seconds kFleetTick{1};
 }  // namespace
 
 void Daemon::update_announcements(const std::string& reason) {
+    if (tearing_down_) return;  // withdrawn for good: the forwarder goes when the grace ends
     if (!catalogue().bgp) {
         if (bird_) withdraw_announcements("bgp section removed");
         bird_client_.reset();

@@ -31,6 +31,10 @@ std::string peer_text(const Peer& peer) { return fmt::format("peer_pid={} peer_u
 Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
     using protocol::Command;
     if (stopping_ || torn_down_) return Reply{protocol::failure("julierd is stopping"), {}};
+    if (tearing_down_ && request.command != protocol::Command::status)
+        return Reply{protocol::failure("julierd is tearing down: the VIPs are withdrawn and the forwarder is "
+                                       "detached when the grace ends"),
+                     {}};
 
     switch (request.command) {
         case Command::status: return Reply{protocol::success(status()), {}};
@@ -74,7 +78,7 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
             return reply;
         }
 
-        case Command::teardown: return teardown(peer);
+        case Command::teardown: return teardown(request, peer);
         case Command::flows: return flows(request);
         case Command::which: return which(request);
         case Command::purge: return purge(request, peer);
@@ -135,12 +139,32 @@ Reply Daemon::drain(const protocol::Request& request, config::BackendState desir
     return Reply{protocol::success(result), {}};
 }
 
-Reply Daemon::teardown(const Peer& peer) {
+Reply Daemon::teardown(const protocol::Request& request, const Peer& peer) {
     reconciler_.wait();
-    spdlog::warn("control command=teardown {} note={}", peer_text(peer),
-                 kv("detaching the forwarder and removing its pins"));
-    // The routes go first: routers stop sending here before the forwarder goes.
+    // The routes go first: routers stop sending here before the forwarder goes. With
+    // VIPs announced, the forwarder forwards on for the grace while the routers move
+    // the traffic away; without, there is nothing to wait for.
+    const bool announced = bird_ && bird_bgp_;
+    const auto grace = !announced         ? std::chrono::milliseconds{0}
+                       : request.grace_ms ? std::chrono::milliseconds{*request.grace_ms}
+                                          : bird_bgp_->teardown_grace;
+    spdlog::warn("control command=teardown {} grace_ms={} note={}", peer_text(peer), grace.count(),
+                 kv("withdrawing every VIP, then detaching the forwarder and removing its pins"));
     withdraw_announcements("teardown");
+    tearing_down_ = true;
+    if (grace.count() == 0) return finish_teardown();
+    Reply reply;
+    reply.later = [this, grace](Reply::Answer answer) {
+        teardown_timer_.expires_after(grace);
+        teardown_timer_.async_wait([this, answer = std::move(answer)](const boost::system::error_code& ec) {
+            if (ec || stopping_) return;  // stopped meanwhile: the forwarder stays, as after any stop
+            answer(finish_teardown());
+        });
+    };
+    return reply;
+}
+
+Reply Daemon::finish_teardown() {
     // From here on nothing may plan, apply or read the forwarder: no health
     // checks, no scrapes, no commands; the daemon exits after answering.
     torn_down_ = true;

@@ -60,6 +60,7 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
       neighbour_timer_(io_),
       presume_timer_(io_),
       fleet_timer_(io_),
+      teardown_timer_(io_),
       interface_timer_(io_),
       census_timer_(io_),
       control_(io_, [this](const protocol::Request& r, const Peer& p) { return handle(r, p); }),
@@ -377,6 +378,7 @@ void Daemon::shutdown(std::string why) {
     neighbour_timer_.cancel();
     presume_timer_.cancel();
     fleet_timer_.cancel();
+    teardown_timer_.cancel();
     interface_timer_.cancel();
     stop_flow_walker();
     if (netlink_) netlink_->stop();

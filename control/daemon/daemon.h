@@ -140,7 +140,9 @@ private:
     Reply handle(const protocol::Request& request, const Peer& peer);
     protocol::Status status() const;
     Reply drain(const protocol::Request& request, config::BackendState desired, const Peer& peer);
-    Reply teardown(const Peer& peer);
+    // Withdraws every VIP, waits the grace (forwarding as before), then detaches.
+    Reply teardown(const protocol::Request& request, const Peer& peer);
+    Reply finish_teardown();
 
     // the connection table: flows, which, purge, the census (flows_run.cpp)
     void start_flow_walker();
@@ -164,6 +166,7 @@ private:
     boost::asio::steady_timer neighbour_timer_;
     boost::asio::steady_timer presume_timer_;
     boost::asio::steady_timer fleet_timer_;
+    boost::asio::steady_timer teardown_timer_;  // the grace between withdrawal and detaching
     boost::asio::steady_timer interface_timer_;
     boost::asio::steady_timer census_timer_;
     Notifier notifier_;
@@ -210,6 +213,9 @@ private:
     std::set<common::IpAddress> neighbours_changed_;  // backends or gateways to look up again
     bool stopping_ = false;
     bool torn_down_ = false;  // teardown ran: no forwarder left to apply to
+    // Teardown withdrew the VIPs and waits out its grace: nothing is announced,
+    // reloaded or steered any more; status still answers.
+    bool tearing_down_ = false;
     int exit_code_ = 0;
 };
 

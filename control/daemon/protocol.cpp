@@ -46,6 +46,7 @@ enum Arg : unsigned {
     kProtocol = 1u << 5,
     kClient = 1u << 6,
     kVip = 1u << 7,
+    kGrace = 1u << 8,
 };
 
 struct CommandSpec {
@@ -62,7 +63,7 @@ constexpr std::array<CommandSpec, 10> kCommands{{
     {Command::drain, "drain", kService | kBackend, kService | kBackend},
     {Command::undrain, "undrain", kService | kBackend, kService | kBackend},
     {Command::reload, "reload", 0, 0},
-    {Command::teardown, "teardown", 0, 0},
+    {Command::teardown, "teardown", kGrace, 0},
     {Command::flows, "flows", kService | kBackend | kList | kLimit | kAfter, 0},
     {Command::which, "which", kProtocol | kClient | kVip, kProtocol | kClient | kVip},
     {Command::purge, "purge", kService | kBackend, kService},
@@ -89,6 +90,7 @@ unsigned field_bit(std::string_view key) {
     }
     if (key == "list") return kList;
     if (key == "limit") return kLimit;
+    if (key == "grace_ms") return kGrace;
     return 0;
 }
 
@@ -166,6 +168,7 @@ std::string encode_request(const Request& request) {
     }
     if ((spec.takes & kList) && request.list) j["list"] = true;
     if ((spec.takes & kLimit) && request.limit != 0) j["limit"] = request.limit;
+    if ((spec.takes & kGrace) && request.grace_ms) j["grace_ms"] = *request.grace_ms;
     return j.dump();
 }
 
@@ -203,6 +206,11 @@ DecodedRequest decode_request(std::string_view line) {
         if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 || it->get<std::uint64_t>() > kMaxFlowLimit)
             return reject(fmt::format("field 'limit' must be an integer from 1 to {}", kMaxFlowLimit));
         request.limit = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+    }
+    if (auto it = j.find("grace_ms"); it != j.end()) {
+        if (!it->is_number_unsigned() || it->get<std::uint64_t>() > kMaxTeardownGraceMs)
+            return reject(fmt::format("field 'grace_ms' must be an integer from 0 to {}", kMaxTeardownGraceMs));
+        request.grace_ms = static_cast<std::uint32_t>(it->get<std::uint64_t>());
     }
     for (const auto& f : kStringFields) {
         if ((spec.needs & f.bit) && (request.*f.member).empty())

@@ -42,6 +42,8 @@ enum class Command { status, services, backends, drain, undrain, reload, teardow
 // `flows` with list: entries per page at most, and when no limit is asked for.
 inline constexpr std::uint32_t kMaxFlowLimit = 1000;
 inline constexpr std::uint32_t kDefaultFlowLimit = 100;
+// `teardown` grace: at most ten minutes, as bgp.teardown_grace.
+inline constexpr std::uint32_t kMaxTeardownGraceMs = 600000;
 
 std::string_view command_name(Command command);
 std::optional<Command> command_from_name(std::string_view name);
@@ -60,6 +62,9 @@ struct Request {
     std::string protocol{};
     std::string client{};
     std::string vip{};
+    // teardown: milliseconds between withdrawing the VIPs and detaching (at most
+    // kMaxTeardownGraceMs); without it, the catalogue's bgp.teardown_grace
+    std::optional<std::uint32_t> grace_ms{};
 };
 
 // Exactly one of `request` and `error` is meaningful.

@@ -27,9 +27,9 @@ dataplane::AttachMode attach_mode(config::XdpMode mode) {
 }  // namespace
 
 void Daemon::reload(const std::string& trigger, ReloadDone done) {
-    if (stopping_ || torn_down_) {
+    if (stopping_ || torn_down_ || tearing_down_) {
         ReloadReport report;
-        report.errors.push_back("julierd is stopping");
+        report.errors.push_back(tearing_down_ ? "julierd is tearing down" : "julierd is stopping");
         if (done) done(std::move(report));
         return;
     }
@@ -67,8 +67,8 @@ void Daemon::finish_reload(config::ParseResult parsed) {
     PendingReload done = std::move(*reload_running_);
     reload_running_.reset();
     ReloadReport report;
-    if (stopping_ || torn_down_) {
-        report.errors.push_back("julierd is stopping");
+    if (stopping_ || torn_down_ || tearing_down_) {
+        report.errors.push_back(tearing_down_ ? "julierd is tearing down" : "julierd is stopping");
     } else {
         report = apply_reload(std::move(parsed), done.trigger);
     }

@@ -10,6 +10,7 @@ _julierctl_global_options="-h --help --version --socket --json"
 _julierctl_command_options() {
     case $1 in
         flows) echo "-h --help --list --limit --after --socket --json" ;;
+        teardown) echo "-h --help -y --yes --grace --socket --json" ;;
         *) echo "-h --help --socket --json" ;;
     esac
 }
@@ -38,6 +39,10 @@ _julierctl() {
             return
             ;;
         --limit | --after) return ;;
+        --grace)
+            COMPREPLY=($(compgen -W "0s 5s 10s 30s 1m" -- "$cur"))
+            return
+            ;;
     esac
 
     # The command, its positional arguments and the --socket given so far.
@@ -50,7 +55,7 @@ _julierctl() {
                 _julierctl_socket=${COMP_WORDS[i + 1]}
                 ((i++))
                 ;;
-            --limit | --after) ((i++)) ;;
+            --limit | --after | --grace) ((i++)) ;;
             -*) ;;
             *)
                 if [[ -z $command ]]; then command=$word; else args+=("$word"); fi

@@ -37,6 +37,10 @@ HOLD_DOWN = 3.0
 CONNS = 200
 
 
+def xdp_attached(ns: str, dev: str = "eth0") -> bool:
+    return "prog/xdp" in run("ip", "-n", ns, "-d", "link", "show", "dev", dev).stdout
+
+
 class Fleet(Topology):
     """The topology above, built with topo.py's namespace and cleanup discipline."""
 
@@ -336,10 +340,31 @@ def main() -> int:
             # Adopted backends count as up until their first verdicts: no hold-down.
             check(again < HOLD_DOWN - 1, f"a restart went through the hold-down ({again:.1f}s)")
             print("status of lb2 before teardown:\n" + lb2.ctl("status", json_out=False), end="")
-            lb2.ctl("teardown")
+            # 6. Teardown withdraws first and detaches only after its grace: the router
+            #    has moved the VIPs away while lb2's forwarder still forwards.
+            grace = 3.0
+            ctl = [lb2.binary("julierctl"), "--socket", lb2.socket, "--json", "teardown", "--yes",
+                   "--grace", f"{int(grace * 1000)}ms"]
+            t0 = time.monotonic()
+            teardown = subprocess.Popen(ctl, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             wait_until(lambda: not next_hops(t, VIP_HOLD) and not next_hops(t, VIP_WEB), 10,
                  "teardown of lb2 withdrawing both VIPs from the router")
-            print("teardown: lb2 withdrew both VIPs")
+            withdrawn = time.monotonic() - t0
+            check(withdrawn < grace - 0.5, f"the router lost lb2's VIPs only {withdrawn:.1f}s into a {grace}s grace")
+            check(teardown.poll() is None, "teardown answered before its grace ended")
+            check(xdp_attached(lb2.host.ns), "lb2's forwarder was detached during the grace")
+            refused = subprocess.run([lb2.binary("julierctl"), "--socket", lb2.socket, "reload"],
+                                     capture_output=True, text=True, timeout=10)
+            check(refused.returncode != 0 and "tearing down" in refused.stderr,
+                  f"a reload during the grace was not refused: {refused.returncode} {refused.stderr.strip()}")
+            out, err = teardown.communicate(timeout=grace + 30)
+            took = time.monotonic() - t0
+            check(teardown.returncode == 0, f"teardown failed: {err.strip()}")
+            check(took >= grace, f"teardown answered after {took:.1f}s, before its {grace}s grace")
+            check(json.loads(out)["detached"] == ["eth0"], f"teardown answer: {out.strip()}")
+            check(not xdp_attached(lb2.host.ns), "lb2's forwarder is still attached after teardown")
+            print(f"teardown: lb2 withdrew both VIPs {withdrawn:.1f}s in, kept forwarding through its "
+                  f"{grace:.0f}s grace and detached after {took:.1f}s")
             return 0
         except BaseException:
             for role, jd in jds.items():

@@ -142,7 +142,7 @@ class Julierd:
         """Stop the daemon and remove everything it attached and pinned."""
         if self.proc and self.proc.poll() is None:
             try:
-                self.ctl("teardown", check=False)
+                self.ctl("teardown", "--yes", "--grace", "0s", check=False)
                 self.proc.wait(timeout=10)
             except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError):
                 pass

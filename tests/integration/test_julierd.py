@@ -706,7 +706,13 @@ def test(w: World) -> None:
     check(status["adopted"], "background julierd did not adopt")
 
     step("teardown: detached, unpinned, exited")
-    r = w.ctl("teardown")
+    # No terminal to confirm on and no --yes: refused before julierd hears of it.
+    julierctl = os.path.join(w.build, "control/cli/julierctl")
+    res = subprocess.run([julierctl, "--socket", w.socket, "teardown"], capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    check(res.returncode != 0 and "add --yes" in res.stderr, f"teardown without --yes: {res.returncode} {res.stderr}")
+    check(w.xdp_attached() and w.ctl("status")["pid"] == pid, "a refused teardown touched julierd")
+    r = w.ctl("teardown", "--yes")
     check(r["detached"] == ["eth0"] and r["pin_dir"] == w.pin_dir, f"teardown answer: {r}")
     wait_for(lambda: exited(pid), "julierd to exit after teardown", timeout=10)
     check(not w.xdp_attached(), "eth0 still has an XDP program after teardown")

@@ -104,6 +104,24 @@ TEST_CASE("control protocol: every encoded request decodes to itself", "[daemon]
     }
 }
 
+TEST_CASE("control protocol: teardown carries an optional grace in milliseconds", "[daemon][protocol]") {
+    protocol::Request r{Command::teardown, "", ""};
+    CHECK(json::parse(protocol::encode_request(r)) == json{{"command", "teardown"}});
+    CHECK_FALSE(protocol::decode_request(protocol::encode_request(r)).request->grace_ms);
+    for (std::uint32_t ms : {0u, 1500u, protocol::kMaxTeardownGraceMs}) {
+        r.grace_ms = ms;
+        CHECK(json::parse(protocol::encode_request(r)) == json{{"command", "teardown"}, {"grace_ms", ms}});
+        CHECK(protocol::decode_request(protocol::encode_request(r)).request->grace_ms == ms);
+    }
+    CHECK(error_of(R"({"command":"teardown","grace_ms":600001})") ==
+          "field 'grace_ms' must be an integer from 0 to 600000");
+    CHECK(error_of(R"({"command":"teardown","grace_ms":-1})") ==
+          "field 'grace_ms' must be an integer from 0 to 600000");
+    CHECK(error_of(R"({"command":"teardown","grace_ms":"5s"})") ==
+          "field 'grace_ms' must be an integer from 0 to 600000");
+    CHECK(error_of(R"({"command":"reload","grace_ms":5})") == "command 'reload' takes no field 'grace_ms'");
+}
+
 TEST_CASE("control protocol: malformed requests are refused with a reason", "[daemon][protocol]") {
     CHECK(error_of("{nope") == "request is not valid JSON");
     CHECK(error_of("[1,2]") == "request must be a JSON object");
