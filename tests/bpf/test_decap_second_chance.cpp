@@ -463,3 +463,77 @@ TEST_CASE("second chance: other private data in the GUE header is skipped", "[de
     longer.options->resize(JL_GUE_SC_BYTES + 8);  // the field, then more private data
     expect_forward(longer, ns.eth0(), XDP_TX, JL_DECAP_CNT_TX_SECOND_CHANCE);
 }
+
+namespace {
+
+// The SYN-ACK the namespace's listener answers a SYN from the client with: its
+// sequence number (with tcp_syncookies 2, a SYN cookie).
+uint32_t syn_ack_seq(uint16_t client_port, uint32_t client_isn) {
+    Fd rx(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP));
+    timeval tv{2, 0};
+    ::setsockopt(rx.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    Fd tx(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+    const uint8_t mss[] = {2, 4, 0x05, 0xb4};
+    Bytes syn = Packet()
+                    .ipv4(kClient4, kVip4)
+                    .ttl(64)
+                    .tcp(client_port, kVipPort)
+                    .flags(kTcpSyn)
+                    .seq(client_isn)
+                    .ack(0)
+                    .tcp_options(mss)
+                    .build();
+    socklen_t len = 0;
+    sockaddr_storage to = sockaddr_of(Fam::v4, kVip4, 0, len);
+    if (::sendto(tx.get(), syn.data(), syn.size(), 0, reinterpret_cast<sockaddr*>(&to), len) < 0)
+        throw std::runtime_error(std::string("sending a SYN: ") + std::strerror(errno));
+    uint8_t buf[2048];
+    for (;;) {
+        ssize_t n = ::recv(rx.get(), buf, sizeof(buf), 0);
+        if (n < 0) throw std::runtime_error("no SYN-ACK from the listener");
+        const size_t ihl = (buf[0] & 0xf) * 4u;
+        if (static_cast<size_t>(n) < ihl + 20) continue;
+        const uint8_t* th = buf + ihl;
+        const uint16_t sport = static_cast<uint16_t>(th[0] << 8 | th[1]);
+        const uint16_t dport = static_cast<uint16_t>(th[2] << 8 | th[3]);
+        if (sport == kVipPort && dport == client_port && th[13] == (kTcpSyn | kTcpAck))
+            return static_cast<uint32_t>(th[4]) << 24 | th[5] << 16 | th[6] << 8 | th[7];
+    }
+}
+
+}  // namespace
+
+TEST_CASE("second chance: the ACK that completes a SYN-cookie handshake here stays here", "[decap][second_chance]") {
+    BackendNetns ns;
+    write_file("/proc/sys/net/ipv4/tcp_syncookies", "2");  // a cookie for every SYN
+    Listener l(Fam::v4);
+    const uint16_t port = 41234;
+    const uint32_t cookie = syn_ack_seq(port, 5000);
+
+    auto ack = [&](uint32_t ack_seq) {
+        Packet p;
+        p.eth(kBackendMac, kLbMac)
+            .ipv4(kLb4, kBe4)
+            .ttl(64)
+            .df()
+            .udp(kGueSport, kGue)
+            .gue()
+            .gue_options(sc_field(kPeer4, JL_GUE_SC_HOPS));
+        p.ipv4(kClient4, kVip4).id(0x77).df().tcp(port, kVipPort).flags(kTcpAck).seq(5001).ack(ack_seq);
+        return p.build();
+    };
+    SECTION("the cookie this listener sent: kept") {
+        Configured h;
+        Bytes in = ack(cookie + 1);
+        XdpResult r = h.run(in, 1, ns.eth0());
+        CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
+        check_only(h, JL_DECAP_CNT_DECAP_SC_KEPT, in.size());
+    }
+    SECTION("any other acknowledgement: no socket wants it, sent on") {
+        Configured h;
+        Bytes in = ack(cookie + 2);
+        XdpResult r = h.run(in, 1, ns.eth0());
+        CHECK(verdict_name(r.verdict) == std::string("XDP_TX"));
+        check_only(h, JL_DECAP_CNT_TX_SECOND_CHANCE, in.size());
+    }
+}
