@@ -477,13 +477,16 @@ Status status(const std::string& pin_dir) {
         s.local_addresses.push_back(local_of(k));
     }
     std::sort(s.local_addresses.begin(), s.local_addresses.end());
-    Fd peers_fd = open_map("jl_decap_peers");
-    for (const std::string& key : current_keys(map_ref(peers_fd.get(), "jl_decap_peers"))) {
-        jl_decap_source k{};
-        std::memcpy(&k, key.data(), std::min(key.size(), sizeof(k)));
-        s.second_chance_peers.push_back(source_of(k));
+    // A decapsulator pinned by an earlier version has no peers map (and fewer counters).
+    if (dataplane::pin_exists(pin_dir, "jl_decap_peers")) {
+        Fd peers_fd = open_map("jl_decap_peers");
+        for (const std::string& key : current_keys(map_ref(peers_fd.get(), "jl_decap_peers"))) {
+            jl_decap_source k{};
+            std::memcpy(&k, key.data(), std::min(key.size(), sizeof(k)));
+            s.second_chance_peers.push_back(source_of(k));
+        }
+        std::sort(s.second_chance_peers.begin(), s.second_chance_peers.end());
     }
-    std::sort(s.second_chance_peers.begin(), s.second_chance_peers.end());
 
     Fd counters_fd = open_map("jl_decap_counters");
     const unsigned cpus = static_cast<unsigned>(std::max(1, libbpf_num_possible_cpus()));
