@@ -16,7 +16,8 @@ as GUE to `a`, naming `b` as second candidate. `a` has no socket for it and send
 it on (`second_chance_tx`); `b` decapsulates it (`second_chance_kept`) and its
 server socket reads the data. A segment of a connection nobody has goes to `b` as
 well and is decapsulated there (`second_chance_hop_limit`); a SYN naming `b` stays
-on `a` (`gue`).
+on `a` (`gue`). Last, with IPv6 forwarding off on `a`, attach warns about it and an
+IPv6 candidate is not reached (`second_chance_fib_failed`).
 """
 from __future__ import annotations
 
@@ -124,7 +125,8 @@ class World:
         run("mount", "-t", "bpf", "bpf", self.bpffs)
         self.mounted = True
         for host in ("a", "b"):
-            self.attach(host)
+            warnings = self.attach(host)
+            check(warnings == "", f"attach on {host} warned:\n{warnings}")
         self.raw = self.in_ns("lb", lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW))
         self.raw.bind(("eth0", 0))
 
@@ -164,14 +166,14 @@ class World:
     def config(self, host: str) -> str:
         return os.path.join(self.work, f"{host}.yaml")
 
-    def attach(self, host: str) -> None:
+    def attach(self, host: str) -> str:
+        """Attaches (or updates) julier-decap on the host; its warnings."""
         local = [A4, A6] if host == "a" else [B4, B6]
         with open(self.config(host), "w") as f:
             f.write(f"interface: eth0\nxdp_mode: native\npin_dir: {self.bpffs}/{host}\ngue_port: {GUE_PORT}\n"
                     f"allowed_sources: [{LB4}, {LB6}]\nlocal_addresses: [{', '.join(local)}]\n"
                     "second_chance:\n  peers: [198.18.0.16/28, 2001:db8::/120]\n")
-        res = self.decap(host, "attach", "-c", self.config(host))
-        check("warning" not in res.stderr, f"attach on {host} warned:\n{res.stderr}")
+        return self.decap(host, "attach", "-c", self.config(host)).stderr
 
     def counters(self, host: str) -> dict[str, int]:
         st = json.loads(self.decap(host, "status", "-c", self.config(host), "--json").stdout)
@@ -279,6 +281,15 @@ def test(w: World) -> None:
         w.send_to_a(family, second_chance_gue(family, cand, 1, inner_tcp(family, 42000, 1, 0, SYN, b"")))
         moved_a = w.moved("a", before_a, {"gue": 1})
         check(moved_a == {"gue": 1}, f"a's counters moved: {moved_a}")
+
+    step("forwarding off: attach warns, and a's lookups fail (fib_failed), the packet stays on a")
+    run("ip", "netns", "exec", w.ns["a"], "sysctl", "-qw", "net.ipv6.conf.eth0.forwarding=0")
+    warnings = w.attach("a")
+    check("IPv6 forwarding is off on eth0" in warnings and "IPv4" not in warnings, f"attach warned:\n{warnings}")
+    before_a = w.counters("a")
+    w.send_to_a(6, second_chance_gue(6, B6, 1, inner_tcp(6, 43000, 1, 1, ACK, b"")))
+    moved_a = w.moved("a", before_a, {"second_chance_fib_failed": 1})
+    check(moved_a == {"second_chance_fib_failed": 1}, f"a's counters moved: {moved_a}")
 
 
 def main() -> int:
