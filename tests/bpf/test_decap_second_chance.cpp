@@ -467,31 +467,37 @@ TEST_CASE("second chance: other private data in the GUE header is skipped", "[de
 namespace {
 
 // The SYN-ACK the namespace's listener answers a SYN from the client with: its
-// sequence number (with tcp_syncookies 2, a SYN cookie).
-uint32_t syn_ack_seq(uint16_t client_port, uint32_t client_isn) {
-    Fd rx(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP));
+// sequence number (with tcp_syncookies 2, a SYN cookie). Raw sockets: IPv4 sends
+// the whole IP packet and reads it back; IPv6 sends and reads the TCP segment.
+uint32_t syn_ack_seq(Fam f, uint16_t client_port, uint32_t client_isn) {
+    const int af = f == Fam::v4 ? AF_INET : AF_INET6;
+    Fd rx(::socket(af, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP));
     timeval tv{2, 0};
     ::setsockopt(rx.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    Fd tx(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+    Fd tx(::socket(af, SOCK_RAW | SOCK_CLOEXEC, f == Fam::v4 ? IPPROTO_RAW : IPPROTO_TCP));
     const uint8_t mss[] = {2, 4, 0x05, 0xb4};
-    Bytes syn = Packet()
-                    .ipv4(kClient4, kVip4)
-                    .ttl(64)
-                    .tcp(client_port, kVipPort)
-                    .flags(kTcpSyn)
-                    .seq(client_isn)
-                    .ack(0)
-                    .tcp_options(mss)
-                    .build();
+    Packet p;
+    if (f == Fam::v4)
+        p.ipv4(kClient4, kVip4).ttl(64);
+    else
+        p.ipv6(kClient6, kVip6).ttl(64);
+    Bytes syn = p.tcp(client_port, kVipPort).flags(kTcpSyn).seq(client_isn).ack(0).tcp_options(mss).build();
     socklen_t len = 0;
-    sockaddr_storage to = sockaddr_of(Fam::v4, kVip4, 0, len);
+    if (f == Fam::v6) {
+        // The kernel writes the IPv6 header, from the client's address.
+        syn.erase(syn.begin(), syn.begin() + 40);
+        sockaddr_storage from = sockaddr_of(f, kClient6, 0, len);
+        if (::bind(tx.get(), reinterpret_cast<sockaddr*>(&from), len) != 0)
+            throw std::runtime_error(std::string("bind raw: ") + std::strerror(errno));
+    }
+    sockaddr_storage to = sockaddr_of(f, f == Fam::v4 ? kVip4 : kVip6, 0, len);
     if (::sendto(tx.get(), syn.data(), syn.size(), 0, reinterpret_cast<sockaddr*>(&to), len) < 0)
         throw std::runtime_error(std::string("sending a SYN: ") + std::strerror(errno));
     uint8_t buf[2048];
     for (;;) {
         ssize_t n = ::recv(rx.get(), buf, sizeof(buf), 0);
         if (n < 0) throw std::runtime_error("no SYN-ACK from the listener");
-        const size_t ihl = (buf[0] & 0xf) * 4u;
+        const size_t ihl = f == Fam::v4 ? (buf[0] & 0xf) * 4u : 0;
         if (static_cast<size_t>(n) < ihl + 20) continue;
         const uint8_t* th = buf + ihl;
         const uint16_t sport = static_cast<uint16_t>(th[0] << 8 | th[1]);
@@ -505,35 +511,46 @@ uint32_t syn_ack_seq(uint16_t client_port, uint32_t client_isn) {
 
 TEST_CASE("second chance: the ACK that completes a SYN-cookie handshake here stays here", "[decap][second_chance]") {
     BackendNetns ns;
-    write_file("/proc/sys/net/ipv4/tcp_syncookies", "2");  // a cookie for every SYN
-    Listener l(Fam::v4);
-    const uint16_t port = 41234;
-    const uint32_t cookie = syn_ack_seq(port, 5000);
+    write_file("/proc/sys/net/ipv4/tcp_syncookies", "2");  // a cookie for every SYN (IPv6 too)
+    for (Fam f : {Fam::v4, Fam::v6}) {
+        INFO(name(f));
+        Listener l(f);
+        const uint16_t port = 41234;
+        const uint32_t cookie = syn_ack_seq(f, port, 5000);
 
-    auto ack = [&](uint32_t ack_seq) {
-        Packet p;
-        p.eth(kBackendMac, kLbMac)
-            .ipv4(kLb4, kBe4)
-            .ttl(64)
-            .df()
-            .udp(kGueSport, kGue)
-            .gue()
-            .gue_options(sc_field(kPeer4, JL_GUE_SC_HOPS));
-        p.ipv4(kClient4, kVip4).id(0x77).df().tcp(port, kVipPort).flags(kTcpAck).seq(5001).ack(ack_seq);
-        return p.build();
-    };
-    SECTION("the cookie this listener sent: kept") {
-        Configured h;
-        Bytes in = ack(cookie + 1);
-        XdpResult r = h.run(in, 1, ns.eth0());
-        CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
-        check_only(h, JL_DECAP_CNT_DECAP_SC_KEPT, in.size());
-    }
-    SECTION("any other acknowledgement: no socket wants it, sent on") {
-        Configured h;
-        Bytes in = ack(cookie + 2);
-        XdpResult r = h.run(in, 1, ns.eth0());
-        CHECK(verdict_name(r.verdict) == std::string("XDP_TX"));
-        check_only(h, JL_DECAP_CNT_TX_SECOND_CHANCE, in.size());
+        auto ack = [&](uint32_t ack_seq) {
+            Packet p;
+            p.eth(kBackendMac, kLbMac)
+                .ipv4(kLb4, kBe4)
+                .ttl(64)
+                .df()
+                .udp(kGueSport, kGue)
+                .gue()
+                .gue_options(sc_field(kPeer4, JL_GUE_SC_HOPS));
+            if (f == Fam::v4)
+                p.ipv4(kClient4, kVip4).id(0x77).df();
+            else
+                p.ipv6(kClient6, kVip6);
+            p.tcp(port, kVipPort).flags(kTcpAck).seq(5001).ack(ack_seq);
+            return p.build();
+        };
+        {
+            INFO("the cookie this listener sent: kept");
+            Configured h;
+            Bytes in = ack(cookie + 1);
+            XdpResult r = h.run(in, 1, ns.eth0());
+            CHECK(verdict_name(r.verdict) == std::string("XDP_PASS"));
+            check_only(h, JL_DECAP_CNT_DECAP_SC_KEPT, in.size());
+        }
+        {
+            // Not cookie + 2: the low bits of a cookie carry the MSS index, and a
+            // neighbouring index is a valid cookie too. The high byte is its minute.
+            INFO("an acknowledgement from another minute: no socket wants it, sent on");
+            Configured h;
+            Bytes in = ack(cookie + 1 + 0x80000000u);
+            XdpResult r = h.run(in, 1, ns.eth0());
+            CHECK(verdict_name(r.verdict) == std::string("XDP_TX"));
+            check_only(h, JL_DECAP_CNT_TX_SECOND_CHANCE, in.size());
+        }
     }
 }
