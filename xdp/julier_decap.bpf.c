@@ -318,8 +318,7 @@ JL_INLINE int jl_second_chance(struct xdp_md *ctx, const struct jl_pkt *pkt, str
 		t->counter = JL_DECAP_CNT_DECAP_SC_KEPT;
 		return -1;
 	}
-	__builtin_memset(local, 0, sizeof(local));
-	__builtin_memcpy(local, pkt->flow.dst, sizeof(local));
+	__builtin_memcpy(local, pkt->flow.dst, sizeof(local)); /* the address it came to */
 	if (family == JL_FAMILY_V4)
 		cand[1] = cand[2] = cand[3] = 0;
 	/* Forwarded as often as allowed already, or arrived where it was sent. */
