@@ -23,8 +23,8 @@ namespace {
 
 constexpr std::uintmax_t kMaxFileBytes = 1u << 20;
 
-const std::vector<std::string_view> kTopKeys = {"interface", "xdp_mode",        "pin_dir",
-                                                "gue_port",  "allowed_sources", "local_addresses"};
+const std::vector<std::string_view> kTopKeys = {"interface",       "xdp_mode",        "pin_dir",      "gue_port",
+                                                "allowed_sources", "local_addresses", "second_chance"};
 
 int family_bits(const common::IpAddress& a) { return a.is_v4() ? 32 : 128; }
 
@@ -74,6 +74,7 @@ public:
                      "addresses of their catalogue), e.g. [198.18.0.20, 2001:db8::20]; julier-decap decapsulates "
                      "nothing without them");
         }
+        if (auto v = top.get("second_chance")) second_chance(*v);
         if (cfg_.pin_dir.empty() && !cfg_.interface.empty()) cfg_.pin_dir = default_pin_dir(cfg_.interface);
         families();
         return std::move(cfg_);
@@ -125,6 +126,34 @@ private:
 
     void sources(const Located& v) {
         if (!nonempty_list(v, "allowed_sources", JL_DECAP_MAX_SOURCES, "address or prefix")) return;
+        prefixes(v, "allows every source, which is what this list exists to prevent", cfg_.allowed_sources);
+        sources_written_ = true;
+    }
+
+    // second_chance: {peers: [...]}. An absent or empty list turns second chance off.
+    void second_chance(const Located& v) {
+        static const std::vector<std::string_view> keys = {"peers"};
+        if (!r_.mapping(v, keys)) return;
+        const config::Layers sc({v});
+        auto peers = sc.get("peers");
+        if (!peers || peers->node.IsNull() || (peers->node.IsSequence() && peers->node.size() == 0)) return;
+        if (!r_.sequence(*peers)) return;
+        if (peers->node.size() > JL_DECAP_MAX_PEERS) {
+            r_.invalid(*peers, peers->path,
+                       std::to_string(peers->node.size()) + " entries, more than the decapsulator holds (allowed: 0-" +
+                           std::to_string(JL_DECAP_MAX_PEERS) + ")");
+            return;
+        }
+        prefixes(*peers,
+                 "would let any balancer's packet make this host send to any address (list the backends' "
+                 "prefixes)",
+                 cfg_.second_chance_peers, "peer");
+    }
+
+    // The items of a list of addresses or prefixes, each checked; `everything` says
+    // why a /0 is refused, `noun` what an item is.
+    void prefixes(const Located& v, const std::string& everything, std::vector<SourcePrefix>& out,
+                  const char* noun = "source") {
         std::map<SourcePrefix, std::string> seen;  // prefix -> where first written
         for (std::size_t i = 0; i < v.node.size(); ++i) {
             const Located item{v.node[i], config::index_path(v.path, i), r_.where(v.node[i], v.location)};
@@ -141,14 +170,12 @@ private:
             const int bits = family_bits(prefix->address);
             if (prefix->length == 0) {
                 r_.invalid(item, item.path,
-                           Reader::quote(*text) +
-                               " allows every source, which is what this list exists to prevent (allowed: prefix "
-                               "lengths 1-" +
+                           Reader::quote(*text) + " " + everything + " (allowed: prefix lengths 1-" +
                                std::to_string(bits) + ")");
                 continue;
             }
             if (multicast(prefix->address)) {
-                r_.invalid(item, item.path, Reader::quote(*text) + " is no unicast source");
+                r_.invalid(item, item.path, Reader::quote(*text) + " is no unicast " + noun);
                 continue;
             }
             if (prefix->has_host_bits()) {
@@ -162,10 +189,9 @@ private:
                 continue;
             }
             r_.recorded(item, item.path);
-            cfg_.allowed_sources.push_back(*prefix);
+            out.push_back(*prefix);
         }
-        std::sort(cfg_.allowed_sources.begin(), cfg_.allowed_sources.end());
-        sources_written_ = true;
+        std::sort(out.begin(), out.end());
     }
 
     void locals(const Located& v) {

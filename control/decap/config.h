@@ -1,6 +1,7 @@
 // julier-decap's configuration: which interface runs the decapsulator, which outer
 // sources may send it tunnel packets (the balancers' encapsulation sources, as
-// prefixes) and which outer destinations are this host's. YAML in, every problem
+// prefixes), which outer destinations are this host's, and to which peer backends
+// it may send on a second chance. YAML in, every problem
 // out at once as located diagnostics (the catalogue's reader and messages).
 #pragma once
 
@@ -46,6 +47,9 @@ struct DecapConfig {
     std::uint16_t gue_port = 0;
     std::vector<SourcePrefix> allowed_sources;       // never empty, sorted
     std::vector<common::IpAddress> local_addresses;  // never empty, sorted
+    // second_chance.peers: the backend prefixes a second chance may be sent on to
+    // (and may arrive from); empty: second chance off. Sorted.
+    std::vector<SourcePrefix> second_chance_peers;
 };
 
 // The pin directory of an interface when the configuration names none.

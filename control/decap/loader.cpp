@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <set>
 
@@ -230,6 +231,27 @@ std::string mode_of(const std::string& ifname) {
     }
 }
 
+// Second chance sends packets on with bpf_fib_lookup, which finds nothing unless
+// forwarding is on for the receiving interface (counter second_chance_fib_failed).
+std::vector<std::string> forwarding_warnings(const DecapConfig& config) {
+    std::vector<std::string> warnings;
+    for (const char* family : {"ipv4", "ipv6"}) {
+        const bool v4 = std::string_view(family) == "ipv4";
+        const bool wanted = std::any_of(config.second_chance_peers.begin(), config.second_chance_peers.end(),
+                                        [&](const SourcePrefix& p) { return p.address.is_v4() == v4; });
+        if (!wanted) continue;
+        const std::string path = fmt::format("/proc/sys/net/{}/conf/{}/forwarding", family, config.interface);
+        std::ifstream in(path);
+        std::string value;
+        if (!(in >> value) || value != "0") continue;
+        warnings.push_back(
+            fmt::format("{} forwarding is off on {} ({} is 0): no {} second chance is sent on (counter "
+                        "second_chance_fib_failed) until it is on",
+                        v4 ? "IPv4" : "IPv6", config.interface, path, v4 ? "IPv4" : "IPv6"));
+    }
+    return warnings;
+}
+
 AttachResult attach_loaded(const DecapConfig& config, Skeleton skel);
 
 }  // namespace
@@ -284,11 +306,16 @@ AttachResult attach_loaded(const DecapConfig& config, Skeleton skel) {
     AttachResult result;
     const MapRef sources = map_ref(bpf_map__fd(skel->maps.jl_decap_sources), "jl_decap_sources");
     const MapRef locals = map_ref(bpf_map__fd(skel->maps.jl_decap_addrs), "jl_decap_addrs");
+    const MapRef peers = map_ref(bpf_map__fd(skel->maps.jl_decap_peers), "jl_decap_peers");
     const MapRef cfg = map_ref(bpf_map__fd(skel->maps.jl_decap_cfg), kCfgMap);
-    std::set<std::string> want_sources, want_locals;
+    std::set<std::string> want_sources, want_locals, want_peers;
     for (const SourcePrefix& p : config.allowed_sources) {
         jl_decap_source k = source_key(p);
         want_sources.insert(bytes_of(&k, sizeof(k)));
+    }
+    for (const SourcePrefix& p : config.second_chance_peers) {
+        jl_decap_source k = source_key(p);
+        want_peers.insert(bytes_of(&k, sizeof(k)));
     }
     for (const common::IpAddress& a : config.local_addresses) {
         jl_decap_addr k = local_key(a);
@@ -296,20 +323,27 @@ AttachResult attach_loaded(const DecapConfig& config, Skeleton skel) {
     }
     SetWrite source_write(sources, want_sources, JL_DECAP_MAX_SOURCES);
     SetWrite local_write(locals, want_locals, JL_DECAP_MAX_ADDRS);
+    SetWrite peer_write(peers, want_peers, JL_DECAP_MAX_PEERS);
     source_write.add();
     local_write.add();
+    peer_write.add();
     jl_decap_cfg value{};
     value.gue_port = htons(config.gue_port);
     value.sources = static_cast<__u32>(want_sources.size());
     value.local_addrs = static_cast<__u32>(want_locals.size());
+    value.peers = static_cast<__u32>(want_peers.size());
     const __u32 zero = 0;
     dataplane::update_element(cfg, &zero, &value);
     source_write.remove_stale();
     local_write.remove_stale();
+    peer_write.remove_stale();
     result.sources_added = source_write.fresh.size();
     result.sources_removed = source_write.removed;
     result.locals_added = local_write.fresh.size();
     result.locals_removed = local_write.removed;
+    result.peers_added = peer_write.fresh.size();
+    result.peers_removed = peer_write.removed;
+    result.warnings = forwarding_warnings(config);
 
     // The program: the pinned one when it is this code on these maps, else the new one.
     int prog_fd = bpf_program__fd(skel->progs.julier_decap);
@@ -420,6 +454,7 @@ Status status(const std::string& pin_dir) {
     s.gue_port = cfg.gue_port ? ntohs(cfg.gue_port) : JL_DEFAULT_GUE_PORT;
     s.cfg_sources = cfg.sources;
     s.cfg_local_addrs = cfg.local_addrs;
+    s.cfg_peers = cfg.peers;
 
     auto open_map = [&](const char* name) {
         Fd fd(bpf_obj_get(dataplane::pin_path(pin_dir, name).c_str()));
@@ -442,6 +477,16 @@ Status status(const std::string& pin_dir) {
         s.local_addresses.push_back(local_of(k));
     }
     std::sort(s.local_addresses.begin(), s.local_addresses.end());
+    // A decapsulator pinned by an earlier version has no peers map (and fewer counters).
+    if (dataplane::pin_exists(pin_dir, "jl_decap_peers")) {
+        Fd peers_fd = open_map("jl_decap_peers");
+        for (const std::string& key : current_keys(map_ref(peers_fd.get(), "jl_decap_peers"))) {
+            jl_decap_source k{};
+            std::memcpy(&k, key.data(), std::min(key.size(), sizeof(k)));
+            s.second_chance_peers.push_back(source_of(k));
+        }
+        std::sort(s.second_chance_peers.begin(), s.second_chance_peers.end());
+    }
 
     Fd counters_fd = open_map("jl_decap_counters");
     const unsigned cpus = static_cast<unsigned>(std::max(1, libbpf_num_possible_cpus()));
@@ -497,10 +542,12 @@ std::string render_status(const Status& s) {
     };
     out += "  allowed_sources: " + list(s.sources) + "\n";
     out += "  local_addresses: " + list(s.local_addresses) + "\n";
-    out += fmt::format("  {:<8} {:<14} {:>14} {:>16}\n", "verdict", "counter", "packets", "bytes");
+    out += "  second_chance peers: " +
+           (s.cfg_peers ? list(s.second_chance_peers) : std::string("none (second chance off)")) + "\n";
+    out += fmt::format("  {:<8} {:<24} {:>14} {:>16}\n", "verdict", "counter", "packets", "bytes");
     for (std::uint32_t c = 0; c < JL_DECAP_CNT_COUNT; ++c) {
         auto which = static_cast<jl_decap_counter>(c);
-        out += fmt::format("  {:<8} {:<14} {:>14} {:>16}\n", counter_verdict(which), counter_label(which),
+        out += fmt::format("  {:<8} {:<24} {:>14} {:>16}\n", counter_verdict(which), counter_label(which),
                            s.counters[c].packets, s.counters[c].bytes);
     }
     return out;
@@ -522,6 +569,10 @@ std::string render_status_json(const Status& s) {
         for (const auto& p : s.sources) j["allowed_sources"].push_back(p.to_string());
         j["local_addresses"] = nlohmann::json::array();
         for (const auto& a : s.local_addresses) j["local_addresses"].push_back(a.to_string());
+        j["second_chance_peers"] = nlohmann::json::array();
+        if (s.cfg_peers) {
+            for (const auto& p : s.second_chance_peers) j["second_chance_peers"].push_back(p.to_string());
+        }
         j["counters"] = nlohmann::json::object();
         for (std::uint32_t c = 0; c < JL_DECAP_CNT_COUNT; ++c) {
             auto which = static_cast<jl_decap_counter>(c);

@@ -25,6 +25,10 @@ struct AttachResult {
     std::vector<std::string> detached_elsewhere;  // earlier interfaces of this pin_dir
     std::size_t sources_added = 0, sources_removed = 0;
     std::size_t locals_added = 0, locals_removed = 0;
+    std::size_t peers_added = 0, peers_removed = 0;
+    // Things that keep second chance from working, for the operator to fix
+    // (forwarding off on the interface: bpf_fib_lookup then finds no route).
+    std::vector<std::string> warnings;
 };
 
 // Writes the configuration into the (pinned or new) maps, adding entries before
@@ -56,8 +60,10 @@ struct Status {
     std::uint16_t gue_port = 0;           // host order, the effective port
     std::uint32_t cfg_sources = 0;        // jl_decap_cfg's counts (0: decapsulates nothing)
     std::uint32_t cfg_local_addrs = 0;
+    std::uint32_t cfg_peers = 0;  // 0: second chance off
     std::vector<SourcePrefix> sources;
     std::vector<common::IpAddress> local_addresses;
+    std::vector<SourcePrefix> second_chance_peers;
     std::array<Traffic, JL_DECAP_CNT_COUNT> counters{};  // summed over CPUs
 
     bool configured() const { return cfg_sources != 0 && cfg_local_addrs != 0; }

@@ -92,21 +92,25 @@ int main(int argc, char** argv) {
             auto config = load(config_path);
             if (!config) return kExitInvalid;
             if (check->parsed()) {
-                std::string sources, locals;
+                std::string sources, locals, peers;
                 for (const auto& p : config->allowed_sources) sources += (sources.empty() ? "" : ", ") + p.to_string();
                 for (const auto& a : config->local_addresses) locals += (locals.empty() ? "" : ", ") + a.to_string();
+                for (const auto& p : config->second_chance_peers) peers += (peers.empty() ? "" : ", ") + p.to_string();
                 fmt::print(
                     "{}: valid: interface {} ({}), pin_dir {}, gue_port {}\n  allowed_sources: {}\n"
-                    "  local_addresses: {}\n",
+                    "  local_addresses: {}\n  second_chance peers: {}\n",
                     config_path, config->interface, julier::config::to_string(config->xdp_mode), config->pin_dir,
-                    config->gue_port, sources, locals);
+                    config->gue_port, sources, locals, peers.empty() ? "none (second chance off)" : peers);
                 return 0;
             }
             julier::decap::AttachResult r = julier::decap::attach(*config);
-            fmt::print("{} decapsulator (program id {}) on {}; allowed sources +{} -{}, local addresses +{} -{}\n",
-                       r.attached ? "attached" : (r.loaded ? "replaced in place the" : "updated in place the"),
-                       r.prog_id, config->interface, r.sources_added, r.sources_removed, r.locals_added,
-                       r.locals_removed);
+            fmt::print(
+                "{} decapsulator (program id {}) on {}; allowed sources +{} -{}, local addresses +{} -{}, "
+                "second-chance peers +{} -{}\n",
+                r.attached ? "attached" : (r.loaded ? "replaced in place the" : "updated in place the"), r.prog_id,
+                config->interface, r.sources_added, r.sources_removed, r.locals_added, r.locals_removed, r.peers_added,
+                r.peers_removed);
+            for (const std::string& w : r.warnings) fmt::print(stderr, "julier-decap: warning: {}\n", w);
             if (!r.detached_elsewhere.empty()) {
                 fmt::print("detached from {} (an earlier configuration of pin_dir {})\n", join(r.detached_elsewhere),
                            config->pin_dir);

@@ -66,16 +66,27 @@ inline const char* verdict_name(int v) {
 
 // One BPF_PROG_TEST_RUN of an XDP program (repeat > 1 runs it again on its own
 // output; time only idempotent paths that way).
-inline XdpResult run_xdp(int prog_fd, std::span<const uint8_t> frame, uint32_t repeat = 1) {
+// ingress_ifindex 0: the frame arrives on the loopback device of the caller's network
+// namespace (what the kernel gives a test run); else on that device of it, which
+// must have its XDP receive queues set up (an XDP program attached, for a veth).
+inline XdpResult run_xdp(int prog_fd, std::span<const uint8_t> frame, uint32_t repeat = 1,
+                         uint32_t ingress_ifindex = 0) {
     // Room for headers the program pushes (XDP headroom is 256 bytes) and tail growth.
     Bytes out(frame.size() + 4096);
     bpf_test_run_opts opts{};
+    xdp_md ctx{};
     opts.sz = sizeof(opts);
     opts.data_in = frame.data();
     opts.data_size_in = static_cast<uint32_t>(frame.size());
     opts.data_out = out.data();
     opts.data_size_out = static_cast<uint32_t>(out.size());
     opts.repeat = repeat;
+    if (ingress_ifindex) {
+        ctx.data_end = static_cast<uint32_t>(frame.size());
+        ctx.ingress_ifindex = ingress_ifindex;
+        opts.ctx_in = &ctx;
+        opts.ctx_size_in = sizeof(ctx);
+    }
     int rc = bpf_prog_test_run_opts(prog_fd, &opts);
     if (rc) bpf_fail("BPF_PROG_TEST_RUN of a " + std::to_string(frame.size()) + "-byte frame", rc);
     out.resize(opts.data_size_out);
@@ -393,7 +404,7 @@ public:
         write_cfg();
     }
     // "198.18.0.0/28", "2001:db8::/124", or an address alone (the whole address).
-    void add_source(std::string_view prefix) {
+    static jl_decap_source prefix_key(std::string_view prefix) {
         jl_decap_source k{};
         std::string_view addr = prefix.substr(0, prefix.find('/'));
         k.family = put_addr(k.addr, addr);
@@ -401,6 +412,10 @@ public:
         if (prefix.find('/') != std::string_view::npos)
             bits = std::stoul(std::string(prefix.substr(prefix.find('/') + 1)));
         k.prefixlen = JL_DECAP_SOURCE_KEY_BITS + bits;
+        return k;
+    }
+    void add_source(std::string_view prefix) {
+        jl_decap_source k = prefix_key(prefix);
         __u32 one = 1;
         check_bpf(bpf_map_update_elem(bpf_map__fd(skel_->maps.jl_decap_sources), &k, &one, BPF_NOEXIST),
                   "adding " + std::string(prefix) + " to jl_decap_sources");
@@ -411,8 +426,19 @@ public:
         cfg_.gue_port = htons(port);
         write_cfg();
     }
+    // A backend prefix a second chance may be forwarded to (and may arrive from).
+    void add_peer(std::string_view prefix) {
+        jl_decap_source k = prefix_key(prefix);
+        __u32 one = 1;
+        check_bpf(bpf_map_update_elem(bpf_map__fd(skel_->maps.jl_decap_peers), &k, &one, BPF_NOEXIST),
+                  "adding " + std::string(prefix) + " to jl_decap_peers");
+        cfg_.peers++;
+        write_cfg();
+    }
 
-    XdpResult run(std::span<const uint8_t> frame, uint32_t repeat = 1) { return run_xdp(prog_fd(), frame, repeat); }
+    XdpResult run(std::span<const uint8_t> frame, uint32_t repeat = 1, uint32_t ingress_ifindex = 0) {
+        return run_xdp(prog_fd(), frame, repeat, ingress_ifindex);
+    }
 
     jl_traffic counter(jl_decap_counter c) const {
         return read_percpu<jl_traffic>(bpf_map__fd(skel_->maps.jl_decap_counters), c, "jl_decap_counters");

@@ -365,6 +365,13 @@ Packet& Packet::gue_hlen(uint8_t words) { return last<GueLayer>().hlen = words, 
 Packet& Packet::gue_control(bool v) { return last<GueLayer>().control = v, *this; }
 Packet& Packet::gue_version(uint8_t v) { return last<GueLayer>().version = v, *this; }
 Packet& Packet::gue_flags(uint16_t v) { return last<GueLayer>().flags = v, *this; }
+Packet& Packet::gue_options(Bytes v) {
+    if (v.size() % 4 != 0 || v.size() > 31 * 4) fail("GUE options must be 0-124 bytes in whole 32-bit words");
+    GueLayer& g = last<GueLayer>();
+    g.hlen = static_cast<uint8_t>(v.size() / 4);
+    g.options = std::move(v);
+    return *this;
+}
 
 Bytes Packet::build() const {
     // Built innermost first: every header needs the size (and for checksums the bytes)
@@ -507,7 +514,9 @@ Bytes Packet::build() const {
                     put8(b, static_cast<uint8_t>((l.version & 3) << 6 | (l.control ? 0x20 : 0) | (l.hlen & 0x1f)));
                     put8(b, *proto);
                     put16(b, l.flags);
-                    b.insert(b.end(), static_cast<size_t>(l.hlen) * 4, 0);
+                    const size_t area = static_cast<size_t>(l.hlen) * 4;
+                    b.insert(b.end(), l.options.begin(), l.options.begin() + std::min(area, l.options.size()));
+                    if (area > l.options.size()) b.insert(b.end(), area - l.options.size(), 0);
                     return b;
                 },
                 [&](const RawLayer& l) { return l.data; },

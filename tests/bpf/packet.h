@@ -119,9 +119,10 @@ struct IcmpLayer {  // ICMP (v6 = false) or ICMPv6 (v6 = true)
 struct GueLayer {  // GUE variant 0 header (variant 1 has no header: UDP then IP)
     uint8_t version = 0;
     bool control = false;
-    uint8_t hlen = 0;  // 32-bit words of optional fields (zero-filled)
+    uint8_t hlen = 0;  // 32-bit words of optional fields (zero-filled after `options`)
     uint16_t flags = 0;
     std::optional<uint8_t> proto;
+    Bytes options;  // the first bytes of the optional-field area
 };
 
 struct RawLayer {
@@ -190,6 +191,8 @@ public:
     Packet& gue_control(bool v = true);
     Packet& gue_version(uint8_t v);
     Packet& gue_flags(uint16_t v);
+    // The optional-field area (a multiple of 4 bytes); hlen becomes its length in words.
+    Packet& gue_options(Bytes v);
 
     // Anything else: edit the most recent layer of type T directly.
     template <class T>

@@ -133,6 +133,15 @@ TEST_CASE("decap: GUE variant 0, every outer/inner family pair", "[decap]") {
     }
 }
 
+TEST_CASE("decap: GUE private data (hlen without flags) is skipped, as Linux's fou does", "[decap]") {
+    for (uint8_t words : {1, 5, 31}) {
+        INFO("hlen " << int(words));
+        Packet p = eth();
+        p.ipv4(kLb4, kBe4).udp(49152 + 77, kGue).gue().gue_hlen(words);
+        expect_decap(inner(p, Inner::v6).build(), bare(Inner::v6), JL_DECAP_CNT_DECAP_GUE);
+    }
+}
+
 TEST_CASE("decap: GUE variant 1 (IP right after UDP)", "[decap]") {
     for (Inner outer : {Inner::v4, Inner::v6}) {
         for (Inner in : {Inner::v4, Inner::v6}) {
@@ -400,8 +409,8 @@ TEST_CASE("decap: broken or unsupported tunnel headers pass untouched", "[decap]
         edit(p);
         return inner(p, Inner::v4).build();
     };
-    SECTION("GUE optional fields (hlen 1)") {
-        expect_untouched(gue([](Packet& p) { p.gue_hlen(1); }), JL_DECAP_CNT_PASS_MALFORMED);
+    SECTION("GUE optional fields announced by a flag") {
+        expect_untouched(gue([](Packet& p) { p.gue_hlen(1).gue_flags(1); }), JL_DECAP_CNT_PASS_MALFORMED);
     }
     SECTION("GUE control message") {
         expect_untouched(gue([](Packet& p) { p.gue_control(); }), JL_DECAP_CNT_PASS_MALFORMED);

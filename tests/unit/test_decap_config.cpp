@@ -209,6 +209,53 @@ TEST_CASE("decap config: a local address of a family no source has is a warning"
           "no allowed source is an IPv6 prefix: every tunnel packet to 2001:db8::20 will be dropped");
 }
 
+TEST_CASE("decap config: second-chance peers", "[decap]") {
+    SECTION("off unless listed") {
+        REQUIRE(parse(kGood).ok());
+        CHECK(parse(kGood).config->second_chance_peers.empty());
+        ParseResult empty = parse(kGood + "second_chance:\n  peers: []\n");
+        INFO(all_text(empty));
+        REQUIRE(empty.ok());
+        CHECK(empty.config->second_chance_peers.empty());
+        CHECK(parse(kGood + "second_chance: {}\n").ok());
+    }
+    SECTION("listed, sorted") {
+        ParseResult r = parse(kGood + "second_chance:\n  peers: [2001:db8::/120, 198.18.0.16/28, 198.18.0.40]\n");
+        INFO(all_text(r));
+        REQUIRE(r.ok());
+        std::vector<std::string> peers;
+        for (const auto& p : r.config->second_chance_peers) peers.push_back(p.to_string());
+        CHECK(peers == std::vector<std::string>{"198.18.0.16/28", "198.18.0.40/32", "2001:db8::/120"});
+    }
+    SECTION("refusals are located") {
+        ParseResult r = parse(kGood +
+                              "second_chance:\n  peers:\n    - 0.0.0.0/0\n    - 224.0.0.1\n"
+                              "    - 198.18.0.17/28\n    - 198.18.0.40\n    - 198.18.0.40\n");
+        CHECK_FALSE(r.ok());
+        CHECK(expect_at(r, "second_chance.peers[0]", 11, 7).message ==
+              "'0.0.0.0/0' would let any balancer's packet make this host send to any address (list the "
+              "backends' prefixes) (allowed: prefix lengths 1-32)");
+        CHECK(expect_at(r, "second_chance.peers[1]", 12, 7).message == "'224.0.0.1' is no unicast peer");
+        CHECK(expect_at(r, "second_chance.peers[2]", 13, 7).message ==
+              "'198.18.0.17/28' has bits set after its /28 (did you mean 198.18.0.16/28?)");
+        CHECK(expect_at(r, "second_chance.peers[4]", 15, 7).message ==
+              "198.18.0.40/32 is listed twice (first at decap.yaml:14:7)");
+    }
+    SECTION("unknown keys and shapes") {
+        CHECK(expect_at(parse(kGood + "second_chance:\n  peer: [198.18.0.16/28]\n"), "second_chance.peer", 10, 3)
+                  .message.starts_with("unknown key 'peer'"));
+        CHECK_FALSE(parse(kGood + "second_chance: [198.18.0.16/28]\n").ok());
+        CHECK_FALSE(parse(kGood + "second_chance:\n  peers: 198.18.0.16/28\n").ok());
+    }
+    SECTION("too many") {
+        std::string text = kGood + "second_chance:\n  peers: [";
+        for (unsigned i = 0; i <= JL_DECAP_MAX_PEERS; ++i)
+            text += (i ? ", " : "") + ("198.18." + std::to_string(2 + i / 256) + "." + std::to_string(i % 256));
+        CHECK(expect_at(parse(text + "]\n"), "second_chance.peers", 10, 10).message ==
+              "257 entries, more than the decapsulator holds (allowed: 0-256)");
+    }
+}
+
 TEST_CASE("decap config: prefixes", "[decap]") {
     auto p = SourcePrefix::parse("198.18.0.0/15");
     REQUIRE(p);

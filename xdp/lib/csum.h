@@ -53,6 +53,17 @@ JL_INLINE __u16 jl_csum_replace16(__u16 check, __u16 from, __u16 to)
 	return jl_csum_finish(sum);
 }
 
+/* RFC 1624 eqn. 3 for several words at once: `from` and `to` are the sums (as from
+ * jl_csum_words) of the covered words before and after they changed. */
+JL_INLINE __u16 jl_csum_replace(__u16 check, __u64 from, __u64 to)
+{
+	__u64 sum = (__u16)~check;
+
+	sum += (__u16)~jl_csum_fold(from);
+	sum += jl_csum_fold(to);
+	return jl_csum_finish(sum);
+}
+
 /*
  * One's-complement sum (folded, not inverted) of len bytes of the frame starting at
  * off, for lengths only known at run time (fragments, ICMP quotes). A global

@@ -379,15 +379,49 @@ struct jl_decap_cfg {
 	__u16 pad;
 	__u32 local_addrs; /* entries in jl_decap_addrs; 0: decapsulate nothing */
 	__u32 sources;     /* entries in jl_decap_sources; 0: decapsulate nothing */
-	__u32 pad2;
+	__u32 peers;       /* entries in jl_decap_peers; 0: forward no second chance */
 };
+
+/*
+ * Second chance (docs/fleet.md, "Second chance"). A balancer that sends a TCP packet
+ * without SYN which missed its connection table may name a second candidate: the
+ * backend the previous ring generation would have picked. It does so in GUE variant
+ * 0 only, as private data in the header's optional-field area: hlen =
+ * JL_GUE_SC_BYTES / 4, standard flags 0, and struct jl_gue_sc right after the 4-byte
+ * GUE header. Linux's GUE receiver (fou) skips hlen words it has no flag for, so a
+ * backend that decapsulates with the kernel still takes the packet (and ignores the
+ * candidate); julier_decap before this format passes such packets to the kernel
+ * unstripped (counter `malformed`).
+ *
+ * The receiving julier_decap forwards the packet to the candidate, instead of
+ * decapsulating it, when all of these hold: the packet is TCP without SYN; the
+ * candidate lies in jl_decap_peers; the kernel has no socket for the inner 4-tuple
+ * (no established, SYN-received or TIME-WAIT socket, and no listener that would
+ * complete a SYN-cookie handshake with it); hops is not 0, the outer TTL / hop
+ * limit above 1, and the candidate not the address the packet came to. It rewrites the outer header in place: source = the local address
+ * the packet arrived at, destination = the candidate, TTL / hop limit minus one,
+ * hops minus one, MAC addresses from bpf_fib_lookup; the candidate stays in the
+ * header. Everything else is decapsulated as if the field were absent.
+ */
+#define JL_GUE_SC_TYPE 0x4a43u /* "JC": julier's candidate, first 2 bytes of the field */
+#define JL_GUE_SC_BYTES 20u    /* sizeof(struct jl_gue_sc): hlen 5 */
+#define JL_GUE_SC_HOPS 1u      /* hops a balancer writes: one forward, then decapsulate */
+
+struct jl_gue_sc {
+	__u16 type;    /* JL_GUE_SC_TYPE, network order */
+	__u8 family;   /* enum jl_family of addr */
+	__u8 hops;     /* forwards left; 0: decapsulate wherever it arrives */
+	__u32 addr[4]; /* the second candidate, network order; IPv4: addr[0], addr[1..3] = 0 */
+};
+
+#define JL_DECAP_MAX_PEERS 256u /* backend prefixes a second chance may be forwarded to */
 
 /* Every result of the decapsulator has exactly one counter. X(name, verdict, label). */
 #define JL_DECAP_COUNTERS(X)                                                                       \
 	X(DECAP_IPIP, pass, "ipip")                /* IPv4 in IPv4 */                              \
 	X(DECAP_IP6IP6, pass, "ip6ip6")            /* IPv6 in IPv6 */                              \
 	X(DECAP_IP4IN6, pass, "ip4in6")            /* IPv4 in IPv6 */                              \
-	X(DECAP_GUE, pass, "gue")                  /* GUE variant 0 (header, hlen 0) */            \
+	X(DECAP_GUE, pass, "gue")                  /* GUE variant 0 (private data skipped) */      \
 	X(DECAP_GUE_DIRECT, pass, "gue_direct")    /* GUE variant 1 (IP right after UDP) */        \
 	X(PASS_NOT_TUNNEL, pass, "not_tunnel")     /* not IP, or no tunnel protocol/port */        \
 	X(PASS_UNCONFIGURED, pass, "unconfigured") /* tunnel, but no sources or addresses set */   \
@@ -395,7 +429,18 @@ struct jl_decap_cfg {
 	X(PASS_FRAGMENT, pass, "fragment")         /* a fragment (never reassembled here) */       \
 	X(PASS_MALFORMED, pass, "malformed") /* truncated/inconsistent, or GUE it does not take */ \
 	X(DROP_SOURCE, drop, "source")       /* to a local address from no allowed source */       \
-	X(DROP_ECN, drop, "ecn")             /* outer CE on a Not-ECT inner packet (RFC 6040) */
+	X(DROP_ECN, drop, "ecn")             /* outer CE on a Not-ECT inner packet (RFC 6040) */   \
+	X(DECAP_SC_KEPT, pass,                                                                     \
+	  "second_chance_kept") /* names a candidate, TCP without SYN, and a socket is here */     \
+	X(DECAP_SC_HOP_LIMIT, pass,                                                                \
+	  "second_chance_hop_limit") /* no socket, but hops (or outer TTL) spent or self */        \
+	X(DECAP_SC_NOT_PEER, pass,                                                                 \
+	  "second_chance_not_peer") /* no socket, candidate not in jl_decap_peers (or family) */   \
+	X(DECAP_SC_FIB, pass,                                                                      \
+	  "second_chance_fib_failed") /* no socket, no route/neighbour to the candidate */         \
+	X(TX_SECOND_CHANCE, tx, "second_chance_tx") /* forwarded to the candidate, same device */  \
+	X(REDIRECT_SECOND_CHANCE, redirect,                                                        \
+	  "second_chance_redirect") /* forwarded to the candidate, out another device */
 
 enum jl_decap_counter {
 #define JL_DECAP_COUNTER_ENUM(name, verdict, label) JL_DECAP_CNT_##name,
@@ -409,6 +454,8 @@ enum jl_decap_counter {
  * and the program as "prog"):
  *   jl_decap_addrs     HASH struct jl_decap_addr -> __u32        (JL_DECAP_MAX_ADDRS)
  *   jl_decap_sources   LPM_TRIE struct jl_decap_source -> __u32  (JL_DECAP_MAX_SOURCES)
+ *   jl_decap_peers     LPM_TRIE struct jl_decap_source -> __u32  (JL_DECAP_MAX_PEERS):
+ *                      the backend prefixes a second chance may be forwarded to
  *   jl_decap_cfg       ARRAY[1] of struct jl_decap_cfg
  *   jl_decap_counters  PERCPU_ARRAY of struct jl_traffic         (JL_DECAP_CNT_COUNT)
  */
