@@ -297,7 +297,8 @@ void expect_forward(const Frame& f, uint32_t ingress, int verdict, jl_decap_coun
     out.src = f.outer == Fam::v4 ? kBe4 : kBe6;
     out.dst = peer(f.outer);
     out.ttl = static_cast<uint8_t>(f.ttl - 1);
-    (*out.options)[3]--;  // hops; the candidate stays named
+    REQUIRE(out.options.has_value());
+    out.options.value().at(3)--;  // hops; the candidate stays named
     CHECK(hex_diff(build(out), r.data) == "");
     CHECK(verify_checksums(r.data) == "");
     check_only(h, which, in.size());
