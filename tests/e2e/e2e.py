@@ -702,6 +702,12 @@ def test_ping():
         for vip in (VIP4, VIP6):
             got = pings(cl, vip)
             check(got == 3, f"{vip} answered {got} of 3 pings with answer_ping")
+        # The forwarder counted them (the kernel could not have answered).
+        scrape = ("import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9641/metrics',timeout=5)"
+                  ".read().decode())")
+        out = w.t.lb().sh("/usr/bin/python3", "-c", scrape).stdout
+        m = re.search(r'^julier_forwarder_packets_total\{[^}]*reason="echo_reply"[^}]*\} (\S+)$', out, re.M)
+        check(m is not None and float(m.group(1)) >= 6, f"echo_reply counted {m.group(1) if m else 'nowhere'}")
         # The services still carry traffic.
         res = w.client("http", "--vip", VIP4, "--count", "50")
         check(res["errors"] == 0, f"traffic beside answer_ping: {res}")
