@@ -217,6 +217,26 @@ JL_INLINE int jl_fragment(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 side)
 }
 
 /*
+ * An echo request to a VIP address that answers ping (answer_ping) is answered here,
+ * within the side's ICMP answer rate (the budget the too-big answers use) and never
+ * to a source ICMP must not answer or with a bad checksum. Any other address's, or
+ * one that does not answer ping, is the kernel's.
+ */
+__noinline int jl_echo(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 side)
+{
+	if (!pkt)
+		return XDP_ABORTED;
+	if (!jl_may_be_vip_address(pkt->flow.dst, side) ||
+	    !jl_answers_ping(pkt->flow.dst, pkt->flow.family, side))
+		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt->frame_len, XDP_PASS);
+	if (!jl_icmp_source_ok(&pkt->flow) || !jl_icmp_echo_valid(ctx, pkt))
+		return jl_verdict(JL_CNT_DROP_ECHO_INVALID, pkt->frame_len, XDP_DROP);
+	if (!jl_icmp_rate_admit(side))
+		return jl_verdict(JL_CNT_DROP_ECHO_RATE, pkt->frame_len, XDP_DROP);
+	return jl_icmp_echo_reply(ctx, pkt);
+}
+
+/*
  * ICMP errors to a VIP address about a reply of a service go to the backend of the
  * flow they are about (path MTU discovery towards DSR backends depends on it).
  * Other ICMP is for the kernel.
@@ -266,8 +286,13 @@ int julier_lb(struct xdp_md *ctx)
 		return jl_fragment(ctx, &pkt, side);
 	if (pkt.l4_proto != IPPROTO_TCP && pkt.l4_proto != IPPROTO_UDP) {
 		if (pkt.l4_proto ==
-		    (pkt.flow.family == JL_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+		    (pkt.flow.family == JL_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
+			/* Called from here, not from jl_icmp: the BPF stack of the deepest
+			 * chain of calls stays within its 512 bytes. */
+			if (jl_icmp_is_echo_request(ctx, &pkt))
+				return jl_echo(ctx, &pkt, side);
 			return jl_icmp(ctx, &pkt, side);
+		}
 		return jl_verdict(JL_CNT_PASS_NOT_VIP, pkt.frame_len, XDP_PASS);
 	}
 

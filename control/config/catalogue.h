@@ -175,6 +175,9 @@ struct Service {
     Duration udp_idle_timeout{schema::fallback(schema::Section::service, "udp_idle_timeout")};
     EncapSource encap_source;
     WhenAllDown when_all_down = schema::enum_fallback<WhenAllDown>(schema::Section::service, "when_all_down");
+    // Echo requests to the VIP address answered by the forwarder (the same on every
+    // service of the address).
+    bool answer_ping = false;
     HealthCheck health;
     ServiceBgp bgp;
     std::vector<Backend> backends;

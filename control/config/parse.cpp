@@ -506,6 +506,8 @@ private:
         uint_field(l, schema::field(Section::service, "outer_ttl"), prefix, s.outer_ttl);
         udp_idle_timeout(l, prefix, s.udp_idle_timeout);
         enum_field(l, "when_all_down", prefix, s.when_all_down);
+        if (auto v = l.get("answer_ping"))
+            if (auto b = r_.boolean(*v, join_path(prefix, "answer_ping"))) s.answer_ping = *b;
 
         const std::string encap = join_path(prefix, "encap_source");
         const Layers e = nested(l, "encap_source", encap_keys);

@@ -205,8 +205,9 @@ inline constexpr Field fields[] = {
 
     // RFC 4443 2.4 (f): every ICMPv6 sender limits its rate; Linux sends 1000 per second.
     integer(Section::icmp_answers, "rate_per_cpu", JL_DEFAULT_ICMP_ANSWER_RATE, 0, 10000000, "",
-            "Packet Too Big / fragmentation-needed answers per second on each CPU; over it the packet is dropped "
-            "and counted as `icmp_rate_limited`. `0` turns the limit off."),
+            "ICMP answers per second on each CPU: Packet Too Big / fragmentation-needed and echo replies "
+            "(`answer_ping`) share it. Over it the packet is dropped and counted as `icmp_rate_limited` or "
+            "`echo_rate_limited`. `0` turns the limit off."),
 
     other(Section::bgp, "bird_include", "absolute path", "`/run/bird/julier.conf`",
           "no blanks or quotes, at most 4000 characters",
@@ -287,6 +288,11 @@ inline constexpr Field fields[] = {
            "backend that is not draining, as if all were up (fail open: a possibly broken backend rather than "
            "none).",
            defaultable),
+    other(Section::service, "answer_ping", "boolean", "`false`", "the same on every service of a VIP address",
+          "ICMP echo requests (ping) to the VIP address are answered by the forwarder, within "
+          "`icmp_answers.rate_per_cpu` (see [ping](#ping)); `false`: the kernel gets them, as any packet that is "
+          "not for a service.",
+          defaultable),
     other(Section::service, "health", "mapping", "see [health](#health)", "", "How backends are checked.", defaultable),
     other(Section::service, "bgp", "mapping", "none", "", "How the service takes part in its VIP's announcement.",
           defaultable),

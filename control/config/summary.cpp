@@ -76,9 +76,11 @@ std::string summarize(const Catalogue& c, unsigned cpus) {
             if (b.state == BackendState::active) weight += b.weight;
         // The ring hash only when it is not the default 5-tuple.
         const std::string hash = s.hash == HashMode::five_tuple ? "" : fmt::format("  hash {}", to_string(s.hash));
-        out += fmt::format("  {:<{}}  {:<{}}  {:<6}  ring {:>7}  {:>3} backend{} (active weight {})  {}{}\n", s.name,
+        // Likewise ping answers, only when on.
+        const std::string ping = s.answer_ping ? "  answers ping" : "";
+        out += fmt::format("  {:<{}}  {:<{}}  {:<6}  ring {:>7}  {:>3} backend{} (active weight {})  {}{}{}\n", s.name,
                            name_width, endpoint(s), ep_width, to_string(s.forwarding), s.ring_size, s.backends.size(),
-                           s.backends.size() == 1 ? " " : "s", weight, health_text(s.health), hash);
+                           s.backends.size() == 1 ? " " : "s", weight, health_text(s.health), hash, ping);
     }
 
     const Limits& l = c.limits;

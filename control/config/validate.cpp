@@ -65,6 +65,7 @@ public:
         }
         limits();
         bgp();
+        answer_ping();
         return std::move(out_);
     }
 
@@ -149,6 +150,27 @@ private:
                            " is one route: its communities and med must be the same as "
                            "in service '" +
                            o.name + "' (at " + o.location.to_string() + ")",
+                       &s);
+        }
+    }
+
+    // The forwarder answers ping per address, not per service: every service on a VIP
+    // address must say the same.
+    void answer_ping() {
+        std::map<common::IpAddress, std::size_t> first;
+        for (std::size_t i = 0; i < c_.services.size(); ++i) {
+            const Service& s = c_.services[i];
+            const std::string p = index_path("services", i);
+            if (!index_.valid(p + ".vip") || !index_.valid(p + ".answer_ping")) continue;
+            auto [it, fresh] = first.emplace(s.vip, i);
+            if (fresh) continue;
+            const Service& o = c_.services[it->second];
+            if (o.answer_ping != s.answer_ping)
+                report(Severity::error, p + ".answer_ping", s.location,
+                       std::string(s.answer_ping ? "true" : "false") + ", but service '" + o.name + "' (at " +
+                           o.location.to_string() + ") on the same VIP " + s.vip.to_string() + " says " +
+                           (o.answer_ping ? "true" : "false") +
+                           ": pings are answered per address, so every service of an address must agree",
                        &s);
         }
     }

@@ -99,6 +99,9 @@ jl_vip make_vip(const Service& service, std::uint32_t service_id) {
     jl_vip vip{};
     vip.service_id = service_id;
     vip.flags = ring_hash_flag(service.hash);
+    // Configuration makes every service of an address agree on it (config/validate.cpp),
+    // so the address's jl_frag_vips entries, which the forwarder reads, carry it.
+    if (service.answer_ping) vip.flags |= JL_VIP_F_ANSWER_PING;
     vip.mode = mode_of(service.forwarding);
     vip.outer_ttl = service.outer_ttl;
     vip.gue_port = htons(service.gue_port);

@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import re
 import select
 import shutil
 import signal
@@ -663,6 +664,57 @@ print(len(buf))
         want = 1500 - (40 if v6 else 20)
         check(f"mtu {want}" in route, f"client did not learn the path MTU {want}: {route.strip()}")
         print(f"  {mode}: client learnt mtu {want}, 20 kB request answered")
+
+
+def pings(host, vip: str, count: int = 3) -> int:
+    """Echo replies `ping` got from vip out of `count` requests."""
+    res = host.sh("ping", "-n", "-c", str(count), "-i", "0.2", "-W", "1", vip, check=False)
+    m = re.search(r"(\d+) received", res.stdout)
+    check(m is not None, f"ping {vip} printed no summary: {res.stdout.strip()} {res.stderr.strip()}")
+    return int(m.group(1))
+
+
+@test
+def test_ping():
+    """answer_ping: the forwarder answers pings of the VIP (the lb's kernel does not
+    have the VIP, so nothing else would); off, and after a reload that turns it off,
+    nobody does."""
+    with World(ARGS.build) as w:
+        be4, be6 = addrs(w), addrs(w, True)
+
+        def config(on: bool) -> str:
+            extra = f"answer_ping: {'true' if on else 'false'}"
+            return catalogue(service("web", VIP4, 80, "tcp", [(a, 100) for a in be4], extra=extra) +
+                             service("web6", VIP6, 80, "tcp", [(a, 100) for a in be6], extra=extra))
+
+        def reload(on: bool) -> None:
+            gen = jd.ctl("status")["config_generation"]
+            jd.write_config(config(on))
+            jd.reload()
+            jd.wait_for(lambda: jd.ctl("status")["config_generation"] > gen, what="reload")
+
+        jd = w.start_julierd(config(False))
+        w.wait_all_up("web", be4)
+        cl = w.t.clients()[0]
+        for vip in (VIP4, VIP6):
+            check(pings(cl, vip) == 0, f"{vip} answered a ping without answer_ping")
+        reload(True)
+        for vip in (VIP4, VIP6):
+            got = pings(cl, vip)
+            check(got == 3, f"{vip} answered {got} of 3 pings with answer_ping")
+        # The forwarder counted them (the kernel could not have answered).
+        scrape = ("import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9641/metrics',timeout=5)"
+                  ".read().decode())")
+        out = w.t.lb().sh("/usr/bin/python3", "-c", scrape).stdout
+        m = re.search(r'^julier_forwarder_packets_total\{[^}]*reason="echo_reply"[^}]*\} (\S+)$', out, re.M)
+        check(m is not None and float(m.group(1)) >= 6, f"echo_reply counted {m.group(1) if m else 'nowhere'}")
+        # The services still carry traffic.
+        res = w.client("http", "--vip", VIP4, "--count", "50")
+        check(res["errors"] == 0, f"traffic beside answer_ping: {res}")
+        reload(False)
+        for vip in (VIP4, VIP6):
+            check(pings(cl, vip) == 0, f"{vip} still answered a ping after answer_ping was turned off")
+        print("  pings answered with answer_ping, none without")
 
 
 @test

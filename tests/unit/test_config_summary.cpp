@@ -66,13 +66,16 @@ TEST_CASE("summary lists services, backends, rings and memory", "[config]") {
         "    ring_size: 1009",
         "    backends: [198.18.0.20, {address: 198.18.0.21, state: drain}]",
         "  - {name: dns6, vip: \"2001:db8::53\", port: 0, protocol: udp, health: {kind: none},",
-        "     ring_size: 211, hash: destination_port, backends: [\"2001:db8::20\"]}",
+        "     ring_size: 211, hash: destination_port, answer_ping: true, backends: [\"2001:db8::20\"]}",
     }));
     REQUIRE(r.ok());
     const std::string text = summarize(*r.catalogue, 2);
     INFO(text);
     // A hash other than the 5-tuple is named on its service's line, the default is not.
-    CHECK_THAT(text, Catch::Contains("no health check  hash destination_port\n"));
+    CHECK_THAT(text, Catch::Contains("no health check  hash destination_port  answers ping\n"));
+    // So is answer_ping, when on.
+    CHECK_THAT(text, Catch::Contains("answers ping"));
+    CHECK(text.find("answers ping") == text.rfind("answers ping"));
     CHECK_THAT(text, !Catch::Contains("hash 5tuple"));
     CHECK_THAT(text, Catch::StartsWith("t.yaml: 2 services, 3 backends (1 draining)\n"));
     CHECK_THAT(text, Catch::Contains("interfaces: eth0 (native)"));

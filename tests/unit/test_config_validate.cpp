@@ -496,3 +496,66 @@ TEST_CASE("hash: every choice parses; destination_port on one port is a warning"
                    "destination_port on a service of one port sends every flow to one backend; it is meant for "
                    "services on every port (port: 0)");
 }
+
+TEST_CASE("answer_ping: from defaults or the service; every service of a VIP address agrees", "[config]") {
+    SECTION("defaults, overridden on another address") {
+        auto r = parse(lines({
+            "interfaces: [eth0]",
+            "defaults: {answer_ping: true}",
+            "services:",
+            "  - {name: a, vip: 198.19.0.1, port: 80, backends: [198.18.0.20]}",
+            "  - {name: b, vip: 198.19.0.1, port: 53, protocol: udp, backends: [198.18.0.20]}",
+            "  - {name: c, vip: 198.19.0.2, port: 80, answer_ping: false, backends: [198.18.0.20]}",
+        }));
+        REQUIRE(r.ok());
+        const auto& s = r.catalogue->services;
+        CHECK(s[0].answer_ping);
+        CHECK(s[1].answer_ping);
+        CHECK_FALSE(s[2].answer_ping);
+    }
+    SECTION("off by default") {
+        auto r = parse(lines({
+            "interfaces: [eth0]",
+            "services:",
+            "  - {name: a, vip: 198.19.0.1, port: 80, backends: [198.18.0.20]}",
+        }));
+        REQUIRE(r.ok());
+        CHECK_FALSE(r.catalogue->services[0].answer_ping);
+    }
+    SECTION("two services of one address disagree") {
+        auto r = parse(lines({
+            "interfaces: [eth0]",
+            "services:",
+            "  - {name: a, vip: 198.19.0.1, port: 80, answer_ping: true, backends: [198.18.0.20]}",
+            "  - {name: b, vip: 198.19.0.1, port: 443, answer_ping: false, backends: [198.18.0.20]}",
+        }));
+        CHECK_FALSE(r.ok());
+        REQUIRE(r.errors() == 1);
+        expect_located(r, "services[1].answer_ping", Severity::error, 4, 56,
+                       "false, but service 'a' (at t.yaml:3:5) on the same VIP 198.19.0.1 says true: pings are "
+                       "answered per address, so every service of an address must agree");
+    }
+    SECTION("one inherits from defaults: the finding is at defaults and names the service") {
+        auto r = parse(lines({
+            "interfaces: [eth0]",
+            "defaults: {answer_ping: true}",
+            "services:",
+            "  - {name: a, vip: \"2001:db8::1\", port: 80, answer_ping: false, backends: [\"2001:db8::20\"]}",
+            "  - {name: b, vip: \"2001:db8::1\", port: 443, backends: [\"2001:db8::20\"]}",
+        }));
+        CHECK_FALSE(r.ok());
+        REQUIRE(r.errors() == 1);
+        expect_located(r, "defaults.answer_ping", Severity::error, 2, 25,
+                       "true, but service 'a' (at t.yaml:4:5) on the same VIP 2001:db8::1 says false: pings are "
+                       "answered per address, so every service of an address must agree (service 'b')");
+    }
+    SECTION("not a boolean") {
+        auto r = parse(lines({
+            "interfaces: [eth0]",
+            "services:",
+            "  - {name: a, vip: 198.19.0.1, port: 80, answer_ping: 1, backends: [198.18.0.20]}",
+        }));
+        CHECK_FALSE(r.ok());
+        CHECK_THAT(all_text(r), Catch::Contains("services[0].answer_ping"));
+    }
+}

@@ -67,6 +67,33 @@ TEST_CASE("up backends share the ring and carry their next hop", "[plan]") {
     CHECK(p.problems().empty());
 }
 
+TEST_CASE("answer_ping is a VIP flag on every service of the address, beside the hash flag", "[plan]") {
+    auto tcp = service("web", "198.19.0.7", 80, {backend("198.18.0.20")});
+    tcp.answer_ping = true;
+    tcp.hash = config::HashMode::source;
+    auto udp = service("dns", "198.19.0.7", 53, {backend("198.18.0.20")});
+    udp.protocol = config::Protocol::udp;
+    udp.answer_ping = true;
+    auto other = service("mail", "198.19.0.8", 25, {backend("198.18.0.20")});
+    auto cat = catalogue({tcp, udp, other});
+    const plan::Plan p = plan::make_plan(cat, all_resolved(cat));
+    CHECK(p.services.at(0).vip.flags == (JL_VIP_F_ANSWER_PING | JL_VIP_F_SOURCE_AFFINITY));
+    CHECK(p.services.at(1).vip.flags == JL_VIP_F_ANSWER_PING);
+    CHECK(p.services.at(2).vip.flags == 0);
+    // The hash is read back without it.
+    CHECK(plan::hash_mode_of(p.services.at(0).vip.flags) == config::HashMode::source);
+    // The forwarder reads the address's fragment entries: each carries the flag of its address.
+    REQUIRE(p.frag_vips.size() == 3);
+    for (const plan::FragVip& f : p.frag_vips) {
+        CHECK(((p.services.at(f.service).vip.flags & JL_VIP_F_ANSWER_PING) != 0) == (f.service != 2));
+    }
+    // Turning it off is a change of both services.
+    auto off = cat;
+    off.services[0].answer_ping = off.services[1].answer_ping = false;
+    const plan::PlanDiff d = plan::diff(p, plan::make_plan(off, all_resolved(off), p));
+    CHECK(d.changed_services == std::vector<std::string>{"web", "dns"});
+}
+
 TEST_CASE("each hash setting is one VIP flag, and the flag names the setting back", "[plan]") {
     const std::pair<config::HashMode, std::uint16_t> expected[] = {
         {config::HashMode::five_tuple, 0},

@@ -69,6 +69,17 @@ JL_INLINE int jl_is_vip_address(const __u32 *addr, __u8 family, __u32 side)
 	       jl_frag_service_lookup(addr, IPPROTO_UDP, family, side);
 }
 
+/* Does the address answer ping? JL_VIP_F_ANSWER_PING of its fragment entries: the
+ * control plane sets it on every service of an address or on none. */
+JL_INLINE int jl_answers_ping(const __u32 *addr, __u8 family, __u32 side)
+{
+	struct jl_vip *vip = jl_frag_service_lookup(addr, IPPROTO_TCP, family, side);
+
+	if (!vip)
+		vip = jl_frag_service_lookup(addr, IPPROTO_UDP, family, side);
+	return vip && (vip->flags & JL_VIP_F_ANSWER_PING);
+}
+
 /* Backend id on one side; NULL if the id is out of range. */
 JL_INLINE struct jl_backend *jl_backend_lookup(__u32 side, __u32 backend_id)
 {

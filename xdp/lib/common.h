@@ -79,6 +79,8 @@ struct jl_icmphdr {
 #define JL_ICMP_FRAG_NEEDED 4
 #define JL_ICMP_TIME_EXCEEDED 11
 #define JL_ICMP_PARAMETERPROB 12
+#define JL_ICMP_ECHOREPLY 0
+#define JL_ICMP_ECHO 8
 
 /* Ports sit at the same place in TCP and UDP. */
 struct jl_ports {

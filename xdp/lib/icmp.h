@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 OR (BSD-2-Clause OR GPL-2.0-only) */
 /*
  * ICMP: answering a client whose packet would exceed the path MTU once
- * encapsulated (RFC 1191 frag-needed, RFC 8201 / RFC 4443 packet-too-big), and
- * reading the flow an ICMP error about a VIP flow quotes.
+ * encapsulated (RFC 1191 frag-needed, RFC 8201 / RFC 4443 packet-too-big),
+ * answering pings of a VIP (RFC 792 / RFC 4443 4.2 echo reply), and reading the
+ * flow an ICMP error about a VIP flow quotes.
  */
 #ifndef JULIER_LIB_ICMP_H
 #define JULIER_LIB_ICMP_H
@@ -14,6 +15,7 @@
 #include "lib/rate.h"
 #include "lib/parse.h"
 #include "lib/stats.h"
+#include "lib/tunnel_ecn.h"
 
 #define JL_ICMP_TTL 64
 /* Precedence "internetwork control", as routers send ICMP errors (RFC 1812 4.3.2.5). */
@@ -223,6 +225,150 @@ __noinline int jl_icmp6_too_big(struct xdp_md *ctx, struct jl_pkt *pkt, __u32 mt
 	        bpf_htons(IPPROTO_ICMPV6);
 	icmp6->icmp6_cksum = jl_csum_finish(total);
 	return jl_verdict(JL_CNT_TX_ICMP_TOO_BIG, bytes, XDP_TX);
+}
+
+/* The ICMP / ICMPv6 type of a parsed ICMP packet (its 8-byte header is in the frame). */
+JL_INLINE int jl_icmp_type(struct xdp_md *ctx, const struct jl_pkt *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 off = pkt->l4_off;
+	__u8 *type;
+
+	if (off > JL_MAX_FRAME_BYTES)
+		return -1;
+	type = data + off;
+	if ((void *)(type + 1) > end)
+		return -1;
+	return *type;
+}
+
+JL_INLINE int jl_icmp_is_echo_request(struct xdp_md *ctx, const struct jl_pkt *pkt)
+{
+	return jl_icmp_type(ctx, pkt) ==
+	       (pkt->flow.family == JL_FAMILY_V4 ? JL_ICMP_ECHO : ICMPV6_ECHO_REQUEST);
+}
+
+/* Bytes of the ICMP message (header and data) of a parsed, unfragmented ICMP packet. */
+JL_INLINE __u32 jl_icmp_message_len(const struct jl_pkt *pkt)
+{
+	return pkt->ip_len - (pkt->l4_off - pkt->l3_off);
+}
+
+/*
+ * Whether an echo request's checksum is right (ICMPv6: with the pseudo-header,
+ * RFC 4443 2.3). The reply's checksum is derived from it, so a request the kernel
+ * would discard is never answered. 1: right; 0: wrong or unreadable.
+ */
+__noinline int jl_icmp_echo_valid(struct xdp_md *ctx, const struct jl_pkt *pkt)
+{
+	__u32 len, sum;
+	__u64 total;
+
+	if (!pkt)
+		return 0;
+	len = jl_icmp_message_len(pkt);
+	sum = jl_csum_frame(ctx, pkt->l4_off, len);
+	if (sum == JL_CSUM_ERR)
+		return 0;
+	total = sum;
+	if (pkt->flow.family == JL_FAMILY_V6)
+		total += jl_csum_words(pkt->flow.src, 4) + jl_csum_words(pkt->flow.dst, 4) +
+		         bpf_htons(len) + bpf_htons(IPPROTO_ICMPV6);
+	return jl_csum_fold(total) == 0xffff;
+}
+
+/*
+ * Turn a (checked) echo request into its echo reply, in place: Ethernet addresses
+ * swapped (tag kept), a fresh IP header from the VIP to the client (IPv4 options and
+ * IPv6 extension headers are not echoed; DSCP kept, ECN cleared, TTL / hop limit
+ * JL_ICMP_TTL, IPv4 DF set and id 0, IPv6 flow label 0), the type changed to echo
+ * reply and the checksum updated for it. Identifier, sequence number and data are
+ * the request's; Ethernet padding behind the IP packet is cut off.
+ * Counted and returned as the verdict.
+ */
+__noinline int jl_icmp_echo_reply(struct xdp_md *ctx, struct jl_pkt *pkt)
+{
+	__u32 l3, hlen, len, strip, keep;
+	__u32 client[4], vip[4];
+	__u8 old_dst[ETH_ALEN], old_src[ETH_ALEN];
+	struct jl_icmphdr *icmp;
+	struct ethhdr *eth;
+	void *data, *end;
+	__u16 before;
+	__be16 tci = 0;
+	__u64 bytes;
+	int v4;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	bytes = pkt->frame_len;
+	v4 = pkt->flow.family == JL_FAMILY_V4;
+	l3 = pkt->vlan ? ETH_HLEN + sizeof(struct jl_vlan_hdr) : ETH_HLEN;
+	hlen = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	len = jl_icmp_message_len(pkt);
+	if (pkt->l4_off < l3 + hlen || pkt->l4_off > JL_MAX_FRAME_BYTES || len > JL_MAX_FRAME_BYTES)
+		return jl_verdict(JL_CNT_DROP_MALFORMED, bytes, XDP_DROP);
+	strip = pkt->l4_off - l3 - hlen;
+	__builtin_memcpy(client, pkt->flow.src, sizeof(client));
+	__builtin_memcpy(vip, pkt->flow.dst, sizeof(vip));
+
+	keep = pkt->l4_off + len;
+	if (bytes > keep && bpf_xdp_adjust_tail(ctx, -(int)(bytes - keep)))
+		return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) + sizeof(struct jl_vlan_hdr) > end)
+		return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
+	__builtin_memcpy(old_dst, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(old_src, eth->h_source, ETH_ALEN);
+	if (pkt->vlan)
+		tci = ((struct jl_vlan_hdr *)(eth + 1))->tci;
+	/* Options / extension headers go: the new headers end where the ICMP message starts. */
+	if (strip && bpf_xdp_adjust_head(ctx, (int)strip))
+		return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) + sizeof(struct jl_vlan_hdr) > end)
+		return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, old_src, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, old_dst, ETH_ALEN);
+	if (pkt->vlan) {
+		struct jl_vlan_hdr *vh = (void *)(eth + 1);
+
+		eth->h_proto = bpf_htons(JL_ETH_P_8021Q);
+		vh->tci = tci;
+		vh->proto = bpf_htons(v4 ? ETH_P_IP : ETH_P_IPV6);
+	} else {
+		eth->h_proto = bpf_htons(v4 ? ETH_P_IP : ETH_P_IPV6);
+	}
+	if (v4) {
+		struct iphdr *ip = data + l3;
+
+		icmp = (void *)(ip + 1);
+		if ((void *)(icmp + 1) > end)
+			return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
+		jl_write_outer4(ip, pkt->tos & ~JL_ECN_MASK, sizeof(*ip) + len, JL_ICMP_TTL,
+		                IPPROTO_ICMP, vip[0], client[0]);
+		before = *(jl_word16 *)icmp;
+		icmp->type = JL_ICMP_ECHOREPLY;
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+
+		icmp = (void *)(ip6 + 1);
+		if ((void *)(icmp + 1) > end)
+			return jl_verdict(JL_CNT_DROP_HEADROOM, bytes, XDP_DROP);
+		jl_write_outer6(ip6, pkt->tos & ~JL_ECN_MASK, 0, len, IPPROTO_ICMPV6, JL_ICMP_TTL,
+		                vip, client);
+		before = *(jl_word16 *)icmp;
+		icmp->type = ICMPV6_ECHO_REPLY;
+	}
+	/* Type and code are one 16-bit word of the sum; the pseudo-header's sum (ICMPv6)
+	 * is the same with the addresses swapped. */
+	icmp->checksum = jl_csum_replace16(icmp->checksum, before, *(jl_word16 *)icmp);
+	return jl_verdict(JL_CNT_TX_ECHO_REPLY, bytes, XDP_TX);
 }
 
 /* An ICMP / ICMPv6 error that quotes the packet it is about. */

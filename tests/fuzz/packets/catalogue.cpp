@@ -15,8 +15,8 @@ constexpr const char* kVip4b = "198.19.0.2";
 constexpr const char* kVip6b = "2001:db8:ff::2";
 
 // Every mode and family, a port-0 service per family, two services without a
-// usable backend, small MTUs, redirect, source affinity, outer-source entropy, and
-// two modes that cannot reach their backends' family.
+// usable backend, small MTUs, redirect, source affinity, outer-source entropy, two
+// modes that cannot reach their backends' family, and addresses that answer ping.
 std::vector<ServiceSpec> specs() {
     using namespace test::lbfix;
     std::vector<ServiceSpec> v;
@@ -70,6 +70,10 @@ std::vector<ServiceSpec> specs() {
     // datapath must drop, counted, whatever it is given).
     add(kVip6, 9000, IPPROTO_TCP, JL_MODE_IPIP, 3, false, "4");
     add(kVip4, 9443, IPPROTO_TCP, JL_MODE_IP6IP6, 3, false, "6");
+    // Two addresses answer ping (on every service, as the control plane writes it),
+    // two do not.
+    for (ServiceSpec& spec : v)
+        if (spec.vip == kVip4 || spec.vip == kVip6b) spec.flags |= JL_VIP_F_ANSWER_PING;
     return v;
 }
 
@@ -191,6 +195,12 @@ const Service* Catalogue::fragment_service(int family, const Addr& dst, uint8_t 
 
 bool Catalogue::vip_address(int family, const Addr& dst) const {
     return fragment_service(family, dst, IPPROTO_TCP) || fragment_service(family, dst, IPPROTO_UDP);
+}
+
+bool Catalogue::answers_ping(int family, const Addr& dst) const {
+    const Service* s = fragment_service(family, dst, IPPROTO_TCP);
+    if (!s) s = fragment_service(family, dst, IPPROTO_UDP);
+    return s && (s->spec.flags & JL_VIP_F_ANSWER_PING);
 }
 
 bool Catalogue::any_service_at(int family, const Addr& dst) const {

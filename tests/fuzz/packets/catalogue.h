@@ -46,6 +46,8 @@ public:
     const Service* fragment_service(int family, const Addr& dst, uint8_t proto) const;
     // A VIP address as the forwarder's parse-failure rule means it: it takes TCP or UDP fragments.
     bool vip_address(int family, const Addr& dst) const;
+    // Echo requests to dst are answered by the forwarder (its fragment entries say so).
+    bool answers_ping(int family, const Addr& dst) const;
     // Some service, of any port or protocol, lives at this address.
     bool any_service_at(int family, const Addr& dst) const;
 

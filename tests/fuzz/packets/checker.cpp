@@ -246,6 +246,13 @@ Expectation Checker::expect(std::span<const uint8_t> in) const {
     if (p.proto != kTcp && p.proto != kUdp) {
         if (p.proto != (p.family == 4 ? kIcmp : kIcmp6)) return e;
         size_t l4 = p.l3 + p.hdr_len;
+        // docs/forwarder.md "Ping".
+        if (in[l4] == (p.family == 4 ? 8 : 128)) {
+            if (!cat_.answers_ping(p.family, p.dst)) return e;
+            auto valid = l4_valid(p.family, in.subspan(p.l3, p.ip_len), p.hdr_len, p.proto, false);
+            e.counter = answerable_source(p) && valid == true ? JL_CNT_TX_ECHO_REPLY : JL_CNT_DROP_ECHO_INVALID;
+            return e;
+        }
         if (!icmp_is_error(p.family, in[l4]) || !cat_.vip_address(p.family, p.dst)) return e;
         QuotedFlow q;
         const Service* s = nullptr;
@@ -307,6 +314,8 @@ std::string Checker::check(std::span<const uint8_t> in, const Outcome& o, Delive
         case XDP_REDIRECT:
             if (e.counter == JL_CNT_TX_ICMP_TOO_BIG)
                 check_too_big(in, p, e, o.out, err);
+            else if (e.counter == JL_CNT_TX_ECHO_REPLY)
+                check_echo_reply(in, p, o.out, err);
             else {
                 uint32_t hash = e.fragment ? pair_hash(p.family, p.src, p.dst) : flow_hash(*e.flow);
                 backend = check_delivery(in, p, e, hash, o.out, err);
@@ -627,6 +636,55 @@ void Checker::check_too_big(std::span<const uint8_t> in, const Frame& p, const E
     }
     FAIL_IF(src != p.dst || dst != p.src, "ICMP reply not from the VIP to the client");
     FAIL_IF(!eq(out.subspan(l3 + hdr), in.subspan(l3, quote)), "ICMP quote is not the start of the received packet");
+}
+
+// docs/forwarder.md "Ping": the echo reply back to the client, from the VIP, with a
+// fresh IP header and the request's ICMP message but for its type and checksum.
+void Checker::check_echo_reply(std::span<const uint8_t> in, const Frame& p, std::span<const uint8_t> out,
+                               std::string& err) const {
+    const size_t l3 = p.l3;
+    const size_t hdr = p.family == 4 ? 20 : 40;
+    const size_t msg = p.ip_len - p.hdr_len;
+    if (in.size() > linear_ && out.size() > l3 + hdr + msg && out.size() - (l3 + hdr + msg) <= in.size() - linear_)
+        out = out.first(l3 + hdr + msg);  // bytes of later buffers, as in check_too_big
+    if (out.size() != l3 + hdr + msg) {
+        FAIL_IF(true, "echo reply frame is " << out.size() << " bytes, want " << l3 + hdr + msg);
+        return;
+    }
+    FAIL_IF(!eq(out.subspan(0, 6), in.subspan(6, 6)) || !eq(out.subspan(6, 6), in.subspan(0, 6)),
+            "echo reply does not swap the MAC addresses");
+    const uint16_t type = p.family == 4 ? 0x0800 : 0x86dd;
+    if (p.tagged)
+        FAIL_IF(get16(out, 12) != 0x8100 || get16(out, 14) != get16(in, 14) || get16(out, 16) != type,
+                "echo reply does not keep the 802.1Q tag");
+    else
+        FAIL_IF(get16(out, 12) != type, "echo reply ethertype " << get16(out, 12));
+    auto ip = out.subspan(l3);
+    auto request = in.subspan(l3 + p.hdr_len, msg);
+    auto reply = ip.subspan(hdr);
+    const uint8_t dscp = p.tos & 0xfc;  // ECN cleared
+    Addr src{}, dst{};
+    if (p.family == 4) {
+        FAIL_IF(ip[0] != 0x45 || ip[1] != dscp || get16(ip, 2) != ip.size() || get16(ip, 4) != 0 ||
+                    get16(ip, 6) != 0x4000 || ip[8] != 64 || ip[9] != kIcmp,
+                "echo reply IPv4 header " << hex(ip.subspan(0, 20)));
+        FAIL_IF(!sums_to_ones(sum(ip.subspan(0, 20))), "echo reply IPv4 header checksum wrong");
+        std::copy_n(ip.begin() + 12, 4, src.begin());
+        std::copy_n(ip.begin() + 16, 4, dst.begin());
+        FAIL_IF(reply[0] != 0, "echo reply ICMP type " << int(reply[0]));
+        FAIL_IF(!sums_to_ones(sum(reply)), "echo reply ICMP checksum wrong");
+    } else {
+        FAIL_IF(get32(ip, 0) != (0x60000000u | uint32_t(dscp) << 20) || get16(ip, 4) != msg || ip[6] != kIcmp6 ||
+                    ip[7] != 64,
+                "echo reply IPv6 header " << hex(ip.subspan(0, 40)));
+        std::copy_n(ip.begin() + 8, 16, src.begin());
+        std::copy_n(ip.begin() + 24, 16, dst.begin());
+        FAIL_IF(reply[0] != 129, "echo reply ICMPv6 type " << int(reply[0]));
+        FAIL_IF(!sums_to_ones(sum(reply, pseudo(6, ip, kIcmp6, reply.size()))), "echo reply ICMPv6 checksum wrong");
+    }
+    FAIL_IF(src != p.dst || dst != p.src, "echo reply not from the VIP to the client");
+    FAIL_IF(reply[1] != request[1] || !eq(reply.subspan(4), request.subspan(4)),
+            "echo reply does not keep the code, identifier, sequence number and data of the request");
 }
 
 }  // namespace julier::fuzz

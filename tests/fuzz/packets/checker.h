@@ -83,6 +83,8 @@ private:
     void check_flow(const Expectation& e, const Outcome& o, int backend, bool follows, std::string& err) const;
     void check_too_big(std::span<const uint8_t> in, const Frame& p, const Expectation& e, std::span<const uint8_t> out,
                        std::string& err) const;
+    void check_echo_reply(std::span<const uint8_t> in, const Frame& p, std::span<const uint8_t> out,
+                          std::string& err) const;
 
     const Catalogue& cat_;
     size_t linear_;

@@ -151,13 +151,13 @@ Packet Generator::valid_packet(Rng& r, bool allow_ext, std::optional<size_t> pay
             break;
         case 1:
             if (t.family == 4)
-                p.icmp4(byte(r), byte(r), uint32_t(r()));
+                p.icmp4(chance(r, 0.5) ? 8 : byte(r), byte(r), uint32_t(r()));  // often an echo request
             else
                 p.ip_proto(1);
             break;
         case 58:
             if (t.family == 6)
-                p.icmp6(byte(r), byte(r), uint32_t(r()));
+                p.icmp6(chance(r, 0.5) ? 128 : byte(r), byte(r), uint32_t(r()));
             else
                 p.ip_proto(58);
             break;

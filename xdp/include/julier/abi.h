@@ -20,8 +20,10 @@
  *    source and unconfigured counters); an empty configuration decapsulates nothing.
  * 5: connection table v2: jl_flow carries a time and flags (TCP linger after FIN/RST,
  *    UDP idle expiry), jl_vip.udp_idle_timeout_ms, jl_service_traffic.nonsyn_miss.
- * 6: jl_vip.flags JL_VIP_F_HASH_NO_SOURCE_PORT and JL_VIP_F_HASH_DESTINATION_PORT. */
-#define JL_ABI_VERSION 6
+ * 6: jl_vip.flags JL_VIP_F_HASH_NO_SOURCE_PORT and JL_VIP_F_HASH_DESTINATION_PORT.
+ * 7: jl_vip.flags JL_VIP_F_ANSWER_PING (echo requests answered by the forwarder), the
+ *    echo_reply, echo_rate_limited and echo_invalid counters. */
+#define JL_ABI_VERSION 7
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
@@ -111,6 +113,10 @@ enum jl_vip_flags {
 	JL_VIP_F_SOURCE_AFFINITY = 1u << 0,       /* ring hash on the source address only */
 	JL_VIP_F_HASH_NO_SOURCE_PORT = 1u << 1,   /* ring hash on the 5-tuple with source port 0 */
 	JL_VIP_F_HASH_DESTINATION_PORT = 1u << 2, /* ring hash on destination port and protocol */
+	/* Echo requests to the address are answered by the forwarder. A property of the
+	 * address: set on every service of it or on none, and read from its jl_frag_vips
+	 * entries. */
+	JL_VIP_F_ANSWER_PING = 1u << 3,
 };
 /* The flags that choose the ring hash (none: the 5-tuple); at most one is set. */
 #define JL_VIP_F_HASH_MASK                                                                         \
@@ -286,13 +292,18 @@ struct jl_service_traffic {
 	X(DROP_TTL_EXPIRED, drop, "ttl_expired") /* TTL / hop limit would reach 0 */                       \
 	X(DROP_HEADROOM, drop, "headroom")       /* bpf_xdp_adjust_head/tail failed */                     \
 	X(DROP_BAD_BACKEND, drop, "bad_backend") /* ring slot names an empty or foreign backend */         \
-	X(TX_FORWARD, tx, "forward")             /* to a backend, back out the same device */              \
+	X(DROP_ECHO_RATE, drop,                                                                            \
+	  "echo_rate_limited") /* ping of a VIP that answers it, over this CPU's ICMP answer rate */       \
+	X(DROP_ECHO_INVALID, drop,                                                                         \
+	  "echo_invalid") /* such a ping with a bad checksum or from a source ICMP never answers */        \
+	X(TX_FORWARD, tx, "forward") /* to a backend, back out the same device */                          \
 	X(TX_FORWARD_FLOOD, tx,                                                                            \
 	  "forward_flood") /* the same, new flow not remembered: over the flood rate */                    \
 	X(TX_ICMP_TOO_BIG, tx,                                                                             \
 	  "icmp_too_big") /* ICMP frag-needed / packet-too-big to the client */                            \
 	X(TX_ICMP_ERROR, tx,                                                                               \
 	  "icmp_error") /* ICMP error quoting a VIP flow, sent to its backend */                           \
+	X(TX_ECHO_REPLY, tx, "echo_reply") /* echo reply to a ping of a VIP that answers it */             \
 	X(REDIRECT_FORWARD, redirect, "forward") /* to a backend, out another device */                    \
 	X(REDIRECT_FORWARD_FLOOD, redirect,                                                                \
 	  "forward_flood") /* the same, new flow not remembered */                                         \
