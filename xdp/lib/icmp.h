@@ -374,21 +374,13 @@ __noinline int jl_icmp_echo_reply(struct xdp_md *ctx, struct jl_pkt *pkt)
 /* An ICMP / ICMPv6 error that quotes the packet it is about. */
 JL_INLINE int jl_icmp_is_error(struct xdp_md *ctx, const struct jl_pkt *pkt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	__u32 off = pkt->l4_off;
-	__u8 *type;
+	int type = jl_icmp_type(ctx, pkt);
 
-	if (off > JL_MAX_FRAME_BYTES)
-		return 0;
-	type = data + off;
-	if ((void *)(type + 1) > end)
-		return 0;
 	if (pkt->flow.family == JL_FAMILY_V4)
-		return *type == JL_ICMP_DEST_UNREACH || *type == JL_ICMP_TIME_EXCEEDED ||
-		       *type == JL_ICMP_PARAMETERPROB;
-	return *type == ICMPV6_DEST_UNREACH || *type == ICMPV6_PKT_TOOBIG ||
-	       *type == ICMPV6_TIME_EXCEED || *type == ICMPV6_PARAMPROB;
+		return type == JL_ICMP_DEST_UNREACH || type == JL_ICMP_TIME_EXCEEDED ||
+		       type == JL_ICMP_PARAMETERPROB;
+	return type == ICMPV6_DEST_UNREACH || type == ICMPV6_PKT_TOOBIG ||
+	       type == ICMPV6_TIME_EXCEED || type == ICMPV6_PARAMPROB;
 }
 
 /*
