@@ -158,7 +158,13 @@ Reply Daemon::teardown(const protocol::Request& request, const Peer& peer) {
         teardown_timer_.expires_after(grace);
         teardown_timer_.async_wait([this, answer = std::move(answer)](const boost::system::error_code& ec) {
             if (ec || stopping_) return;  // stopped meanwhile: the forwarder stays, as after any stop
-            answer(finish_teardown());
+            answer(finish_teardown());    // exits once the answer is written
+            // A client that has gone gets no answer, and nothing would end julierd:
+            // it exits a moment later all the same.
+            teardown_timer_.expires_after(std::chrono::seconds(2));
+            teardown_timer_.async_wait([this](const boost::system::error_code& again) {
+                if (!again && !stopping_) shutdown("teardown");
+            });
         });
     };
     return reply;
