@@ -31,23 +31,27 @@ def family(addr: str) -> int:
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
+def http_get(s: socket.socket, vip: str) -> str:
+    """One request on a connected socket; the backend's answer (the server closes)."""
+    s.sendall(f"GET / HTTP/1.1\r\nHost: {vip}\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"bad response {head[:40]!r}")
+    return body.decode().strip()
+
+
 def http_once(vip: str, port: int, timeout: float) -> tuple[str, int]:
     """The backend's answer and the local port the connection used."""
     with socket.socket(family(vip), socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect((vip, port))
-        local_port = s.getsockname()[1]
-        s.sendall(f"GET / HTTP/1.1\r\nHost: {vip}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200"):
-        raise RuntimeError(f"bad response {head[:40]!r}")
-    return body.decode().strip(), local_port
+        return http_get(s, vip), s.getsockname()[1]
 
 
 def cmd_http(a) -> dict:
@@ -99,17 +103,7 @@ def reused_once(vip: str, port: int, local_port: int, timeout: float) -> str:
                 raise
             time.sleep(0.005)
     with s:
-        s.sendall(f"GET / HTTP/1.1\r\nHost: {vip}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200"):
-        raise RuntimeError(f"bad response {head[:40]!r}")
-    return body.decode().strip()
+        return http_get(s, vip)
 
 
 def cmd_reuse(a) -> dict:

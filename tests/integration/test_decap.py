@@ -20,17 +20,15 @@ directory. Namespaces, mount and files are removed on exit, also on failure.
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 
-SKIP = 77  # ctest SKIP_RETURN_CODE
+from runner import run_test
 
 BE4, BE6 = "198.18.0.20", "2001:db8::20"
 LB4, LB6 = "198.18.0.2", "2001:db8::2"
@@ -342,31 +340,7 @@ def test(w: World) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="the CMake build directory")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("skipped: needs root (network namespaces, XDP, bpffs)")
-        return SKIP
-    for binary in ("control/decap/julier-decap", "xdp/julier_decap.bpf.o"):
-        if not os.path.exists(os.path.join(args.build, binary)):
-            print(f"missing {binary} in {args.build}: build it first", file=sys.stderr)
-            return 1
-
-    world = World(os.path.abspath(args.build))
-    # ctest stops a test that runs too long with SIGTERM first: clean up then too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    try:
-        world.setup()
-        test(world)
-        print("ok")
-        return 0
-    except (Failure, subprocess.SubprocessError, OSError, ValueError, KeyError) as e:
-        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    finally:
-        world.close()
-
+    return run_test(__doc__, ("control/decap/julier-decap", "xdp/julier_decap.bpf.o"), World, test, Failure)
 
 if __name__ == "__main__":
     sys.exit(main())

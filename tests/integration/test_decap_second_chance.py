@@ -21,11 +21,9 @@ IPv6 candidate is not reached (`second_chance_fib_failed`).
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import json
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -33,7 +31,8 @@ import sys
 import tempfile
 import time
 
-from test_decap import SKIP, Failure, check, csum, ip4, ip6, run, setns, step, udp
+from runner import run_test
+from test_decap import Failure, check, csum, ip4, ip6, run, setns, step, udp
 
 LB4, LB6 = "198.18.0.2", "2001:db8::2"
 CLIENT4, CLIENT6 = "198.18.0.10", "2001:db8::10"
@@ -293,31 +292,7 @@ def test(w: World) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="the CMake build directory")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("skipped: needs root (network namespaces, XDP, bpffs)")
-        return SKIP
-    for binary in ("control/decap/julier-decap", "xdp/julier_decap.bpf.o"):
-        if not os.path.exists(os.path.join(args.build, binary)):
-            print(f"missing {binary} in {args.build}: build it first", file=sys.stderr)
-            return 1
-
-    world = World(os.path.abspath(args.build))
-    # ctest stops a test that runs too long with SIGTERM first: clean up then too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    try:
-        world.setup()
-        test(world)
-        print("ok")
-        return 0
-    except (Failure, subprocess.SubprocessError, OSError, ValueError, KeyError) as e:
-        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    finally:
-        world.close()
-
+    return run_test(__doc__, ("control/decap/julier-decap", "xdp/julier_decap.bpf.o"), World, test, Failure)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,7 +17,6 @@ own temporary directory. Everything is removed on exit, also on failure.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -33,7 +32,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from julier import control_exchange  # noqa: E402
 
-SKIP = 77  # ctest SKIP_RETURN_CODE
+from runner import run_test  # noqa: E402
 
 
 class StuckBird:
@@ -721,32 +720,10 @@ def test(w: World) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="the CMake build directory")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("skipped: needs root (network namespaces, XDP, bpffs)")
-        return SKIP
-    for binary in ("control/daemon/julierd", "control/cli/julierctl"):
-        if not os.access(os.path.join(args.build, binary), os.X_OK):
-            print(f"missing {binary} in {args.build}: build it first", file=sys.stderr)
-            return 1
-
-    world = World(os.path.abspath(args.build))
-    # ctest stops a test that runs too long with SIGTERM first: clean up then too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    try:
-        world.setup()
-        test(world)
-        print("ok")
-        return 0
-    except (Failure, subprocess.SubprocessError, OSError, ValueError, KeyError) as e:
-        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
+    def print_log(world: World) -> None:
         print(f"---- julierd log ({world.log_path}) ----\n{world.log()[-6000:]}", file=sys.stderr)
-        return 1
-    finally:
-        world.close()
 
+    return run_test(__doc__, ("control/daemon/julierd", "control/cli/julierctl"), World, test, Failure, print_log)
 
 if __name__ == "__main__":
     sys.exit(main())
