@@ -15,6 +15,7 @@
 
 #include "cli/client.h"
 #include "cli/render.h"
+#include "cli/top.h"
 #include "daemon/protocol.h"
 #include "daemon/version.h"
 
@@ -203,17 +204,60 @@ int main(int argc, char** argv) {
     purge->add_option("service", request.service, "Service name")->required();
     purge->add_option("backend", request.backend, "Only the entries of this backend");
 
+    // Not a command of julierd's: julierctl asks status, services, backends and flows
+    // again and again.
+    auto* top = app.add_subcommand("top",
+                                   "Packets, bytes and new flows per second and active flows, per service and "
+                                   "backend, refreshed in place (q quits)");
+    julier::cli::top::Options top_options;
+    top->add_option_function<double>(
+           "--interval",
+           [&top_options](double ms) { top_options.interval = std::chrono::milliseconds(static_cast<long>(ms)); },
+           "Time between refreshes, e.g. 500ms or 2s (default 1s)")
+        ->transform(CLI::AsNumberWithUnit(std::map<std::string, double>{{"ms", 1}, {"s", 1000}, {"m", 60000}},
+                                          CLI::AsNumberWithUnit::UNIT_REQUIRED)
+                        .description(""))
+        ->check(CLI::Validator(
+            [](std::string& ms) {
+                const double v = std::stod(ms);
+                return v >= 100 && v <= 3600000 ? std::string() : std::string("from 100ms to 60m");
+            },
+            ""))
+        ->type_name("DURATION");
+    top->add_option("--service", top_options.service, "Only this service")->type_name("NAME");
+    top->add_option("-n,--iterations", top_options.iterations, "Stop after N refreshes (default: until q)")
+        ->check(CLI::Validator(
+            [](std::string& n) {
+                try {
+                    if (std::stoll(n) >= 1) return std::string();
+                } catch (const std::exception&) {
+                }
+                return std::string("a number of refreshes, at least 1");
+            },
+            ""))
+        ->type_name("N");
+    std::string top_sort = "rate";
+    top->add_option("--sort", top_sort, "rate: the busiest first (default); catalogue: as the catalogue has them")
+        ->check(CLI::IsMember({"rate", "catalogue"}).description(""))
+        ->type_name("ORDER");
+
     try {
         app.parse(argc, argv);
         if (request.command == protocol::Command::flows && !request.list &&
             (request.limit != 0 || !request.after.empty())) {
             throw CLI::ValidationError("--limit and --after", "need --list");
         }
+        if (top->parsed() && json) throw CLI::ValidationError("top", "has no --json: use services and backends");
         if (request.command == protocol::Command::teardown && !yes && !isatty(STDIN_FILENO)) {
             throw CLI::ValidationError("teardown", "standard input is no terminal to confirm on: add --yes");
         }
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    }
+    if (top->parsed()) {
+        top_options.socket = socket;
+        top_options.sort = top_sort == "catalogue" ? julier::cli::top::Sort::catalogue : julier::cli::top::Sort::rate;
+        return julier::cli::top::run(top_options);
     }
     if (request.command == protocol::Command::teardown && !yes && !confirm_teardown(socket)) {
         fmt::print(stderr, "julierctl: teardown cancelled\n");
