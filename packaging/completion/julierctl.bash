@@ -3,7 +3,7 @@
 # `julierctl --help`); service and backend names from a running julierd, asked
 # with a one-second timeout, and nothing when it does not answer.
 
-_julierctl_commands="status services backends drain undrain reload teardown flows which purge"
+_julierctl_commands="status services backends drain undrain reload teardown flows which purge top"
 _julierctl_global_options="-h --help --version --socket --json"
 
 # The options of a command (its own, then --socket and --json, which may follow it).
@@ -11,6 +11,7 @@ _julierctl_command_options() {
     case $1 in
         flows) echo "-h --help --list --limit --after --socket --json" ;;
         teardown) echo "-h --help -y --yes --grace --socket --json" ;;
+        top) echo "-h --help --interval --service -n --iterations --sort --socket --json" ;;
         *) echo "-h --help --socket --json" ;;
     esac
 }
@@ -38,9 +39,17 @@ _julierctl() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
-        --limit | --after) return ;;
+        --limit | --after | -n | --iterations) return ;;
         --grace)
             COMPREPLY=($(compgen -W "0s 5s 10s 30s 1m" -- "$cur"))
+            return
+            ;;
+        --interval)
+            COMPREPLY=($(compgen -W "500ms 1s 2s 5s" -- "$cur"))
+            return
+            ;;
+        --sort)
+            COMPREPLY=($(compgen -W "rate catalogue" -- "$cur"))
             return
             ;;
     esac
@@ -55,7 +64,7 @@ _julierctl() {
                 _julierctl_socket=${COMP_WORDS[i + 1]}
                 ((i++))
                 ;;
-            --limit | --after | --grace) ((i++)) ;;
+            --limit | --after | --grace | --interval | --service | --sort | -n | --iterations) ((i++)) ;;
             -*) ;;
             *)
                 if [[ -z $command ]]; then command=$word; else args+=("$word"); fi
@@ -79,6 +88,11 @@ _julierctl() {
     fi
 
     local words=""
+    if [[ $command == top && $prev == --service ]]; then
+        words=$(_julierctl_ask services | _julierctl_values name)
+        [[ -n $words ]] && COMPREPLY=($(compgen -W "$words" -- "$cur"))
+        return
+    fi
     case $command:${#args[@]} in
         backends:0 | drain:0 | undrain:0 | flows:0 | purge:0)
             words=$(_julierctl_ask services | _julierctl_values name)

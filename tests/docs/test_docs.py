@@ -27,9 +27,10 @@ What is checked:
   block that quotes a diagnostic (`FILE:LINE:COL: error: ...`) fails the test: it
   must be such a pair, so that no quoted message can drift from the code.
 
-- The column headings of quoted `julierctl services`, `backends`, `flows` and
-  `flows --list` tables are the ones julierctl prints (asked of a stand-in for
-  julierd that answers empty lists on a socket of its own).
+- The column headings of quoted `julierctl services`, `backends`, `flows`,
+  `flows --list` and `top` tables are the ones julierctl prints (asked of a
+  stand-in for julierd that answers empty lists on a socket of its own; `top`
+  piped, as it prints without a terminal).
 
 config/examples/decap.yaml is julier-decap's file: `julier-decap check -c` checks it.
 Needs no root and no running daemon.
@@ -52,6 +53,7 @@ import yaml
 MARKER = re.compile(r"^\s*<!--\s*(fragment|not a catalogue|check-output)\s*-->\s*$")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 DIAGNOSTIC = re.compile(r"^\S+:\d+:\d+: (error|warning): ")
+HEADING = re.compile(r"^[A-Z][A-Z /]+$")  # a table's column headings
 TOP_KEYS = {
     "interfaces", "xdp_mode", "pin_dir", "control_socket", "metrics", "limits", "bgp", "defaults",
     "services", "flood_protection", "icmp_answers",
@@ -170,18 +172,21 @@ class FakeDaemon:
             except OSError:
                 return
             with conn:
+                # One request after another on a connection, as julierd answers them.
                 data = b""
-                while not data.endswith(b"\n"):
+                while True:
                     chunk = conn.recv(4096)
                     if not chunk:
                         break
                     data += chunk
-                request = json.loads(data)
-                if request.get("list"):
-                    result = {"flows": [], "scanned": 0, "next": ""}
-                else:
-                    result = self.EMPTY.get(request["command"], {})
-                conn.sendall(json.dumps({"ok": True, "result": result}).encode() + b"\n")
+                    while b"\n" in data:
+                        line, data = data.split(b"\n", 1)
+                        request = json.loads(line)
+                        if request.get("list"):
+                            result = {"flows": [], "scanned": 0, "next": ""}
+                        else:
+                            result = self.EMPTY.get(request["command"], {})
+                        conn.sendall(json.dumps({"ok": True, "result": result}).encode() + b"\n")
 
 
 def julierctl_headings(julierctl: str) -> dict[str, list[str]]:
@@ -190,11 +195,14 @@ def julierctl_headings(julierctl: str) -> dict[str, list[str]]:
         sock = os.path.join(tmp, "julierd.sock")
         fake = FakeDaemon(sock)
         out = {}
-        for command in (["services"], ["backends"], ["flows"], ["flows", "--list"]):
+        # top's block when its output is no terminal, after one refresh.
+        top = ["top", "-n", "1", "--interval", "100ms"]
+        for command in (["services"], ["backends"], ["flows"], ["flows", "--list"], top):
             r = subprocess.run([julierctl, "--socket", sock, *command], capture_output=True, text=True, timeout=30)
             if r.returncode != 0:
                 raise RuntimeError(f"julierctl {' '.join(command)}: {r.stderr}")
-            out[" ".join(command)] = [line for line in r.stdout.splitlines() if re.match(r"^[A-Z][A-Z ]+$", line)]
+            name = "top" if command == top else " ".join(command)
+            out[name] = [line for line in r.stdout.splitlines() if HEADING.match(line)]
         fake.server.close()
     return out
 
@@ -336,10 +344,10 @@ def main() -> int:
                 if DIAGNOSTIC.match(line.strip()):
                     elsewhere.append((b.where(), line.strip()))
 
-            # julierctl tables: the heading after `$ julierctl services|backends|flows [...]`.
+            # julierctl tables: the heading after `$ julierctl services|backends|flows|top [...]`.
             lines = b.text.splitlines()
             for i, line in enumerate(lines):
-                m = re.match(r"^\$ julierctl (?:--\S+ )*(services|backends|flows)\b(.*)$", line)
+                m = re.match(r"^\$ julierctl (?:--\S+ )*(services|backends|flows|top)\b(.*)$", line)
                 if not m or "--json" in line:
                     continue
                 command = m.group(1) + (" --list" if "--list" in m.group(2) else "")
@@ -348,7 +356,7 @@ def main() -> int:
                 for following in lines[i + 1:]:
                     if following.startswith("$ "):
                         break
-                    if re.match(r"^[A-Z][A-Z ]+$", following):
+                    if HEADING.match(following):
                         got.append(columns(following))
                 counts["table"] += 1
                 if got != want:
