@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -93,7 +95,8 @@ class World:
     def __init__(self, build: str):
         self.build = build
         self.e2e = E2eWorld(build, n_backends=2)
-        self.tmux_socket = f"julier-top-{os.getpid()}"
+        self.tmux_dir = tempfile.mkdtemp(prefix="julier-top-")
+        self.tmux_socket = os.path.join(self.tmux_dir, "tmux.sock")
         self.tmux_started = False
         self.holds: list[subprocess.Popen] = []
 
@@ -103,6 +106,7 @@ class World:
     def close(self) -> None:
         if self.tmux_started:
             subprocess.run(self.tmux_cmd("kill-server"), capture_output=True)
+        shutil.rmtree(self.tmux_dir, ignore_errors=True)
         for p in self.holds:
             if p.poll() is None:
                 p.terminate()
@@ -112,7 +116,7 @@ class World:
         return os.path.join(self.build, "control", "cli", "julierctl")
 
     def tmux_cmd(self, *args: str) -> list[str]:
-        return ["tmux", "-L", self.tmux_socket, "-f", "/dev/null", *args]
+        return ["tmux", "-S", self.tmux_socket, "-f", "/dev/null", *args]
 
     def tmux(self, *args: str) -> str:
         res = subprocess.run(self.tmux_cmd(*args), capture_output=True, text=True, timeout=10)
@@ -195,6 +199,18 @@ def test(w: World) -> None:
     jd.start()  # adopts the pins: the counters carry on
     wait_for(lambda: (s := w.capture("c", be)).complete() and "trying again" not in s.text and s.packets() > 0,
              "top to show rates again after julierd came back")
+
+    print("terminal: a smaller terminal, the screen fits it")
+    w.tmux("resize-window", "-t", "top:c", "-x", "60", "-y", "6")
+
+    def fits():
+        text = w.tmux("capture-pane", "-p", "-t", "top:c")
+        lines = text.rstrip("\n").splitlines()
+        return "more rows" in text and text.startswith("julierd ") and len(lines) <= 6 and lines
+
+    lines = wait_for(fits, "top to redraw for 60x6")
+    check(all(len(line) <= 60 for line in lines), f"lines wider than the terminal: {lines}")
+    check(lines[-1].startswith("... 2 more rows"), f"the last line of a 6-line screen: {lines[-1]!r}")
 
     print("terminal: Ctrl-C ends it, the terminal as before")
     w.tmux("send-keys", "-t", "top:c", "C-c")
