@@ -83,9 +83,19 @@ private:
                 s.flows = previous->flows;
                 s.flows_seconds = previous->flows_seconds;
             } else {
-                s.flows = ask<protocol::FlowsResult>(protocol::Command::flows, kFlowsTimeout);
+                try {
+                    s.flows = ask<protocol::FlowsResult>(protocol::Command::flows, kFlowsTimeout);
+                    s.flows_seconds = seconds_of(Clock::now());
+                } catch (const ReadError& e) {
+                    // julierd refused the walk ("busy: too many connection-table walks
+                    // waiting"): the last count stays, and its age shows.
+                    if (e.exit_status != kExitRefused) throw;
+                    if (previous && previous->flows) {
+                        s.flows = previous->flows;
+                        s.flows_seconds = previous->flows_seconds;
+                    }
+                }
                 const auto done = Clock::now();
-                s.flows_seconds = seconds_of(done);
                 next_flows_ = done + std::max<Clock::duration>(options_.interval, kFlowsSpacing * (done - now)) -
                               options_.interval / 2;  // the next refresh, not the one after, when they are due
             }
