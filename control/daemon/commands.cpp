@@ -61,6 +61,25 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
         case Command::undrain: return drain(request, config::BackendState::active, peer);
 
         case Command::reload: {
+            if (request.dry_run) {
+                const auto file = request.file.empty() ? options_.config_file : request.file;
+                spdlog::info("control command=reload dry_run=true config={} {}", kv(file), peer_text(peer));
+                Reply reply;
+                reply.later = [this, file](Reply::Answer answer) {
+                    dry_run(file, [this, answer = std::move(answer)](ReloadReport report) {
+                        if (!report.ok) {
+                            answer(Reply{protocol::failure("dry run: the reload would fail; nothing changed",
+                                                           std::move(report.errors)),
+                                         {}});
+                            return;
+                        }
+                        protocol::ReloadResult result{config_generation_, dataplane_->generation(),
+                                                      std::move(report.warnings), true, change_infos(report.changes)};
+                        answer(Reply{protocol::success(result), {}});
+                    });
+                };
+                return reply;
+            }
             spdlog::info("control command=reload {}", peer_text(peer));
             Reply reply;
             reply.later = [this](Reply::Answer answer) {
@@ -71,7 +90,7 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
                         return;
                     }
                     protocol::ReloadResult result{config_generation_, dataplane_->generation(),
-                                                  std::move(report.warnings)};
+                                                  std::move(report.warnings), false, change_infos(report.changes)};
                     answer(Reply{protocol::success(result), {}});
                 });
             };
