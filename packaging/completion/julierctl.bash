@@ -11,6 +11,7 @@ _julierctl_command_options() {
     case $1 in
         flows) echo "-h --help --list --limit --after --socket --json" ;;
         teardown) echo "-h --help -y --yes --grace --socket --json" ;;
+        reload) echo "-h --help --dry-run --socket --json" ;;
         *) echo "-h --help --socket --json" ;;
     esac
 }
