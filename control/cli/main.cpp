@@ -168,7 +168,10 @@ int main(int argc, char** argv) {
     auto* undrain = command(protocol::Command::undrain, "Lift an operator drain (or a drain from the file)");
     undrain->add_option("service", request.service, "Service name")->required();
     undrain->add_option("backend", request.backend, "Backend address")->required();
-    command(protocol::Command::reload, "Re-read the catalogue and apply it (like SIGHUP), report the result");
+    command(protocol::Command::reload,
+            "Re-read the catalogue and apply it (like SIGHUP), report the result and what changed")
+        ->add_flag("--dry-run", request.dry_run,
+                   "Only show what a reload would change (services, backends, rings, VIPs); apply nothing");
     auto* teardown = command(protocol::Command::teardown,
                              "Withdraw every VIP, wait the grace, detach the forwarder, remove its pins, stop julierd");
     bool yes = false;

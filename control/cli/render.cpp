@@ -185,9 +185,64 @@ std::string render_backends(const std::vector<BackendInfo>& backends) {
 }
 
 std::string render_reload(const daemon::protocol::ReloadResult& r) {
-    std::string out = fmt::format("reloaded: config generation {}, dataplane generation {}\n", r.config_generation,
-                                  r.dataplane_generation);
+    std::string out =
+        r.dry_run ? fmt::format("dry run, nothing applied: running config generation {}, dataplane generation {}\n",
+                                r.config_generation, r.dataplane_generation)
+                  : fmt::format("reloaded: config generation {}, dataplane generation {}\n", r.config_generation,
+                                r.dataplane_generation);
     for (const auto& w : r.warnings) out += w + '\n';
+    return out + render_changes(r.changes);
+}
+
+namespace {
+
+std::string value_text(const std::string& v) { return v.empty() ? std::string("\"\"") : v; }
+
+// "12.4%", "<0.1%" for a share above 0 that rounds to 0.
+std::string percent(double share) {
+    if (share > 0 && share < 0.0005) return "<0.1%";
+    return fmt::format("{:.1f}%", share * 100);
+}
+
+std::string ring_text(const daemon::protocol::ChangeInfo& c) {
+    if (c.old_size == 0 && c.new_size == 0) return fmt::format("ring {}: empty, new flows are dropped", c.service);
+    if (c.old_size == 0) return fmt::format("ring {}: was empty (dropping), now {} slots", c.service, c.new_size);
+    if (c.new_size == 0) return fmt::format("ring {}: now empty, new flows are dropped", c.service);
+    if (c.old_size != c.new_size) {
+        return fmt::format("ring {}: size {} -> {}, every slot re-mapped: about {} of new flows move", c.service,
+                           c.old_size, c.new_size, percent(c.moved));
+    }
+    return fmt::format("ring {}: {} of slots move", c.service, percent(c.moved));
+}
+
+std::string change_text(const daemon::protocol::ChangeInfo& c) {
+    const auto& k = c.kind;
+    if (k == "service_added") return fmt::format("+ service {} {}", c.service, c.to);
+    if (k == "service_removed") return fmt::format("- service {} {}", c.service, c.from);
+    if (k == "service_changed")
+        return fmt::format("~ service {} {} {} -> {}", c.service, c.field, value_text(c.from), value_text(c.to));
+    if (k == "backend_added") return fmt::format("+ backend {} {} {}", c.service, c.backend, c.to);
+    if (k == "backend_removed") return fmt::format("- backend {} {}", c.service, c.backend);
+    if (k == "backend_changed") {
+        return fmt::format("~ backend {} {} {} {} -> {}", c.service, c.backend, c.field, value_text(c.from),
+                           value_text(c.to));
+    }
+    if (k == "ring_moved") return ring_text(c);
+    if (k == "vip_announced") return fmt::format("announce {}", c.to);
+    if (k == "vip_withdrawn") return fmt::format("withdraw {}", c.from);
+    if (k == "interface_added") return fmt::format("+ interface {}", c.field);
+    if (k == "interface_removed") return fmt::format("- interface {}", c.field);
+    if (k == "setting_changed") return fmt::format("~ {} {} -> {}", c.field, value_text(c.from), value_text(c.to));
+    // A kind of a newer julierd: what it carries, plainly.
+    return fmt::format("? {} {} {} {} {} -> {}", k, c.service, c.backend, c.field, c.from, c.to);
+}
+
+}  // namespace
+
+std::string render_changes(const std::vector<daemon::protocol::ChangeInfo>& changes) {
+    if (changes.empty()) return "no changes\n";
+    std::string out;
+    for (const auto& c : changes) out += change_text(c) + '\n';
     return out;
 }
 

@@ -36,7 +36,12 @@ std::string format_duration(std::int64_t seconds);
 std::string render_status(const daemon::protocol::Status& status);
 std::string render_services(const std::vector<daemon::protocol::ServiceInfo>& services);
 std::string render_backends(const std::vector<daemon::protocol::BackendInfo>& backends);
+// The header, the warnings, then one line per change ("no changes" when none).
 std::string render_reload(const daemon::protocol::ReloadResult& result);
+// One line per change of a reload, "no changes" when none: "+ service api
+// 198.18.0.100:443/tcp", "~ backend web 198.18.1.2 weight 1 -> 3", "ring web: 12.4%
+// of slots move", "announce 198.18.0.101".
+std::string render_changes(const std::vector<daemon::protocol::ChangeInfo>& changes);
 std::string render_drain(const daemon::protocol::DrainResult& result, bool drain);
 std::string render_teardown(const daemon::protocol::TeardownResult& result);
 std::string render_flows(const daemon::protocol::FlowsResult& result);

@@ -26,6 +26,19 @@ using Clock = std::chrono::steady_clock;
 
 std::string peer_text(const Peer& peer) { return fmt::format("peer_pid={} peer_uid={}", peer.pid, peer.uid); }
 
+// A dry run of another file: julierd (root) reads it for the peer, so only a file
+// the peer could read itself by owner, group or other bits (any file for root):
+// the diagnostics would show a group member parts of a file it cannot read.
+std::string peer_may_read(const std::string& file, const Peer& peer) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return fmt::format("cannot read {}: {}", file, std::strerror(errno));
+    if (peer.uid == 0) return {};
+    const bool readable = (st.st_uid == peer.uid && (st.st_mode & S_IRUSR)) ||
+                          (st.st_gid == peer.gid && (st.st_mode & S_IRGRP)) || (st.st_mode & S_IROTH);
+    if (S_ISREG(st.st_mode) && readable) return {};
+    return fmt::format("{} is not a file uid {} may read (its owner, group or other bits)", file, peer.uid);
+}
+
 }  // namespace
 
 Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
@@ -61,6 +74,29 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
         case Command::undrain: return drain(request, config::BackendState::active, peer);
 
         case Command::reload: {
+            if (request.dry_run) {
+                const auto file = request.file.empty() ? options_.config_file : request.file;
+                spdlog::info("control command=reload dry_run=true config={} {}", kv(file), peer_text(peer));
+                if (!request.file.empty()) {
+                    if (auto refused = peer_may_read(request.file, peer); !refused.empty())
+                        return Reply{protocol::failure("dry run: " + refused), {}};
+                }
+                Reply reply;
+                reply.later = [this, file](Reply::Answer answer) {
+                    dry_run(file, [this, answer = std::move(answer)](ReloadReport report) {
+                        if (!report.ok) {
+                            answer(Reply{protocol::failure("dry run: the reload would fail; nothing changed",
+                                                           std::move(report.errors)),
+                                         {}});
+                            return;
+                        }
+                        protocol::ReloadResult result{config_generation_, dataplane_->generation(),
+                                                      std::move(report.warnings), true, change_infos(report.changes)};
+                        answer(Reply{protocol::success(result), {}});
+                    });
+                };
+                return reply;
+            }
             spdlog::info("control command=reload {}", peer_text(peer));
             Reply reply;
             reply.later = [this](Reply::Answer answer) {
@@ -71,7 +107,7 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
                         return;
                     }
                     protocol::ReloadResult result{config_generation_, dataplane_->generation(),
-                                                  std::move(report.warnings)};
+                                                  std::move(report.warnings), false, change_infos(report.changes)};
                     answer(Reply{protocol::success(result), {}});
                 });
             };

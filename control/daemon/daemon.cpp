@@ -68,6 +68,7 @@ Daemon::Daemon(Options options, std::function<void()> on_ready)
 
 Daemon::~Daemon() {
     if (parse_thread_.joinable()) parse_thread_.join();  // its result is not applied
+    if (dry_run_thread_.joinable()) dry_run_thread_.join();
     stop_flow_walker();
     reconciler_.stop();
     if (health_) health_->stop();

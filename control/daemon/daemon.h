@@ -50,6 +50,7 @@
 #include "metrics/http_endpoint.h"
 #include "metrics/metrics.h"
 #include "neigh/resolver.h"
+#include "plan/diff.h"
 #include "plan/plan.h"
 
 namespace julier::daemon {
@@ -77,6 +78,7 @@ private:
         bool ok = false;
         std::vector<std::string> errors;
         std::vector<std::string> warnings;
+        std::vector<plan::Change> changes;  // running -> new (a dry run: what would change)
     };
 
     // start-up (daemon.cpp)
@@ -135,6 +137,13 @@ private:
     void start_reload();
     void finish_reload(config::ParseResult parsed);
     ReloadReport apply_reload(config::ParseResult parsed, const std::string& trigger);
+    // `reload` with dry_run: reads `file` on a thread of its own, plans it against
+    // the running state on the loop and calls `done` with what would change;
+    // applies, writes and counts nothing. One at a time.
+    void dry_run(const std::string& file, ReloadDone done);
+    ReloadReport plan_dry_run(config::ParseResult parsed, const std::string& file);
+    // The VIPs in BIRD's table now (none without bgp).
+    std::vector<common::IpAddress> announced_vips() const;
 
     // control socket commands (commands.cpp)
     Reply handle(const protocol::Request& request, const Peer& peer);
@@ -202,7 +211,9 @@ private:
     };
     std::optional<PendingReload> reload_running_;
     std::optional<PendingReload> reload_next_;
-    std::thread parse_thread_;  // joined on the loop when its result arrives, or at the end
+    std::thread parse_thread_;    // joined on the loop when its result arrives, or at the end
+    std::thread dry_run_thread_;  // the same, for a dry run
+    bool dry_run_running_ = false;
 
     std::uint64_t config_generation_ = 0;
     std::uint64_t reload_failures_ = 0;

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     auto& options = std::get<Options>(parsed);
 
+    if (options.check_file && options.against_running)
+        return run_check_against_running(*options.check_file, options.socket, std::cout, std::cerr);
     if (options.check_file) return run_check(*options.check_file, std::cout, std::cerr);
 
     const bool journal = stderr_is_journal();

@@ -25,6 +25,14 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                    "Validate FILE, print its diagnostics (and its summary when valid), and exit (0 = valid); touches "
                    "nothing live")
         ->option_text("FILE");
+    auto* against = app.add_flag("--against-running", options.against_running,
+                                 "With --check: also ask the running julierd (over its control socket) what a reload "
+                                 "of FILE would change; applies nothing");
+    std::string socket;
+    auto* socket_option = app.add_option("--socket", socket,
+                                         "The running julierd's control socket for --against-running (default: "
+                                         "FILE's control_socket)")
+                              ->option_text("PATH");
     app.add_option("--log-level", level, "trace, debug, info, warning, error, critical or off")
         ->default_str("info")
         ->check([](const std::string& text) {
@@ -38,6 +46,10 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+        if (options.against_running && check.empty())
+            throw CLI::ValidationError(against->get_name(), "needs --check FILE");
+        if (!socket.empty() && !options.against_running)
+            throw CLI::ValidationError(socket_option->get_name(), "needs --against-running");
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
@@ -50,6 +62,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     }
     if (!check.empty()) options.check_file = check;
     if (!pin_dir.empty()) options.pin_dir = pin_dir;
+    if (!socket.empty()) options.socket = socket;
     return options;
 }
 

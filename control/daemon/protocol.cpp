@@ -47,6 +47,8 @@ enum Arg : unsigned {
     kClient = 1u << 6,
     kVip = 1u << 7,
     kGrace = 1u << 8,
+    kDryRun = 1u << 9,
+    kFile = 1u << 10,
 };
 
 struct CommandSpec {
@@ -62,7 +64,7 @@ constexpr std::array<CommandSpec, 10> kCommands{{
     {Command::backends, "backends", kService, 0},
     {Command::drain, "drain", kService | kBackend, kService | kBackend},
     {Command::undrain, "undrain", kService | kBackend, kService | kBackend},
-    {Command::reload, "reload", 0, 0},
+    {Command::reload, "reload", kDryRun | kFile, 0},
     {Command::teardown, "teardown", kGrace, 0},
     {Command::flows, "flows", kService | kBackend | kList | kLimit | kAfter, 0},
     {Command::which, "which", kProtocol | kClient | kVip, kProtocol | kClient | kVip},
@@ -75,13 +77,14 @@ struct StringField {
     Arg bit;
     std::string Request::*member;
 };
-constexpr std::array<StringField, 6> kStringFields{{
+constexpr std::array<StringField, 7> kStringFields{{
     {"service", kService, &Request::service},
     {"backend", kBackend, &Request::backend},
     {"after", kAfter, &Request::after},
     {"protocol", kProtocol, &Request::protocol},
     {"client", kClient, &Request::client},
     {"vip", kVip, &Request::vip},
+    {"file", kFile, &Request::file},
 }};
 
 unsigned field_bit(std::string_view key) {
@@ -91,6 +94,7 @@ unsigned field_bit(std::string_view key) {
     if (key == "list") return kList;
     if (key == "limit") return kLimit;
     if (key == "grace_ms") return kGrace;
+    if (key == "dry_run") return kDryRun;
     return 0;
 }
 
@@ -169,6 +173,7 @@ std::string encode_request(const Request& request) {
     if ((spec.takes & kList) && request.list) j["list"] = true;
     if ((spec.takes & kLimit) && request.limit != 0) j["limit"] = request.limit;
     if ((spec.takes & kGrace) && request.grace_ms) j["grace_ms"] = *request.grace_ms;
+    if ((spec.takes & kDryRun) && request.dry_run) j["dry_run"] = true;
     return j.dump();
 }
 
@@ -212,6 +217,10 @@ DecodedRequest decode_request(std::string_view line) {
             return reject(fmt::format("field 'grace_ms' must be an integer from 0 to {}", kMaxTeardownGraceMs));
         request.grace_ms = static_cast<std::uint32_t>(it->get<std::uint64_t>());
     }
+    if (auto it = j.find("dry_run"); it != j.end()) {
+        if (!it->is_boolean()) return reject("field 'dry_run' must be true or false");
+        request.dry_run = it->get<bool>();
+    }
     for (const auto& f : kStringFields) {
         if ((spec.needs & f.bit) && (request.*f.member).empty())
             return reject(fmt::format("command '{}' needs a non-empty '{}'", spec.name, f.name));
@@ -223,6 +232,11 @@ DecodedRequest decode_request(std::string_view line) {
             return reject("fields 'limit' and 'after' of command 'flows' need 'list'");
         if (!request.after.empty() && !flows::Cursor::parse(request.after))
             return reject(fmt::format("field 'after' is not a cursor julierd gave out: '{}'", request.after));
+    }
+    if (*command == Command::reload && !request.file.empty()) {
+        if (!request.dry_run) return reject("field 'file' of command 'reload' needs 'dry_run'");
+        if (request.file.front() != '/')
+            return reject(fmt::format("field 'file' must be an absolute path, not '{}'", request.file));
     }
     if (*command == Command::which) {
         if (!flows::parse_protocol(request.protocol))
@@ -373,10 +387,17 @@ auto fields(Of<BackendInfo>) {
                       field("problem", &M::problem), field("packets", &M::packets),
                       field("bytes", &M::bytes)};
 }
+auto fields(Of<ChangeInfo>) {
+    using M = ChangeInfo;
+    return std::tuple{field("kind", &M::kind),   field("service", &M::service),   field("backend", &M::backend),
+                      field("field", &M::field), field("from", &M::from),         field("to", &M::to),
+                      field("moved", &M::moved), field("old_size", &M::old_size), field("new_size", &M::new_size)};
+}
 auto fields(Of<ReloadResult>) {
     using M = ReloadResult;
     return std::tuple{field("config_generation", &M::config_generation),
-                      field("dataplane_generation", &M::dataplane_generation), field("warnings", &M::warnings)};
+                      field("dataplane_generation", &M::dataplane_generation), field("warnings", &M::warnings),
+                      field("dry_run", &M::dry_run), field("changes", &M::changes)};
 }
 auto fields(Of<DrainResult>) {
     using M = DrainResult;
@@ -445,6 +466,8 @@ void to_json(nlohmann::json& j, const ServiceInfo& v) { write_fields(j, v); }
 void from_json(const nlohmann::json& j, ServiceInfo& v) { read_fields(j, v); }
 void to_json(nlohmann::json& j, const BackendInfo& v) { write_fields(j, v); }
 void from_json(const nlohmann::json& j, BackendInfo& v) { read_fields(j, v); }
+void to_json(nlohmann::json& j, const ChangeInfo& v) { write_fields(j, v); }
+void from_json(const nlohmann::json& j, ChangeInfo& v) { read_fields(j, v); }
 void to_json(nlohmann::json& j, const ReloadResult& v) { write_fields(j, v); }
 void from_json(const nlohmann::json& j, ReloadResult& v) { read_fields(j, v); }
 void to_json(nlohmann::json& j, const DrainResult& v) { write_fields(j, v); }

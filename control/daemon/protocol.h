@@ -65,6 +65,10 @@ struct Request {
     // teardown: milliseconds between withdrawing the VIPs and detaching (at most
     // kMaxTeardownGraceMs); without it, the catalogue's bgp.teardown_grace
     std::optional<std::uint32_t> grace_ms{};
+    // reload: plan and compare, apply nothing; `file` (an absolute path, only with
+    // dry_run) is read instead of julierd's own catalogue
+    bool dry_run = false;
+    std::string file{};
 };
 
 // Exactly one of `request` and `error` is meaningful.
@@ -178,10 +182,28 @@ struct BackendInfo {
     std::uint64_t bytes = 0;
 };
 
+// One change of a reload (plan/diff.h, plan::Change): `kind` is "service_added",
+// "service_removed", "service_changed", "backend_added", "backend_removed",
+// "backend_changed", "ring_moved", "vip_announced", "vip_withdrawn",
+// "interface_added", "interface_removed" or "setting_changed".
+struct ChangeInfo {
+    std::string kind;
+    std::string service;
+    std::string backend;
+    std::string field;
+    std::string from;
+    std::string to;
+    double moved = 0;  // ring_moved: share of the service's new flows that change backend
+    std::uint32_t old_size = 0;
+    std::uint32_t new_size = 0;
+};
+
 struct ReloadResult {
     std::uint64_t config_generation = 0;
     std::uint32_t dataplane_generation = 0;
     std::vector<std::string> warnings;
+    bool dry_run = false;             // nothing was applied; the generations are the running ones
+    std::vector<ChangeInfo> changes;  // what changed (dry run: what would change)
 };
 
 struct DrainResult {
@@ -268,6 +290,8 @@ void to_json(nlohmann::json& j, const ServiceInfo& v);
 void from_json(const nlohmann::json& j, ServiceInfo& v);
 void to_json(nlohmann::json& j, const BackendInfo& v);
 void from_json(const nlohmann::json& j, BackendInfo& v);
+void to_json(nlohmann::json& j, const ChangeInfo& v);
+void from_json(const nlohmann::json& j, ChangeInfo& v);
 void to_json(nlohmann::json& j, const ReloadResult& v);
 void from_json(const nlohmann::json& j, ReloadResult& v);
 void to_json(nlohmann::json& j, const DrainResult& v);

@@ -220,6 +220,19 @@ void Reconciler::reconcile_now(DesiredState candidate, const std::string& reason
     finish(run_->id);
 }
 
+plan::Plan Reconciler::preview(const DesiredState& candidate) {
+    auto run = make_run(candidate, "dry run");
+    std::vector<common::IpAddress> unknown;
+    for (const auto& address : plan::backend_addresses(candidate.catalogue)) {
+        if (!next_hops_.contains(address)) unknown.push_back(address);
+    }
+    if (!unknown.empty() && resolver_) {
+        for (auto& [address, resolution] : resolver_->resolve(unknown)) run->runtime.next_hops[address] = resolution;
+    }
+    return run->current ? plan::make_plan(run->desired.catalogue, run->runtime, *run->current)
+                        : plan::make_plan(run->desired.catalogue, run->runtime, run->ids);
+}
+
 void Reconciler::stop() { stopped_ = true; }
 
 bool Reconciler::resolve_next_hops(const std::vector<common::IpAddress>& addresses, bool wait) {

@@ -100,6 +100,12 @@ public:
     void reconcile_now(DesiredState candidate, const std::string& reason);
     // The same with the desired state as it is (start).
     void reconcile_now(const std::string& reason) { reconcile_now(desired_, reason); }
+    // The plan `candidate` would get now, as reconcile_now would make it (health
+    // snapshot, overrides, next hops, the applied plan's ids and rings), on the
+    // calling thread; nothing is written or kept. The next hop of a backend not
+    // looked up before is asked for (waiting, as a reload does) and then forgotten.
+    // Throws plan::PlanError when the plan cannot be built.
+    plan::Plan preview(const DesiredState& candidate);
     // Lets a running reconcile finish and commits it (before another writer, e.g. attach).
     void wait();
     // No reconcile starts or commits after this (stop; teardown after wait()).

@@ -24,6 +24,19 @@ dataplane::AttachMode attach_mode(config::XdpMode mode) {
     return mode == config::XdpMode::generic ? dataplane::AttachMode::generic : dataplane::AttachMode::native;
 }
 
+// Off the loop: a file that cannot be read is one error diagnostic.
+config::ParseResult read_catalogue(const std::string& file) {
+    config::ParseResult parsed;
+    try {
+        parsed = config::parse_catalogue_file(file);
+    } catch (const std::exception& e) {  // out of memory, say: the running catalogue stays
+        parsed = {};
+        parsed.diagnostics.push_back(
+            config::Diagnostic{config::Severity::error, {file, 0, 0}, {}, fmt::format("cannot read: {}", e.what())});
+    }
+    return parsed;
+}
+
 }  // namespace
 
 void Daemon::reload(const std::string& trigger, ReloadDone done) {
@@ -50,14 +63,7 @@ void Daemon::start_reload() {
     spdlog::info("reload started trigger={} config={}", reload_running_->trigger, kv(options_.config_file));
     if (parse_thread_.joinable()) parse_thread_.join();
     parse_thread_ = std::thread([this, file = options_.config_file] {
-        config::ParseResult parsed;
-        try {
-            parsed = config::parse_catalogue_file(file);
-        } catch (const std::exception& e) {  // out of memory, say: the running catalogue stays
-            parsed = {};
-            parsed.diagnostics.push_back(config::Diagnostic{
-                config::Severity::error, {file, 0, 0}, {}, fmt::format("cannot read: {}", e.what())});
-        }
+        config::ParseResult parsed = read_catalogue(file);
         boost::asio::post(io_, [this, parsed = std::move(parsed)]() mutable { finish_reload(std::move(parsed)); });
     });
 }
@@ -125,6 +131,10 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
 
     if (!decision.catalogue) return fail(decision.errors);
     DesiredState next{std::move(*decision.catalogue), reconciler_.desired().drains};
+    // The running state, to report what the reload changed.
+    const config::Catalogue catalogue_before = catalogue();
+    const plan::Plan plan_before = reconciler_.plan();
+    const auto announced_before = announced_vips();
 
     const auto interfaces = interface_changes(catalogue().interfaces, next.catalogue.interfaces);
     for (const auto& interface : interfaces.attach) {
@@ -175,12 +185,79 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
     metrics_.lifecycle().reload_succeeded(config_generation_);
     last_reload_ = protocol::LastReload{"ok", std::time(nullptr), {}};
     report.ok = true;
+    report.changes = plan::changes({catalogue_before, plan_before, announced_before},
+                                   {catalogue(), reconciler_.plan(), announced_vips()});
 
-    spdlog::info("reload done trigger={} config_generation={} generation={} services={} warnings={}", trigger,
-                 config_generation_, dataplane_->generation(), catalogue().services.size(), report.warnings.size());
+    spdlog::info("reload done trigger={} config_generation={} generation={} services={} warnings={} changes={}",
+                 trigger, config_generation_, dataplane_->generation(), catalogue().services.size(),
+                 report.warnings.size(), report.changes.size());
     notifier_.ready(fmt::format("forwarding: {} services, config generation {}, dataplane generation {}",
                                 catalogue().services.size(), config_generation_, dataplane_->generation()));
     return report;
+}
+
+void Daemon::dry_run(const std::string& file, ReloadDone done) {
+    ReloadReport report;
+    if (stopping_ || torn_down_ || tearing_down_) {
+        report.errors.push_back(tearing_down_ ? "julierd is tearing down" : "julierd is stopping");
+        return done(std::move(report));
+    }
+    if (dry_run_running_) {
+        report.errors.push_back("another dry run is running; ask again when it has answered");
+        return done(std::move(report));
+    }
+    dry_run_running_ = true;
+    spdlog::info("dry run started config={}", kv(file));
+    if (dry_run_thread_.joinable()) dry_run_thread_.join();
+    dry_run_thread_ = std::thread([this, file, done = std::move(done)]() mutable {
+        config::ParseResult parsed = read_catalogue(file);
+        boost::asio::post(io_, [this, file, parsed = std::move(parsed), done = std::move(done)]() mutable {
+            if (dry_run_thread_.joinable()) dry_run_thread_.join();  // it has posted this and is ending
+            dry_run_running_ = false;
+            ReloadReport report;
+            if (stopping_ || torn_down_ || tearing_down_) {
+                report.errors.push_back(tearing_down_ ? "julierd is tearing down" : "julierd is stopping");
+            } else {
+                report = plan_dry_run(std::move(parsed), file);
+            }
+            done(std::move(report));
+        });
+    });
+}
+
+Daemon::ReloadReport Daemon::plan_dry_run(config::ParseResult parsed, const std::string& file) {
+    ReloadReport report;
+    if (parsed.catalogue && options_.pin_dir) parsed.catalogue->pin_dir = *options_.pin_dir;
+    auto decision = decide_reload(catalogue(), parsed);
+    report.warnings = decision.warnings;
+    if (!decision.catalogue) {
+        report.errors = decision.errors;
+        spdlog::info("dry run done config={} result={} errors={}", kv(file), "refused", report.errors.size());
+        return report;
+    }
+    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().drains};
+    next.drains.reconcile(next.catalogue);  // on the copy: the running drains stay
+    try {
+        const plan::Plan candidate = reconciler_.preview(next);
+        const auto announced =
+            fleet::announced_after(announcer_, bird_bgp_, next.catalogue, candidate, std::chrono::steady_clock::now());
+        report.changes =
+            plan::changes({catalogue(), reconciler_.plan(), announced_vips()}, {next.catalogue, candidate, announced});
+    } catch (const std::exception& e) {
+        report.errors.push_back(fmt::format("cannot plan {}: {}", file, e.what()));
+        spdlog::info("dry run done config={} result={} error={}", kv(file), "refused", kv(e.what()));
+        return report;
+    }
+    report.ok = true;
+    spdlog::info("dry run done config={} result={} changes={} note={}", kv(file), "ok", report.changes.size(),
+                 kv("nothing applied"));
+    return report;
+}
+
+std::vector<common::IpAddress> Daemon::announced_vips() const {
+    std::vector<common::IpAddress> out;
+    for (const auto& v : announcer_.announced()) out.push_back(v.vip);
+    return out;
 }
 
 }  // namespace julier::daemon

@@ -77,4 +77,14 @@ std::vector<protocol::BackendInfo> backend_infos(const plan::Plan& plan, const h
     return out;
 }
 
+std::vector<protocol::ChangeInfo> change_infos(const std::vector<plan::Change>& changes) {
+    std::vector<protocol::ChangeInfo> out;
+    out.reserve(changes.size());
+    for (const auto& c : changes) {
+        out.push_back(protocol::ChangeInfo{std::string(plan::to_string(c.kind)), c.service, c.backend, c.field, c.from,
+                                           c.to, c.moved, c.old_size, c.new_size});
+    }
+    return out;
+}
+
 }  // namespace julier::daemon

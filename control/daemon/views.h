@@ -12,6 +12,7 @@
 #include "daemon/protocol.h"
 #include "dataplane/dataplane.h"
 #include "health/state.h"
+#include "plan/diff.h"
 #include "plan/plan.h"
 
 namespace julier::daemon {
@@ -24,5 +25,8 @@ std::vector<protocol::ServiceInfo> service_infos(const config::Catalogue& catalo
 std::vector<protocol::BackendInfo> backend_infos(const plan::Plan& plan, const health::Snapshot& health,
                                                  const dataplane::Counters* counters,
                                                  const std::optional<std::string>& service = std::nullopt);
+
+// A reload's changes as the protocol carries them.
+std::vector<protocol::ChangeInfo> change_infos(const std::vector<plan::Change>& changes);
 
 }  // namespace julier::daemon

@@ -105,4 +105,18 @@ std::vector<VipHealth> Announcer::announced() const {
     return out;
 }
 
+std::vector<common::IpAddress> announced_after(const Announcer& current, const std::optional<config::Bgp>& running,
+                                               const config::Catalogue& next, const plan::Plan& next_plan,
+                                               Clock::time_point now) {
+    if (!next.bgp) return {};
+    // As Daemon::update_announcements: another BIRD starts from nothing.
+    const bool same_bird =
+        running && running->bird_include == next.bgp->bird_include && running->bird_socket == next.bgp->bird_socket;
+    Announcer after = same_bird ? current : Announcer{};
+    after.update(vip_health(next, next_plan), now, next.bgp->hold_down);
+    std::vector<common::IpAddress> out;
+    for (const auto& v : after.announced()) out.push_back(v.vip);
+    return out;
+}
+
 }  // namespace julier::fleet

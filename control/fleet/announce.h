@@ -68,4 +68,14 @@ private:
     std::map<common::IpAddress, Announcement> vips_;
 };
 
+// The VIPs announced once `next` and its plan `next_plan` are applied at `now`,
+// starting from the running announcer `current` of the running `bgp:` section
+// `running`: what a reload leaves in BIRD's table (a VIP that was withdrawn and
+// becomes healthy waits out its hold-down; a new VIP, and every VIP when the
+// section or its BIRD is new, is announced at once when healthy). Nothing
+// without `next.bgp`.
+std::vector<common::IpAddress> announced_after(const Announcer& current, const std::optional<config::Bgp>& running,
+                                               const config::Catalogue& next, const plan::Plan& next_plan,
+                                               Clock::time_point now);
+
 }  // namespace julier::fleet

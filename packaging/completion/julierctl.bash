@@ -12,6 +12,7 @@ _julierctl_command_options() {
         flows) echo "-h --help --list --limit --after --socket --json" ;;
         teardown) echo "-h --help -y --yes --grace --socket --json" ;;
         top) echo "-h --help --interval --service -n --iterations --sort --socket --json" ;;
+        reload) echo "-h --help --dry-run --socket --json" ;;
         *) echo "-h --help --socket --json" ;;
     esac
 }

@@ -1,7 +1,7 @@
 # bash completion for julierd(8)                             -*- shell-script -*-
 # Options as julierd has them (a test compares them with `julierd --help`).
 
-_julierd_options="-h --help --version -c --config --check --log-level --pin-dir --foreground"
+_julierd_options="-h --help --version -c --config --check --against-running --socket --log-level --pin-dir --foreground"
 
 _julierd() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=""
@@ -19,6 +19,10 @@ _julierd() {
             ;;
         --pin-dir)
             COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        --socket)
+            COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
     esac

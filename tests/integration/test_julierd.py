@@ -368,6 +368,93 @@ def step(name: str) -> None:
     print(f"-- {name}", flush=True)
 
 
+def test_dry_run(w: World) -> None:
+    """`julierctl reload --dry-run` and `julierd --check FILE --against-running`: what a
+    reload would change, with nothing applied; then the real reload prints the same."""
+    up, gone = BACKEND_UP, BACKEND_GONE
+    running = [(up, 100, "active"), (gone, 50, "active"), (BACKEND_NEW, 10, "active")]
+    # A new backend that answers ARP (and has no health verdict yet): pending.
+    extra = "198.18.0.23"
+    run("ip", "-n", w.peer, "addr", "add", f"{extra}/24", "dev", "eth0")
+    try:
+        step("reload --dry-run: a weight change, a removed and a new backend; nothing applied")
+        before = w.ctl("status")
+        backends_before = w.backends()
+        reloads_before = w.log().count("reload done")
+        w.write_config(w.catalogue([(up, 300, "active"), (BACKEND_NEW, 10, "active"), (extra, 5, "active")]))
+        res = w.ctl("reload", "--dry-run", json_out=False)
+        lines = res.stdout.splitlines()
+        want = [f"~ backend web {up} weight 100 -> 300", f"+ backend web {extra} weight 5 (pending)",
+                f"- backend web {gone}"]
+        check(lines[0].startswith(f"dry run, nothing applied: running config generation {before['config_generation']}"),
+              f"dry run header: {res.stdout}")
+        for line in want:
+            check(line in lines, f"dry run does not print {line!r}:\n{res.stdout}")
+        # One usable backend before and after (the others are down or pending): no slot moves.
+        check(not any(line.startswith("ring web") for line in lines), f"a ring line without a move:\n{res.stdout}")
+        after = w.ctl("status")
+        for key in ("config_generation", "dataplane_generation", "last_reload", "reload_failures"):
+            check(after[key] == before[key], f"a dry run changed {key}: {before[key]} -> {after[key]}")
+        backends_after = w.backends()
+        check(set(backends_after) == set(backends_before) and backends_after[up]["weight"] == 100,
+              f"a dry run changed the backends: {backends_after}")
+        check(w.log().count("reload done") == reloads_before, "a dry run logged a reload")
+        dry = w.ctl("reload", "--dry-run")
+        check(dry["dry_run"] is True and dry["config_generation"] == before["config_generation"], f"--json: {dry}")
+        check({"kind": "backend_changed", "service": "web", "backend": up, "field": "weight", "from": "100",
+               "to": "300"}.items() <= next((c for c in dry["changes"] if c["kind"] == "backend_changed"), {}).items(),
+              f"--json changes: {dry['changes']}")
+
+        step("julierd --check FILE --against-running asks the running julierd")
+        julierd = os.path.join(w.build, "control/daemon/julierd")
+        res = run(julierd, "--check", w.config, "--against-running", check_rc=False)
+        check(res.returncode == 0, f"--against-running exited {res.returncode}: {res.stderr}")
+        out = res.stdout.splitlines()
+        check(f"against the running julierd at {w.socket} (config generation {before['config_generation']}, "
+              f"dataplane generation {before['dataplane_generation']}):" in out, f"--against-running:\n{res.stdout}")
+        for line in want:
+            check(line in out, f"--against-running does not print {line!r}:\n{res.stdout}")
+        check(out[-1] == f"{w.config}: valid (0 warnings)", f"--against-running verdict:\n{res.stdout}")
+        check(w.ctl("status")["config_generation"] == before["config_generation"], "--against-running applied")
+        nobody = os.path.join(w.work, "nobody.sock")
+        res = run(julierd, "--check", w.config, "--against-running", "--socket", nobody, check_rc=False)
+        check(res.returncode == 2 and f"cannot compare with the running julierd at {nobody}" in res.stderr
+              and "not compared (no running julierd answered)" in res.stderr,
+              f"--against-running without julierd: exit {res.returncode}: {res.stderr}")
+
+        step("reload --dry-run: a drain empties the ring")
+        w.write_config(w.catalogue([(up, 100, "drain"), (gone, 50, "active"), (BACKEND_NEW, 10, "active")]))
+        res = w.ctl("reload", "--dry-run", json_out=False)
+        lines = res.stdout.splitlines()
+        for line in (f"~ backend web {up} state active -> drain", "ring web: now empty, new flows are dropped"):
+            check(line in lines, f"dry run of a drain does not print {line!r}:\n{res.stdout}")
+        check(w.backends()[up]["state"] == "active", "a dry run drained")
+
+        step("reload: the answer says what changed")
+        w.write_config(w.catalogue([(up, 300, "active"), (BACKEND_NEW, 10, "active"), (extra, 5, "active")]))
+        res = w.ctl("reload", json_out=False)
+        lines = res.stdout.splitlines()
+        check(lines[0].startswith(f"reloaded: config generation {before['config_generation'] + 1}"),
+              f"reload header: {res.stdout}")
+        for line in want:
+            check(line in lines, f"reload does not print {line!r}:\n{res.stdout}")
+        check(w.backends()[up]["weight"] == 300 and gone not in w.backends(), "the reload did not apply")
+
+        step("reload back: the reverse changes, then a dry run finds none")
+        w.write_config(w.catalogue(running))
+        res = w.ctl("reload", json_out=False)
+        lines = res.stdout.splitlines()
+        for line in (f"~ backend web {up} weight 300 -> 100", f"- backend web {extra}", f"+ backend web {gone} weight 50"):
+            check(any(l.startswith(line) for l in lines), f"reload back does not print {line!r}:\n{res.stdout}")
+        # Settled: the re-added backend's first verdict is applied, so the plans agree.
+        wait_for(lambda: w.backends()[gone]["state"] == "down", f"{gone} down again")
+        w.ctl("status")
+        res = w.ctl("reload", "--dry-run", json_out=False)
+        check(res.stdout.splitlines()[1:] == ["no changes"], f"a dry run of the running file:\n{res.stdout}")
+    finally:
+        run("ip", "-n", w.peer, "addr", "del", f"{extra}/24", "dev", "eth0", check_rc=False)
+
+
 def test(w: World) -> None:
     up, gone = BACKEND_UP, BACKEND_GONE
     w.write_config(w.catalogue([(up, 100, "active"), (gone, 50, "active")]))
@@ -474,9 +561,16 @@ def test(w: World) -> None:
     check(status["dataplane_generation"] > gen, "a reload that added a backend did not apply")
     check(BACKEND_NEW in w.backends(), "the new backend is missing")
 
+    test_dry_run(w)
+
     step("reload of an invalid file: nothing changes, the error is in status")
     before = w.ctl("status")
     w.write_config(w.catalogue([(up, 100, "active")]).replace("weight: 100", "weight: 2000000"))
+    res = w.ctl("reload", "--dry-run", rc=1)
+    check("dry run: the reload would fail; nothing changed" in res.stderr and
+          re.search(r"julier\.yaml:\d+:\d+: error: services\[0\]\.backends\[0\]\.weight", res.stderr),
+          f"julierctl reload --dry-run of an invalid file: {res.stderr}")
+    check(w.ctl("status")["reload_failures"] == before["reload_failures"], "a refused dry run counted as a reload")
     res = w.ctl("reload", rc=1)
     check(re.search(r"julier\.yaml:\d+:\d+: error: services\[0\]\.backends\[0\]\.weight", res.stderr),
           f"julierctl reload shows no file:line:col error: {res.stderr}")
@@ -608,6 +702,18 @@ def test(w: World) -> None:
   neighbours:
     - {{address: {CLIENT}, as: 65000}}
 """)
+            if kind == "never accepts":
+                # A dry run tells which VIPs the bgp section would announce: none while
+                # web has no usable backend (drained, down, unresolved), its VIP once
+                # the drained one is back.
+                lines = w.ctl("reload", "--dry-run", json_out=False).stdout.splitlines()
+                check("~ bgp off -> on" in lines and not any(l.startswith("announce") for l in lines),
+                      f"dry run of a bgp section with no usable backend: {lines}")
+                w.ctl("undrain", "web", up)
+                lines = w.ctl("reload", "--dry-run", json_out=False).stdout.splitlines()
+                w.ctl("drain", "web", up)
+                check("~ bgp off -> on" in lines and f"announce {VIP}" in lines,
+                      f"dry run of a bgp section with a usable backend: {lines}")
             w.ctl("reload")
             times = []
             deadline = time.monotonic() + 4

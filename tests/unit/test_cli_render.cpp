@@ -114,7 +114,8 @@ TEST_CASE("julierctl render: command results", "[cli][render]") {
     CHECK(render_drain({true, b}, true) ==
           "web 198.18.0.21: drained: keeps established flows, gets no new ones (state drain, weight now 0)\n");
     CHECK(render_drain({false, b}, true) == "web 198.18.0.21: already drained (state drain)\n");
-    CHECK(render_reload({4, 12, {"w1"}}) == "reloaded: config generation 4, dataplane generation 12\nw1\n");
+    CHECK(render_reload({4, 12, {"w1"}, false, {}}) ==
+          "reloaded: config generation 4, dataplane generation 12\nw1\nno changes\n");
     CHECK(render_teardown({{"eth0", "eth1"}, "/sys/fs/bpf/julier"}) ==
           "julierd tore down: detached from eth0, eth1, removed the pins under /sys/fs/bpf/julier; the "
           "daemon exits\n");
@@ -182,4 +183,46 @@ TEST_CASE("julierctl render: which and purge", "[cli][render]") {
           "no service takes this flow: the forwarder passes it to the kernel\n");
     CHECK(render_purge({"web", "198.18.0.20", 1}) == "web 198.18.0.20: removed 1 connection-table entry\n");
     CHECK(render_purge({"web", "", 40}) == "web: removed 40 connection-table entries\n");
+}
+
+TEST_CASE("julierctl render: a reload's changes, one line each", "[cli][render]") {
+    using protocol::ChangeInfo;
+    const std::vector<ChangeInfo> changes{
+        {"service_added", "api", "", "", "", "198.18.0.100:443/tcp", 0, 0, 0},
+        {"service_removed", "old", "", "", "198.18.0.99:80/tcp", "", 0, 0, 0},
+        {"service_changed", "web", "", "health.interval", "2s", "5s", 0, 0, 0},
+        {"service_changed", "web", "", "health.http.host", "", "example.org", 0, 0, 0},
+        {"backend_added", "web", "198.18.1.9", "", "", "weight 1 (pending)", 0, 0, 0},
+        {"backend_removed", "web", "198.18.1.4", "", "", "", 0, 0, 0},
+        {"backend_changed", "web", "198.18.1.2", "weight", "1", "3", 0, 0, 0},
+        {"ring_moved", "web", "", "", "", "", 0.1243, 65537, 65537},
+        {"ring_moved", "api", "", "", "", "", 0.00001, 65537, 65537},
+        {"ring_moved", "dns", "", "", "", "", 0.75, 1009, 1013},
+        {"ring_moved", "ntp", "", "", "", "", 1.0, 1009, 0},
+        {"vip_announced", "", "", "", "", "198.18.0.101", 0, 0, 0},
+        {"vip_withdrawn", "", "", "", "198.18.0.99", "", 0, 0, 0},
+        {"interface_added", "", "", "eth1", "", "", 0, 0, 0},
+        {"setting_changed", "", "", "flood_protection.new_flow_rate_per_cpu", "0", "1000", 0, 0, 0},
+    };
+    CHECK(render_changes(changes) ==
+          "+ service api 198.18.0.100:443/tcp\n"
+          "- service old 198.18.0.99:80/tcp\n"
+          "~ service web health.interval 2s -> 5s\n"
+          "~ service web health.http.host \"\" -> example.org\n"
+          "+ backend web 198.18.1.9 weight 1 (pending)\n"
+          "- backend web 198.18.1.4\n"
+          "~ backend web 198.18.1.2 weight 1 -> 3\n"
+          "ring web: 12.4% of slots move\n"
+          "ring api: <0.1% of slots move\n"
+          "ring dns: size 1009 -> 1013, every slot re-mapped: about 75.0% of new flows move\n"
+          "ring ntp: now empty, new flows are dropped\n"
+          "announce 198.18.0.101\n"
+          "withdraw 198.18.0.99\n"
+          "+ interface eth1\n"
+          "~ flood_protection.new_flow_rate_per_cpu 0 -> 1000\n");
+    CHECK(render_changes({}) == "no changes\n");
+    const protocol::ReloadResult dry{4, 12, {}, true, {changes[6]}};
+    CHECK(render_reload(dry) ==
+          "dry run, nothing applied: running config generation 4, dataplane generation 12\n"
+          "~ backend web 198.18.1.2 weight 1 -> 3\n");
 }

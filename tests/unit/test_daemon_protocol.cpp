@@ -262,8 +262,13 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
     CHECK(
         json(full_backend()).dump() ==
         R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");
-    CHECK(json(protocol::ReloadResult{8, 12, {"w1"}}).dump() ==
-          R"({"config_generation":8,"dataplane_generation":12,"warnings":["w1"]})");
+    CHECK(json(protocol::ReloadResult{8, 12, {"w1"}, false, {}}).dump() ==
+          R"({"changes":[],"config_generation":8,"dataplane_generation":12,"dry_run":false,"warnings":["w1"]})");
+    const protocol::ReloadResult dry{8, 12, {}, true, {{"ring_moved", "web", "", "", "", "", 0.25, 101, 101}}};
+    CHECK(
+        json(dry).dump() ==
+        R"({"changes":[{"backend":"","field":"","from":"","kind":"ring_moved","moved":0.25,"new_size":101,"old_size":101,"service":"web","to":""}],"config_generation":8,"dataplane_generation":12,"dry_run":true,"warnings":[]})");
+    CHECK(json(json(dry).get<protocol::ReloadResult>()) == json(dry));
     CHECK(
         json(protocol::DrainResult{true, full_backend()}).dump() ==
         R"({"backend":{"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40},"changed":true})");
@@ -275,7 +280,7 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
     CHECK(json(json(full_service()).get<protocol::ServiceInfo>()) == json(full_service()));
     const protocol::DrainResult drain{true, full_backend()};
     CHECK(json(json(drain).get<protocol::DrainResult>()) == json(drain));
-    const protocol::ReloadResult reload{8, 12, {"w1"}};
+    const protocol::ReloadResult reload{8, 12, {"w1"}, false, {}};
     CHECK(json(json(reload).get<protocol::ReloadResult>()) == json(reload));
 }
 
@@ -409,4 +414,33 @@ TEST_CASE("control protocol: the connection-table payloads are on the wire as ju
     const protocol::PurgeResult purge{"web", "198.18.0.20", 3};
     CHECK(json(purge).dump() == R"({"backend":"198.18.0.20","removed":3,"service":"web"})");
     CHECK(json(json(purge).get<protocol::PurgeResult>()) == json(purge));
+}
+
+TEST_CASE("control protocol: reload takes dry_run, and a file only with it", "[daemon][protocol]") {
+    protocol::Request r;
+    r.command = Command::reload;
+    CHECK(json::parse(protocol::encode_request(r)) == json{{"command", "reload"}});
+    CHECK_FALSE(protocol::decode_request(protocol::encode_request(r)).request->dry_run);
+    r.dry_run = true;
+    CHECK(json::parse(protocol::encode_request(r)) == json{{"command", "reload"}, {"dry_run", true}});
+    r.file = "/etc/julier/next.yaml";
+    CHECK(json::parse(protocol::encode_request(r)) ==
+          json{{"command", "reload"}, {"dry_run", true}, {"file", "/etc/julier/next.yaml"}});
+    const auto back = protocol::decode_request(protocol::encode_request(r)).request;
+    REQUIRE(back);
+    CHECK(back->dry_run);
+    CHECK(back->file == "/etc/julier/next.yaml");
+
+    CHECK(error_of(R"({"command":"reload","dry_run":"yes"})") == "field 'dry_run' must be true or false");
+    CHECK(error_of(R"({"command":"reload","dry_run":1})") == "field 'dry_run' must be true or false");
+    CHECK(error_of(R"({"command":"reload","file":"/etc/julier/next.yaml"})") ==
+          "field 'file' of command 'reload' needs 'dry_run'");
+    CHECK(error_of(R"({"command":"reload","dry_run":false,"file":"/x.yaml"})") ==
+          "field 'file' of command 'reload' needs 'dry_run'");
+    CHECK(error_of(R"({"command":"reload","dry_run":true,"file":"next.yaml"})") ==
+          "field 'file' must be an absolute path, not 'next.yaml'");
+    CHECK(error_of(R"({"command":"reload","dry_run":true,"file":7})") == "field 'file' must be a string");
+    CHECK(error_of(R"({"command":"status","dry_run":true})") == "command 'status' takes no field 'dry_run'");
+    CHECK(error_of(R"({"command":"drain","service":"web","backend":"198.18.0.1","file":"/x"})") ==
+          "command 'drain' takes no field 'file'");
 }

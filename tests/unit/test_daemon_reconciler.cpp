@@ -141,3 +141,33 @@ TEST_CASE("reconciler: backends of an adopted forwarder are up until their first
     CHECK(find_backend(*h.reconciler.plan().find("web"), "198.18.0.20").role == plan::BackendRole::pending);
     CHECK(h.reconciler.presumed_up() == 0);
 }
+
+TEST_CASE("reconciler: a preview plans the candidate and changes nothing", "[daemon][reconciler]") {
+    Harness h;
+    const auto cat = web_catalogue();
+    auto next = cat;
+    next.services[0].backends.push_back(backend("198.18.0.22"));
+    // The resolver knows the new backend too; the reconciler has not asked for it yet.
+    h.reconciler.set_resolver(resolver_for(next));
+    h.reconciler.resolve_next_hops(plan::backend_addresses(cat), /*wait=*/true);
+    h.reconciler.reconcile_now(DesiredState{cat, {}}, "start");
+    const plan::Plan applied = h.reconciler.plan();
+    const auto hops = h.reconciler.next_hops();
+    const int writes = h.writes;
+
+    const auto preview = h.reconciler.preview(DesiredState{next, {}});
+    h.settle();
+    // The new backend is resolved for the preview (no verdict yet: pending), and the
+    // rest is as the applied plan has it.
+    const auto& web = *preview.find("web");
+    CHECK(find_backend(web, "198.18.0.22").role == plan::BackendRole::pending);
+    CHECK(find_backend(web, "198.18.0.22").problem.empty());
+    CHECK(find_backend(web, "198.18.0.20").id == find_backend(*applied.find("web"), "198.18.0.20").id);
+    // Nothing changed: no write, no commit, the same desired state, plan and next hops.
+    CHECK(h.writes == writes);
+    CHECK(h.committed == std::vector<std::string>{"start"});
+    CHECK(h.reconciler.plan() == applied);
+    CHECK(h.reconciler.desired().catalogue == cat);
+    CHECK(h.reconciler.next_hops() == hops);
+    CHECK(h.reconciler.next_hops().count(ip("198.18.0.22")) == 0);
+}
