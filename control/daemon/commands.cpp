@@ -39,10 +39,7 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
     switch (request.command) {
         case Command::status: return Reply{protocol::success(status()), {}};
 
-        case Command::services: {
-            const auto counters = dataplane_->read_counters();
-            return Reply{protocol::success(service_infos(catalogue(), reconciler_.plan(), &counters)), {}};
-        }
+        case Command::services: return Reply{protocol::success(service_views()), {}};
 
         case Command::backends: {
             std::optional<std::string> only;
@@ -52,9 +49,7 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
                 }
                 only = request.service;
             }
-            const auto counters = dataplane_->read_counters();
-            return Reply{protocol::success(backend_infos(reconciler_.plan(), health_->snapshot(), &counters, only)),
-                         {}};
+            return Reply{protocol::success(backend_views(only)), {}};
         }
 
         case Command::drain: return drain(request, config::BackendState::drain, peer);
@@ -108,6 +103,16 @@ protocol::Status Daemon::status() const {
     s.adopted = dataplane_->adopted();
     fill_fleet_status(s);
     return s;
+}
+
+std::vector<protocol::ServiceInfo> Daemon::service_views() const {
+    const auto counters = dataplane_->read_counters();
+    return service_infos(catalogue(), reconciler_.plan(), &counters);
+}
+
+std::vector<protocol::BackendInfo> Daemon::backend_views(const std::optional<std::string>& only) const {
+    const auto counters = dataplane_->read_counters();
+    return backend_infos(reconciler_.plan(), health_ ? health_->snapshot() : health::Snapshot{}, &counters, only);
 }
 
 Reply Daemon::drain(const protocol::Request& request, config::BackendState desired, const Peer& peer) {
@@ -177,7 +182,7 @@ Reply Daemon::finish_teardown() {
     stop_flow_walker();
     reconciler_.stop();
     if (health_) health_->stop();
-    metrics_http_.reset();
+    stop_http();
     metrics_.set_forwarder_reader({});
 
     protocol::TeardownResult result;
