@@ -166,7 +166,7 @@ inline constexpr Field fields[] = {
           "table. `julierd --pin-dir` overrides it."),
     other(Section::top, "control_socket", "absolute path", "`/run/julier/julierd.sock`",
           "no `..` or blanks, at most 107 characters", "Unix socket of `julierctl`."),
-    other(Section::top, "metrics", "mapping", "see `metrics.listen`", "", "Prometheus endpoint."),
+    other(Section::top, "metrics", "mapping", "see `metrics.listen`", "", "Prometheus endpoint and status page."),
     other(Section::top, "limits", "mapping", "see [limits](#limits)", "", "Sizes of the BPF maps."),
     other(Section::top, "bgp", "mapping", "none", "",
           "Announce the VIPs over BGP through BIRD, see [bgp](#bgp). Without it julierd announces nothing."),
@@ -183,8 +183,8 @@ inline constexpr Field fields[] = {
     choice_unset<XdpMode>(Section::interface, "xdp_mode", "the top-level `xdp_mode`", "Attach mode of this interface."),
 
     other(Section::metrics, "listen", "`address:port`", "`127.0.0.1:9641`", "",
-          "Prometheus endpoint, an IPv4 address (the HTTP server Debian ships has no IPv6 support; julierd says "
-          "so at start if given `[2001:db8::2]:9641`). `\"\"` or `off` disables it. Host names are not accepted "
+          "Prometheus endpoint and status page (`/metrics`, `/`, `/api/...`), an IPv4 address or an IPv6 "
+          "address in brackets (`[2001:db8::2]:9641`). `\"\"` or `off` disables it. Host names are not accepted "
           "(no DNS at start-up)."),
 
     // Map sizes: each bound keeps every derived BPF map size within 32 bits and sane memory.

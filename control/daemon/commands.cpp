@@ -52,10 +52,7 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
     switch (request.command) {
         case Command::status: return Reply{protocol::success(status()), {}};
 
-        case Command::services: {
-            const auto counters = dataplane_->read_counters();
-            return Reply{protocol::success(service_infos(catalogue(), reconciler_.plan(), &counters)), {}};
-        }
+        case Command::services: return Reply{protocol::success(service_views()), {}};
 
         case Command::backends: {
             std::optional<std::string> only;
@@ -65,9 +62,7 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
                 }
                 only = request.service;
             }
-            const auto counters = dataplane_->read_counters();
-            return Reply{protocol::success(backend_infos(reconciler_.plan(), health_->snapshot(), &counters, only)),
-                         {}};
+            return Reply{protocol::success(backend_views(only)), {}};
         }
 
         case Command::drain: return drain(request, config::BackendState::drain, peer);
@@ -146,6 +141,16 @@ protocol::Status Daemon::status() const {
     return s;
 }
 
+std::vector<protocol::ServiceInfo> Daemon::service_views() const {
+    const auto counters = dataplane_->read_counters();
+    return service_infos(catalogue(), reconciler_.plan(), &counters);
+}
+
+std::vector<protocol::BackendInfo> Daemon::backend_views(const std::optional<std::string>& only) const {
+    const auto counters = dataplane_->read_counters();
+    return backend_infos(reconciler_.plan(), health_ ? health_->snapshot() : health::Snapshot{}, &counters, only);
+}
+
 Reply Daemon::drain(const protocol::Request& request, config::BackendState desired, const Peer& peer) {
     const char* verb = desired == config::BackendState::drain ? "drain" : "undrain";
     DesiredState next = reconciler_.desired();
@@ -213,7 +218,7 @@ Reply Daemon::finish_teardown() {
     stop_flow_walker();
     reconciler_.stop();
     if (health_) health_->stop();
-    metrics_http_.reset();
+    stop_http();
     metrics_.set_forwarder_reader({});
 
     protocol::TeardownResult result;

@@ -73,6 +73,7 @@ Daemon::~Daemon() {
     reconciler_.stop();
     if (health_) health_->stop();
     control_.close();
+    stop_http();
 }
 
 int Daemon::run() {
@@ -127,7 +128,7 @@ void Daemon::undo_fresh_load() noexcept {
     // A start that loaded a new forwarder and failed before its first apply leaves
     // nothing behind; an adopted forwarder keeps forwarding, as on any exit.
     if (!dataplane_ || dataplane_->adopted() || reconciler_.applied()) return;
-    metrics_http_.reset();
+    stop_http();
     metrics_.set_forwarder_reader({});
     const std::string pin_dir = dataplane_->pin_dir();
     try {
@@ -268,19 +269,34 @@ void Daemon::detach_unlisted_interfaces() {
 }
 
 void Daemon::start_metrics() {
-    // Scrapes run on the endpoint's threads; the Dataplane's counter reads are
-    // safe there (see dataplane.h).
+    // Scrapes, the status page and its JSON run on the loop, as the control socket's
+    // commands do: each reads the forwarder's counters once (see docs/metrics.md
+    // for what that costs).
     metrics_.set_forwarder_reader([dp = dataplane_.get()] {
         return metrics::ForwarderReading{dp->read_counters(), dp->generation()};
     });
     const auto& settings = catalogue().metrics;
     if (!settings.enabled) return;
+    site_ = std::make_unique<web::Site>(web::Sources{
+        [this] { return metrics_.render(); },
+        [this] { return status(); },
+        [this] { return service_views(); },
+        [this] { return backend_views(); },
+    });
     try {
-        metrics_http_ = std::make_unique<metrics::HttpEndpoint>(settings.listen(), metrics_);
+        http_ = std::make_unique<web::HttpServer>(
+            io_, settings.listen(), [site = site_.get()](const web::Request& r) { return site->answer(r); });
     } catch (const std::exception& e) {
+        site_.reset();
         throw StartupError(fmt::format("{}: metrics: {}", settings.location.to_string(), e.what()));
     }
-    spdlog::info("metrics listen={}", kv(metrics_http_->listen()));
+    spdlog::info("metrics listen={} status_page={}", kv(http_->listen()),
+                 kv(fmt::format("http://{}/", http_->listen())));
+}
+
+void Daemon::stop_http() {
+    http_.reset();
+    site_.reset();
 }
 
 void Daemon::wait_for_signals() {
@@ -373,6 +389,7 @@ void Daemon::shutdown(std::string why) {
     if (health_) health_->stop();
     if (!torn_down_ && catalogue().bgp && catalogue().bgp->withdraw_on_stop) withdraw_announcements(why);
     control_.close();
+    stop_http();
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     watchdog_timer_.cancel();

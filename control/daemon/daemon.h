@@ -1,7 +1,7 @@
-// julierd's wiring: signals, the control socket, timers and notifications, on one
-// Boost.Asio io_context. What to forward and the last applied plan belong to the
-// Reconciler (reconciler.h), whose worker thread is the only other thread; the
-// daemon tells it what changed and asks it to reconcile.
+// julierd's wiring: signals, the control socket, the HTTP server (metrics and the
+// status page), timers and notifications, on one Boost.Asio io_context. What to forward and the last applied plan
+// belong to the Reconciler (reconciler.h), whose worker thread is the only other thread; the daemon tells it what
+// changed and asks it to reconcile.
 //
 //   start:   parse -> control socket -> open dataplane (adopt pins) -> attach ->
 //            resolve next hops -> plan -> apply -> health checks -> READY=1
@@ -47,11 +47,12 @@
 #include "fleet/bird_control.h"
 #include "fleet/bird_reply.h"
 #include "health/manager.h"
-#include "metrics/http_endpoint.h"
 #include "metrics/metrics.h"
 #include "neigh/resolver.h"
 #include "plan/diff.h"
 #include "plan/plan.h"
+#include "web/http_server.h"
+#include "web/site.h"
 
 namespace julier::daemon {
 
@@ -91,6 +92,7 @@ private:
     void attach(const config::Interface& interface);
     void detach_unlisted_interfaces();
     void start_metrics();
+    void stop_http();
 
     // the loop (daemon.cpp)
     void wait_for_signals();
@@ -147,7 +149,11 @@ private:
 
     // control socket commands (commands.cpp)
     Reply handle(const protocol::Request& request, const Peer& peer);
+    // The answers of status, services and backends, for the control socket and the
+    // HTTP server alike.
     protocol::Status status() const;
+    std::vector<protocol::ServiceInfo> service_views() const;
+    std::vector<protocol::BackendInfo> backend_views(const std::optional<std::string>& only = std::nullopt) const;
     Reply drain(const protocol::Request& request, config::BackendState desired, const Peer& peer);
     // Withdraws every VIP, waits the grace (forwarding as before), then detaches.
     Reply teardown(const protocol::Request& request, const Peer& peer);
@@ -185,7 +191,9 @@ private:
     std::unique_ptr<dataplane::Dataplane> dataplane_;
     // After dataplane_: destroyed first, so no scrape reads a closed forwarder.
     metrics::Metrics metrics_;
-    std::unique_ptr<metrics::HttpEndpoint> metrics_http_;
+    // /metrics and the status page (web/), on the loop; after metrics_: closed first.
+    std::unique_ptr<web::Site> site_;
+    std::unique_ptr<web::HttpServer> http_;
     // After dataplane_ and metrics_: its worker is joined before they go.
     Reconciler reconciler_;
     // After dataplane_ and metrics_: its walk is stopped and joined before they go.

@@ -25,9 +25,9 @@ struct ForwarderReading {
     std::uint32_t generation = 0;  // Dataplane::generation()
 };
 
-// Runs on a scrape thread, never two at once, while the daemon's thread goes on with
-// its work: it must only read (Dataplane::read_counters() and generation() are safe
-// there). It may throw; that scrape then lacks the traffic series and counts
+// Runs where the scrape runs (in julierd, on its loop), never two at once, while other
+// threads go on with their work: it must only read (Dataplane::read_counters() and
+// generation() are safe there). It may throw; that scrape then lacks the traffic series and counts
 // julier_forwarder_read_errors_total.
 using ForwarderReader = std::function<ForwarderReading()>;
 

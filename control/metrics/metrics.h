@@ -1,6 +1,6 @@
 // Everything julierd exports, in one object the daemon owns for its whole life.
-// Serving it over HTTP is HttpEndpoint's job (metrics.enabled may be false, and an
-// endpoint can be replaced while the values here carry on).
+// Serving it over HTTP is julierd's HTTP server's job (web/http_server.h; metrics.enabled
+// may be false, and the server can be replaced while the values here carry on).
 //
 // The daemon, in short (all calls are thread-safe):
 //   Metrics metrics;
@@ -8,7 +8,7 @@
 //   metrics.lifecycle().config_loaded(generation);                // start-up
 //   metrics.publish(make_label_table(catalogue, plan, runtime));  // after each apply
 //   metrics.probes().record_probe(outcome);                       // each health probe
-//   HttpEndpoint http(catalogue.metrics.listen(), metrics);       // when metrics.enabled
+//   metrics.render();                                             // each scrape of /metrics
 //   metrics.set_forwarder_reader({});  // before the Dataplane goes (waits for a scrape)
 #pragma once
 
@@ -46,14 +46,12 @@ public:
     FleetMetrics& fleet() { return *fleet_; }
     FlowMetrics& flows() { return *flows_; }
 
-    // The text exposition of every julier metric, as a scrape sees it (without the
-    // HTTP server's own exposer_* metrics).
+    // The text exposition of every julier metric: the body of a scrape.
     std::string render() const;
 
-    // For the HTTP endpoint: it keeps weak references only.
+private:
     std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const;
 
-private:
     std::shared_ptr<ForwarderCollector> forwarder_;
     std::shared_ptr<HealthMetrics> health_;
     std::shared_ptr<LifecycleMetrics> lifecycle_;

@@ -25,6 +25,9 @@ info=$(dpkg-deb -I "$deb")
 grep -q '^ Package: julier$' <<<"$info" || fail "package name"
 grep -q '^ Depends:.*libbpf1' <<<"$info" || fail "Depends lacks libbpf1 (shlibdeps): $info"
 grep -q '^ Depends:.*libyaml-cpp' <<<"$info" || fail "Depends lacks libyaml-cpp"
+# julierd's HTTP server is its own: prometheus-cpp's core only, no civetweb.
+grep -q '^ Depends:.*libprometheus-cpp-core' <<<"$info" || fail "Depends lacks libprometheus-cpp-core"
+! grep -Eq '^ Depends:.*(libprometheus-cpp-pull|civetweb)' <<<"$info" || fail "Depends names the pull server: $info"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/julier/julier.yaml || fail "conffile"
 
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "config/parse.h"
-#include "metrics/http_endpoint.h"
+#include "metrics_server.h"
 #include "metrics/lifecycle_metrics.h"
 #include "metrics/metrics.h"
 
@@ -52,8 +52,7 @@ std::optional<Answer> exchange(std::uint16_t port, const std::string& head, cons
     return Answer{std::atoi(raw.c_str() + raw.find(' ') + 1), raw.substr(head_end + 4)};
 }
 
-// The julier_ samples of a scrape (the HTTP server's own exposer_ counters move
-// with every request and are left out).
+// The julier_ samples of a scrape.
 std::vector<std::string> julier_samples(const std::string& text) {
     std::vector<std::string> out;
     std::size_t pos = 0;
@@ -73,7 +72,7 @@ TEST_CASE("metrics endpoint: no method or path but GET /metrics does anything", 
     metrics::Metrics state;
     state.lifecycle().config_loaded(7);
     state.lifecycle().reload_failed();
-    metrics::HttpEndpoint http("127.0.0.1:0", state);
+    testing::MetricsServer http("127.0.0.1:0", state);
 
     const auto before = exchange(http.port(), "GET /metrics HTTP/1.0");
     REQUIRE(before.has_value());
