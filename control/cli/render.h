@@ -37,7 +37,8 @@ std::string render_status(const daemon::protocol::Status& status);
 std::string render_services(const std::vector<daemon::protocol::ServiceInfo>& services);
 std::string render_backends(const std::vector<daemon::protocol::BackendInfo>& backends);
 std::string render_reload(const daemon::protocol::ReloadResult& result);
-std::string render_drain(const daemon::protocol::DrainResult& result, bool drain);
+// The answer of drain, undrain, weight, maint or ready (`command`).
+std::string render_override(const daemon::protocol::DrainResult& result, daemon::protocol::Command command);
 std::string render_teardown(const daemon::protocol::TeardownResult& result);
 std::string render_flows(const daemon::protocol::FlowsResult& result);
 // `more` is the command line that shows the next page (empty when the table ended).

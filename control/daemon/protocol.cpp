@@ -47,6 +47,7 @@ enum Arg : unsigned {
     kClient = 1u << 6,
     kVip = 1u << 7,
     kGrace = 1u << 8,
+    kWeight = 1u << 9,
 };
 
 struct CommandSpec {
@@ -56,7 +57,7 @@ struct CommandSpec {
     unsigned needs;  // of those, the ones it requires (non-empty)
 };
 
-constexpr std::array<CommandSpec, 10> kCommands{{
+constexpr std::array<CommandSpec, 13> kCommands{{
     {Command::status, "status", 0, 0},
     {Command::services, "services", 0, 0},
     {Command::backends, "backends", kService, 0},
@@ -67,6 +68,9 @@ constexpr std::array<CommandSpec, 10> kCommands{{
     {Command::flows, "flows", kService | kBackend | kList | kLimit | kAfter, 0},
     {Command::which, "which", kProtocol | kClient | kVip, kProtocol | kClient | kVip},
     {Command::purge, "purge", kService | kBackend, kService},
+    {Command::weight, "weight", kService | kBackend | kWeight, kService | kBackend | kWeight},
+    {Command::maint, "maint", kService | kBackend, kService | kBackend},
+    {Command::ready, "ready", kService | kBackend, kService | kBackend},
 }};
 
 // The string fields: wire name, bit, member.
@@ -91,6 +95,7 @@ unsigned field_bit(std::string_view key) {
     if (key == "list") return kList;
     if (key == "limit") return kLimit;
     if (key == "grace_ms") return kGrace;
+    if (key == "weight") return kWeight;
     return 0;
 }
 
@@ -169,6 +174,7 @@ std::string encode_request(const Request& request) {
     if ((spec.takes & kList) && request.list) j["list"] = true;
     if ((spec.takes & kLimit) && request.limit != 0) j["limit"] = request.limit;
     if ((spec.takes & kGrace) && request.grace_ms) j["grace_ms"] = *request.grace_ms;
+    if ((spec.takes & kWeight) && request.weight) j["weight"] = *request.weight;
     return j.dump();
 }
 
@@ -212,10 +218,17 @@ DecodedRequest decode_request(std::string_view line) {
             return reject(fmt::format("field 'grace_ms' must be an integer from 0 to {}", kMaxTeardownGraceMs));
         request.grace_ms = static_cast<std::uint32_t>(it->get<std::uint64_t>());
     }
+    if (auto it = j.find("weight"); it != j.end()) {
+        if (!it->is_number_unsigned() || it->get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max())
+            return reject("field 'weight' must be a non-negative integer");
+        request.weight = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+    }
     for (const auto& f : kStringFields) {
         if ((spec.needs & f.bit) && (request.*f.member).empty())
             return reject(fmt::format("command '{}' needs a non-empty '{}'", spec.name, f.name));
     }
+    if ((spec.needs & kWeight) && !request.weight)
+        return reject(fmt::format("command '{}' needs a 'weight'", spec.name));
     if (*command == Command::flows) {
         if (!request.backend.empty() && request.service.empty())
             return reject("command 'flows' needs a 'service' with a 'backend'");
@@ -346,7 +359,8 @@ auto fields(Of<Status>) {
                       field("bgp", &M::bgp),
                       field("bird_error", &M::bird_error),
                       field("announcements", &M::announcements),
-                      field("bgp_sessions", &M::bgp_sessions)};
+                      field("bgp_sessions", &M::bgp_sessions),
+                      field("operator_overrides", &M::operator_overrides)};
 }
 auto fields(Of<ServiceInfo>) {
     using M = ServiceInfo;
@@ -366,12 +380,20 @@ auto fields(Of<ServiceInfo>) {
 }
 auto fields(Of<BackendInfo>) {
     using M = BackendInfo;
-    return std::tuple{field("service", &M::service), field("address", &M::address),
-                      field("weight", &M::weight),   field("weight_now", &M::weight_now),
-                      field("health", &M::health),   field("health_reason", &M::health_reason),
-                      field("state", &M::state),     field("drain_source", &M::drain_source),
-                      field("problem", &M::problem), field("packets", &M::packets),
-                      field("bytes", &M::bytes)};
+    return std::tuple{field("service", &M::service),
+                      field("address", &M::address),
+                      field("weight", &M::weight),
+                      field("weight_now", &M::weight_now),
+                      field("health", &M::health),
+                      field("health_reason", &M::health_reason),
+                      field("state", &M::state),
+                      field("drain_source", &M::drain_source),
+                      field("problem", &M::problem),
+                      field("packets", &M::packets),
+                      field("bytes", &M::bytes),
+                      field("config_weight", &M::config_weight),
+                      field("weight_source", &M::weight_source),
+                      field("state_source", &M::state_source)};
 }
 auto fields(Of<ReloadResult>) {
     using M = ReloadResult;

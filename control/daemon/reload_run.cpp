@@ -124,7 +124,7 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
     };
 
     if (!decision.catalogue) return fail(decision.errors);
-    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().drains};
+    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().overrides};
 
     const auto interfaces = interface_changes(catalogue().interfaces, next.catalogue.interfaces);
     for (const auto& interface : interfaces.attach) {
@@ -144,7 +144,7 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
         }
     }
 
-    const auto dropped = next.drains.reconcile(next.catalogue);
+    const auto dropped = next.overrides.reconcile(next.catalogue);
     reconciler_.resolve_next_hops(plan::backend_addresses(next.catalogue), /*wait=*/true);
     try {
         reconciler_.reconcile_now(std::move(next), "reload");
@@ -166,10 +166,10 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
     }
     check_interfaces("reload");
     for (const auto& d : dropped) {
-        spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service), d.address.to_string(),
-                     kv(d.reason));
+        spdlog::info("operator override dropped service={} backend={} override={} reason={}", kv(d.service),
+                     d.address.to_string(), kv(d.override_), kv(d.reason));
     }
-    save_drains(drains_file(catalogue()), reconciler_.desired().drains);
+    save_overrides(overrides_file(catalogue()), reconciler_.desired().overrides);
     health_->set_targets(health::health_targets(catalogue()));
     ++config_generation_;
     metrics_.lifecycle().reload_succeeded(config_generation_);
