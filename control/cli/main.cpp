@@ -170,9 +170,7 @@ int main(int argc, char** argv) {
     undrain->add_option("service", request.service, "Service name")->required();
     undrain->add_option("backend", request.backend, "Backend address")->required();
     auto* weight =
-        command(protocol::Command::weight,
-                "Set a backend's ring weight until a reload changes its weight in the file (0: no new flows; "
-                "the file's weight lifts it)");
+        command(protocol::Command::weight, "Set a backend's ring weight until the file changes it (0: no new flows)");
     weight->add_option("service", request.service, "Service name")->required();
     weight->add_option("backend", request.backend, "Backend address")->required();
     weight
