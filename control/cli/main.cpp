@@ -67,8 +67,10 @@ std::string render(const protocol::Request& request, const nlohmann::json& resul
         case protocol::Command::backends: return render_backends(result.get<std::vector<protocol::BackendInfo>>());
         case protocol::Command::drain:
         case protocol::Command::undrain:
-            return julier::cli::render_drain(result.get<protocol::DrainResult>(),
-                                             request.command == protocol::Command::drain);
+        case protocol::Command::weight:
+        case protocol::Command::maint:
+        case protocol::Command::ready:
+            return julier::cli::render_override(result.get<protocol::DrainResult>(), request.command);
         case protocol::Command::reload: return julier::cli::render_reload(result.get<protocol::ReloadResult>());
         case protocol::Command::teardown: return julier::cli::render_teardown(result.get<protocol::TeardownResult>());
         case protocol::Command::flows:
@@ -168,6 +170,22 @@ int main(int argc, char** argv) {
     auto* undrain = command(protocol::Command::undrain, "Lift an operator drain (or a drain from the file)");
     undrain->add_option("service", request.service, "Service name")->required();
     undrain->add_option("backend", request.backend, "Backend address")->required();
+    auto* weight =
+        command(protocol::Command::weight, "Set a backend's ring weight until the file changes it (0: no new flows)");
+    weight->add_option("service", request.service, "Service name")->required();
+    weight->add_option("backend", request.backend, "Backend address")->required();
+    weight
+        ->add_option_function<std::uint32_t>(
+            "weight", [&request](std::uint32_t w) { request.weight = w; }, "Ring weight")
+        ->required()
+        ->type_name("N");
+    auto* maint = command(protocol::Command::maint,
+                          "Force a backend down whatever its health: out of the ring, its flows move; until `ready`");
+    maint->add_option("service", request.service, "Service name")->required();
+    maint->add_option("backend", request.backend, "Backend address")->required();
+    auto* ready = command(protocol::Command::ready, "Lift maint: the backend's health and state decide again");
+    ready->add_option("service", request.service, "Service name")->required();
+    ready->add_option("backend", request.backend, "Backend address")->required();
     command(protocol::Command::reload,
             "Re-read the catalogue and apply it (like SIGHUP), report the result and what changed")
         ->add_flag("--dry-run", request.dry_run,

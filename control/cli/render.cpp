@@ -32,7 +32,12 @@ std::string local_time(std::int64_t unix_time) {
 // The last column of `backends`: why the backend is in the state it is in.
 std::string backend_note(const BackendInfo& b) {
     std::vector<std::string> notes;
+    if (b.state == plan::BackendRole::maint) notes.push_back("maint by operator");
     if (!b.drain_source.empty()) notes.push_back(fmt::format("drained by {}", b.drain_source));
+    if (b.state_source == "operator" && b.state != plan::BackendRole::maint && b.drain_source.empty())
+        notes.push_back("undrained by operator");
+    if (b.weight_source == "operator")
+        notes.push_back(fmt::format("weight {} by operator (file: {})", b.weight, b.config_weight));
     if (!b.problem.empty()) notes.push_back(b.problem);
     if (b.health == health::State::down && !b.health_reason.empty()) notes.push_back(b.health_reason);
     return join(notes, "; ");
@@ -119,6 +124,7 @@ std::string render_status(const daemon::protocol::Status& s) {
     if (s.interface_states.empty()) interfaces = s.interfaces;  // an older julierd
     out += fmt::format("interfaces   {}\n", interfaces.empty() ? "none" : join(interfaces, ", "));
     out += fmt::format("services     {} with {} backends\n", s.services, s.backends);
+    for (const auto& o : s.operator_overrides) out += fmt::format("operator     {}\n", o);
     const auto& r = s.last_reload;
     if (r.result == "ok") {
         out += fmt::format("last reload  ok at {}", local_time(r.unix_time));
@@ -246,15 +252,35 @@ std::string render_changes(const std::vector<daemon::protocol::ChangeInfo>& chan
     return out;
 }
 
-std::string render_drain(const daemon::protocol::DrainResult& r, bool drain) {
+std::string render_override(const daemon::protocol::DrainResult& r, daemon::protocol::Command command) {
+    using daemon::protocol::Command;
     const auto& b = r.backend;
-    if (!r.changed) {
-        return fmt::format("{} {}: already {} (state {})\n", b.service, b.address, drain ? "drained" : "undrained",
-                           plan::state_word(b.state));
+    const auto head = fmt::format("{} {}: ", b.service, b.address);
+    const auto state = plan::state_word(b.state);
+    switch (command) {
+        case Command::drain:
+            if (!r.changed) return fmt::format("{}already drained (state {})\n", head, state);
+            return fmt::format("{}drained: keeps established flows, gets no new ones (state {}, weight now {})\n", head,
+                               state, b.weight_now);
+        case Command::undrain:
+            if (!r.changed) return fmt::format("{}already undrained (state {})\n", head, state);
+            return fmt::format("{}undrained (state {}, weight now {})\n", head, state, b.weight_now);
+        case Command::weight: {
+            const auto weight = b.weight_source == "operator"
+                                    ? fmt::format("weight {} (operator; the file says {})", b.weight, b.config_weight)
+                                    : fmt::format("weight {} (the file's; no operator weight)", b.weight);
+            return fmt::format("{}{}{} (state {}, weight now {})\n", head, r.changed ? "" : "already ", weight, state,
+                               b.weight_now);
+        }
+        case Command::maint:
+            if (!r.changed) return fmt::format("{}already in maint (state {})\n", head, state);
+            return fmt::format("{}maint: forced down, its flows go to other backends (state {})\n", head, state);
+        case Command::ready:
+            if (!r.changed) return fmt::format("{}already ready: not in maint (state {})\n", head, state);
+            return fmt::format("{}ready: maint lifted (state {}, weight now {})\n", head, state, b.weight_now);
+        default: break;
     }
-    return fmt::format("{} {}: {} (state {}, weight now {})\n", b.service, b.address,
-                       drain ? "drained: keeps established flows, gets no new ones" : "undrained",
-                       plan::state_word(b.state), b.weight_now);
+    return fmt::format("{}state {}, weight now {}\n", head, state, b.weight_now);
 }
 
 std::string render_teardown(const daemon::protocol::TeardownResult& r) {

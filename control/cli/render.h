@@ -42,7 +42,8 @@ std::string render_reload(const daemon::protocol::ReloadResult& result);
 // 198.18.0.100:443/tcp", "~ backend web 198.18.1.2 weight 1 -> 3", "ring web: 12.4%
 // of slots move", "announce 198.18.0.101".
 std::string render_changes(const std::vector<daemon::protocol::ChangeInfo>& changes);
-std::string render_drain(const daemon::protocol::DrainResult& result, bool drain);
+// The answer of drain, undrain, weight, maint or ready (`command`).
+std::string render_override(const daemon::protocol::DrainResult& result, daemon::protocol::Command command);
 std::string render_teardown(const daemon::protocol::TeardownResult& result);
 std::string render_flows(const daemon::protocol::FlowsResult& result);
 // `more` is the command line that shows the next page (empty when the table ended).

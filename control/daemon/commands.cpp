@@ -1,4 +1,4 @@
-// Daemon: the control-socket commands, and the operator drains kept on disk.
+// Daemon: the control-socket commands, and the operator overrides kept on disk.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,8 +65,11 @@ Reply Daemon::handle(const protocol::Request& request, const Peer& peer) {
             return Reply{protocol::success(backend_views(only)), {}};
         }
 
-        case Command::drain: return drain(request, config::BackendState::drain, peer);
-        case Command::undrain: return drain(request, config::BackendState::active, peer);
+        case Command::drain:
+        case Command::undrain:
+        case Command::weight:
+        case Command::maint:
+        case Command::ready: return override_backend(request, peer);
 
         case Command::reload: {
             if (request.dry_run) {
@@ -136,6 +139,11 @@ protocol::Status Daemon::status() const {
     }
     s.services = catalogue().services.size();
     for (const auto& service : catalogue().services) s.backends += service.backends.size();
+    for (const auto& [service, per_service] : reconciler_.desired().overrides.all()) {
+        for (const auto& [address, o] : per_service) {
+            s.operator_overrides.push_back(fmt::format("{} {}: {}", service, address.to_string(), o.describe()));
+        }
+    }
     s.adopted = dataplane_->adopted();
     fill_fleet_status(s);
     return s;
@@ -151,13 +159,32 @@ std::vector<protocol::BackendInfo> Daemon::backend_views(const std::optional<std
     return backend_infos(reconciler_.plan(), health_ ? health_->snapshot() : health::Snapshot{}, &counters, only);
 }
 
-Reply Daemon::drain(const protocol::Request& request, config::BackendState desired, const Peer& peer) {
-    const char* verb = desired == config::BackendState::drain ? "drain" : "undrain";
+Reply Daemon::override_backend(const protocol::Request& request, const Peer& peer) {
+    using protocol::Command;
+    const auto verb = std::string(protocol::command_name(request.command));
     DesiredState next = reconciler_.desired();
-    const auto change = next.drains.set(catalogue(), request.service, request.backend, desired);
+    OverrideChange change;
+    switch (request.command) {
+        case Command::drain:
+        case Command::undrain:
+            change = next.overrides.set_state(
+                catalogue(), request.service, request.backend,
+                request.command == Command::drain ? config::BackendState::drain : config::BackendState::active);
+            break;
+        case Command::weight:
+            change =
+                next.overrides.set_weight(catalogue(), request.service, request.backend, request.weight.value_or(0));
+            break;
+        case Command::maint:
+        case Command::ready:
+            change = next.overrides.set_maint(catalogue(), request.service, request.backend,
+                                              request.command == Command::maint);
+            break;
+        default: return Reply{protocol::failure("not an override command"), {}};
+    }
     if (!change.error.empty()) return Reply{protocol::failure(change.error), {}};
 
-    if (next.drains != reconciler_.desired().drains) {
+    if (next.overrides != reconciler_.desired().overrides) {
         try {
             reconciler_.reconcile_now(std::move(next), verb);
         } catch (const std::exception& e) {
@@ -165,10 +192,11 @@ Reply Daemon::drain(const protocol::Request& request, config::BackendState desir
                           kv(request.backend), kv(e.what()));
             return Reply{protocol::failure(fmt::format("{} not applied: {}", verb, e.what())), {}};
         }
-        save_drains(drains_file(catalogue()), reconciler_.desired().drains);
+        save_overrides(overrides_file(catalogue()), reconciler_.desired().overrides);
     }
-    spdlog::info("control command={} service={} backend={} changed={} {}", verb, kv(request.service),
-                 kv(request.backend), change.changed, peer_text(peer));
+    const auto weight = request.command == Command::weight ? fmt::format(" weight={}", *request.weight) : "";
+    spdlog::info("control command={} service={} backend={}{} changed={} {}", verb, kv(request.service),
+                 kv(request.backend), weight, change.changed, peer_text(peer));
 
     protocol::DrainResult result;
     result.changed = change.changed;
@@ -240,49 +268,65 @@ Reply Daemon::finish_teardown() {
     reconciler_.set_writer({});
     dataplane_.reset();
     std::error_code ignored;
-    std::filesystem::remove(drains_file(catalogue()), ignored);  // nothing left to drain
+    std::filesystem::remove(overrides_file(catalogue()), ignored);  // nothing left to override
     spdlog::info("teardown done detached={} pin_dir={}", result.detached.size(), kv(result.pin_dir));
     return Reply{protocol::success(result), [this] { shutdown("teardown"); }};
 }
 
-std::string Daemon::drains_file(const config::Catalogue& catalogue) {
+std::string Daemon::overrides_file(const config::Catalogue& catalogue) {
     // Next to the control socket, in /run by default: it lives exactly as long as
     // the pinned forwarder can (until reboot), and survives a daemon restart.
     const auto dir = std::filesystem::path(catalogue.control_socket).parent_path();
-    return (dir / "operator-drains.json").string();
+    return (dir / "operator-overrides.json").string();
 }
 
-OperatorDrains Daemon::load_drains(const std::string& file) {
+namespace {
+
+// Where versions that knew only drains kept them, next to the overrides file: read
+// when there is no overrides file yet, removed once the overrides are saved.
+std::filesystem::path drains_file_of_before(const std::string& overrides_file) {
+    return std::filesystem::path(overrides_file).parent_path() / "operator-drains.json";
+}
+
+}  // namespace
+
+OperatorOverrides Daemon::load_overrides(const std::string& path) {
+    std::string file = path;
     std::ifstream in(file);
+    if (!in) {
+        file = drains_file_of_before(path).string();
+        in.open(file);
+    }
     if (!in) return {};
     std::stringstream text;
     text << in.rdbuf();
     const auto document = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
     if (document.is_discarded()) {
-        spdlog::warn("operator drains unreadable file={} note={}", kv(file), kv("starting without them"));
+        spdlog::warn("operator overrides unreadable file={} note={}", kv(file), kv("starting without them"));
         return {};
     }
-    auto drains = OperatorDrains::from_json(document);
-    for (const auto& [service, per_service] : drains.all()) {
+    auto overrides = OperatorOverrides::from_json(document);
+    for (const auto& [service, per_service] : overrides.all()) {
         for (const auto& [address, o] : per_service) {
-            spdlog::info("operator override restored service={} backend={} state={}", kv(service), address.to_string(),
-                         config::to_string(o.state));
+            spdlog::info("operator override restored service={} backend={} override={}", kv(service),
+                         address.to_string(), kv(o.describe()));
         }
     }
-    return drains;
+    return overrides;
 }
 
-void Daemon::save_drains(const std::string& path, const OperatorDrains& drains) {
+void Daemon::save_overrides(const std::string& path, const OperatorOverrides& overrides) {
     try {
         // A crash leaves the old file or the new one, never half; a link planted in
         // the directory is never followed.
-        if (drains.empty()) {
+        if (overrides.empty()) {
             common::remove_file(path);
         } else {
-            common::replace_file(path, drains.to_json().dump(2) + "\n", 0640);
+            common::replace_file(path, overrides.to_json().dump(2) + "\n", 0640);
         }
+        common::remove_file(drains_file_of_before(path).string());  // read at start; the file above replaces it
     } catch (const common::FileReplaceError& e) {
-        spdlog::warn("operator drains not saved file={} error={} note={}", kv(path), kv(e.what()),
+        spdlog::warn("operator overrides not saved file={} error={} note={}", kv(path), kv(e.what()),
                      kv("they hold until julierd restarts"));
     }
 }

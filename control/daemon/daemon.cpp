@@ -106,13 +106,13 @@ void Daemon::start() {
     } catch (const std::exception& e) {
         throw StartupError(e.what());
     }
-    const auto drains_path = drains_file(desired.catalogue);
-    desired.drains = load_drains(drains_path);
-    for (const auto& dropped : desired.drains.reconcile(desired.catalogue)) {
-        spdlog::info("operator override dropped service={} backend={} reason={}", kv(dropped.service),
-                     dropped.address.to_string(), kv(dropped.reason));
+    const auto overrides_path = overrides_file(desired.catalogue);
+    desired.overrides = load_overrides(overrides_path);
+    for (const auto& dropped : desired.overrides.reconcile(desired.catalogue)) {
+        spdlog::info("operator override dropped service={} backend={} override={} reason={}", kv(dropped.service),
+                     dropped.address.to_string(), kv(dropped.override_), kv(dropped.reason));
     }
-    save_drains(drains_path, desired.drains);
+    save_overrides(overrides_path, desired.overrides);
     reconciler_.set_desired(std::move(desired));
 
     open_dataplane();

@@ -7,7 +7,7 @@
 //            resolve next hops -> plan -> apply -> health checks -> READY=1
 //   SIGHUP / `reload`: re-read, validate, plan, apply as one diff; an invalid file
 //            changes nothing and is reported in `status`
-//   health transition, slow-start step, operator drain, next-hop change:
+//   health transition, slow-start step, operator override, next-hop change:
 //            a reconcile (plan, compare, apply) at once
 //   link and neighbour notifications (rtnetlink), and a periodic check: re-attach
 //            the forwarder to an interface that came back, follow a changed MAC
@@ -36,7 +36,7 @@
 #include "daemon/flow_walker.h"
 #include "daemon/netlink_watch.h"
 #include "daemon/notifier.h"
-#include "daemon/operator_drains.h"
+#include "daemon/operator_overrides.h"
 #include "daemon/options.h"
 #include "daemon/protocol.h"
 #include "daemon/reconciler.h"
@@ -154,7 +154,8 @@ private:
     protocol::Status status() const;
     std::vector<protocol::ServiceInfo> service_views() const;
     std::vector<protocol::BackendInfo> backend_views(const std::optional<std::string>& only = std::nullopt) const;
-    Reply drain(const protocol::Request& request, config::BackendState desired, const Peer& peer);
+    // drain, undrain, weight, maint and ready: one operator override each
+    Reply override_backend(const protocol::Request& request, const Peer& peer);
     // Withdraws every VIP, waits the grace (forwarding as before), then detaches.
     Reply teardown(const protocol::Request& request, const Peer& peer);
     Reply finish_teardown();
@@ -168,10 +169,10 @@ private:
     Reply which(const protocol::Request& request);
     Reply purge(const protocol::Request& request, const Peer& peer);
 
-    // operator drains on disk, next to the control socket (commands.cpp)
-    static std::string drains_file(const config::Catalogue& catalogue);
-    static OperatorDrains load_drains(const std::string& file);
-    static void save_drains(const std::string& file, const OperatorDrains& drains);
+    // operator overrides on disk, next to the control socket (commands.cpp)
+    static std::string overrides_file(const config::Catalogue& catalogue);
+    static OperatorOverrides load_overrides(const std::string& file);
+    static void save_overrides(const std::string& file, const OperatorOverrides& overrides);
 
     Options options_;
     std::function<void()> on_ready_;

@@ -49,6 +49,7 @@ enum Arg : unsigned {
     kGrace = 1u << 8,
     kDryRun = 1u << 9,
     kFile = 1u << 10,
+    kWeight = 1u << 11,
 };
 
 struct CommandSpec {
@@ -58,7 +59,7 @@ struct CommandSpec {
     unsigned needs;  // of those, the ones it requires (non-empty)
 };
 
-constexpr std::array<CommandSpec, 10> kCommands{{
+constexpr std::array<CommandSpec, 13> kCommands{{
     {Command::status, "status", 0, 0},
     {Command::services, "services", 0, 0},
     {Command::backends, "backends", kService, 0},
@@ -69,6 +70,9 @@ constexpr std::array<CommandSpec, 10> kCommands{{
     {Command::flows, "flows", kService | kBackend | kList | kLimit | kAfter, 0},
     {Command::which, "which", kProtocol | kClient | kVip, kProtocol | kClient | kVip},
     {Command::purge, "purge", kService | kBackend, kService},
+    {Command::weight, "weight", kService | kBackend | kWeight, kService | kBackend | kWeight},
+    {Command::maint, "maint", kService | kBackend, kService | kBackend},
+    {Command::ready, "ready", kService | kBackend, kService | kBackend},
 }};
 
 // The string fields: wire name, bit, member.
@@ -95,6 +99,7 @@ unsigned field_bit(std::string_view key) {
     if (key == "limit") return kLimit;
     if (key == "grace_ms") return kGrace;
     if (key == "dry_run") return kDryRun;
+    if (key == "weight") return kWeight;
     return 0;
 }
 
@@ -174,6 +179,7 @@ std::string encode_request(const Request& request) {
     if ((spec.takes & kLimit) && request.limit != 0) j["limit"] = request.limit;
     if ((spec.takes & kGrace) && request.grace_ms) j["grace_ms"] = *request.grace_ms;
     if ((spec.takes & kDryRun) && request.dry_run) j["dry_run"] = true;
+    if ((spec.takes & kWeight) && request.weight) j["weight"] = *request.weight;
     return j.dump();
 }
 
@@ -221,10 +227,17 @@ DecodedRequest decode_request(std::string_view line) {
         if (!it->is_boolean()) return reject("field 'dry_run' must be true or false");
         request.dry_run = it->get<bool>();
     }
+    if (auto it = j.find("weight"); it != j.end()) {
+        if (!it->is_number_unsigned() || it->get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max())
+            return reject("field 'weight' must be a non-negative integer");
+        request.weight = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+    }
     for (const auto& f : kStringFields) {
         if ((spec.needs & f.bit) && (request.*f.member).empty())
             return reject(fmt::format("command '{}' needs a non-empty '{}'", spec.name, f.name));
     }
+    if ((spec.needs & kWeight) && !request.weight)
+        return reject(fmt::format("command '{}' needs a 'weight'", spec.name));
     if (*command == Command::flows) {
         if (!request.backend.empty() && request.service.empty())
             return reject("command 'flows' needs a 'service' with a 'backend'");
@@ -360,7 +373,8 @@ auto fields(Of<Status>) {
                       field("bgp", &M::bgp),
                       field("bird_error", &M::bird_error),
                       field("announcements", &M::announcements),
-                      field("bgp_sessions", &M::bgp_sessions)};
+                      field("bgp_sessions", &M::bgp_sessions),
+                      field("operator_overrides", &M::operator_overrides)};
 }
 auto fields(Of<ServiceInfo>) {
     using M = ServiceInfo;
@@ -380,12 +394,20 @@ auto fields(Of<ServiceInfo>) {
 }
 auto fields(Of<BackendInfo>) {
     using M = BackendInfo;
-    return std::tuple{field("service", &M::service), field("address", &M::address),
-                      field("weight", &M::weight),   field("weight_now", &M::weight_now),
-                      field("health", &M::health),   field("health_reason", &M::health_reason),
-                      field("state", &M::state),     field("drain_source", &M::drain_source),
-                      field("problem", &M::problem), field("packets", &M::packets),
-                      field("bytes", &M::bytes)};
+    return std::tuple{field("service", &M::service),
+                      field("address", &M::address),
+                      field("weight", &M::weight),
+                      field("weight_now", &M::weight_now),
+                      field("health", &M::health),
+                      field("health_reason", &M::health_reason),
+                      field("state", &M::state),
+                      field("drain_source", &M::drain_source),
+                      field("problem", &M::problem),
+                      field("packets", &M::packets),
+                      field("bytes", &M::bytes),
+                      field("config_weight", &M::config_weight),
+                      field("weight_source", &M::weight_source),
+                      field("state_source", &M::state_source)};
 }
 auto fields(Of<ChangeInfo>) {
     using M = ChangeInfo;

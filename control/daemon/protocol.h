@@ -37,7 +37,21 @@ namespace julier::daemon::protocol {
 
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
 
-enum class Command { status, services, backends, drain, undrain, reload, teardown, flows, which, purge };
+enum class Command {
+    status,
+    services,
+    backends,
+    drain,
+    undrain,
+    reload,
+    teardown,
+    flows,
+    which,
+    purge,
+    weight,
+    maint,
+    ready
+};
 
 // `flows` with list: entries per page at most, and when no limit is asked for.
 inline constexpr std::uint32_t kMaxFlowLimit = 1000;
@@ -50,8 +64,10 @@ std::optional<Command> command_from_name(std::string_view name);
 
 struct Request {
     Command command = Command::status;
-    std::string service;  // backends, flows: optional filter; drain, undrain, purge: required
-    std::string backend;  // drain, undrain: required (the backend address); flows, purge: optional
+    // backends, flows: optional filter; drain, undrain, weight, maint, ready, purge: required
+    std::string service;
+    // drain, undrain, weight, maint, ready: required (the backend address); flows, purge: optional
+    std::string backend;
     // flows: list the entries (else count them), at most `limit` (1..kMaxFlowLimit,
     // 0 = kDefaultFlowLimit), from the cursor `after` of the previous page
     bool list = false;
@@ -69,6 +85,9 @@ struct Request {
     // dry_run) is read instead of julierd's own catalogue
     bool dry_run = false;
     std::string file{};
+    // weight: required, the ring weight to set (the catalogue's bounds; the
+    // catalogue's own weight lifts the override)
+    std::optional<std::uint32_t> weight{};
 };
 
 // Exactly one of `request` and `error` is meaningful.
@@ -148,6 +167,8 @@ struct Status {
     std::string bird_error;  // the last failure talking to BIRD, empty when the last exchange worked
     std::vector<AnnouncementInfo> announcements;
     std::vector<BgpSessionInfo> bgp_sessions;
+    // What the operator set at run time, one backend each: "web 198.18.0.21: weight 3, maint"
+    std::vector<std::string> operator_overrides;
 };
 
 struct ServiceInfo {
@@ -169,17 +190,21 @@ struct ServiceInfo {
 struct BackendInfo {
     std::string service;
     std::string address;
-    std::uint32_t weight = 0;      // configured
-    std::uint32_t weight_now = 0;  // in the ring now (0 when draining or down)
+    std::uint32_t weight = 0;      // in force: the catalogue's, or the operator's (weight_source)
+    std::uint32_t weight_now = 0;  // in the ring now (0 when draining, down or in maint)
     // "up", "down" or "unknown", as the plan decided it (an unchecked backend is up)
     health::State health = health::State::unknown;
     std::string health_reason;  // why the last transition happened
-    // "active", "drain", "pending" (no health verdict yet) or "down" (plan::state_word)
+    // "active", "drain", "pending" (no health verdict yet), "down" or "maint" (forced
+    // down by the operator) (plan::state_word)
     plan::BackendRole state = plan::BackendRole::down;
     std::string drain_source;  // "", "config" or "operator"
     std::string problem;       // why it cannot be forwarded to (e.g. no ARP answer)
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
+    std::uint32_t config_weight = 0;  // the catalogue's
+    std::string weight_source{};      // "config" or "operator" (julierctl weight)
+    std::string state_source{};       // "config" or "operator" (julierctl drain, undrain, maint)
 };
 
 // One change of a reload (plan/diff.h, plan::Change): `kind` is "service_added",
@@ -206,8 +231,9 @@ struct ReloadResult {
     std::vector<ChangeInfo> changes;  // what changed (dry run: what would change)
 };
 
+// The answer of drain, undrain, weight, maint and ready.
 struct DrainResult {
-    bool changed = false;  // false: it already was in that state
+    bool changed = false;  // false: it already was so
     BackendInfo backend;   // as it is now
 };
 

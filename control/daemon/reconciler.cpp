@@ -40,15 +40,6 @@ void log_diff(const plan::PlanDiff& d, const std::string& reason) {
                      d.flood_new_flow_rate->second, d.flood_new_flow_rate->first, kv(reason));
 }
 
-// The operator's overrides as the planner reads them.
-std::map<std::string, std::map<common::IpAddress, config::BackendState>> overrides_of(const OperatorDrains& drains) {
-    std::map<std::string, std::map<common::IpAddress, config::BackendState>> out;
-    for (const auto& [service, per_service] : drains.all()) {
-        for (const auto& [address, o] : per_service) out[service][address] = o.state;
-    }
-    return out;
-}
-
 }  // namespace
 
 // One reconcile: its inputs, copied on the loop when it starts, and its outputs,
@@ -133,7 +124,7 @@ std::unique_ptr<Reconciler::Run> Reconciler::make_run(DesiredState desired, std:
             if (verdict.state == health::State::unknown) verdict = health::Verdict{health::State::up, 1.0, {}};
         }
     }
-    run->runtime.overrides = overrides_of(desired.drains);
+    run->runtime.overrides = desired.overrides.for_plan();
     run->runtime.next_hops = next_hops_;
     run->desired = std::move(desired);
     run->ids = plan_.ids;

@@ -1,4 +1,4 @@
-// The one owner of julierd's desired state (catalogue, operator drains, next hops,
+// The one owner of julierd's desired state (catalogue, operator overrides, next hops,
 // and the health snapshot taken at each run) and of the last applied plan, with one
 // entry: a reconcile plans the desired state, compares it with the applied plan,
 // applies the difference and reports it (logs, metrics labels), on a worker thread.
@@ -28,7 +28,7 @@
 
 #include "common/ip.h"
 #include "config/catalogue.h"
-#include "daemon/operator_drains.h"
+#include "daemon/operator_overrides.h"
 #include "dataplane/dataplane.h"
 #include "health/state.h"
 #include "metrics/metrics.h"
@@ -41,10 +41,11 @@ class Manager;
 
 namespace julier::daemon {
 
-// What the operator asked for: the catalogue and the run-time drains.
+// What the operator asked for: the catalogue and the run-time overrides (drains,
+// weights, maint).
 struct DesiredState {
     config::Catalogue catalogue;
-    OperatorDrains drains;
+    OperatorOverrides overrides;
 };
 
 class Reconciler {

@@ -130,7 +130,7 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
     };
 
     if (!decision.catalogue) return fail(decision.errors);
-    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().drains};
+    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().overrides};
     // The running state, to report what the reload changed.
     const config::Catalogue catalogue_before = catalogue();
     const plan::Plan plan_before = reconciler_.plan();
@@ -154,7 +154,7 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
         }
     }
 
-    const auto dropped = next.drains.reconcile(next.catalogue);
+    const auto dropped = next.overrides.reconcile(next.catalogue);
     reconciler_.resolve_next_hops(plan::backend_addresses(next.catalogue), /*wait=*/true);
     try {
         reconciler_.reconcile_now(std::move(next), "reload");
@@ -176,10 +176,10 @@ Daemon::ReloadReport Daemon::apply_reload(config::ParseResult parsed, const std:
     }
     check_interfaces("reload");
     for (const auto& d : dropped) {
-        spdlog::info("operator override dropped service={} backend={} reason={}", kv(d.service), d.address.to_string(),
-                     kv(d.reason));
+        spdlog::info("operator override dropped service={} backend={} override={} reason={}", kv(d.service),
+                     d.address.to_string(), kv(d.override_), kv(d.reason));
     }
-    save_drains(drains_file(catalogue()), reconciler_.desired().drains);
+    save_overrides(overrides_file(catalogue()), reconciler_.desired().overrides);
     health_->set_targets(health::health_targets(catalogue()));
     ++config_generation_;
     metrics_.lifecycle().reload_succeeded(config_generation_);
@@ -235,8 +235,8 @@ Daemon::ReloadReport Daemon::plan_dry_run(config::ParseResult parsed, const std:
         spdlog::info("dry run done config={} result={} errors={}", kv(file), "refused", report.errors.size());
         return report;
     }
-    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().drains};
-    next.drains.reconcile(next.catalogue);  // on the copy: the running drains stay
+    DesiredState next{std::move(*decision.catalogue), reconciler_.desired().overrides};
+    next.overrides.reconcile(next.catalogue);  // on the copy: the running overrides stay
     try {
         const plan::Plan candidate = reconciler_.preview(next);
         const auto announced =

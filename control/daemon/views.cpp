@@ -54,7 +54,10 @@ std::vector<protocol::BackendInfo> backend_infos(const plan::Plan& plan, const h
             protocol::BackendInfo info;
             info.service = planned.name;
             info.address = backend.address.to_string();
-            info.weight = backend.configured_weight;
+            info.weight = backend.set_weight;
+            info.config_weight = backend.configured_weight;
+            info.weight_source = backend.weight_source;
+            info.state_source = backend.state_source;
             info.weight_now = backend.weight;
             info.health = backend.health;
             if (verdicts != health.end()) {

@@ -80,6 +80,7 @@ void add_backend_state(std::vector<prometheus::MetricFamily>& out, const LabelTa
     auto weight = make_family(spec::backend_weight);
     auto configured_weight = make_family(spec::backend_configured_weight);
     auto draining = make_family(spec::backend_draining);
+    auto maint = make_family(spec::backend_maint);
     for (const auto& service : table.services) {
         for (const auto& backend : service.backends) {
             const Labels labels{{"service", service.name}, {"backend", backend.address}};
@@ -87,9 +88,10 @@ void add_backend_state(std::vector<prometheus::MetricFamily>& out, const LabelTa
             add_sample(weight, labels, backend.weight);
             add_sample(configured_weight, labels, backend.configured_weight);
             add_sample(draining, labels, backend.draining ? 1 : 0);
+            add_sample(maint, labels, backend.maint ? 1 : 0);
         }
     }
-    for (auto* family : {&up, &weight, &configured_weight, &draining}) out.push_back(std::move(*family));
+    for (auto* family : {&up, &weight, &configured_weight, &draining, &maint}) out.push_back(std::move(*family));
 }
 
 }  // namespace

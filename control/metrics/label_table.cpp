@@ -34,6 +34,7 @@ LabelTable make_label_table(const plan::Plan& plan) {
                 .address = backend.address.to_string(),
                 .up = backend.health == health::State::up,
                 .draining = backend.role == plan::BackendRole::draining,
+                .maint = backend.role == plan::BackendRole::maint,
                 .weight = backend.weight,
                 .configured_weight = backend.configured_weight,
             });

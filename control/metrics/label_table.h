@@ -17,6 +17,7 @@ struct BackendLabels {
     std::string address;       // label "backend"
     bool up = false;           // julier_backend_up: the decided health is up
     bool draining = false;     // julier_backend_draining
+    bool maint = false;        // julier_backend_maint
     std::uint32_t weight = 0;  // julier_backend_weight (in the ring now)
     std::uint32_t configured_weight = 0;
 

@@ -64,6 +64,9 @@ inline constexpr MetricSpec backend_configured_weight{"julier_backend_configured
                                                       "Weight of the backend as the catalogue configures it."};
 inline constexpr MetricSpec backend_draining{"julier_backend_draining", MetricType::Gauge,
                                              "1 when the backend keeps its established flows but gets no new ones."};
+inline constexpr MetricSpec backend_maint{"julier_backend_maint", MetricType::Gauge,
+                                          "1 when the operator forced the backend down (julierctl maint), whatever "
+                                          "its health."};
 
 // Health checks.
 inline constexpr MetricSpec health_check_duration{"julier_health_check_duration_seconds", MetricType::Histogram,
@@ -140,6 +143,7 @@ inline constexpr std::array all_metrics{
     &spec::backend_weight,
     &spec::backend_configured_weight,
     &spec::backend_draining,
+    &spec::backend_maint,
     &spec::health_check_duration,
     &spec::health_check_failures,
     &spec::config_reloads,

@@ -23,7 +23,8 @@ using config::WhenAllDown;
 
 bool PlannedBackend::operator==(const PlannedBackend& o) const {
     return id == o.id && address == o.address && configured_weight == o.configured_weight && weight == o.weight &&
-           role == o.role && drain_source == o.drain_source && problem == o.problem &&
+           set_weight == o.set_weight && role == o.role && weight_source == o.weight_source &&
+           state_source == o.state_source && drain_source == o.drain_source && problem == o.problem &&
            std::memcmp(&entry, &o.entry, sizeof(entry)) == 0;
 }
 
@@ -123,7 +124,7 @@ jl_vip make_vip(const Service& service, std::uint32_t service_id) {
 struct ServiceRuntime {
     const Service& service;
     const std::map<common::IpAddress, health::Verdict>& verdicts;
-    const std::map<common::IpAddress, BackendState>& overrides;
+    const std::map<common::IpAddress, BackendOverride>& overrides;
     const std::map<common::IpAddress, neigh::Resolution>& next_hops;
 };
 
@@ -137,8 +138,8 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const ServiceRuntime& ru
     facts.verdict = verdict == runtime.verdicts.end() ? kNoVerdict : verdict->second;
     facts.checked = runtime.service.health.kind != HealthKind::none;
     facts.configured = backend.state;
-    auto override_state = runtime.overrides.find(backend.address);
-    if (override_state != runtime.overrides.end()) facts.override_state = override_state->second;
+    auto override = runtime.overrides.find(backend.address);
+    if (override != runtime.overrides.end()) facts.operator_override = override->second;
     facts.configured_weight = backend.weight;
     auto hop = runtime.next_hops.find(backend.address);
     facts.next_hop = hop == runtime.next_hops.end() ? nullptr : &hop->second;
@@ -153,6 +154,9 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const ServiceRuntime& ru
     out.role = decision.role;
     out.health = decision.health;
     out.weight = decision.weight;
+    out.set_weight = decision.set_weight;
+    out.weight_source = std::move(decision.weight_source);
+    out.state_source = std::move(decision.state_source);
     out.drain_source = std::move(decision.drain_source);
     out.problem = std::move(decision.problem);
 
@@ -160,8 +164,8 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const ServiceRuntime& ru
     copy_address(backend.address, entry.addr);
     entry.service_id = service_id;
     entry.family = family_of(backend.address);
-    if (out.role == BackendRole::unresolved) {
-        return out;  // no next hop to write
+    if (!out.problem.empty()) {
+        return out;  // no next hop to write (unresolved, or in maint without one)
     }
     const neigh::NextHop& next_hop = *facts.next_hop->next_hop;
     std::copy(next_hop.dst_mac.begin(), next_hop.dst_mac.end(), entry.dst_mac);
@@ -170,7 +174,7 @@ PlannedBackend plan_backend(const Catalogue& catalogue, const ServiceRuntime& ru
     // with XDP_TX; anything else is a redirect to the egress device.
     bool same_device = catalogue.interfaces.size() == 1 && catalogue.interfaces.front().name == next_hop.ifname;
     entry.ifindex = same_device ? 0 : next_hop.ifindex;
-    if (out.role != BackendRole::down) {
+    if (out.role != BackendRole::down && out.role != BackendRole::maint) {
         entry.flags = JL_BACKEND_F_KEEP_FLOWS;
     }
     return out;
@@ -307,7 +311,7 @@ PlannedService plan_service(const Catalogue& catalogue, const Service& service, 
         return it->second;
     };
     static const std::map<common::IpAddress, health::Verdict> kNoVerdicts;
-    static const std::map<common::IpAddress, BackendState> kNoOverrides;
+    static const std::map<common::IpAddress, BackendOverride> kNoOverrides;
     auto verdicts = runtime.health.find(service.name);
     auto overrides = runtime.overrides.find(service.name);
     const ServiceRuntime service_runtime{service, verdicts == runtime.health.end() ? kNoVerdicts : verdicts->second,

@@ -35,8 +35,9 @@ struct RuntimeState {
     // The health checker's snapshot, by service name then backend address; a
     // backend missing here has no verdict yet (unknown, full weight).
     health::Snapshot health;
-    // The operator's drains and undrains, by service name then backend address.
-    std::map<std::string, std::map<common::IpAddress, config::BackendState>> overrides;
+    // The operator's drains, undrains, weights and maint, by service name then
+    // backend address.
+    std::map<std::string, std::map<common::IpAddress, BackendOverride>> overrides;
     // Link-layer next hop per backend address (neigh::Resolver answers). A backend
     // without an answer here cannot be forwarded to and is reported unresolved.
     std::map<common::IpAddress, neigh::Resolution> next_hops;
@@ -49,10 +50,15 @@ struct PlannedBackend {
     std::uint32_t id = 0;
     common::IpAddress address;
     std::uint32_t configured_weight = 0;
-    std::uint32_t weight = 0;  // in the ring now; 0 unless role == in_ring
+    std::uint32_t weight = 0;      // in the ring now; 0 unless role == in_ring
+    std::uint32_t set_weight = 0;  // the weight in force: the catalogue's or the operator's
     BackendRole role = BackendRole::down;
     // The verdict as decided (decide_backend): an unchecked backend is up.
     health::State health = health::State::unknown;
+    // Who set set_weight, and whose word on the state (state, drain, maint) holds:
+    // "config" or "operator".
+    std::string weight_source;
+    std::string state_source;
     // Where the drain came from when draining by state: "config" or "operator".
     std::string drain_source;
     jl_backend entry{};   // exactly what jl_backends holds for this id

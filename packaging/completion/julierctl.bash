@@ -3,7 +3,7 @@
 # `julierctl --help`); service and backend names from a running julierd, asked
 # with a one-second timeout, and nothing when it does not answer.
 
-_julierctl_commands="status services backends drain undrain reload teardown flows which purge top"
+_julierctl_commands="status services backends drain undrain weight maint ready reload teardown flows which purge top"
 _julierctl_global_options="-h --help --version --socket --json"
 
 # The options of a command (its own, then --socket and --json, which may follow it).
@@ -95,10 +95,10 @@ _julierctl() {
         return
     fi
     case $command:${#args[@]} in
-        backends:0 | drain:0 | undrain:0 | flows:0 | purge:0)
+        backends:0 | drain:0 | undrain:0 | weight:0 | maint:0 | ready:0 | flows:0 | purge:0)
             words=$(_julierctl_ask services | _julierctl_values name)
             ;;
-        drain:1 | undrain:1 | flows:1 | purge:1)
+        drain:1 | undrain:1 | weight:1 | maint:1 | ready:1 | flows:1 | purge:1)
             words=$(_julierctl_ask backends "${args[0]}" | _julierctl_values address)
             ;;
         which:0) words="tcp udp" ;;

@@ -100,6 +100,13 @@ expect "julierctl purge web <TAB>" "$(complete_line _julierctl "$ctl --socket $w
   "$(words 198.18.0.20 2001:db8::21)"
 expect "julierctl flows web 198<TAB>" "$(complete_line _julierctl "$ctl --socket $work/sock flows web 198")" \
   "198.18.0.20"
+expect "julierctl maint <TAB>" "$(complete_line _julierctl "$ctl --socket $work/sock maint ")" "$(words dns web)"
+expect "julierctl weight web <TAB>" "$(complete_line _julierctl "$ctl --socket $work/sock weight web ")" \
+  "$(words 198.18.0.20 2001:db8::21)"
+expect "julierctl ready web <TAB>" "$(complete_line _julierctl "$ctl --socket $work/sock ready web ")" \
+  "$(words 198.18.0.20 2001:db8::21)"
+expect "julierctl weight web 198.18.0.20 <TAB>" \
+  "$(complete_line _julierctl "$ctl --socket $work/sock weight web 198.18.0.20 ")" ""
 expect "julierctl status <TAB>" "$(complete_line _julierctl "$ctl --socket $work/sock status ")" ""
 kill "$server"; wait "$server" 2>/dev/null || true; server=""
 
@@ -137,6 +144,9 @@ if command -v zsh >/dev/null; then
   expect "zsh: julierctl drain <TAB>" "$(zc "$ctl --socket $work/zsock drain ")" "$(words dns web)"
   expect "zsh: julierctl purge web <TAB>" "$(zc "$ctl --socket=$work/zsock purge web ")" \
     "$(words 198.18.0.20 2001:db8::21)"
+  expect "zsh: julierctl weight web <TAB>" "$(zc "$ctl --socket=$work/zsock weight web ")" \
+    "$(words 198.18.0.20 2001:db8::21)"
+  expect "zsh: julierctl maint <TAB>" "$(zc "$ctl --socket $work/zsock maint ")" "$(words dns web)"
   # Without julierd no names (zsh may offer options instead).
   got=$(zc "$ctl --socket $work/none drain ")
   [ -z "$(grep -v '^-' <<<"$got")" ] || fail "zsh: julierctl drain <TAB> (no julierd) gives [$(echo $got)]"

@@ -123,15 +123,17 @@ TEST_CASE("backend state: the decision's table", "[plan]") {
 
     // The operator's word beats the catalogue's; down beats drained.
     auto drained = facts(State::up, true);
-    drained.override_state = config::BackendState::drain;
+    drained.operator_override.state = config::BackendState::drain;
     CHECK(plan::decide_backend(drained).role == BackendRole::draining);
     CHECK(plan::decide_backend(drained).drain_source == "operator");
     drained.verdict.state = State::down;
     CHECK(plan::decide_backend(drained).role == BackendRole::down);
     auto undrained = facts(State::up, true);
     undrained.configured = config::BackendState::drain;
-    undrained.override_state = config::BackendState::active;
+    undrained.operator_override.state = config::BackendState::active;
     CHECK(plan::decide_backend(undrained).role == BackendRole::in_ring);
+    CHECK(plan::decide_backend(undrained).state_source == "operator");
+    CHECK(plan::decide_backend(facts(State::up, true)).state_source == "config");
 
     // No next hop: unresolved whatever the health, even failing open.
     auto lost = facts(State::up, true);
@@ -147,6 +149,64 @@ TEST_CASE("backend state: the decision's table", "[plan]") {
     open.fail_open = true;
     CHECK(plan::decide_backend(open).role == BackendRole::in_ring);
     CHECK(plan::decide_backend(open).weight == 100);
-    open.override_state = config::BackendState::drain;
+    open.operator_override.state = config::BackendState::drain;
     CHECK(plan::decide_backend(open).role == BackendRole::down);
+}
+
+TEST_CASE("backend state: the operator's weight and maint", "[plan]") {
+    const neigh::Resolution resolved{direct(ip("198.18.0.20")), ""};
+    const neigh::Resolution unanswered{std::nullopt, "did not answer ARP on eth0"};
+    auto facts = [&](State state) {
+        plan::BackendFacts f;
+        f.verdict = health::Verdict{state, 1.0, {}};
+        f.configured_weight = 100;
+        f.next_hop = &resolved;
+        return f;
+    };
+
+    // A weight replaces the catalogue's, slow start included; 0 keeps flows, no new ones.
+    auto weighted = facts(State::up);
+    weighted.operator_override.weight = 7;
+    auto d = plan::decide_backend(weighted);
+    CHECK(d.role == BackendRole::in_ring);
+    CHECK(d.weight == 7);
+    CHECK(d.set_weight == 7);
+    CHECK(d.weight_source == "operator");
+    CHECK(plan::decide_backend(facts(State::up)).weight_source == "config");
+    weighted.verdict.weight_factor = 0.5;
+    CHECK(plan::decide_backend(weighted).weight == 4);
+    weighted.operator_override.weight = 0;
+    CHECK(plan::decide_backend(weighted).role == BackendRole::draining);
+    CHECK(plan::decide_backend(weighted).weight == 0);
+
+    // Failing open takes the weight in force, and a weight of 0 stays out.
+    auto open = facts(State::down);
+    open.fail_open = true;
+    open.operator_override.weight = 9;
+    CHECK(plan::decide_backend(open).weight == 9);
+    open.operator_override.weight = 0;
+    CHECK(plan::decide_backend(open).role == BackendRole::down);
+
+    // maint: forced down whatever the health, the drain or failing open.
+    for (const State health : {State::up, State::unknown, State::down}) {
+        auto forced = facts(health);
+        forced.operator_override.maint = true;
+        forced.operator_override.state = config::BackendState::drain;
+        d = plan::decide_backend(forced);
+        CHECK(d.role == BackendRole::maint);
+        CHECK(d.weight == 0);
+        CHECK(d.state_source == "operator");
+        CHECK(d.health == health);  // the verdict is still shown as it is
+        CHECK(d.problem.empty());
+        forced.fail_open = true;
+        CHECK(plan::decide_backend(forced).role == BackendRole::maint);
+    }
+    // In maint without a next hop: still maint, the problem said.
+    auto lost = facts(State::up);
+    lost.operator_override.maint = true;
+    lost.next_hop = &unanswered;
+    CHECK(plan::decide_backend(lost).role == BackendRole::maint);
+    CHECK(plan::decide_backend(lost).problem == "did not answer ARP on eth0");
+    CHECK(plan::state_word(BackendRole::maint) == "maint");
+    CHECK(plan::role_from_state_word("maint") == BackendRole::maint);
 }

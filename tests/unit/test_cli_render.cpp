@@ -54,6 +54,25 @@ TEST_CASE("julierctl render: backends table notes why a backend gets no traffic"
           "web      198.18.0.21     100    0  up       drain         0      0 B  drained by operator\n"
           "web      198.18.0.22      50    0  down     down          0      0 B  connection refused\n"
           "web      198.18.0.23      50    0  unknown  down          0      0 B  no ARP answer\n");
+    // The operator's weight, maint and undrain are told apart from the file's word.
+    auto weighted = up;
+    weighted.weight = 3;
+    weighted.weight_now = 3;
+    weighted.config_weight = 100;
+    weighted.weight_source = "operator";
+    auto maint = up;
+    maint.address = "198.18.0.24";
+    maint.weight_now = 0;
+    maint.state = Role::maint;
+    maint.state_source = "operator";
+    auto undrained = up;
+    undrained.address = "198.18.0.25";
+    undrained.state_source = "operator";
+    CHECK(render_backends({weighted, maint, undrained}) ==
+          "SERVICE  BACKEND      WEIGHT  NOW  HEALTH  STATE   PACKETS    BYTES  NOTE\n"
+          "web      198.18.0.20       3    3  up      active        7  2.0 KiB  weight 3 by operator (file: 100)\n"
+          "web      198.18.0.24     100    0  up      maint         7  2.0 KiB  maint by operator\n"
+          "web      198.18.0.25     100  100  up      active        7  2.0 KiB  undrained by operator\n");
 }
 
 TEST_CASE("julierctl render: services table", "[cli][render]") {
@@ -98,6 +117,14 @@ TEST_CASE("julierctl render: status", "[cli][render]") {
     const auto fresh = render_status(s);
     CHECK(fresh.find("last reload  none since start (failed reloads: 1)\n") != std::string::npos);
     CHECK(fresh.find("adopted") == std::string::npos);
+    CHECK(fresh.find("operator") == std::string::npos);  // nothing set at run time: no line
+
+    // What the operator set at run time, one line per backend.
+    s.operator_overrides = {"web 198.18.0.21: weight 3, maint", "web 198.18.0.22: drain"};
+    CHECK(render_status(s).find("services     2 with 5 backends\n"
+                                "operator     web 198.18.0.21: weight 3, maint\n"
+                                "operator     web 198.18.0.22: drain\n") != std::string::npos);
+    s.operator_overrides.clear();
 
     // Interface states: a missing one says so loudly, a re-attached one counts.
     s.interface_states = {{"eth0", true, 2, "re-attached"}, {"eth1", false, 0, "the interface does not exist"}};
@@ -111,9 +138,31 @@ TEST_CASE("julierctl render: status", "[cli][render]") {
 
 TEST_CASE("julierctl render: command results", "[cli][render]") {
     protocol::BackendInfo b{"web", "198.18.0.21", 100, 0, State::up, "", Role::draining, "operator", "", 0, 0};
-    CHECK(render_drain({true, b}, true) ==
+    using protocol::Command;
+    CHECK(render_override({true, b}, Command::drain) ==
           "web 198.18.0.21: drained: keeps established flows, gets no new ones (state drain, weight now 0)\n");
-    CHECK(render_drain({false, b}, true) == "web 198.18.0.21: already drained (state drain)\n");
+    CHECK(render_override({false, b}, Command::drain) == "web 198.18.0.21: already drained (state drain)\n");
+    auto w = b;
+    w.state = Role::in_ring;
+    w.weight = 3;
+    w.weight_now = 3;
+    w.config_weight = 100;
+    w.weight_source = "operator";
+    CHECK(render_override({true, w}, Command::weight) ==
+          "web 198.18.0.21: weight 3 (operator; the file says 100) (state active, weight now 3)\n");
+    w.weight = w.weight_now = w.config_weight = 100;
+    w.weight_source = "config";
+    CHECK(render_override({false, w}, Command::weight) ==
+          "web 198.18.0.21: already weight 100 (the file's; no operator weight) (state active, weight now 100)\n");
+    auto m = b;
+    m.state = Role::maint;
+    CHECK(render_override({true, m}, Command::maint) ==
+          "web 198.18.0.21: maint: forced down, its flows go to other backends (state maint)\n");
+    CHECK(render_override({false, m}, Command::maint) == "web 198.18.0.21: already in maint (state maint)\n");
+    CHECK(render_override({true, w}, Command::ready) ==
+          "web 198.18.0.21: ready: maint lifted (state active, weight now 100)\n");
+    CHECK(render_override({false, w}, Command::ready) ==
+          "web 198.18.0.21: already ready: not in maint (state active)\n");
     CHECK(render_reload({4, 12, {"w1"}, false, {}}) ==
           "reloaded: config generation 4, dataplane generation 12\nw1\nno changes\n");
     CHECK(render_teardown({{"eth0", "eth1"}, "/sys/fs/bpf/julier"}) ==

@@ -23,7 +23,7 @@ protocol::BackendInfo full_backend() {
     protocol::BackendInfo b;
     b.service = "web";
     b.address = "2001:db8::21";
-    b.weight = 100;
+    b.weight = 3;
     b.weight_now = 40;
     b.health = julier::health::State::up;
     b.health_reason = "probe answered";
@@ -32,6 +32,9 @@ protocol::BackendInfo full_backend() {
     b.problem = "no ARP answer";
     b.packets = 5;
     b.bytes = 300;
+    b.config_weight = 100;
+    b.weight_source = "operator";
+    b.state_source = "operator";
     return b;
 }
 protocol::Status full_status() {
@@ -54,6 +57,7 @@ protocol::Status full_status() {
     s.bird_error = "no socket";
     s.announcements = {{"198.19.0.1", "hold-down", 2, 3, 12, 18, {"web"}}};
     s.bgp_sessions = {{"up1", "198.18.0.1", "Established"}};
+    s.operator_overrides = {"web 198.18.0.21: weight 3, maint"};
     return s;
 }
 protocol::ServiceInfo full_service() {
@@ -64,7 +68,8 @@ protocol::ServiceInfo full_service() {
 
 TEST_CASE("control protocol: command names round trip", "[daemon][protocol]") {
     for (auto c : {Command::status, Command::services, Command::backends, Command::drain, Command::undrain,
-                   Command::reload, Command::teardown, Command::flows, Command::which, Command::purge}) {
+                   Command::reload, Command::teardown, Command::flows, Command::which, Command::purge, Command::weight,
+                   Command::maint, Command::ready}) {
         auto name = protocol::command_name(c);
         REQUIRE(protocol::command_from_name(name) == c);
     }
@@ -92,6 +97,8 @@ TEST_CASE("control protocol: every encoded request decodes to itself", "[daemon]
         {Command::backends, "dns6", ""},
         {Command::drain, "web", "2001:db8::21"},
         {Command::undrain, "web", "198.18.0.20"},
+        {Command::maint, "web", "198.18.0.20"},
+        {Command::ready, "web", "2001:db8::21"},
         {Command::reload, "", ""},
         {Command::teardown, "", ""},
     };
@@ -122,6 +129,34 @@ TEST_CASE("control protocol: teardown carries an optional grace in milliseconds"
     CHECK(error_of(R"({"command":"reload","grace_ms":5})") == "command 'reload' takes no field 'grace_ms'");
 }
 
+TEST_CASE("control protocol: weight carries the weight to set", "[daemon][protocol]") {
+    protocol::Request r{Command::weight, "web", "198.18.0.20"};
+    for (std::uint32_t w : {0u, 3u, 4294967295u}) {
+        r.weight = w;
+        CHECK(json::parse(protocol::encode_request(r)) ==
+              json{{"command", "weight"}, {"service", "web"}, {"backend", "198.18.0.20"}, {"weight", w}});
+        CHECK(protocol::decode_request(protocol::encode_request(r)).request->weight == w);
+    }
+    CHECK(error_of(R"({"command":"weight","service":"web","backend":"198.18.0.20"})") ==
+          "command 'weight' needs a 'weight'");
+    CHECK(error_of(R"({"command":"weight","service":"web","backend":"198.18.0.20","weight":-1})") ==
+          "field 'weight' must be a non-negative integer");
+    CHECK(error_of(R"({"command":"weight","service":"web","backend":"198.18.0.20","weight":2.5})") ==
+          "field 'weight' must be a non-negative integer");
+    CHECK(error_of(R"({"command":"weight","service":"web","backend":"198.18.0.20","weight":4294967296})") ==
+          "field 'weight' must be a non-negative integer");
+    CHECK(error_of(R"({"command":"weight","service":"web","weight":5})") ==
+          "command 'weight' needs a non-empty 'backend'");
+    CHECK(error_of(R"({"command":"maint","service":"web","backend":"198.18.0.20","weight":5})") ==
+          "command 'maint' takes no field 'weight'");
+    CHECK(error_of(R"({"command":"ready","backend":"198.18.0.20"})") == "command 'ready' needs a non-empty 'service'");
+    // A backend forced down by the operator travels as the state "maint".
+    auto b = full_backend();
+    b.state = julier::plan::BackendRole::maint;
+    CHECK(json(b)["state"] == "maint");
+    CHECK(json(b).get<protocol::BackendInfo>().state == julier::plan::BackendRole::maint);
+}
+
 TEST_CASE("control protocol: malformed requests are refused with a reason", "[daemon][protocol]") {
     CHECK(error_of("{nope") == "request is not valid JSON");
     CHECK(error_of("[1,2]") == "request must be a JSON object");
@@ -130,7 +165,7 @@ TEST_CASE("control protocol: malformed requests are refused with a reason", "[da
     CHECK(error_of(R"({"command":7})") == "field 'command' must be a string");
     CHECK(error_of(R"({"command":"fly"})") ==
           "unknown command 'fly' (allowed: status, services, backends, drain, undrain, reload, teardown, flows, which, "
-          "purge)");
+          "purge, weight, maint, ready)");
     CHECK(error_of(R"({"command":"status","service":"web"})") == "command 'status' takes no field 'service'");
     CHECK(error_of(R"({"command":"backends","backend":"1.2.3.4"})") == "command 'backends' takes no field 'backend'");
     CHECK(error_of(R"({"command":"drain","service":"web"})") == "command 'drain' needs a non-empty 'backend'");
@@ -255,13 +290,13 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
     const protocol::Status status = full_status();
     CHECK(
         json(status).dump() ==
-        R"({"adopted":true,"announcements":[{"announce_in_seconds":18,"needed":3,"seconds_in_state":12,"services":["web"],"state":"hold-down","usable":2,"vip":"198.19.0.1"}],"backends":9,"bgp":true,"bgp_sessions":[{"neighbour":"198.18.0.1","protocol":"up1","state":"Established"}],"bird_error":"no socket","config_file":"/etc/julier/julier.yaml","config_generation":7,"dataplane_generation":11,"interface_states":[{"attached":true,"name":"eth0","note":"re-attached","reattached":3},{"attached":false,"name":"eth1","note":"the interface does not exist","reattached":0}],"interfaces":["eth0","eth1"],"last_reload":{"error":"julier.yaml:3:5: error: x","result":"failed","unix_time":1700000000},"pid":42,"pin_dir":"/sys/fs/bpf/julier","reload_failures":2,"services":3,"uptime_seconds":3601,"version":"1.2.3"})");
+        R"({"adopted":true,"announcements":[{"announce_in_seconds":18,"needed":3,"seconds_in_state":12,"services":["web"],"state":"hold-down","usable":2,"vip":"198.19.0.1"}],"backends":9,"bgp":true,"bgp_sessions":[{"neighbour":"198.18.0.1","protocol":"up1","state":"Established"}],"bird_error":"no socket","config_file":"/etc/julier/julier.yaml","config_generation":7,"dataplane_generation":11,"interface_states":[{"attached":true,"name":"eth0","note":"re-attached","reattached":3},{"attached":false,"name":"eth1","note":"the interface does not exist","reattached":0}],"interfaces":["eth0","eth1"],"last_reload":{"error":"julier.yaml:3:5: error: x","result":"failed","unix_time":1700000000},"operator_overrides":["web 198.18.0.21: weight 3, maint"],"pid":42,"pin_dir":"/sys/fs/bpf/julier","reload_failures":2,"services":3,"uptime_seconds":3601,"version":"1.2.3"})");
     CHECK(
         json(full_service()).dump() ==
         R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"nonsyn_miss":5,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
     CHECK(
         json(full_backend()).dump() ==
-        R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");
+        R"({"address":"2001:db8::21","bytes":300,"config_weight":100,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","state_source":"operator","weight":3,"weight_now":40,"weight_source":"operator"})");
     CHECK(json(protocol::ReloadResult{8, 12, {"w1"}, false, {}}).dump() ==
           R"({"changes":[],"config_generation":8,"dataplane_generation":12,"dry_run":false,"warnings":["w1"]})");
     const protocol::ReloadResult dry{8, 12, {}, true, {{"ring_moved", "web", "", "", "", "", 0.25, 101, 101}}};
@@ -271,7 +306,7 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
     CHECK(json(json(dry).get<protocol::ReloadResult>()) == json(dry));
     CHECK(
         json(protocol::DrainResult{true, full_backend()}).dump() ==
-        R"({"backend":{"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40},"changed":true})");
+        R"({"backend":{"address":"2001:db8::21","bytes":300,"config_weight":100,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","state_source":"operator","weight":3,"weight_now":40,"weight_source":"operator"},"changed":true})");
     CHECK(json(protocol::TeardownResult{{"eth0"}, "/sys/fs/bpf/julier"}).dump() ==
           R"({"detached":["eth0"],"pin_dir":"/sys/fs/bpf/julier"})");
 

@@ -20,6 +20,9 @@ plan::PlannedBackend planned(std::uint32_t id, const char* address, std::uint32_
     b.id = id;
     b.address = ip(address);
     b.configured_weight = configured;
+    b.set_weight = configured;
+    b.weight_source = "config";
+    b.state_source = "config";
     b.weight = weight;
     b.role = role;
     b.drain_source = std::move(drain_source);
@@ -134,6 +137,9 @@ TEST_CASE("daemon views: backends with weights, health, state, notes and traffic
     CHECK(rows[0].service == "web");
     CHECK(rows[0].address == "198.18.0.20");
     CHECK(rows[0].weight == 100);
+    CHECK(rows[0].config_weight == 100);
+    CHECK(rows[0].weight_source == "config");
+    CHECK(rows[0].state_source == "config");
     CHECK(rows[0].weight_now == 60);
     CHECK(rows[0].health == State::up);
     CHECK(rows[0].state == BackendRole::in_ring);

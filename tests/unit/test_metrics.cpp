@@ -209,15 +209,20 @@ LabelTable two_services() {
             {.id = 3, .address = "198.18.1.1", .up = true, .draining = false, .weight = 100, .configured_weight = 100},
             {.id = 5, .address = "198.18.1.2", .up = true, .draining = true, .weight = 0, .configured_weight = 50},
         }});
-    table.services.push_back(ServiceLabels{
-        .id = 0,
-        .name = "dns",
-        .vip = "2001:db8::53",
-        .port = "53",
-        .protocol = "udp",
-        .backends = {
-            {.id = 2, .address = "2001:db8::10", .up = false, .draining = false, .weight = 0, .configured_weight = 10},
-        }});
+    table.services.push_back(ServiceLabels{.id = 0,
+                                           .name = "dns",
+                                           .vip = "2001:db8::53",
+                                           .port = "53",
+                                           .protocol = "udp",
+                                           .backends = {
+                                               {.id = 2,
+                                                .address = "2001:db8::10",
+                                                .up = false,
+                                                .draining = false,
+                                                .maint = true,
+                                                .weight = 0,
+                                                .configured_weight = 10},
+                                           }});
     return table;
 }
 
@@ -298,6 +303,9 @@ TEST_CASE("metrics: forwarder counters carry the live plan's labels", "[metrics]
     CHECK(s.value("julier_backend_configured_weight", backend("web", "198.18.1.2")) == 50);
     CHECK(s.value("julier_backend_draining", backend("web", "198.18.1.2")) == 1);
     CHECK(s.value("julier_backend_draining", backend("web", "198.18.1.1")) == 0);
+    CHECK(s.value("julier_backend_maint", backend("dns", "2001:db8::10")) == 1);
+    CHECK(s.value("julier_backend_maint", backend("web", "198.18.1.2")) == 0);
+    CHECK(s.all("julier_backend_maint").size() == 3);
 
     CHECK(s.value("julier_dataplane_generation") == 42);
     CHECK(s.value("julier_forwarder_read_errors_total") == 0);

@@ -46,6 +46,7 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
         planned(8, "198.18.1.2", BackendRole::draining, State::up, 0, 50),
         planned(9, "198.18.1.3", BackendRole::down, State::down, 0, 100),
         planned(10, "198.18.1.4", BackendRole::pending, State::unknown, 0, 100),  // never probed yet
+        planned(13, "198.18.1.5", BackendRole::maint, State::up, 0, 100),         // forced down, health passes
     };
     plan::PlannedService unchecked;
     unchecked.name = "static";
@@ -66,7 +67,7 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
     CHECK(w.vip == "198.18.0.100");
     CHECK(w.port == "443");
     CHECK(w.protocol == "tcp");
-    REQUIRE(w.backends.size() == 4);
+    REQUIRE(w.backends.size() == 5);
     CHECK(
         w.backends[0] ==
         metrics::BackendLabels{
@@ -79,6 +80,15 @@ TEST_CASE("metrics labels: ids, names, addresses and backend state of a plan", "
               .id = 9, .address = "198.18.1.3", .up = false, .draining = false, .weight = 0, .configured_weight = 100});
     // Checked but no result yet: not up.
     CHECK_FALSE(w.backends[3].up);
+    CHECK_FALSE(w.backends[3].maint);
+    // In maint: the health still shows up, maint says why it gets nothing.
+    CHECK(w.backends[4] == metrics::BackendLabels{.id = 13,
+                                                  .address = "198.18.1.5",
+                                                  .up = true,
+                                                  .draining = false,
+                                                  .maint = true,
+                                                  .weight = 0,
+                                                  .configured_weight = 100});
 
     const auto& s = table.services[1];
     CHECK(s.id == 2);

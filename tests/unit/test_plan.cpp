@@ -166,6 +166,64 @@ TEST_CASE("a down backend leaves the ring and loses its flows", "[plan]") {
     CHECK(std::all_of(web.ring.begin(), web.ring.end(), [&](std::uint32_t id) { return id == up.id; }));
 }
 
+TEST_CASE("maint: out of the ring and its flows re-picked, like a down backend, while its check passes", "[plan]") {
+    auto cat = catalogue({service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21")})});
+    cat.services[0].health.kind = HealthKind::tcp;
+    cat.services[0].when_all_down = config::WhenAllDown::keep;
+    auto runtime = all_resolved(cat);
+    set_health(runtime, "web", "198.18.0.20", Health::up);
+    set_health(runtime, "web", "198.18.0.21", Health::up);
+    runtime.overrides["web"][ip("198.18.0.21")].maint = true;
+    plan::Plan p = plan::make_plan(cat, runtime);
+    const auto& web = p.services[0];
+    const auto& kept = find_backend(web, "198.18.0.20");
+    const auto& maint = find_backend(web, "198.18.0.21");
+
+    CHECK(maint.role == BackendRole::maint);
+    CHECK(maint.health == Health::up);
+    CHECK(maint.weight == 0);
+    CHECK(maint.state_source == "operator");
+    CHECK(maint.entry.flags == 0);  // its flows are re-picked, as a down backend's
+    CHECK(maint.entry.family == JL_FAMILY_V4);
+    CHECK(std::all_of(web.ring.begin(), web.ring.end(), [&](std::uint32_t id) { return id == kept.id; }));
+
+    // Every other backend down: the service fails open, but not onto the backend in maint.
+    set_health(runtime, "web", "198.18.0.20", Health::down);
+    p = plan::make_plan(cat, runtime);
+    CHECK(p.services[0].fail_open);
+    CHECK(find_backend(p.services[0], "198.18.0.21").role == BackendRole::maint);
+    CHECK(std::all_of(p.services[0].ring.begin(), p.services[0].ring.end(),
+                      [&](std::uint32_t id) { return id == find_backend(p.services[0], "198.18.0.20").id; }));
+}
+
+TEST_CASE("the operator's weight sets the ring share", "[plan]") {
+    auto cat = catalogue({service("web", "198.19.0.1", 80, {backend("198.18.0.20"), backend("198.18.0.21")})});
+    auto runtime = all_resolved(cat);
+    runtime.overrides["web"][ip("198.18.0.21")].weight = 300;  // the file: 100 each
+    plan::Plan p = plan::make_plan(cat, runtime);
+    const auto& web = p.services[0];
+    const auto& light = find_backend(web, "198.18.0.20");
+    const auto& heavy = find_backend(web, "198.18.0.21");
+    CHECK(heavy.weight == 300);
+    CHECK(heavy.set_weight == 300);
+    CHECK(heavy.configured_weight == 100);
+    CHECK(heavy.weight_source == "operator");
+    CHECK(light.weight_source == "config");
+    const auto share = [&](std::uint32_t id) {
+        return static_cast<double>(std::count(web.ring.begin(), web.ring.end(), id)) / web.ring.size();
+    };
+    CHECK(share(heavy.id) == Approx(0.75).margin(0.02));
+    CHECK(share(light.id) == Approx(0.25).margin(0.02));
+
+    // Weight 0: keeps its flows, no new ones.
+    runtime.overrides["web"][ip("198.18.0.21")].weight = 0;
+    p = plan::make_plan(cat, runtime);
+    const auto& zero = find_backend(p.services[0], "198.18.0.21");
+    CHECK(zero.role == BackendRole::draining);
+    CHECK(zero.entry.flags == JL_BACKEND_F_KEEP_FLOWS);
+    CHECK_FALSE(in_ring(p.services[0], zero.id));
+}
+
 TEST_CASE("health unknown: usable only when nothing checks it", "[plan]") {
     auto cat = catalogue({service("checked", "198.19.0.1", 80, {backend("198.18.0.20")}),
                           service("unchecked", "198.19.0.2", 80, {backend("198.18.0.20")})});
@@ -190,8 +248,8 @@ TEST_CASE("drain keeps flows but takes no new ones; the operator overrides the f
                                   {backend("198.18.0.20"), backend("198.18.0.21", 100, BackendState::drain),
                                    backend("198.18.0.22"), backend("198.18.0.23", 100, BackendState::drain)})});
     auto runtime = all_resolved(cat);
-    runtime.overrides["web"][ip("198.18.0.22")] = BackendState::drain;   // operator drains
-    runtime.overrides["web"][ip("198.18.0.23")] = BackendState::active;  // operator undrains
+    runtime.overrides["web"][ip("198.18.0.22")].state = BackendState::drain;   // operator drains
+    runtime.overrides["web"][ip("198.18.0.23")].state = BackendState::active;  // operator undrains
     plan::Plan p = plan::make_plan(cat, runtime);
     const auto& web = p.services[0];
 
