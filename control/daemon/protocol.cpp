@@ -371,7 +371,7 @@ auto fields(Of<BackendInfo>) {
                       field("health", &M::health),   field("health_reason", &M::health_reason),
                       field("state", &M::state),     field("drain_source", &M::drain_source),
                       field("problem", &M::problem), field("packets", &M::packets),
-                      field("bytes", &M::bytes)};
+                      field("bytes", &M::bytes),     field("new_flows", &M::new_flows)};
 }
 auto fields(Of<ReloadResult>) {
     using M = ReloadResult;

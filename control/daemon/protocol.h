@@ -176,6 +176,7 @@ struct BackendInfo {
     std::string problem;       // why it cannot be forwarded to (e.g. no ARP answer)
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t new_flows = 0;  // connection table writes that picked this backend
 };
 
 struct ReloadResult {

@@ -32,6 +32,7 @@ protocol::BackendInfo full_backend() {
     b.problem = "no ARP answer";
     b.packets = 5;
     b.bytes = 300;
+    b.new_flows = 2;
     return b;
 }
 protocol::Status full_status() {
@@ -261,12 +262,12 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
         R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"nonsyn_miss":5,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
     CHECK(
         json(full_backend()).dump() ==
-        R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");
+        R"({"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","new_flows":2,"packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40})");
     CHECK(json(protocol::ReloadResult{8, 12, {"w1"}}).dump() ==
           R"({"config_generation":8,"dataplane_generation":12,"warnings":["w1"]})");
     CHECK(
         json(protocol::DrainResult{true, full_backend()}).dump() ==
-        R"({"backend":{"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40},"changed":true})");
+        R"({"backend":{"address":"2001:db8::21","bytes":300,"drain_source":"operator","health":"up","health_reason":"probe answered","new_flows":2,"packets":5,"problem":"no ARP answer","service":"web","state":"active","weight":100,"weight_now":40},"changed":true})");
     CHECK(json(protocol::TeardownResult{{"eth0"}, "/sys/fs/bpf/julier"}).dump() ==
           R"({"detached":["eth0"],"pin_dir":"/sys/fs/bpf/julier"})");
 
