@@ -51,7 +51,7 @@ Bytes client_frame(const Mac& dst, const Mac& src, const char* client, const cha
 // The forwarder's view of one path: its counters and one backend's and service's.
 struct Snapshot {
     std::array<jl_traffic, JL_CNT_COUNT> counters{};
-    jl_traffic backend{};
+    jl_backend_traffic backend{};
     jl_service_traffic service{};
 };
 

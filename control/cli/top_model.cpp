@@ -62,6 +62,7 @@ Row backend_row(const BackendInfo& b, const BackendInfo* before, double seconds)
     if (before) {
         row.packets = rate(before->packets, b.packets, seconds);
         row.bytes = rate(before->bytes, b.bytes, seconds);
+        row.new_flows = rate(before->new_flows, b.new_flows, seconds);
     }
     row.health = std::string(health::to_string(b.health));
     row.weight = fmt::format("{}/{}", b.weight_now, b.weight);
@@ -176,8 +177,8 @@ std::vector<std::string> render(const View& view, std::size_t width, std::size_t
                  {"STATE"}});
     for (const auto& r : view.rows) {
         table.add_row({r.backend ? "  " + r.name : r.name, r.vip, format_rate(r.packets), format_rate(r.bytes),
-                       r.backend ? std::string() : format_rate(r.new_flows),
-                       r.flows ? std::to_string(*r.flows) : std::string("-"), r.health, r.weight, r.state});
+                       format_rate(r.new_flows), r.flows ? std::to_string(*r.flows) : std::string("-"), r.health,
+                       r.weight, r.state});
     }
     std::vector<std::string> lines = view.header;
     lines.emplace_back();

@@ -43,7 +43,7 @@ std::vector<MapMemory> estimate_map_memory(const Limits& l, unsigned cpus) {
         array("jl_backends", sides * l.max_backends, sizeof(jl_backend)),
         hash("jl_flows", l.max_flows, sizeof(jl_flow_key), sizeof(jl_flow)),
         percpu_array("jl_service_stats", l.max_services, sizeof(jl_service_traffic), cpus),
-        percpu_array("jl_backend_stats", l.max_backends, sizeof(jl_traffic), cpus),
+        percpu_array("jl_backend_stats", l.max_backends, sizeof(jl_backend_traffic), cpus),
         percpu_array("jl_counters", JL_CNT_COUNT, sizeof(jl_traffic), cpus),
         array("jl_settings", sides, sizeof(jl_settings)),
         percpu_array("jl_flood_window", 1, sizeof(jl_flood_window), cpus),

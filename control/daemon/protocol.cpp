@@ -405,6 +405,7 @@ auto fields(Of<BackendInfo>) {
                       field("problem", &M::problem),
                       field("packets", &M::packets),
                       field("bytes", &M::bytes),
+                      field("new_flows", &M::new_flows),
                       field("config_weight", &M::config_weight),
                       field("weight_source", &M::weight_source),
                       field("state_source", &M::state_source)};

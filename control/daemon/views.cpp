@@ -72,6 +72,7 @@ std::vector<protocol::BackendInfo> backend_infos(const plan::Plan& plan, const h
                 if (const auto* traffic = at_or_null(counters->backends, backend.id)) {
                     info.packets = traffic->packets;
                     info.bytes = traffic->bytes;
+                    info.new_flows = traffic->new_flows;
                 }
             }
             out.push_back(std::move(info));

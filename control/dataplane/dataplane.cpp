@@ -770,42 +770,38 @@ Counters Dataplane::read_counters() const {
     const Impl& d = *impl_;
     d.usable();
     Counters result;
-    std::size_t stride = percpu_stride(sizeof(jl_traffic));
-    auto sum_traffic = [&](const MapRef& map, std::uint32_t count, auto&& store) {
+    // Each per-CPU map's values, summed over every possible CPU by `add`.
+    auto sum = [&]<typename Value>(const MapRef& map, std::uint32_t count, auto&& add) {
+        const std::size_t stride = percpu_stride(sizeof(Value));
         std::vector<std::uint8_t> raw(std::size_t{count} * map.value_size);
         read_array(map, 0, count, raw.data());
         for (std::uint32_t i = 0; i < count; ++i) {
             for (unsigned cpu = 0; cpu < d.cpus; ++cpu) {
-                store(i, raw.data() + std::size_t{i} * map.value_size + cpu * stride);
+                Value v;
+                std::memcpy(&v, raw.data() + std::size_t{i} * map.value_size + cpu * stride, sizeof(v));
+                add(i, v);
             }
         }
     };
-    auto add_traffic = [](Traffic& total, const std::uint8_t* bytes) {
-        jl_traffic t;
-        std::memcpy(&t, bytes, sizeof(t));
-        total.packets += t.packets;
-        total.bytes += t.bytes;
-    };
-    sum_traffic(d.counters, JL_CNT_COUNT,
-                [&](std::uint32_t i, const std::uint8_t* bytes) { add_traffic(result.reasons[i], bytes); });
+    sum.operator()<jl_traffic>(d.counters, JL_CNT_COUNT, [&](std::uint32_t i, const jl_traffic& t) {
+        result.reasons[i].packets += t.packets;
+        result.reasons[i].bytes += t.bytes;
+    });
     result.backends.resize(d.options.limits.max_backends);
-    sum_traffic(d.backend_stats, d.options.limits.max_backends,
-                [&](std::uint32_t i, const std::uint8_t* bytes) { add_traffic(result.backends[i], bytes); });
-
+    sum.operator()<jl_backend_traffic>(d.backend_stats, d.options.limits.max_backends,
+                                       [&](std::uint32_t i, const jl_backend_traffic& t) {
+                                           result.backends[i].packets += t.packets;
+                                           result.backends[i].bytes += t.bytes;
+                                           result.backends[i].new_flows += t.new_flows;
+                                       });
     result.services.resize(d.options.limits.max_services);
-    std::size_t service_stride = percpu_stride(sizeof(jl_service_traffic));
-    std::vector<std::uint8_t> raw(std::size_t{d.options.limits.max_services} * d.service_stats.value_size);
-    read_array(d.service_stats, 0, d.options.limits.max_services, raw.data());
-    for (std::uint32_t i = 0; i < d.options.limits.max_services; ++i) {
-        for (unsigned cpu = 0; cpu < d.cpus; ++cpu) {
-            jl_service_traffic t;
-            std::memcpy(&t, raw.data() + std::size_t{i} * d.service_stats.value_size + cpu * service_stride, sizeof(t));
-            result.services[i].packets += t.packets;
-            result.services[i].bytes += t.bytes;
-            result.services[i].new_flows += t.new_flows;
-            result.services[i].nonsyn_miss += t.nonsyn_miss;
-        }
-    }
+    sum.operator()<jl_service_traffic>(d.service_stats, d.options.limits.max_services,
+                                       [&](std::uint32_t i, const jl_service_traffic& t) {
+                                           result.services[i].packets += t.packets;
+                                           result.services[i].bytes += t.bytes;
+                                           result.services[i].new_flows += t.new_flows;
+                                           result.services[i].nonsyn_miss += t.nonsyn_miss;
+                                       });
     return result;
 }
 

@@ -81,6 +81,12 @@ struct Traffic {
     std::uint64_t bytes = 0;
 };
 
+struct BackendTraffic {
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t new_flows = 0;
+};
+
 struct ServiceTraffic {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
@@ -92,7 +98,7 @@ struct ServiceTraffic {
 struct Counters {
     std::array<Traffic, JL_CNT_COUNT> reasons{};  // indexed by enum jl_counter
     std::vector<ServiceTraffic> services;         // indexed by service id
-    std::vector<Traffic> backends;                // indexed by backend id
+    std::vector<BackendTraffic> backends;         // indexed by backend id
 };
 
 class Dataplane {

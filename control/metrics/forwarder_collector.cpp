@@ -47,6 +47,7 @@ void add_traffic(std::vector<prometheus::MetricFamily>& out, const LabelTable& t
     auto service_nonsyn_miss = make_family(spec::service_nonsyn_miss);
     auto backend_packets = make_family(spec::backend_packets);
     auto backend_bytes = make_family(spec::backend_bytes);
+    auto backend_new_flows = make_family(spec::backend_new_flows);
 
     for (const auto& service : table.services) {
         // An id past the counters would mean the maps are smaller than the plan's
@@ -68,10 +69,11 @@ void add_traffic(std::vector<prometheus::MetricFamily>& out, const LabelTable& t
             const Labels labels{{"service", service.name}, {"backend", backend.address}};
             add_sample(backend_packets, labels, static_cast<double>(t.packets));
             add_sample(backend_bytes, labels, static_cast<double>(t.bytes));
+            add_sample(backend_new_flows, labels, static_cast<double>(t.new_flows));
         }
     }
-    for (auto* family :
-         {&service_packets, &service_bytes, &service_new_flows, &service_nonsyn_miss, &backend_packets, &backend_bytes})
+    for (auto* family : {&service_packets, &service_bytes, &service_new_flows, &service_nonsyn_miss, &backend_packets,
+                         &backend_bytes, &backend_new_flows})
         out.push_back(std::move(*family));
 }
 

@@ -39,6 +39,9 @@ inline constexpr MetricSpec backend_packets{"julier_backend_packets_total", Metr
                                             "Packets the forwarder sent to the backend."};
 inline constexpr MetricSpec backend_bytes{"julier_backend_bytes_total", MetricType::Counter,
                                           "Bytes (frame length as received) the forwarder sent to the backend."};
+inline constexpr MetricSpec backend_new_flows{
+    "julier_backend_new_flows_total", MetricType::Counter,
+    "Flows that got a connection table entry naming the backend (as julier_service_new_flows_total counts them)."};
 inline constexpr MetricSpec forwarder_packets{
     "julier_forwarder_packets_total", MetricType::Counter,
     "Packets the forwarder handled, by verdict and reason (every packet counts once)."};
@@ -135,6 +138,7 @@ inline constexpr std::array all_metrics{
     &spec::service_nonsyn_miss,
     &spec::backend_packets,
     &spec::backend_bytes,
+    &spec::backend_new_flows,
     &spec::forwarder_packets,
     &spec::forwarder_bytes,
     &spec::forwarder_read_errors,

@@ -117,6 +117,12 @@ inline jl_traffic& operator+=(jl_traffic& a, const jl_traffic& b) {
     a.bytes += b.bytes;
     return a;
 }
+inline jl_backend_traffic& operator+=(jl_backend_traffic& a, const jl_backend_traffic& b) {
+    a.packets += b.packets;
+    a.bytes += b.bytes;
+    a.new_flows += b.new_flows;
+    return a;
+}
 inline jl_service_traffic& operator+=(jl_service_traffic& a, const jl_service_traffic& b) {
     a.packets += b.packets;
     a.bytes += b.bytes;
@@ -340,8 +346,9 @@ public:
         return read_percpu<jl_service_traffic>(bpf_map__fd(skel_->maps.jl_service_stats), service_id,
                                                "jl_service_stats");
     }
-    jl_traffic backend_stats(uint32_t backend_id) const {
-        return read_percpu<jl_traffic>(bpf_map__fd(skel_->maps.jl_backend_stats), backend_id, "jl_backend_stats");
+    jl_backend_traffic backend_stats(uint32_t backend_id) const {
+        return read_percpu<jl_backend_traffic>(bpf_map__fd(skel_->maps.jl_backend_stats), backend_id,
+                                               "jl_backend_stats");
     }
 
 private:

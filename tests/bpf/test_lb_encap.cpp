@@ -125,6 +125,7 @@ void expect_tunnel(const ServiceSpec& s, const Inner& in) {
     CHECK(lb.service_stats(s.service_id).new_flows == (in.proto == IPPROTO_UDP ? 1u : 0u));
     CHECK(lb.service_stats(s.service_id).nonsyn_miss == (in.proto == IPPROTO_TCP ? 1u : 0u));
     CHECK(lb.backend_stats(id).packets == 1);
+    CHECK(lb.backend_stats(id).new_flows == (in.proto == IPPROTO_UDP ? 1u : 0u));
 }
 
 }  // namespace

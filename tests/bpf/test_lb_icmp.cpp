@@ -318,6 +318,7 @@ TEST_CASE("lb icmp: an ICMP error about a service's reply goes to the backend th
             }
             expect_run(lb, in, XDP_TX, out.build(), JL_CNT_TX_ICMP_ERROR);
             CHECK(lb.backend_stats(owner).packets == 1);
+            CHECK(lb.backend_stats(owner).new_flows == 0);
             CHECK(lb.service_stats(s.service_id).packets == 1);
             CHECK(lb.service_stats(s.service_id).new_flows == 0);
             CHECK(lb.flow_keys().size() == 1);  // nothing added

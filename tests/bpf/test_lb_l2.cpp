@@ -81,6 +81,7 @@ TEST_CASE("lb l2: a new flow goes to the backend its hash picks, MACs rewritten,
             auto be = lb.backend_stats(id);
             CHECK(be.packets == 1);
             CHECK(be.bytes == in.size());
+            CHECK(be.new_flows == 1);
 
             // The next packet of the flow is established (for TCP, an ACK: a SYN would be
             // placed by the ring and counted again): same output, no new flow.
@@ -91,6 +92,7 @@ TEST_CASE("lb l2: a new flow goes to the backend its hash picks, MACs rewritten,
             CHECK(lb.service_stats(3).new_flows == 1);
             CHECK(lb.service_stats(3).packets == 2);
             CHECK(lb.backend_stats(id).packets == 2);
+            CHECK(lb.backend_stats(id).new_flows == 1);
         }
     }
 }

@@ -74,7 +74,7 @@ class Screen:
                 # web VIP PACKETS/S BYTES/S NEW/S FLOWS 2/2 up WEIGHT(empty) 2/2 in ring
                 self.service = words
             elif line.startswith("  ") and words and words[0] in backends:
-                # ADDRESS PACKETS/S BYTES/S FLOWS HEALTH WEIGHT STATE (no NEW/S for a backend)
+                # ADDRESS PACKETS/S BYTES/S NEW/S FLOWS HEALTH WEIGHT STATE
                 self.backends[words[0]] = words
 
     def complete(self) -> bool:

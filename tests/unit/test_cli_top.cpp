@@ -30,8 +30,8 @@ protocol::ServiceInfo service(const std::string& name, std::uint64_t packets, st
 }
 
 protocol::BackendInfo backend(const std::string& service, const std::string& address, std::uint64_t packets,
-                              std::uint64_t bytes) {
-    return {service, address, 100, 100, State::up, "", Role::in_ring, "", "", packets, bytes};
+                              std::uint64_t bytes, std::uint64_t new_flows = 0) {
+    return {service, address, 100, 100, State::up, "", Role::in_ring, "", "", packets, bytes, new_flows};
 }
 
 Sample sample(double seconds, std::vector<protocol::ServiceInfo> services,
@@ -87,10 +87,12 @@ TEST_CASE("julierctl top: rates in short units", "[cli][top]") {
 }
 
 TEST_CASE("julierctl top: services and backends with their rates", "[cli][top]") {
-    const auto before = sample(10.0, {service("web", 1000, 100000, 10)},
-                               {backend("web", "198.18.0.21", 600, 60000), backend("web", "198.18.0.22", 400, 40000)});
-    auto after = sample(12.0, {service("web", 3000, 300000, 50)},
-                        {backend("web", "198.18.0.21", 2000, 200000), backend("web", "198.18.0.22", 1000, 100000)});
+    const auto before =
+        sample(10.0, {service("web", 1000, 100000, 10)},
+               {backend("web", "198.18.0.21", 600, 60000, 6), backend("web", "198.18.0.22", 400, 40000, 4)});
+    auto after =
+        sample(12.0, {service("web", 3000, 300000, 50)},
+               {backend("web", "198.18.0.21", 2000, 200000, 36), backend("web", "198.18.0.22", 1000, 100000, 14)});
     after.backends[1].health = State::down;
     after.backends[1].state = Role::down;
     after.backends[1].weight_now = 0;
@@ -107,6 +109,8 @@ TEST_CASE("julierctl top: services and backends with their rates", "[cli][top]")
     CHECK(web.state == "2/2 in ring");
     CHECK(*view.rows[1].packets == Approx(700.0));
     CHECK(*view.rows[2].packets == Approx(300.0));
+    CHECK(*view.rows[1].new_flows == Approx(15.0));
+    CHECK(*view.rows[2].new_flows == Approx(5.0));
     CHECK(view.rows[2].health == "down");
     CHECK(view.rows[2].weight == "0/100");
     CHECK(view.rows[2].state == "down");
@@ -192,8 +196,8 @@ TEST_CASE("julierctl top: the screen fits the terminal", "[cli][top]") {
     CHECK(lines[3] == "SERVICE/BACKEND  VIP                PACKETS/S  BYTES/S  NEW/S  FLOWS  HEALTH   WEIGHT  STATE");
     CHECK(lines[4] ==
           "web              198.19.0.1:80/tcp       1.5k     2.0M    7.0      -  2/2 up           2/2 in ring");
-    CHECK(lines[5] == "  198.18.0.21                            1.0k     1.5M             -  up      100/100  active");
-    CHECK(lines[6] == "  198.18.0.22                             500     500k             -  up      100/100  active");
+    CHECK(lines[5] == "  198.18.0.21                            1.0k     1.5M      0      -  up      100/100  active");
+    CHECK(lines[6] == "  198.18.0.22                             500     500k      0      -  up      100/100  active");
 
     const auto narrow = render(view, 20, 0);
     REQUIRE(narrow.size() == 7);

@@ -38,7 +38,7 @@ TEST_CASE("map memory follows the kernel's layout for each map kind", "[config]"
     CHECK(map_named(maps, "jl_backends").bytes == 10 * up8(sizeof(jl_backend)));
     // Per-CPU arrays: a pointer per entry and a value per CPU.
     CHECK(map_named(maps, "jl_service_stats").bytes == 3 * (8 + cpus * up8(sizeof(jl_service_traffic))));
-    CHECK(map_named(maps, "jl_backend_stats").bytes == 5 * (8 + cpus * up8(sizeof(jl_traffic))));
+    CHECK(map_named(maps, "jl_backend_stats").bytes == 5 * (8 + cpus * up8(sizeof(jl_backend_traffic))));
     CHECK(map_named(maps, "jl_counters").entries == JL_CNT_COUNT);
     // Hashes: 48-byte element header + key + value per entry, 16 bytes per bucket,
     // buckets rounded up to a power of two (6 -> 8, 9 -> 16).

@@ -32,6 +32,7 @@ protocol::BackendInfo full_backend() {
     b.problem = "no ARP answer";
     b.packets = 5;
     b.bytes = 300;
+    b.new_flows = 2;
     b.config_weight = 100;
     b.weight_source = "operator";
     b.state_source = "operator";
@@ -296,7 +297,7 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
         R"({"backends":3,"backends_in_ring":2,"bytes":1000,"forwarding":"l2","name":"web","new_flows":4,"nonsyn_miss":5,"packets":10,"port":80,"protocol":"tcp","ring_size":65537,"vip":"198.19.0.1","when_all_down":"keep"})");
     CHECK(
         json(full_backend()).dump() ==
-        R"({"address":"2001:db8::21","bytes":300,"config_weight":100,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","state_source":"operator","weight":3,"weight_now":40,"weight_source":"operator"})");
+        R"({"address":"2001:db8::21","bytes":300,"config_weight":100,"drain_source":"operator","health":"up","health_reason":"probe answered","new_flows":2,"packets":5,"problem":"no ARP answer","service":"web","state":"active","state_source":"operator","weight":3,"weight_now":40,"weight_source":"operator"})");
     CHECK(json(protocol::ReloadResult{8, 12, {"w1"}, false, {}}).dump() ==
           R"({"changes":[],"config_generation":8,"dataplane_generation":12,"dry_run":false,"warnings":["w1"]})");
     const protocol::ReloadResult dry{8, 12, {}, true, {{"ring_moved", "web", "", "", "", "", 0.25, 101, 101}}};
@@ -306,7 +307,7 @@ TEST_CASE("control protocol: every payload field is on the wire, byte for byte a
     CHECK(json(json(dry).get<protocol::ReloadResult>()) == json(dry));
     CHECK(
         json(protocol::DrainResult{true, full_backend()}).dump() ==
-        R"({"backend":{"address":"2001:db8::21","bytes":300,"config_weight":100,"drain_source":"operator","health":"up","health_reason":"probe answered","packets":5,"problem":"no ARP answer","service":"web","state":"active","state_source":"operator","weight":3,"weight_now":40,"weight_source":"operator"},"changed":true})");
+        R"({"backend":{"address":"2001:db8::21","bytes":300,"config_weight":100,"drain_source":"operator","health":"up","health_reason":"probe answered","new_flows":2,"packets":5,"problem":"no ARP answer","service":"web","state":"active","state_source":"operator","weight":3,"weight_now":40,"weight_source":"operator"},"changed":true})");
     CHECK(json(protocol::TeardownResult{{"eth0"}, "/sys/fs/bpf/julier"}).dump() ==
           R"({"detached":["eth0"],"pin_dir":"/sys/fs/bpf/julier"})");
 

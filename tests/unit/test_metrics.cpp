@@ -234,7 +234,7 @@ ForwarderReading reading() {
     r.counters.services[1] = {.packets = 10, .bytes = 1500, .new_flows = 2, .nonsyn_miss = 4};
     r.counters.services[0] = {.packets = 7, .bytes = 700, .new_flows = 7};
     r.counters.services[2] = {.packets = 99, .bytes = 99, .new_flows = 99};  // no such service
-    r.counters.backends[3] = {.packets = 6, .bytes = 900};
+    r.counters.backends[3] = {.packets = 6, .bytes = 900, .new_flows = 2};
     r.counters.backends[5] = {.packets = 4, .bytes = 600};
     r.counters.backends[2] = {.packets = 7, .bytes = 700};
     r.counters.reasons[JL_CNT_TX_FORWARD] = {.packets = 10, .bytes = 1500};
@@ -277,6 +277,8 @@ TEST_CASE("metrics: forwarder counters carry the live plan's labels", "[metrics]
     CHECK(s.value("julier_backend_bytes_total", backend("web", "198.18.1.1")) == 900);
     CHECK(s.value("julier_backend_packets_total", backend("web", "198.18.1.2")) == 4);
     CHECK(s.value("julier_backend_bytes_total", backend("dns", "2001:db8::10")) == 700);
+    CHECK(s.value("julier_backend_new_flows_total", backend("web", "198.18.1.1")) == 2);
+    CHECK(s.value("julier_backend_new_flows_total", backend("web", "198.18.1.2")) == 0);
     CHECK(s.all("julier_backend_packets_total").size() == 3);
 
     CHECK(s.value("julier_forwarder_packets_total", {{"verdict", "tx"}, {"reason", "forward"}}) == 10);

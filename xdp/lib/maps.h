@@ -83,7 +83,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, JL_LOAD_DEFAULT_BACKENDS);
 	__type(key, __u32);
-	__type(value, struct jl_traffic);
+	__type(value, struct jl_backend_traffic);
 } jl_backend_stats SEC(".maps");
 
 struct {

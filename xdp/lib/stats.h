@@ -22,7 +22,7 @@ JL_INLINE void jl_count_delivery(__u32 service_id, __u32 backend_id, __u64 bytes
                                  int nonsyn_miss)
 {
 	struct jl_service_traffic *s = bpf_map_lookup_elem(&jl_service_stats, &service_id);
-	struct jl_traffic *b = bpf_map_lookup_elem(&jl_backend_stats, &backend_id);
+	struct jl_backend_traffic *b = bpf_map_lookup_elem(&jl_backend_stats, &backend_id);
 
 	if (s) {
 		s->packets++;
@@ -33,6 +33,7 @@ JL_INLINE void jl_count_delivery(__u32 service_id, __u32 backend_id, __u64 bytes
 	if (b) {
 		b->packets++;
 		b->bytes += bytes;
+		b->new_flows += new_flow;
 	}
 }
 

@@ -60,20 +60,22 @@ int run(Runner& runner, const Checker& checker, std::span<const uint8_t> f, Outc
 // jl_service_stats and jl_backend_stats as the runs so far must have left them.
 struct StatsModel {
     std::map<uint32_t, jl_service_traffic> services;
-    std::map<uint32_t, jl_traffic> backends;
+    std::map<uint32_t, jl_backend_traffic> backends;
 
     // Count a delivery; "" if the two entries it touched read as counted.
     std::string add(const Runner& runner, const Checker::Delivery& d, uint64_t bytes) {
         auto& s = services[d.service_id];
-        s.packets++, s.bytes += bytes, s.new_flows += d.new_flow, s.nonsyn_miss += d.nonsyn_miss;
-        if (d.either_count) {  // the counters say which of the two it was
-            if (runner.service_stats(d.service_id).new_flows == s.new_flows + 1)
-                s.new_flows++;
-            else
-                s.nonsyn_miss++;
-        }
         auto& b = backends[uint32_t(d.backend)];
-        b.packets++, b.bytes += bytes;
+        s.packets++, s.bytes += bytes, s.new_flows += d.new_flow, s.nonsyn_miss += d.nonsyn_miss;
+        b.packets++, b.bytes += bytes, b.new_flows += d.new_flow;
+        if (d.either_count) {  // the counters say which of the two it was
+            if (runner.service_stats(d.service_id).new_flows == s.new_flows + 1) {
+                s.new_flows++;
+                b.new_flows++;
+            } else {
+                s.nonsyn_miss++;
+            }
+        }
         return compare(runner, d.service_id, uint32_t(d.backend));
     }
     std::string compare(const Runner& runner, uint32_t service, uint32_t backend) {
@@ -87,9 +89,9 @@ struct StatsModel {
                 << ws.bytes << ", " << ws.new_flows << ", " << ws.nonsyn_miss << "\n";
         auto b = runner.backend_stats(backend);
         auto& wb = backends[backend];
-        if (b.packets != wb.packets || b.bytes != wb.bytes)
-            err << "jl_backend_stats[" << backend << "] reads " << b.packets << " packets, " << b.bytes
-                << " bytes; want " << wb.packets << ", " << wb.bytes << "\n";
+        if (b.packets != wb.packets || b.bytes != wb.bytes || b.new_flows != wb.new_flows)
+            err << "jl_backend_stats[" << backend << "] reads " << b.packets << " packets, " << b.bytes << " bytes, "
+                << b.new_flows << " new flows; want " << wb.packets << ", " << wb.bytes << ", " << wb.new_flows << "\n";
         return err.str();
     }
     // Every service and backend of the catalogue (also those no run should have touched).

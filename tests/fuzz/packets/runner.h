@@ -27,7 +27,7 @@ public:
     // or another service (re-picked).
     void seed_flows();
     jl_service_traffic service_stats(uint32_t id) const { return lb_.service_stats(id); }
-    jl_traffic backend_stats(uint32_t id) const { return lb_.backend_stats(id); }
+    jl_backend_traffic backend_stats(uint32_t id) const { return lb_.backend_stats(id); }
     // Largest frame BPF_PROG_TEST_RUN takes for XDP here, and the largest it hands to
     // the program in one buffer (the rest goes to fragments the program cannot see).
     // Both found by bisection at start.

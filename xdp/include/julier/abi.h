@@ -22,8 +22,9 @@
  *    UDP idle expiry), jl_vip.udp_idle_timeout_ms, jl_service_traffic.nonsyn_miss.
  * 6: jl_vip.flags JL_VIP_F_HASH_NO_SOURCE_PORT and JL_VIP_F_HASH_DESTINATION_PORT.
  * 7: jl_vip.flags JL_VIP_F_ANSWER_PING (echo requests answered by the forwarder), the
- *    echo_reply, echo_rate_limited and echo_invalid counters. */
-#define JL_ABI_VERSION 7
+ *    echo_reply, echo_rate_limited and echo_invalid counters.
+ * 8: jl_backend_stats holds struct jl_backend_traffic (new_flows per backend). */
+#define JL_ABI_VERSION 8
 
 /* Catalogue tables are double-buffered: side 0 and side 1. The control plane
  * writes the inactive side, then flips jl_active; a packet reads jl_active once
@@ -273,6 +274,12 @@ struct jl_service_traffic {
 	__u64 nonsyn_miss; /* TCP packets (no SYN-only, FIN or RST) that found no entry */
 };
 
+struct jl_backend_traffic {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows; /* connection table writes that name this backend, as the service's */
+};
+
 /*
  * Every verdict of the forwarder has exactly one counter. X(name, verdict, label):
  * `verdict` is pass, drop, tx or redirect; `label` is the metrics label value.
@@ -328,7 +335,7 @@ enum jl_counter {
  *   jl_backends       ARRAY of struct jl_backend                   (JL_SIDES * max_backends)
  *   jl_flows          LRU_HASH struct jl_flow_key -> struct jl_flow (max_flows)
  *   jl_service_stats  PERCPU_ARRAY of struct jl_service_traffic    (max_services)
- *   jl_backend_stats  PERCPU_ARRAY of struct jl_traffic            (max_backends)
+ *   jl_backend_stats  PERCPU_ARRAY of struct jl_backend_traffic    (max_backends)
  *   jl_counters       PERCPU_ARRAY of struct jl_traffic            (JL_CNT_COUNT)
  *   jl_vip_filter     ARRAY of __u64 (JL_SIDES * JL_VIP_FILTER_WORDS): see above
  *   jl_settings       ARRAY of struct jl_settings                  (JL_SIDES)
