@@ -202,7 +202,7 @@ struct BackendInfo {
     std::string problem;       // why it cannot be forwarded to (e.g. no ARP answer)
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
-    std::uint64_t new_flows = 0;  // connection table writes that picked this backend
+    std::uint64_t new_flows = 0;      // connection table writes that picked this backend
     std::uint32_t config_weight = 0;  // the catalogue's
     std::string weight_source{};      // "config" or "operator" (julierctl weight)
     std::string state_source{};       // "config" or "operator" (julierctl drain, undrain, maint)
