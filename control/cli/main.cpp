@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <string>
@@ -141,6 +142,23 @@ int run(const std::string& socket, const protocol::Request& request, bool json) 
     return 0;
 }
 
+// A DURATION option ("500ms", "10s", "2m"; a unit is required), from min_ms to
+// max_ms (`range` says so to the operator); `set` gets milliseconds.
+void add_duration(CLI::App* app, const std::string& name, double min_ms, double max_ms, const std::string& range,
+                  std::function<void(double)> set, const std::string& help) {
+    app->add_option_function<double>(name, std::move(set), help)
+        ->transform(CLI::AsNumberWithUnit(std::map<std::string, double>{{"ms", 1}, {"s", 1000}, {"m", 60000}},
+                                          CLI::AsNumberWithUnit::UNIT_REQUIRED)
+                        .description(""))
+        ->check(CLI::Validator(
+            [min_ms, max_ms, range](std::string& ms) {
+                const double v = std::stod(ms);
+                return v >= min_ms && v <= max_ms ? std::string() : range;
+            },
+            ""))
+        ->type_name("DURATION");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,21 +212,11 @@ int main(int argc, char** argv) {
                              "Withdraw every VIP, wait the grace, detach the forwarder, remove its pins, stop julierd");
     bool yes = false;
     teardown->add_flag("--yes,-y", yes, "Do not ask for confirmation (needed when standard input is no terminal)");
-    teardown
-        ->add_option_function<double>(
-            "--grace", [&request](double ms) { request.grace_ms = static_cast<std::uint32_t>(ms); },
-            "Time between withdrawing the VIPs and detaching, e.g. 10s (default: the catalogue's "
-            "bgp.teardown_grace; nothing to wait for without bgp)")
-        ->transform(CLI::AsNumberWithUnit(std::map<std::string, double>{{"ms", 1}, {"s", 1000}, {"m", 60000}},
-                                          CLI::AsNumberWithUnit::UNIT_REQUIRED)
-                        .description(""))
-        ->check(CLI::Validator(
-            [](std::string& ms) {
-                const double v = std::stod(ms);
-                return v >= 0 && v <= protocol::kMaxTeardownGraceMs ? std::string() : std::string("from 0s to 10m");
-            },
-            ""))
-        ->type_name("DURATION");
+    add_duration(
+        teardown, "--grace", 0, protocol::kMaxTeardownGraceMs, "from 0s to 10m",
+        [&request](double ms) { request.grace_ms = static_cast<std::uint32_t>(ms); },
+        "Time between withdrawing the VIPs and detaching, e.g. 10s (default: the catalogue's "
+        "bgp.teardown_grace; nothing to wait for without bgp)");
     auto* flows = command(protocol::Command::flows, "Connection-table entries per service and backend, or --list them");
     flows->add_option("service", request.service, "Only this service");
     flows->add_option("backend", request.backend, "Only this backend of the service");
@@ -231,20 +239,10 @@ int main(int argc, char** argv) {
                                    "Packets, bytes and new flows per second and active flows, per service and "
                                    "backend, refreshed in place (q quits)");
     julier::cli::top::Options top_options;
-    top->add_option_function<double>(
-           "--interval",
-           [&top_options](double ms) { top_options.interval = std::chrono::milliseconds(static_cast<long>(ms)); },
-           "Time between refreshes, e.g. 500ms or 2s (default 1s)")
-        ->transform(CLI::AsNumberWithUnit(std::map<std::string, double>{{"ms", 1}, {"s", 1000}, {"m", 60000}},
-                                          CLI::AsNumberWithUnit::UNIT_REQUIRED)
-                        .description(""))
-        ->check(CLI::Validator(
-            [](std::string& ms) {
-                const double v = std::stod(ms);
-                return v >= 100 && v <= 3600000 ? std::string() : std::string("from 100ms to 60m");
-            },
-            ""))
-        ->type_name("DURATION");
+    add_duration(
+        top, "--interval", 100, 3600000, "from 100ms to 60m",
+        [&top_options](double ms) { top_options.interval = std::chrono::milliseconds(static_cast<long>(ms)); },
+        "Time between refreshes, e.g. 500ms or 2s (default 1s)");
     top->add_option("--service", top_options.service, "Only this service")->type_name("NAME");
     top->add_option("-n,--iterations", top_options.iterations, "Stop after N refreshes (default: until q)")
         ->check(CLI::Validator(

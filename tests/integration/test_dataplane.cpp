@@ -150,7 +150,7 @@ TEST_CASE("drain keeps established flows; down re-picks them", "[dataplane][inte
     for (const auto& [sport, id] : before) on_drained += id == drained;
     REQUIRE(on_drained > 0);
 
-    runtime.overrides["web"][ip("198.18.0.21")] = config::BackendState::drain;
+    runtime.overrides["web"][ip("198.18.0.21")].state = config::BackendState::drain;
     plan::Plan draining = plan::make_plan(cat, runtime, up.ids);
     dp->apply(draining);
     CHECK(send_flows(*dp, draining, 2000, 200, test::kTcpAck) == before);  // established: unchanged
