@@ -165,7 +165,8 @@ def test(w: World) -> None:
     check(sum(1 for line in first.lines if line.startswith("SERVICE/BACKEND")) == 1,
           f"the table is drawn once, in place:\n{first.text}")
     for addr, words in first.backends.items():
-        check(words[4] == "up" and words[5] == "100/100" and words[6] == "active", f"backend row {words}")
+        check(words[5] == "up" and words[6] == "100/100" and words[7] == "active", f"backend row {words}")
+        check(rate(words[3]) is not None, f"backend row without new flows/s: {words}")
     # Refreshed in place: the header's clock and the rates change, on the same screen.
     changed = wait_for(lambda: (s := w.capture("q", be)).complete() and s.lines[0] != first.lines[0]
                        and s.service[2:4] != first.service[2:4] and s, "the rates of web to change")
