@@ -85,12 +85,16 @@ JL_INLINE int jl_icmp_reframe(struct xdp_md *ctx, const struct jl_pkt *pkt, __u3
 	end = (void *)(long)ctx->data_end;
 	eth = data;
 	old = data + push;
-	if ((void *)(old + 1) + sizeof(struct jl_vlan_hdr) > end)
+	/* The quote may be shorter than a VLAN tag: ask for the tag's room only with one. */
+	if ((void *)(old + 1) > end)
 		return -1;
 	__builtin_memcpy(old_dst, old->h_dest, ETH_ALEN);
 	__builtin_memcpy(old_src, old->h_source, ETH_ALEN);
-	if (pkt->vlan)
+	if (pkt->vlan) {
+		if ((void *)(old + 1) + sizeof(struct jl_vlan_hdr) > end)
+			return -1;
 		tci = ((struct jl_vlan_hdr *)(old + 1))->tci;
+	}
 	__builtin_memcpy(eth->h_dest, old_src, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, old_dst, ETH_ALEN);
 	if (pkt->vlan) {
