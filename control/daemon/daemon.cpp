@@ -16,6 +16,7 @@
 #include "daemon/version.h"
 #include "health/targets.h"
 #include "neigh/netlink_resolver.h"
+#include "web/routes.h"
 
 namespace julier::daemon {
 namespace {
@@ -284,8 +285,13 @@ void Daemon::start_metrics() {
         [this] { return backend_views(); },
     });
     try {
+        // A scrape reads and formats every series (seconds for tens of thousands of
+        // backends): it runs on the server's worker, not on the loop; Metrics is
+        // thread-safe. The page and the JSON read the daemon's state: on the loop.
         http_ = std::make_unique<web::HttpServer>(
-            io_, settings.listen(), [site = site_.get()](const web::Request& r) { return site->answer(r); });
+            io_, settings.listen(), [site = site_.get()](const web::Request& r) { return site->answer(r); },
+            web::Limits{},
+            [](const std::string& target) { return web::route("GET", target).route == web::Route::metrics; });
     } catch (const std::exception& e) {
         site_.reset();
         throw StartupError(fmt::format("{}: metrics: {}", settings.location.to_string(), e.what()));

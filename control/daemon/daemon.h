@@ -192,7 +192,8 @@ private:
     std::unique_ptr<dataplane::Dataplane> dataplane_;
     // After dataplane_: destroyed first, so no scrape reads a closed forwarder.
     metrics::Metrics metrics_;
-    // /metrics and the status page (web/), on the loop; after metrics_: closed first.
+    // /metrics (on the server's worker) and the status page (web/, on the loop);
+    // after metrics_: closed, and its worker joined, first.
     std::unique_ptr<web::Site> site_;
     std::unique_ptr<web::HttpServer> http_;
     // After dataplane_ and metrics_: its worker is joined before they go.

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -43,12 +45,14 @@ class Session;
 }  // namespace
 
 struct detail::ServerState {
-    ServerState(asio::io_context& io_, Handler handler_, Limits limits_)
-        : io(io_), handler(std::move(handler_)), limits(limits_), acceptor(io_) {}
+    ServerState(asio::io_context& io_, Handler handler_, Limits limits_, OffLoop off_loop_)
+        : io(io_), handler(std::move(handler_)), limits(limits_), off_loop(std::move(off_loop_)), acceptor(io_) {}
 
     asio::io_context& io;
     Handler handler;
     Limits limits;
+    OffLoop off_loop;
+    asio::thread_pool worker{1};  // the handlers of off_loop targets, one at a time
     Tcp::acceptor acceptor;
     std::list<std::weak_ptr<Session>> sessions;
     bool closed = false;
@@ -114,6 +118,24 @@ private:
         const auto& request = parser_->get();
         const std::string method(request.method_string());
         const std::string target(request.target());
+        const unsigned version = request.version();
+        const bool keep_alive = request.keep_alive();
+        if (state_->off_loop && state_->off_loop(target)) {
+            asio::post(state_->worker, [self = shared_from_this(), method, target, version, keep_alive] {
+                Response response = self->run_handler(method, target, "worker_ms");
+                asio::post(self->stream_.get_executor(),
+                           [self, response = std::move(response), method, version, keep_alive]() mutable {
+                               if (self->state_->closed) return self->stop();
+                               self->send(std::move(response), method, version, keep_alive);
+                           });
+            });
+            return;
+        }
+        send(run_handler(method, target, "loop_ms"), method, version, keep_alive);
+    }
+
+    // The handler's answer (500 if it throws), and how long it took, in the debug log.
+    Response run_handler(const std::string& method, const std::string& target, const char* where) {
         Response response;
         const auto started = std::chrono::steady_clock::now();
         try {
@@ -123,11 +145,10 @@ private:
                           std::string(e.what()));
             response = refusal(500, "internal error");
         }
-        // The handler ran on the loop: how long it held it.
-        spdlog::debug("http request method={:?} target={:?} status={} loop_ms={:.2f}", method, target.substr(0, 200),
-                      response.status,
+        spdlog::debug("http request method={:?} target={:?} status={} {}={:.2f}", method, target.substr(0, 200),
+                      response.status, where,
                       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-        send(std::move(response), method, request.version(), request.keep_alive());
+        return response;
     }
 
     void send(Response response, const std::string& method, unsigned version, bool keep_alive) {
@@ -214,8 +235,10 @@ common::Endpoint parse_listen(const std::string& listen) {
     return *where;
 }
 
-HttpServer::HttpServer(asio::io_context& io, const std::string& listen, Handler handler, Limits limits)
-    : state_(std::make_shared<detail::ServerState>(io, std::move(handler), limits)), listen_(listen) {
+HttpServer::HttpServer(asio::io_context& io, const std::string& listen, Handler handler, Limits limits,
+                       OffLoop off_loop)
+    : state_(std::make_shared<detail::ServerState>(io, std::move(handler), limits, std::move(off_loop))),
+      listen_(listen) {
     const auto endpoint = to_endpoint(parse_listen(listen));
     auto& acceptor = state_->acceptor;
     const auto fail = [&](const boost::system::error_code& ec) {
@@ -236,7 +259,12 @@ HttpServer::HttpServer(asio::io_context& io, const std::string& listen, Handler 
     accept_next(state_);
 }
 
-HttpServer::~HttpServer() { close(); }
+HttpServer::~HttpServer() {
+    close();
+    // A handler still running off the loop finishes before what it reads goes away;
+    // its answer, posted to the loop, is dropped with the session.
+    if (state_) state_->worker.join();
+}
 
 void HttpServer::close() {
     if (!state_ || state_->closed) return;

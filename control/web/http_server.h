@@ -1,11 +1,14 @@
 // julierd's HTTP server: /metrics and the status page (site.h), HTTP/1.1 with
-// Boost.Beast on the daemon's io_context (no threads of its own), IPv4 or IPv6.
+// Boost.Beast on the daemon's io_context (one worker thread, below), IPv4 or IPv6.
 // Bounded like the control socket: at most kMaxConnections at once (the one over is
 // told 503 and closed), one request at a time per connection and the next read only
 // after its answer is written, request head at most kMaxHeaderBytes (431), no request
 // body (413), and one deadline (Limits::timeout) for each request and its answer's
 // write, so a client that trickles bytes or never reads cannot hold a slot past it.
-// Keep-alive as the client asks. A handler runs on the loop: it must be quick.
+// Keep-alive as the client asks. A handler runs on the loop and must be quick, but
+// for the targets `off_loop` names: those run on one worker thread of the server's
+// own (a /metrics scrape of a large catalogue takes long), and their answer is
+// written from the loop.
 #pragma once
 
 #include <chrono>
@@ -43,6 +46,8 @@ struct Response {
 };
 
 using Handler = std::function<Response(const Request&)>;
+// True for a request target whose handler runs off the loop (it must be thread-safe).
+using OffLoop = std::function<bool(const std::string& target)>;
 
 struct Limits {
     std::size_t max_connections = 64;
@@ -64,8 +69,9 @@ class HttpServer {
 public:
     // Binds and starts accepting; port 0 picks a free port. Throws HttpError naming
     // the address and why it cannot be served.
-    HttpServer(boost::asio::io_context& io, const std::string& listen, Handler handler, Limits limits = {});
-    ~HttpServer();  // close()
+    HttpServer(boost::asio::io_context& io, const std::string& listen, Handler handler, Limits limits = {},
+               OffLoop off_loop = {});
+    ~HttpServer();  // close(), then waits for a handler running off the loop
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
