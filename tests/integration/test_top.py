@@ -18,20 +18,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from e2e import World as E2eWorld, catalogue, service  # noqa: E402
-from topo import VIP4  # noqa: E402
+from topo import VIP4, Fail, wait_until  # noqa: E402
 
 from runner import run_test  # noqa: E402
 
 CONNS = 6
 
 
-class Failure(Exception):
-    pass
+# The e2e helpers' failure: run_test reports it, and wait_until raises it.
+Failure = Fail
 
 
 def check(condition, message: str) -> None:
@@ -39,15 +38,8 @@ def check(condition, message: str) -> None:
         raise Failure(message)
 
 
-def wait_for(predicate, what: str, timeout: float = 10.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise Failure(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+def wait_for(predicate, what: str, timeout: float = 10.0):
+    return wait_until(predicate, timeout, what)
 
 
 def rate(text: str) -> float | None:
